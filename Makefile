@@ -1,0 +1,51 @@
+# Two commands work on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+MANAGE := $(PY) manage.py
+
+.PHONY: run test install migrate seed serve lint format check bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+seed: migrate
+	$(MANAGE) seed_demo
+
+serve:
+	$(MANAGE) runserver 127.0.0.1:8000
+
+## Create the venv, install, migrate, seed the demo and serve it on 127.0.0.1:8000.
+run: seed serve
+
+## The fast test suite (SQLite; server legs are skipped unless their address is set).
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check: install
+	$(MANAGE) check
+	$(MANAGE) makemigrations --check --dry-run
+
+bench: install
+	$(PY) bench/listing.py
+
+clean:
+	rm -rf $(VENV) .test-db.sqlite3 db.sqlite3

@@ -1,0 +1,68 @@
+"""Identity: the custom user model (e-mail login, preferred language, time zone).
+
+It exists from the first migration because swapping AUTH_USER_MODEL later is a data migration nobody
+wants. Who a user *is for access purposes* (organisation, role) lives in permissions/.
+"""
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        email = self.normalize_email(email).lower()
+        user = self.model(email=email, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str):
+        # Logins are case-insensitive on the e-mail address.
+        return self.get(email__iexact=username)
+
+
+class User(AbstractUser):
+    username = None
+    email = models.EmailField(_("e-mail address"), unique=True)
+    preferred_language = models.CharField(
+        _("preferred language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default="en",
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email

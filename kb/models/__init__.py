@@ -1,0 +1,28 @@
+from .documents import PortalDocument
+from .images import PortalImage, PortalRendition
+from .pages import (
+    ItemAttachment,
+    LibraryIndexPage,
+    MarketingAssetPage,
+    PortalHomePage,
+    PortalItemPage,
+    ProductSheetPage,
+    TrainingGuidePage,
+)
+from .snippets import DownloadEvent, ItemKey, Product
+
+__all__ = [
+    "DownloadEvent",
+    "ItemAttachment",
+    "ItemKey",
+    "LibraryIndexPage",
+    "MarketingAssetPage",
+    "PortalDocument",
+    "PortalHomePage",
+    "PortalImage",
+    "PortalItemPage",
+    "PortalRendition",
+    "Product",
+    "ProductSheetPage",
+    "TrainingGuidePage",
+]

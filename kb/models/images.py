@@ -1,0 +1,15 @@
+"""The portal's image model (WAGTAILIMAGES_IMAGE_MODEL), served only through checked views."""
+
+from django.db import models
+from wagtail.images.models import AbstractImage, AbstractRendition, Image
+
+
+class PortalImage(AbstractImage):
+    admin_form_fields = Image.admin_form_fields
+
+
+class PortalRendition(AbstractRendition):
+    image = models.ForeignKey(PortalImage, on_delete=models.CASCADE, related_name="renditions")
+
+    class Meta:
+        unique_together = (("image", "filter_spec", "focal_point_key"),)

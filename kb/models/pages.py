@@ -1,0 +1,279 @@
+"""Content pages: the portal home, library sections and the three kinds of partner-visible items.
+
+Every partner-visible page carries AudienceMixin; who may see it is decided only by
+permissions.policies. Marketing assets are pages too (see docs/decisions.md): they then share the
+tree (audience inheritance), revisions, scheduling, approval workflows and wagtail-localize's page
+translation with product sheets and guides, instead of re-building each for a snippet.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from wagtail import blocks
+from wagtail.admin.panels import (
+    FieldPanel,
+    InlinePanel,
+    ObjectList,
+    TabbedInterface,
+)
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Orderable, Page
+from wagtail.search import index
+
+from permissions.models import AudienceMixin
+from permissions.panels import AudienceAdminPageForm, audience_panels
+
+from ..querysets import PortalPageManager
+
+ITEM_PAGE_TYPES = ["kb.ProductSheetPage", "kb.TrainingGuidePage", "kb.MarketingAssetPage"]
+
+
+class PortalHomePage(Page):
+    """The portal's home for one locale: what is new and updated for the signed-in partner."""
+
+    intro = RichTextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["kb.LibraryIndexPage"]
+
+    class Meta:
+        verbose_name = _("portal home page")
+
+    def serve(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return super().serve(request, *args, **kwargs)
+
+    def get_context(self, request, *args, **kwargs):
+        from ..selectors import home_feed
+
+        context = super().get_context(request, *args, **kwargs)
+        context["feed"] = home_feed(user=request.user, home=self)
+        return context
+
+
+class LibraryIndexPage(AudienceMixin, Page):
+    """A library section listing the items below it, with product / type / language filters."""
+
+    intro = RichTextField(blank=True)
+
+    objects = PortalPageManager()
+    base_form_class = AudienceAdminPageForm
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(content_panels, heading=_("Content")),
+            ObjectList(audience_panels(), heading=_("Audience")),
+            ObjectList(Page.promote_panels, heading=_("Promote")),
+            ObjectList(Page.settings_panels, heading=_("Settings")),
+        ]
+    )
+    parent_page_types = ["kb.PortalHomePage", "kb.LibraryIndexPage"]
+    subpage_types = ["kb.LibraryIndexPage", *ITEM_PAGE_TYPES]
+
+    class Meta:
+        verbose_name = _("library section")
+
+    def get_context(self, request, *args, **kwargs):
+        from ..selectors import library_listing
+
+        context = super().get_context(request, *args, **kwargs)
+        context["listing"] = library_listing(user=request.user, section=self, params=request.GET)
+        return context
+
+
+class PortalItemPage(AudienceMixin, Page):
+    """Fields every partner-visible item shares; concrete so one query lists all kinds together."""
+
+    summary = models.TextField(blank=True, help_text=_("One or two sentences shown in listings."))
+    body = RichTextField(blank=True)
+    product = models.ForeignKey(
+        "kb.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    cover_image = models.ForeignKey(
+        "kb.PortalImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = PortalPageManager()
+    base_form_class = AudienceAdminPageForm
+    is_creatable = False
+    parent_page_types = ["kb.LibraryIndexPage", *ITEM_PAGE_TYPES]
+    subpage_types = ITEM_PAGE_TYPES
+
+    search_fields = Page.search_fields + [
+        index.SearchField("summary"),
+        index.SearchField("body"),
+        index.FilterField("product"),
+    ]
+    item_panels: list = []
+
+    content_panels = Page.content_panels + [
+        FieldPanel("summary"),
+        FieldPanel("product"),
+        FieldPanel("cover_image"),
+        FieldPanel("body"),
+    ]
+
+    class Meta:
+        verbose_name = _("library item")
+
+    @classmethod
+    def build_edit_handler(cls):
+        return TabbedInterface(
+            [
+                ObjectList(cls.content_panels + cls.item_panels, heading=_("Content")),
+                ObjectList(
+                    [InlinePanel("attachments", heading=_("Files"), label=_("File"))],
+                    heading=_("Files"),
+                ),
+                ObjectList(audience_panels(), heading=_("Audience")),
+                ObjectList(cls.promote_panels, heading=_("Promote")),
+                ObjectList(cls.settings_panels, heading=_("Settings")),
+            ]
+        )
+
+    @property
+    def kind(self) -> str:
+        return CONTENT_KIND_BY_MODEL.get(self.specific_class.__name__, "item")
+
+    def get_context(self, request, *args, **kwargs):
+        from ..selectors import item_files
+
+        context = super().get_context(request, *args, **kwargs)
+        context["files"] = item_files(user=request.user, item=self)
+        return context
+
+
+class ProductSheetPage(PortalItemPage):
+    version_label = models.CharField(max_length=40, blank=True, help_text=_("e.g. v3 or 2026.2"))
+    specifications = StreamField(
+        [
+            (
+                "spec",
+                blocks.StructBlock(
+                    [("name", blocks.CharBlock()), ("value", blocks.CharBlock())],
+                    icon="list-ul",
+                ),
+            )
+        ],
+        blank=True,
+    )
+    changelog = RichTextField(blank=True)
+
+    item_panels = [
+        FieldPanel("version_label"),
+        FieldPanel("specifications"),
+        FieldPanel("changelog"),
+    ]
+    template = "kb/product_sheet_page.html"
+
+    class Meta:
+        verbose_name = _("product sheet")
+
+
+class TrainingGuidePage(PortalItemPage):
+    class Level(models.TextChoices):
+        BEGINNER = "beginner", _("Beginner")
+        INTERMEDIATE = "intermediate", _("Intermediate")
+        ADVANCED = "advanced", _("Advanced")
+
+    level = models.CharField(max_length=20, choices=Level.choices, default=Level.BEGINNER)
+    duration_minutes = models.PositiveIntegerField(default=30)
+    modules = StreamField(
+        [
+            (
+                "module",
+                blocks.StructBlock(
+                    [
+                        ("title", blocks.CharBlock()),
+                        (
+                            "steps",
+                            blocks.ListBlock(
+                                blocks.StructBlock(
+                                    [("title", blocks.CharBlock()), ("body", blocks.TextBlock())]
+                                )
+                            ),
+                        ),
+                    ],
+                    icon="doc-full",
+                ),
+            )
+        ],
+        blank=True,
+    )
+
+    item_panels = [FieldPanel("level"), FieldPanel("duration_minutes"), FieldPanel("modules")]
+    template = "kb/training_guide_page.html"
+
+    class Meta:
+        verbose_name = _("training guide")
+
+
+class MarketingAssetPage(PortalItemPage):
+    class AssetKind(models.TextChoices):
+        BROCHURE = "brochure", _("Brochure")
+        BANNER = "banner", _("Banner")
+        PRESENTATION = "presentation", _("Presentation")
+        SOCIAL = "social", _("Social post")
+
+    asset_kind = models.CharField(max_length=20, choices=AssetKind.choices, default="brochure")
+    master_document = models.ForeignKey(
+        "kb.PortalDocument",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="master_of",
+    )
+    master_image = models.ForeignKey(
+        "kb.PortalImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    co_brandable = models.BooleanField(default=True)
+
+    item_panels = [
+        FieldPanel("asset_kind"),
+        FieldPanel("master_document"),
+        FieldPanel("master_image"),
+        FieldPanel("co_brandable"),
+    ]
+    template = "kb/marketing_asset_page.html"
+
+    class Meta:
+        verbose_name = _("marketing asset")
+
+
+class ItemAttachment(Orderable):
+    """A file attached to an item; a partner may download it only if they may see the item."""
+
+    page = ParentalKey(PortalItemPage, on_delete=models.CASCADE, related_name="attachments")
+    document = models.ForeignKey(
+        "kb.PortalDocument", on_delete=models.PROTECT, related_name="attachments"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    language = models.CharField(
+        max_length=10, choices=settings.WAGTAIL_CONTENT_LANGUAGES, default="en"
+    )
+
+    panels = [FieldPanel("document"), FieldPanel("title"), FieldPanel("language")]
+
+    def __str__(self) -> str:
+        return self.title or self.document.title
+
+
+# Public keys of the item kinds (bundle "kind", library "type" filter) by model.
+CONTENT_KIND_BY_MODEL = {
+    "ProductSheetPage": "product_sheet",
+    "TrainingGuidePage": "training_guide",
+    "MarketingAssetPage": "marketing_asset",
+}
+MODEL_BY_CONTENT_KIND = {
+    "product_sheet": ProductSheetPage,
+    "training_guide": TrainingGuidePage,
+    "marketing_asset": MarketingAssetPage,
+}
+for _model in (ProductSheetPage, TrainingGuidePage, MarketingAssetPage):
+    _model.edit_handler = _model.build_edit_handler()

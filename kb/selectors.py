@@ -1,0 +1,179 @@
+"""Reads for the portal: every query of partner-visible content goes through visible_to()."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.paginator import Page as PaginatorPage
+from django.core.paginator import Paginator
+from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.utils import timezone
+from wagtail.models import Locale, Page
+
+from permissions.policies import principal_for
+
+from .models import (
+    DownloadEvent,
+    LibraryIndexPage,
+    PortalItemPage,
+    Product,
+)
+from .models.pages import CONTENT_KIND_BY_MODEL, MODEL_BY_CONTENT_KIND
+
+
+@dataclass
+class HomeFeed:
+    new_for_you: list[PortalItemPage]
+    updated_since_download: list[PortalItemPage]
+    sections: list[LibraryIndexPage]
+    suspended: bool = False
+
+
+def _visible_items(user):
+    return PortalItemPage.objects.live().visible_to(user)
+
+
+def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
+    """What is new and updated for ``user`` (only what they may see)."""
+    principal = principal_for(user)
+    since = timezone.now() - timedelta(days=settings.PORTAL_NEW_DAYS)
+    items = _visible_items(user).select_related("product", "locale")
+    new = list(items.filter(first_published_at__gte=since).order_by("-first_published_at")[:limit])
+    last_download = (
+        DownloadEvent.objects.filter(user_id=user.pk, item_id=OuterRef("pk"))
+        .values("item_id")
+        .annotate(at=Max("downloaded_at"))
+        .values("at")
+    )
+    updated = list(
+        items.annotate(last_download=Subquery(last_download))
+        .filter(last_download__isnull=False, last_published_at__gt=F("last_download"))
+        .order_by("-last_published_at")[:limit]
+    )
+    sections = list(
+        LibraryIndexPage.objects.live().child_of(home).visible_to(user).order_by("path")
+    )
+    return HomeFeed(
+        new_for_you=new,
+        updated_since_download=updated,
+        sections=sections,
+        suspended=principal.kind == "suspended",
+    )
+
+
+@dataclass
+class Listing:
+    page: PaginatorPage
+    products: list[Product]
+    kinds: list[tuple[str, str]]
+    languages: list[tuple[str, str]]
+    selected: dict[str, str] = field(default_factory=dict)
+
+
+def _kind_label(kind: str) -> str:
+    return MODEL_BY_CONTENT_KIND[kind]._meta.verbose_name
+
+
+def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
+    """Items below ``section`` (and its translations) that ``user`` may see, filtered and paged.
+
+    Query count does not depend on the catalogue size (see bench/listing.py).
+    """
+    sections = list(section.get_translations(inclusive=True).only("path", "locale_id"))
+    scope = Q()
+    for s in sections:
+        scope |= Q(path__startswith=s.path, depth__gt=s.depth)
+    items = _visible_items(user).filter(scope)
+
+    selected: dict[str, str] = {}
+    language = params.get("language") or section.locale.language_code
+    if language != "all":
+        selected["language"] = language
+        items = items.filter(locale__language_code=language)
+    else:
+        selected["language"] = "all"
+    product = params.get("product")
+    if product:
+        selected["product"] = product
+        items = items.filter(product__key=product)
+    kind = params.get("type")
+    if kind in MODEL_BY_CONTENT_KIND:
+        selected["type"] = kind
+        items = items.filter(content_type__model=MODEL_BY_CONTENT_KIND[kind]._meta.model_name)
+
+    items = items.select_related("product", "locale").order_by("-last_published_at", "-pk")
+    paginator = Paginator(items, settings.PORTAL_PAGE_SIZE)
+    page = paginator.get_page(params.get("page"))
+    return Listing(
+        page=page,
+        products=list(Product.objects.order_by("name")),
+        kinds=[(k, _kind_label(k)) for k in MODEL_BY_CONTENT_KIND],
+        languages=list(settings.WAGTAIL_CONTENT_LANGUAGES),
+        selected=selected,
+    )
+
+
+@dataclass
+class ItemFile:
+    attachment_id: int | None
+    document_id: int
+    title: str
+    filename: str
+    language: str
+    size: int | None
+    url: str
+    preferred: bool
+
+
+def item_files(*, user, item: PortalItemPage) -> dict:
+    """The item's downloadable files, the user's language first; a note when it has none."""
+    from django.urls import reverse
+
+    wanted = getattr(user, "preferred_language", None) or "en"
+    files: list[ItemFile] = []
+    specific = item.specific
+    master = getattr(specific, "master_document", None)
+    if master is not None:
+        files.append(
+            ItemFile(
+                None,
+                master.pk,
+                master.title,
+                master.filename,
+                item.locale.language_code,
+                master.file_size,
+                reverse("kb:download", args=[item.pk, master.pk, master.filename]),
+                False,
+            )
+        )
+    for att in item.attachments.select_related("document").order_by("sort_order"):
+        doc = att.document
+        files.append(
+            ItemFile(
+                att.pk,
+                doc.pk,
+                att.title or doc.title,
+                doc.filename,
+                att.language,
+                doc.file_size,
+                reverse("kb:download", args=[item.pk, doc.pk, doc.filename]),
+                att.language == wanted,
+            )
+        )
+    has_wanted = any(f.language == wanted for f in files)
+    files.sort(key=lambda f: (not f.preferred,))
+    return {
+        "files": files,
+        "language": wanted,
+        "fallback_note": bool(files) and not has_wanted and wanted != "en",
+    }
+
+
+def content_kind(page: Page) -> str:
+    return CONTENT_KIND_BY_MODEL.get(page.specific_class.__name__, "item")
+
+
+def locales() -> list[Locale]:
+    return list(Locale.objects.all())

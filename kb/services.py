@@ -1,0 +1,247 @@
+"""Writes of content: the admin, import_bundle, seed_demo and benchmarks all come through here."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils.text import slugify
+from wagtail.models import Locale, Page, Site
+
+from permissions.models import PartnerOrganization, PartnerType, Region, Tier
+from permissions.services import audience_set_exceptions, audience_set_grants
+
+from .models import (
+    ItemAttachment,
+    ItemKey,
+    LibraryIndexPage,
+    PortalDocument,
+    PortalHomePage,
+    PortalItemPage,
+    Product,
+)
+from .models.pages import MODEL_BY_CONTENT_KIND
+
+
+@dataclass
+class Audience:
+    """An item's own audience. Empty lists / None mean "no restriction" in that dimension."""
+
+    min_tier: Tier | None = None
+    regions: Sequence[Region] = ()
+    partner_types: Sequence[PartnerType] = ()
+    public: bool = False
+    grants: Sequence[PartnerOrganization] = ()
+    exceptions: Sequence[PartnerOrganization] = ()
+
+
+@dataclass
+class FileSpec:
+    name: str
+    content: bytes
+    language: str = "en"
+    title: str = ""
+
+
+@dataclass
+class StoredFiles:
+    """Storage paths written during an operation, so a failed transaction can remove them."""
+
+    paths: list[str] = field(default_factory=list)
+
+    def discard(self) -> None:
+        from django.core.files.storage import default_storage
+
+        for path in self.paths:
+            default_storage.delete(path)
+        self.paths.clear()
+
+
+@transaction.atomic
+def site_structure_ensure(
+    *, hostname: str = "127.0.0.1", port: int = 8000
+) -> dict[str, PortalHomePage]:
+    """Make sure every content locale has a portal home and a "Library" section; idempotent.
+
+    Returns the home page per language code.
+    """
+    from localization.services import locales_ensure
+
+    locales = locales_ensure()
+    default = Locale.get_default()
+    root = Page.get_first_root_node()
+    home = PortalHomePage.objects.filter(locale=default).first()
+    if home is None:
+        # Replace Wagtail's "Welcome to your new Wagtail site!" placeholder (and its Site).
+        for placeholder in root.get_children().filter(content_type__model="page", slug="home"):
+            if not placeholder.get_children().exists():
+                placeholder.delete()
+        home = root.add_child(
+            instance=PortalHomePage(title="Partner Portal", slug="home", locale=default)
+        )
+        home.save_revision().publish()
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is None:
+        Site.objects.create(
+            hostname=hostname,
+            port=port,
+            root_page=home,
+            is_default_site=True,
+            site_name="Partner Portal",
+        )
+    elif site.root_page_id != home.pk:
+        site.root_page = home
+        site.save()
+    library = LibraryIndexPage.objects.child_of(home).filter(slug="library").first()
+    if library is None:
+        library = home.add_child(instance=LibraryIndexPage(title="Library", slug="library"))
+        library.save_revision().publish()
+    homes = {default.language_code: home}
+    for locale in locales:
+        if locale.pk == default.pk:
+            continue
+        translated_home = home.get_translation_or_none(locale)
+        if translated_home is None:
+            translated_home = home.copy_for_translation(locale)
+            translated_home.save_revision().publish()
+        translated_lib = library.get_translation_or_none(locale)
+        if translated_lib is None:
+            translated_lib = library.copy_for_translation(locale)
+            translated_lib.save_revision().publish()
+        homes[locale.language_code] = translated_home.specific
+    return homes
+
+
+def library_for_locale(language_code: str) -> LibraryIndexPage:
+    """The top library section of a locale's portal (where items without a parent go)."""
+    home = PortalHomePage.objects.get(locale__language_code=language_code)
+    return LibraryIndexPage.objects.child_of(home).order_by("path").first()
+
+
+def product_ensure(*, name: str) -> Product:
+    key = slugify(name)[:50] or "product"
+    product, _ = Product.objects.get_or_create(key=key, defaults={"name": name})
+    return product
+
+
+def _unique_slug(parent: Page, base: str, exclude_pk: int | None = None) -> str:
+    base = slugify(base)[:70] or "item"
+    slug, n = base, 2
+    siblings = parent.get_children()
+    if exclude_pk:
+        siblings = siblings.exclude(pk=exclude_pk)
+    taken = set(siblings.values_list("slug", flat=True))
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def document_create(
+    *, name: str, content: bytes, title: str = "", stored: StoredFiles | None = None
+) -> PortalDocument:
+    """Store a file as a document (validation of content arrives with the upload issue)."""
+    document = PortalDocument(title=title or name)
+    document.file.save(name, ContentFile(content), save=False)
+    if stored is not None:
+        stored.paths.append(document.file.name)
+    document.file_size = len(content)
+    document.file_hash = hashlib.sha1(content, usedforsecurity=False).hexdigest()
+    document.save()
+    return document
+
+
+@transaction.atomic
+def item_upsert(
+    *,
+    key: str,
+    kind: str,
+    title: str,
+    parent: Page,
+    body: str = "",
+    summary: str = "",
+    product: Product | None = None,
+    audience: Audience | None = None,
+    files: Iterable[FileSpec] = (),
+    extra: dict | None = None,
+    publish: bool = True,
+    stored: StoredFiles | None = None,
+    user=None,
+) -> PortalItemPage:
+    """Create or update the item with external ``key`` under ``parent`` and publish it.
+
+    Raises:
+        ValueError: unknown ``kind``, or an existing item with this key is of another kind.
+    """
+    model = MODEL_BY_CONTENT_KIND.get(kind)
+    if model is None:
+        raise ValueError(f"unknown kind {kind!r}")
+    audience = audience or Audience()
+    existing = ItemKey.objects.filter(key=key).select_related("page").first()
+    if existing is not None:
+        page = existing.page.specific
+        if not isinstance(page, model):
+            raise ValueError(
+                f"item {key!r} exists as another kind ({page.specific_class.__name__})"
+            )
+        if page.get_parent().pk != parent.pk:
+            page.move(parent, pos="last-child", user=user)
+            page.refresh_from_db()
+            page = page.specific
+    else:
+        page = model(locale=parent.locale)
+    page.title = title
+    page.summary = summary
+    page.body = body
+    page.product = product
+    for name, value in (extra or {}).items():
+        setattr(page, name, value)
+    page.audience_public = audience.public
+    page.audience_min_tier = audience.min_tier
+    page.audience_regions = list(audience.regions)
+    page.audience_partner_types = list(audience.partner_types)
+    if existing is None:
+        page.slug = _unique_slug(parent, title)
+        parent.add_child(instance=page)
+        ItemKey.objects.create(key=key, page=page)
+    else:
+        page.slug = _unique_slug(parent, title, exclude_pk=page.pk) if not page.slug else page.slug
+        page.save()
+    _sync_attachments(page, list(files), stored)
+    revision = page.save_revision(user=user, log_action=True)
+    if publish:
+        revision.publish(user=user)
+        page.refresh_from_db()
+    audience_set_grants(page=page, organizations=audience.grants)
+    audience_set_exceptions(page=page, organizations=audience.exceptions)
+    return page
+
+
+def _sync_attachments(
+    page: PortalItemPage, files: list[FileSpec], stored: StoredFiles | None
+) -> None:
+    current = {a.document.title: a for a in page.attachments.select_related("document")}
+    keep = set()
+    for order, spec in enumerate(files):
+        digest = hashlib.sha1(spec.content, usedforsecurity=False).hexdigest()
+        title = spec.title or spec.name
+        attachment = current.get(title)
+        if attachment is not None and attachment.document.file_hash == digest:
+            attachment.sort_order, attachment.language = order, spec.language
+            attachment.save(update_fields=["sort_order", "language"])
+        else:
+            document = document_create(
+                name=spec.name, content=spec.content, title=title, stored=stored
+            )
+            if attachment is None:
+                attachment = ItemAttachment(page=page, title=title)
+            attachment.document, attachment.sort_order, attachment.language = (
+                document,
+                order,
+                spec.language,
+            )
+            attachment.save()
+        keep.add(attachment.pk)
+    ItemAttachment.objects.filter(page=page).exclude(pk__in=keep).delete()

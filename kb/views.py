@@ -1,0 +1,93 @@
+"""Permission-checked exits for files and images. Every view asks permissions.policies first and
+answers 404 for anything the user may not see, so existence does not leak."""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_safe
+from wagtail.documents import get_document_model
+from wagtail.models import Page
+
+from permissions.policies import document_policy, media_policy, page_policy, principal_for
+
+from .models import DownloadEvent
+
+IMAGE_SPECS = {"thumb": "fill-480x300", "large": "max-1600x1200"}
+
+
+def _stream(fileobj, *, filename: str, as_attachment: bool) -> FileResponse:
+    content_type, _ = mimetypes.guess_type(filename)
+    response = FileResponse(
+        fileobj,
+        as_attachment=as_attachment,
+        filename=filename,
+        content_type=content_type or "application/octet-stream",
+    )
+    response.block_size = settings.PORTAL_DOWNLOAD_BLOCK_SIZE
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_safe
+def download(request, page_id: int, document_id: int, filename: str):
+    """Stream one file of one item, after the policy says the user may have it."""
+    page = get_object_or_404(Page, pk=page_id)
+    document = get_object_or_404(get_document_model(), pk=document_id)
+    if filename != document.filename or not document_policy.can_download(
+        request.user, page, document
+    ):
+        raise Http404
+    principal = principal_for(request.user)
+    if principal.kind == "partner":
+        DownloadEvent.objects.create(
+            user=request.user,
+            organization=principal.organization,
+            item_id=page.pk,
+            document=document,
+        )
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return _stream(handle, filename=document.filename, as_attachment=True)
+
+
+@require_safe
+def item_image(request, page_id: int, which: str, size: str):
+    """An item's cover or master image as a rendition, only for users who may see the item."""
+    if which not in ("cover", "master") or size not in IMAGE_SPECS:
+        raise Http404
+    page = get_object_or_404(Page, pk=page_id)
+    if not page_policy.can_view(request.user, page):
+        raise Http404
+    image = getattr(page.specific, f"{which}_image", None)
+    if image is None:
+        raise Http404
+    rendition = image.get_rendition(IMAGE_SPECS[size])
+    return _stream(
+        rendition.file.open("rb"),
+        filename=posixpath.basename(rendition.file.name),
+        as_attachment=False,
+    )
+
+
+@require_safe
+def staff_media(request, path: str):
+    """Raw media for staff only (admin thumbnails and originals). Partners never get here."""
+    if not media_policy.can_browse(request.user):
+        raise Http404
+    normalized = posixpath.normpath(path)
+    if normalized.startswith(("..", "/")) or not default_storage.exists(normalized):
+        raise Http404
+    return _stream(
+        default_storage.open(normalized, "rb"),
+        filename=posixpath.basename(normalized),
+        as_attachment=False,
+    )

@@ -1,0 +1,455 @@
+"""The ONE place that decides who may see what.
+
+Rules (ARCHITECTURE.md): a suspended organisation sees nothing; an exception beats everything; a
+grant beats the tier/region/type rule; otherwise tier, region and type must all match. An item's
+audience is inherited down the page tree and only narrows:
+``visible(item) = own rule AND visible(parent)``.
+
+Three views of the same rules live here and are tested against each other and against a separate
+plain-Python oracle (tests/test_policy_properties.py):
+
+* ``PagePolicy.filter_visible(user, qs)`` — a queryset filter built from the compiled
+  ``PageAudience`` rows (effective rule per page) plus, only for organisations that have grants or
+  exceptions, correlated subqueries over that organisation's guardian rows. Never a list of ids.
+* ``PagePolicy.explain(user, page)`` / ``can_view`` — walks the page's chain node by node from the
+  *own* rules, so it shares no code path with the compiled effective columns.
+* ``PagePolicy.explain_for_organization(org, page)`` — the same walk for the editor's
+  "Who can see this" panel.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import Length, Substr
+from django.utils.translation import gettext as _
+from guardian.core import ObjectPermissionChecker
+from wagtail.models import Page
+
+from .models import (
+    EXCEPTION_CODENAME,
+    GRANT_CODENAME,
+    Membership,
+    PageAudience,
+    PageGroupObjectPermission,
+    PartnerOrganization,
+    Region,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    UserLike = AbstractBaseUser | AnonymousUser
+
+STEPLEN = Page.steplen
+PrincipalKind = Literal["anonymous", "staff", "partner", "suspended", "unaffiliated"]
+
+
+def tokens(ids) -> str:
+    """Encode a set of ids as ``|1|5|`` (see PageAudience)."""
+    return "|" + "|".join(str(i) for i in sorted(set(ids))) + ("|" if ids else "")
+
+
+def parse_tokens(value: str | None) -> frozenset[int] | None:
+    if value is None:
+        return None
+    return frozenset(int(part) for part in value.strip("|").split("|") if part)
+
+
+def region_ancestry() -> dict[int, int | None]:
+    """Map region id → parent id (regions are few; one query)."""
+    return dict(Region.objects.values_list("id", "parent_id"))
+
+
+def region_with_ancestors(region_id: int, parents: dict[int, int | None]) -> frozenset[int]:
+    seen: list[int] = []
+    current: int | None = region_id
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = parents.get(current)
+    return frozenset(seen)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking, reduced to what the rules need."""
+
+    kind: PrincipalKind
+    organization: PartnerOrganization | None = None
+    group_id: int | None = None
+    tier_rank: int | None = None
+    region_ids: frozenset[int] = field(default_factory=frozenset)
+    type_id: int | None = None
+    has_grants: bool = False
+    has_exceptions: bool = False
+
+    @classmethod
+    def for_organization(cls, org: PartnerOrganization) -> Principal:
+        if not org.is_active:
+            return cls(kind="suspended", organization=org, group_id=org.group_id)
+        codenames = set(
+            PageGroupObjectPermission.objects.filter(group_id=org.group_id)
+            .values_list("permission__codename", flat=True)
+            .distinct()
+        )
+        return cls(
+            kind="partner",
+            organization=org,
+            group_id=org.group_id,
+            tier_rank=org.tier.rank,
+            region_ids=region_with_ancestors(org.region_id, region_ancestry()),
+            type_id=org.partner_type_id,
+            has_grants=GRANT_CODENAME in codenames,
+            has_exceptions=EXCEPTION_CODENAME in codenames,
+        )
+
+
+def principal_for(user: UserLike | None) -> Principal:
+    """Resolve (and cache on the user object, i.e. per request) what the rules need about a user."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Principal(kind="anonymous")
+    cached = getattr(user, "_portal_principal", None)
+    if cached is not None:
+        return cached
+    if user.is_staff or user.is_superuser:
+        principal = Principal(kind="staff")
+    else:
+        membership = (
+            Membership.objects.select_related("organization__tier").filter(user_id=user.pk).first()
+        )
+        if membership is None:
+            principal = Principal(kind="unaffiliated")
+        else:
+            principal = Principal.for_organization(membership.organization)
+    user._portal_principal = principal
+    return principal
+
+
+@dataclass
+class NodeVerdict:
+    """One node of an item's chain: did its own rule let the principal through, and why."""
+
+    page_id: int
+    title: str
+    passes: bool
+    reasons: list[str]
+
+
+@dataclass
+class Explanation:
+    visible: bool
+    summary: str
+    nodes: list[NodeVerdict] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        out = [self.summary]
+        for node in self.nodes:
+            out.extend(f"{node.title}: {reason}" for reason in node.reasons)
+        return out
+
+
+def _is_shell(page: Page) -> bool:
+    """Shell pages (the portal home) frame content for any signed-in user; they list nothing
+    themselves that is not filtered by this policy."""
+    from kb.models import PortalHomePage
+
+    return page.specific_class is PortalHomePage or isinstance(page, PortalHomePage)
+
+
+@functools.cache
+def _chain_paths(path: str) -> tuple[str, ...]:
+    return tuple(path[: STEPLEN * depth] for depth in range(1, len(path) // STEPLEN + 1))
+
+
+def _rule_verdict(principal: Principal, audience: PageAudience) -> tuple[bool, list[str]]:
+    """Evaluate one node's OWN rule for a partner principal (no grants/exceptions)."""
+    if audience.own_public:
+        return True, [_("public")]
+    reasons: list[str] = []
+    ok = True
+    if audience.own_min_rank is None:
+        reasons.append(_("any tier"))
+    elif principal.tier_rank is not None and principal.tier_rank >= audience.own_min_rank:
+        reasons.append(
+            _("tier rank %(have)s ≥ %(need)s")
+            % {"have": principal.tier_rank, "need": audience.own_min_rank}
+        )
+    else:
+        ok = False
+        reasons.append(
+            _("tier rank %(have)s < %(need)s")
+            % {"have": principal.tier_rank, "need": audience.own_min_rank}
+        )
+    regions = parse_tokens(audience.own_regions)
+    if regions is None:
+        reasons.append(_("all regions"))
+    elif regions & principal.region_ids:
+        reasons.append(_("region matches"))
+    else:
+        ok = False
+        reasons.append(_("region not in the item's regions"))
+    types = parse_tokens(audience.own_types)
+    if types is None:
+        reasons.append(_("all partner types"))
+    elif principal.type_id in types:
+        reasons.append(_("partner type matches"))
+    else:
+        ok = False
+        reasons.append(_("partner type not in the item's types"))
+    return ok, reasons
+
+
+class PagePolicy:
+    """Access to pages (items and library sections) for the portal, search and file serving."""
+
+    # -- instance checks --------------------------------------------------------------------
+    def explain(self, user: UserLike | None, page: Page) -> Explanation:
+        """Say whether ``user`` may see ``page`` and why (used by can_view and the admin)."""
+        return self.explain_for_principal(principal_for(user), page)
+
+    def explain_for_organization(self, org: PartnerOrganization, page: Page) -> Explanation:
+        return self.explain_for_principal(Principal.for_organization(org), page)
+
+    def explain_for_principal(self, principal: Principal, page: Page) -> Explanation:
+        early = self._early_verdict(principal, page)
+        if early is not None:
+            return early
+        chain = self._load_chain(page)
+        checker = None
+        if principal.group_id and (principal.has_grants or principal.has_exceptions):
+            checker = ObjectPermissionChecker(principal.organization.group)
+            checker.prefetch_perms(chain)
+        return self._evaluate(
+            principal,
+            page,
+            chain,
+            lambda code, node: checker is not None and checker.has_perm(code, node),
+        )
+
+    def explain_organizations(
+        self, organizations: list[PartnerOrganization], page: Page
+    ) -> list[tuple[PartnerOrganization, Explanation]]:
+        """Explain ``page`` for many organisations with a constant number of queries."""
+        chain = self._load_chain(page)
+        held = set(
+            PageGroupObjectPermission.objects.filter(
+                content_object_id__in=[node.pk for node in chain],
+                group_id__in=[org.group_id for org in organizations],
+            ).values_list("group_id", "content_object_id", "permission__codename")
+        )
+        parents = region_ancestry()
+        results = []
+        for org in organizations:
+            principal = Principal(
+                kind="partner" if org.is_active else "suspended",
+                organization=org,
+                group_id=org.group_id,
+                tier_rank=org.tier.rank,
+                region_ids=region_with_ancestors(org.region_id, parents),
+                type_id=org.partner_type_id,
+            )
+            early = self._early_verdict(principal, page)
+            if early is None:
+                group_id = org.group_id
+                early = self._evaluate(
+                    principal,
+                    page,
+                    chain,
+                    lambda code, node, g=group_id: (g, node.pk, code) in held,
+                )
+            results.append((org, early))
+        return results
+
+    def _early_verdict(self, principal: Principal, page: Page) -> Explanation | None:
+        if principal.kind == "staff":
+            return Explanation(True, _("staff see everything"))
+        if principal.kind == "suspended":
+            return Explanation(False, _("the organisation is suspended"))
+        if not page.live:
+            return Explanation(False, _("not published"))
+        if _is_shell(page):
+            if principal.kind == "anonymous":
+                return Explanation(False, _("log in to see the portal"))
+            return Explanation(True, _("portal home"))
+        return None
+
+    @staticmethod
+    def _load_chain(page: Page) -> list[Page]:
+        return list(
+            Page.objects.filter(path__in=_chain_paths(page.path))
+            .select_related("audience")
+            .order_by("depth")
+        )
+
+    def _evaluate(
+        self, principal: Principal, page: Page, chain: list[Page], has_perm
+    ) -> Explanation:
+        if not chain or chain[-1].pk != page.pk or not hasattr(chain[-1], "audience"):
+            # Fail closed: a page without a compiled audience is not a partner item.
+            return Explanation(False, _("no audience defined"))
+        nodes: list[NodeVerdict] = []
+        visible = True
+        for node in chain:
+            audience = getattr(node, "audience", None)
+            if audience is None:
+                continue  # structural pages (root, home) carry no rule
+            if has_perm(EXCEPTION_CODENAME, node):
+                nodes.append(NodeVerdict(node.pk, node.title, False, [_("explicit exception")]))
+                return Explanation(False, _("excluded by an explicit exception"), nodes)
+            if principal.kind in ("anonymous", "unaffiliated"):
+                passes = audience.own_public
+                reasons = [_("public") if passes else _("not public")]
+            else:
+                passes, reasons = _rule_verdict(principal, audience)
+                if not passes and has_perm(GRANT_CODENAME, node):
+                    passes, reasons = True, [_("granted explicitly"), *reasons]
+            nodes.append(NodeVerdict(node.pk, node.title, passes, reasons))
+            visible = visible and passes
+        if visible:
+            summary = _("visible: every rule down the tree matches")
+        else:
+            summary = _("hidden: a rule on this page or a parent does not match")
+        return Explanation(visible, summary, nodes)
+
+    def can_view(self, user: UserLike | None, page: Page) -> bool:
+        return self.explain(user, page).visible
+
+    # Wagtail's permission-policy interface, for code that speaks it.
+    def user_has_permission_for_instance(self, user, action: str, instance: Page) -> bool:
+        if action != "view":
+            raise ValueError(f"PagePolicy answers only 'view', not {action!r}")
+        return self.can_view(user, instance)
+
+    def instances_user_has_permission_for(self, user, action: str) -> QuerySet:
+        if action != "view":
+            raise ValueError(f"PagePolicy answers only 'view', not {action!r}")
+        return self.filter_visible(user, Page.objects.all())
+
+    # -- queryset filter --------------------------------------------------------------------
+    def visible_q(self, principal: Principal) -> Q:
+        """A Q on a Page-derived queryset selecting what ``principal`` may see."""
+        if principal.kind == "staff":
+            return Q()
+        if principal.kind == "suspended":
+            return Q(pk__in=[])
+        base = Q(live=True, audience__isnull=False)
+        if principal.kind in ("anonymous", "unaffiliated"):
+            return base & Q(audience__eff_public=True)
+
+        rule = self._effective_rule_q(principal)
+        if principal.has_grants:
+            # Only pages below a grant can be opened by it: test the chain node by node there.
+            rule |= Exists(self._perm_on_chain(principal, GRANT_CODENAME)) & ~Exists(
+                self._blocking_nodes(principal)
+            )
+        q = base & rule
+        if principal.has_exceptions:
+            q &= ~Exists(self._perm_on_chain(principal, EXCEPTION_CODENAME))
+        return q
+
+    def filter_visible(self, user: UserLike | None, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(self.visible_q(principal_for(user)))
+
+    def _effective_rule_q(self, principal: Principal, prefix: str = "audience__eff_") -> Q:
+        rank = Q(**{f"{prefix}min_rank__isnull": True}) | Q(
+            **{f"{prefix}min_rank__lte": principal.tier_rank}
+        )
+        region = Q(**{f"{prefix}regions__isnull": True})
+        for region_id in sorted(principal.region_ids):
+            region |= Q(**{f"{prefix}regions__contains": f"|{region_id}|"})
+        ptype = Q(**{f"{prefix}types__isnull": True}) | Q(
+            **{f"{prefix}types__contains": f"|{principal.type_id}|"}
+        )
+        return rank & region & ptype
+
+    def _perm_on_chain(self, principal: Principal, codename: str) -> QuerySet:
+        """The organisation's ``codename`` rows on the outer page or one of its ancestors.
+
+        Scans only this organisation's rows (index on group, permission), comparing each row's
+        page path with the same-length prefix of the outer page's path.
+        """
+        return (
+            PageGroupObjectPermission.objects.filter(
+                group_id=principal.group_id, permission__codename=codename
+            )
+            .annotate(outer_prefix=Substr(OuterRef("path"), 1, Length("content_object__path")))
+            .filter(content_object__path=F("outer_prefix"))
+        )
+
+    def _blocking_nodes(self, principal: Principal) -> QuerySet:
+        """Chain nodes of the outer page whose own rule fails and that are not granted."""
+        max_depth = Page.objects.aggregate(depth=Max("depth"))["depth"] or 1
+        ancestor_paths = Q()
+        for depth in range(1, max_depth + 1):
+            ancestor_paths |= Q(page__path=Substr(OuterRef("path"), 1, STEPLEN * depth))
+        own_region = Q(own_regions__isnull=True)
+        for region_id in sorted(principal.region_ids):
+            own_region |= Q(own_regions__contains=f"|{region_id}|")
+        fails = Q(own_public=False) & (
+            Q(own_min_rank__gt=principal.tier_rank)
+            | ~own_region
+            | ~(Q(own_types__isnull=True) | Q(own_types__contains=f"|{principal.type_id}|"))
+        )
+        granted = PageGroupObjectPermission.objects.filter(
+            group_id=principal.group_id,
+            permission__codename=GRANT_CODENAME,
+            content_object_id=OuterRef("page_id"),
+        )
+        return PageAudience.objects.filter(ancestor_paths).filter(fails).filter(~Exists(granted))
+
+
+class DocumentPolicy:
+    """Files: downloadable when attached to (or the master of) an item the user may see."""
+
+    def filter_visible(self, user: UserLike | None, queryset: QuerySet) -> QuerySet:
+        principal = principal_for(user)
+        if principal.kind == "staff":
+            return queryset
+        from kb.models import PortalItemPage
+
+        visible_items = PortalItemPage.objects.filter(page_policy.visible_q(principal))
+        return queryset.filter(
+            Q(attachments__page__in=visible_items) | Q(master_of__in=visible_items)
+        ).distinct()
+
+    def can_download(self, user: UserLike | None, item: Page, document) -> bool:
+        """May ``user`` download ``document`` as a file of ``item``?"""
+        if not page_policy.can_view(user, item):
+            return False
+        specific = item.specific
+        attached = specific.attachments.filter(document_id=document.pk).exists()
+        master = getattr(specific, "master_document_id", None) == document.pk
+        return attached or master
+
+    def can_serve_directly(self, user: UserLike | None, document) -> bool:
+        """Wagtail's own /documents/ URL (used by the admin): staff, or a visible item's file."""
+        return self.filter_visible(user, type(document).objects.filter(pk=document.pk)).exists()
+
+
+class MediaPolicy:
+    """Raw media files (admin thumbnails, originals): staff only. Partners use item views."""
+
+    def can_browse(self, user: UserLike | None) -> bool:
+        return principal_for(user).kind == "staff"
+
+
+page_policy = PagePolicy()
+document_policy = DocumentPolicy()
+media_policy = MediaPolicy()
+
+
+def can_view(user: UserLike | None, item: Page) -> bool:
+    """Module-level shortcut: may ``user`` see ``item``?"""
+    return page_policy.can_view(user, item)
+
+
+def explain(user: UserLike | None, item: Page) -> Explanation:
+    return page_policy.explain(user, item)
+
+
+def visible_to(user: UserLike | None, queryset: QuerySet) -> QuerySet:
+    return page_policy.filter_visible(user, queryset)

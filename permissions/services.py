@@ -1,0 +1,371 @@
+"""Writes of the entitlement model. Admin forms, commands, imports and the demo all come here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from guardian.shortcuts import assign_perm, remove_perm
+from wagtail.models import Page
+
+from .models import (
+    EXCEPTION_CODENAME,
+    GRANT_CODENAME,
+    Membership,
+    PageAudience,
+    PageGroupObjectPermission,
+    PartnerOrganization,
+    PartnerType,
+    Region,
+    Tier,
+)
+from .policies import parse_tokens, region_ancestry, tokens
+
+logger = logging.getLogger("portal.permissions")
+
+Regions = frozenset[int] | None  # None: no restriction
+
+
+# --- compiled audiences ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Effective:
+    public: bool = True
+    min_rank: int | None = None
+    regions: Regions = None
+    types: Regions = None
+
+
+UNRESTRICTED = Effective()
+
+
+def intersect_regions(a: Regions, b: Regions, parents: dict[int, int | None]) -> Regions:
+    """Intersect two region sets in the region hierarchy (None = all regions).
+
+    {EMEA} ∩ {DACH} = {DACH} when DACH sits under EMEA: an organisation passes both rules exactly
+    when its region (or an ancestor of it) is in the result.
+    """
+    if a is None:
+        return b
+    if b is None:
+        return a
+
+    def under(region: int, targets: frozenset[int]) -> bool:
+        seen = set()
+        current: int | None = region
+        while current is not None and current not in seen:
+            if current in targets:
+                return True
+            seen.add(current)
+            current = parents.get(current)
+        return False
+
+    return frozenset({r for r in a if under(r, b)} | {r for r in b if under(r, a)})
+
+
+def combine(
+    parent: Effective,
+    *,
+    public: bool,
+    min_rank: int | None,
+    regions: Regions,
+    types: Regions,
+    parents: dict[int, int | None],
+) -> Effective:
+    """Effective rule of a node = its own rule AND its parent's effective rule."""
+    if public:
+        # A public node lets everyone through; it adds no constraint for partners.
+        return Effective(parent.public, parent.min_rank, parent.regions, parent.types)
+    ranks = [r for r in (parent.min_rank, min_rank) if r is not None]
+    return Effective(
+        public=False,
+        min_rank=max(ranks) if ranks else None,
+        regions=intersect_regions(parent.regions, regions, parents),
+        types=(
+            types
+            if parent.types is None
+            else parent.types
+            if types is None
+            else parent.types & types
+        ),
+    )
+
+
+def _encode(value: Regions) -> str | None:
+    return None if value is None else tokens(value)
+
+
+def _effective_of(row: PageAudience) -> Effective:
+    return Effective(
+        row.eff_public, row.eff_min_rank, parse_tokens(row.eff_regions), parse_tokens(row.eff_types)
+    )
+
+
+def _nearest_ancestor_effective(page: Page) -> Effective:
+    paths = [page.path[: Page.steplen * d] for d in range(1, page.depth)]
+    row = (
+        PageAudience.objects.filter(page__path__in=paths).order_by("-page__depth").first()
+        if paths
+        else None
+    )
+    return _effective_of(row) if row else UNRESTRICTED
+
+
+@transaction.atomic
+def audience_compile(*, page) -> PageAudience:
+    """Compile a page's live audience fields (and its subtree's effective rules) into PageAudience.
+
+    Called on every full save of an AudienceMixin page (publish, create, import), not on
+    ``save_revision`` so a draft's audience never leaks into what partners see.
+    """
+    parents = region_ancestry()
+    tier = page.audience_min_tier
+    region_ids = frozenset(r.pk for r in page.audience_regions.all()) or None
+    type_ids = frozenset(t.pk for t in page.audience_partner_types.all()) or None
+    eff = combine(
+        _nearest_ancestor_effective(page),
+        public=page.audience_public,
+        min_rank=tier.rank if tier else None,
+        regions=region_ids,
+        types=type_ids,
+        parents=parents,
+    )
+    row, _ = PageAudience.objects.update_or_create(
+        page_id=page.pk,
+        defaults={
+            "own_public": page.audience_public,
+            "own_min_tier": tier,
+            "own_min_rank": tier.rank if tier else None,
+            "own_regions": _encode(region_ids),
+            "own_types": _encode(type_ids),
+            "eff_public": eff.public,
+            "eff_min_rank": eff.min_rank,
+            "eff_regions": _encode(eff.regions),
+            "eff_types": _encode(eff.types),
+        },
+    )
+    _recompute_subtree(page.path, page.depth, eff, parents)
+    return row
+
+
+def _recompute_rows(rows: list[PageAudience], base: dict[str, Effective], parents) -> None:
+    """Recompute effective rules of ``rows`` (sorted by path) top-down and save the changes."""
+    by_path = dict(base)
+    changed = []
+    for row in rows:
+        path = row.page.path
+        parent_eff = UNRESTRICTED
+        for depth in range(len(path) // Page.steplen - 1, 0, -1):
+            prefix = path[: Page.steplen * depth]
+            if prefix in by_path:
+                parent_eff = by_path[prefix]
+                break
+        eff = combine(
+            parent_eff,
+            public=row.own_public,
+            min_rank=row.own_min_rank,
+            regions=parse_tokens(row.own_regions),
+            types=parse_tokens(row.own_types),
+            parents=parents,
+        )
+        by_path[path] = eff
+        new = (eff.public, eff.min_rank, _encode(eff.regions), _encode(eff.types))
+        if new != (row.eff_public, row.eff_min_rank, row.eff_regions, row.eff_types):
+            row.eff_public, row.eff_min_rank, row.eff_regions, row.eff_types = new
+            changed.append(row)
+    PageAudience.objects.bulk_update(
+        changed, ["eff_public", "eff_min_rank", "eff_regions", "eff_types"], batch_size=500
+    )
+
+
+def _recompute_subtree(path: str, depth: int, eff: Effective, parents) -> None:
+    rows = list(
+        PageAudience.objects.filter(page__path__startswith=path, page__depth__gt=depth)
+        .select_related("page")
+        .only("page__path", *[f.name for f in PageAudience._meta.concrete_fields])
+        .order_by("page__path")
+    )
+    _recompute_rows(rows, {path: eff}, parents)
+
+
+@transaction.atomic
+def audience_recompute_subtree(*, page: Page) -> None:
+    """Re-derive the effective rules of ``page`` and everything below it (after a move)."""
+    row = PageAudience.objects.filter(page_id=page.pk).first()
+    parents = region_ancestry()
+    if row is None:
+        _recompute_subtree(page.path, page.depth, _nearest_ancestor_effective(page), parents)
+        return
+    rows = list(
+        PageAudience.objects.filter(page__path__startswith=page.path)
+        .select_related("page")
+        .order_by("page__path")
+    )
+    _recompute_rows(rows, {page.path[: -Page.steplen]: _nearest_ancestor_effective(page)}, parents)
+
+
+@transaction.atomic
+def audience_recompute_all() -> int:
+    """Re-derive every compiled audience (after a tier's rank or a region's parent changed)."""
+    ranks = dict(Tier.objects.values_list("id", "rank"))
+    rows = list(PageAudience.objects.select_related("page").order_by("page__path"))
+    for row in rows:
+        row.own_min_rank = ranks.get(row.own_min_tier_id) if row.own_min_tier_id else None
+    PageAudience.objects.bulk_update(rows, ["own_min_rank"], batch_size=500)
+    for row in rows:  # force a full rewrite of the effective columns
+        row.eff_min_rank = -1
+    _recompute_rows(rows, {}, region_ancestry())
+    return len(rows)
+
+
+# --- grants and exceptions ------------------------------------------------------------------
+
+
+def _page_permission(codename: str) -> Permission:
+    return Permission.objects.get(
+        codename=codename, content_type=ContentType.objects.get_for_model(Page)
+    )
+
+
+@transaction.atomic
+def audience_set_organizations(
+    *, page: Page, codename: str, organizations: Iterable[PartnerOrganization]
+) -> None:
+    """Make the set of organisations holding ``codename`` (grant/exception) on ``page`` exactly
+    ``organizations``."""
+    if codename not in (GRANT_CODENAME, EXCEPTION_CODENAME):
+        raise ValueError(f"unknown audience permission {codename!r}")
+    base_page = Page.objects.get(pk=page.pk)
+    wanted = {org.group_id: org for org in organizations}
+    current = set(
+        PageGroupObjectPermission.objects.filter(
+            content_object_id=page.pk, permission__codename=codename
+        ).values_list("group_id", flat=True)
+    )
+    permission = _page_permission(codename)
+    for group_id in current - wanted.keys():
+        remove_perm(permission, Group(pk=group_id), base_page)
+    for group_id in wanted.keys() - current:
+        assign_perm(permission, wanted[group_id].group, base_page)
+
+
+def audience_organizations(*, page: Page, codename: str) -> list[PartnerOrganization]:
+    group_ids = PageGroupObjectPermission.objects.filter(
+        content_object_id=page.pk, permission__codename=codename
+    ).values_list("group_id", flat=True)
+    return list(PartnerOrganization.objects.filter(group_id__in=group_ids))
+
+
+def audience_set_grants(*, page: Page, organizations: Iterable[PartnerOrganization]) -> None:
+    audience_set_organizations(page=page, codename=GRANT_CODENAME, organizations=organizations)
+
+
+def audience_set_exceptions(*, page: Page, organizations: Iterable[PartnerOrganization]) -> None:
+    audience_set_organizations(page=page, codename=EXCEPTION_CODENAME, organizations=organizations)
+
+
+# --- organisations, users, memberships ------------------------------------------------------
+
+
+def organization_group(*, key: str) -> Group:
+    group, _ = Group.objects.get_or_create(name=f"partner-org:{key}")
+    return group
+
+
+@transaction.atomic
+def organization_upsert(
+    *,
+    key: str,
+    name: str,
+    tier: Tier,
+    region: Region,
+    partner_type: PartnerType,
+    country: str,
+    status: str = PartnerOrganization.Status.ACTIVE,
+    contact_block: str | None = None,
+    primary_color: str | None = None,
+    secondary_color: str | None = None,
+) -> PartnerOrganization:
+    """Create or update an organisation by ``key`` (validated with full_clean)."""
+    org = PartnerOrganization.objects.filter(key=key).first() or PartnerOrganization(key=key)
+    org.name, org.tier, org.region, org.partner_type = name, tier, region, partner_type
+    org.country, org.status = country.upper(), status
+    if contact_block is not None:
+        org.contact_block = contact_block
+    if primary_color:
+        org.primary_color = primary_color
+    if secondary_color:
+        org.secondary_color = secondary_color
+    if org.group_id is None:
+        org.group = organization_group(key=key)
+    org.full_clean()
+    org.save()
+    return org
+
+
+STAFF_GROUPS = {"editor": "Editors", "marketer": "Marketers"}
+
+
+@transaction.atomic
+def user_upsert(
+    *,
+    email: str,
+    password: str | None,
+    first_name: str = "",
+    last_name: str = "",
+    preferred_language: str = "en",
+    time_zone: str = "UTC",
+    organization: PartnerOrganization | None = None,
+    role: str = Membership.Role.MEMBER,
+    staff_role: str | None = None,
+):
+    """Create or update a user with either an organisation membership or a staff role."""
+    if organization is not None and staff_role:
+        raise ValueError("a user belongs to an organisation or has a staff role, not both")
+    User = get_user_model()
+    user = User.objects.filter(email__iexact=email).first() or User(email=email.lower())
+    user.first_name, user.last_name = first_name, last_name
+    user.preferred_language, user.time_zone = preferred_language, time_zone
+    user.is_staff = bool(staff_role)
+    user.is_superuser = False if not staff_role else user.is_superuser
+    if password:
+        user.set_password(password)
+    elif not user.pk:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    if staff_role:
+        if staff_role not in STAFF_GROUPS:
+            raise ValueError(f"unknown staff role {staff_role!r}")
+        Membership.objects.filter(user=user).delete()
+        user.groups.set([Group.objects.get(name=STAFF_GROUPS[staff_role])])
+    else:
+        user.groups.clear()
+        if organization is not None:
+            membership_set(user=user, organization=organization, role=role)
+    return user
+
+
+@transaction.atomic
+def membership_set(*, user, organization: PartnerOrganization, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise ValueError(f"unknown role {role!r}")
+    membership, _ = Membership.objects.update_or_create(
+        user=user, defaults={"organization": organization, "role": role}
+    )
+    return membership
+
+
+@transaction.atomic
+def organization_set_status(*, organization: PartnerOrganization, status: str) -> None:
+    """Suspend or re-activate. Takes effect on the members' very next request (the policy reads
+    the status on every request), so a suspension locks everyone out at once."""
+    organization.status = status
+    organization.full_clean()
+    organization.save(update_fields=["status", "updated_at"])

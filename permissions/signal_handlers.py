@@ -1,0 +1,41 @@
+"""Keep compiled audiences in step with the tree and the tier/region definitions."""
+
+from django.db.models.signals import post_save, pre_save
+from wagtail.signals import post_page_move
+
+from .models import Region, Tier
+
+
+def _remember_previous(sender, instance, **kwargs):
+    if instance.pk:
+        previous = (
+            sender.objects.filter(pk=instance.pk)
+            .values("rank" if sender is Tier else "parent_id")
+            .first()
+        )
+        instance._previous_value = next(iter(previous.values())) if previous else None
+
+
+def _recompute_if_changed(sender, instance, created, **kwargs):
+    from .services import audience_recompute_all
+
+    current = instance.rank if sender is Tier else instance.parent_id
+    if not created and getattr(instance, "_previous_value", current) != current:
+        audience_recompute_all()
+
+
+def _page_moved(sender, instance, **kwargs):
+    from .services import audience_recompute_subtree
+
+    audience_recompute_subtree(page=instance)
+
+
+def register_signal_handlers() -> None:
+    for model in (Tier, Region):
+        pre_save.connect(
+            _remember_previous, sender=model, dispatch_uid=f"audience-prev-{model.__name__}"
+        )
+        post_save.connect(
+            _recompute_if_changed, sender=model, dispatch_uid=f"audience-re-{model.__name__}"
+        )
+    post_page_move.connect(_page_moved, dispatch_uid="audience-page-moved")

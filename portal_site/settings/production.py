@@ -1,0 +1,55 @@
+"""Production settings. Every secret and server address comes from the environment; a missing one
+stops start-up with ImproperlyConfigured instead of running with a default."""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+
+
+def env(name: str) -> str:
+    """Return a required environment variable or refuse to start."""
+    value = os.environ.get(name)
+    if not value:
+        raise ImproperlyConfigured(f"Set the {name} environment variable (see README).")
+    return value
+
+
+DEBUG = False
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = [h.strip() for h in env("DJANGO_ALLOWED_HOSTS").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ALLOWED_HOSTS]
+WAGTAILADMIN_BASE_URL = env("PORTAL_BASE_URL")
+
+# Production must name its database explicitly: no silent SQLite.
+env("DATABASE_URL")
+DATABASES = {"default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)}  # noqa: F405
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("REDIS_URL"),
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"}}
+if "django_tasks.backends.database" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS.append("django_tasks.backends.database")  # noqa: F405
+
+EMAIL_HOST = env("EMAIL_HOST")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = True
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL")
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = True
+SECURE_HSTS_SECONDS = 31_536_000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "SAMEORIGIN"

@@ -1,0 +1,17 @@
+"""Fast test settings: MD5 hasher, locmem cache, immediate tasks, media in a temp folder."""
+
+import os
+import tempfile
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = "test-only-key"  # noqa: S105
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="portal-media-"))  # noqa: F405
+# The SQLite test database lives in a file so --reuse-db can keep it between runs.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405
+LOGGING = {"version": 1, "disable_existing_loggers": False}
