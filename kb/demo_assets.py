@@ -688,7 +688,12 @@ def make_product_image(
 
     # ---- decorative network graph (upper right) and dot grid (bottom left)
     draw = ImageDraw.Draw(img, "RGBA")
-    nodes = [(rng.uniform(w * 0.68, w * 0.97), rng.uniform(h * 0.16, h * 0.5)) for _ in range(11)]
+    if text_w < w * 0.7:  # landscape: graph to the right of the headline
+        gx0, gx1, gy0, gy1 = w * 0.68, w * 0.97, h * 0.16, min(h * 0.5, region[1] - 12 * s)
+    else:  # portrait: graph between the text block and the product
+        gx0, gx1, gy0, gy1 = w * 0.45, w * 0.95, text_bottom + 40 * s, region[1] - 20 * s
+    n_nodes = 11 if gy1 - gy0 > 60 * s else 0
+    nodes = [(rng.uniform(gx0, gx1), rng.uniform(gy0, gy1)) for _ in range(n_nodes)]
     for i, (nx, ny) in enumerate(nodes):
         nearest = sorted(
             (math.hypot(nx - ox, ny - oy), j) for j, (ox, oy) in enumerate(nodes) if j != i
@@ -813,8 +818,8 @@ def make_logo(name: str, *, color: str = "#0a7", size: tuple[int, int] = (400, 1
 
     emblem = Image.new("L", (W, H), 0)
     ed = ImageDraw.Draw(emblem)
-    r = H * 0.36
-    cx, cy = H * 0.5, H * 0.5
+    r = H * 0.31
+    cx, cy = H * 0.5, H * 0.52
     ed.ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
     knock = Image.new("L", (W, H), 0)
     kd = ImageDraw.Draw(knock)
@@ -824,7 +829,7 @@ def make_logo(name: str, *, color: str = "#0a7", size: tuple[int, int] = (400, 1
 
     accent = Image.new("L", (W, H), 0)
     ad = ImageDraw.Draw(accent)
-    ro = r * 1.28
+    ro = r * 1.3
     ad.arc((cx - ro, cy - ro, cx + ro, cy + ro), 200, 330, fill=255, width=max(2, round(r * 0.1)))
     dot = r * 0.12
     ang = math.radians(330)
@@ -1648,7 +1653,6 @@ def _bank_groups(
     used_headings: set[str],
 ) -> Iterator[list[Flowable]]:
     """Endless stream of generated section content, as keep-together groups."""
-    bag = _Bag(rng, _sentence_pool(lang, category))
     heading_pool = list(_HEADINGS[lang])
     if category == "training":
         heading_pool = list(_TRAINING_HEADINGS[lang]) + heading_pool[:4]
@@ -1898,7 +1902,7 @@ def make_pdf(
         for para in paras[1:]:
             pg.add([para])
 
-    generated = _bank_groups(rng, lang, category, st, acc_rgb, used)
+    generated = _bank_groups(rng, pool_bag, lang, category, st, acc_rgb, used)
     for _ in range(400 * pages):  # hard bound; normally ends when the last page is full
         group = next(generated)
         if not pg.add(group, may_open_page=pg.page < pages):

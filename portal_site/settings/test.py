@@ -13,5 +13,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="portal-media-"))  # noqa: F405
 # The SQLite test database lives in a file so --reuse-db can keep it between runs.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.environ.get("PORTAL_TEST_DB") or str(BASE_DIR / ".test-db.sqlite3")  # noqa: F405
+    }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
