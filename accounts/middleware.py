@@ -1,12 +1,17 @@
-"""Per-user language and time zone for every request."""
+"""Per-user time zone for every request, and the UI language for templates.
+
+The *content* language comes from the URL (/de/..., /cs/...; Wagtail routes by it), so the user's
+preferred UI language is applied in templates (base.html wraps the page in ``{% language %}``)
+rather than activated here, where it would re-route every page into another locale's tree.
+"""
 
 import zoneinfo
 
-from django.utils import timezone, translation
+from django.utils import timezone
 
 
 class UserPreferencesMiddleware:
-    """Activate the signed-in user's preferred language and time zone.
+    """Activate the signed-in user's time zone.
 
     Runs after AuthenticationMiddleware; anonymous visitors keep the language negotiated by
     LocaleMiddleware (Accept-Language) and UTC.
@@ -18,9 +23,6 @@ class UserPreferencesMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            if user.preferred_language and not request.path.startswith("/admin/"):
-                translation.activate(user.preferred_language)
-                request.LANGUAGE_CODE = translation.get_language()
             try:
                 timezone.activate(zoneinfo.ZoneInfo(user.time_zone or "UTC"))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -28,3 +30,11 @@ class UserPreferencesMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+def ui_language(request) -> dict:
+    """Context processor: the language the portal UI speaks to this user."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.preferred_language:
+        return {"ui_language": user.preferred_language}
+    return {"ui_language": getattr(request, "LANGUAGE_CODE", "en")}

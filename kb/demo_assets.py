@@ -19,7 +19,9 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import io
+import itertools
 import math
+import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -157,12 +159,15 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[in
     )
 
 
-def _shift(rgb: tuple[int, int, int], *, hue: float = 0.0, light: float = 0.0) -> tuple[int, ...]:
+def _shift(
+    rgb: tuple[int, int, int], *, hue: float = 0.0, light: float = 0.0
+) -> tuple[int, int, int]:
     """Shift hue (fraction of a turn) and lightness (absolute) of an RGB colour."""
-    h, lightness, s = colorsys.rgb_to_hls(*(c / 255 for c in rgb))
+    h, lightness, s = colorsys.rgb_to_hls(rgb[0] / 255, rgb[1] / 255, rgb[2] / 255)
     h = (h + hue) % 1.0
     lightness = min(1.0, max(0.0, lightness + light))
-    return tuple(round(c * 255) for c in colorsys.hls_to_rgb(h, lightness, s))
+    r, g, b = colorsys.hls_to_rgb(h, lightness, s)
+    return round(r * 255), round(g * 255), round(b * 255)
 
 
 _ASCII_MAP = {
@@ -231,29 +236,19 @@ def _markup(text: str) -> str:
     return safe.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_CATEGORY_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "training",
+_CATEGORY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE))
+    for name, pattern in (
         (
-            "train",
-            "course",
-            "guide",
-            "academy",
-            "certif",
-            "workshop",
-            "lab ",
-            "schulung",
-            "kurs",
-            "leitfaden",
-            "školení",
-            "kurz",
-            "příručk",
+            "training",
+            r"\b(?:train|course|guide|academy|certif|workshop|labs?\b|schulung|kurs|leitfaden"
+            r"|školení|kurz|příručk)",
         ),
-    ),
-    ("firewall", ("firewall", "security", "threat", "vpn", "sicherheit", "bezpečnost", "utm")),
-    ("wireless", ("wi-fi", "wifi", "wireless", "access point", "wlan", "bezdrát", "ap ")),
-    ("router", ("router", "routing", "sd-wan", "wan", "edge", "směrovač")),
-    ("switch", ("switch", "poe", "ethernet", "přepínač", "stack")),
+        ("firewall", r"\b(?:firewall|security|threat|vpn\b|sicherheit|bezpečnost|utm\b|ngfw)"),
+        ("wireless", r"\b(?:wi-?fi|wireless|access points?\b|wlan|bezdrát|ap\b)"),
+        ("router", r"\b(?:router|routing|sd-wan|wan\b|směrovač)"),
+        ("switch", r"\b(?:switch|poe|ethernet|přepínač|stack)"),
+    )
 )
 
 
@@ -263,9 +258,8 @@ def _category(title: str, subtitle: str = "") -> str:
     The title decides first; the subtitle is only consulted when the title is inconclusive.
     """
     for text in (title, subtitle):
-        haystack = f" {text} ".lower()
-        for name, words in _CATEGORY_KEYWORDS:
-            if any(word in haystack for word in words):
+        for name, pattern in _CATEGORY_PATTERNS:
+            if pattern.search(text):
                 return name
     return "platform"
 
@@ -390,13 +384,20 @@ def _draw_rj45(
 _LED_ON = (46, 230, 110)
 _LED_AMBER = (255, 176, 32)
 _LED_OFF = (52, 57, 64)
+_PANEL = (34, 38, 45)
 
 
 def _led(
     draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, color: tuple[int, int, int]
 ) -> None:
+    """A status LED; lit LEDs get a halo pre-mixed with the dark panel colour.
+
+    (Drawing with partial alpha onto an RGBA layer would replace, not blend, the pixels.)
+    """
     if color != _LED_OFF:
-        draw.ellipse((cx - r * 2.4, cy - r * 2.4, cx + r * 2.4, cy + r * 2.4), fill=(*color, 60))
+        for k, t in ((2.6, 0.18), (1.8, 0.4)):
+            halo = _mix(_PANEL, color, t)
+            draw.ellipse((cx - r * k, cy - r * k, cx + r * k, cy + r * k), fill=(*halo, 255))
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*color, 255))
 
 
@@ -440,7 +441,7 @@ def _draw_rack_device(
             draw.ellipse((hx - r, hy - r * 1.4, hx + r, hy + r * 1.4), fill=(30, 33, 38))
     # front face
     draw.rounded_rectangle(
-        box, radius=int(fh * 0.06), fill=(34, 38, 45), outline=(88, 96, 108), width=2 * _SS
+        box, radius=int(fh * 0.06), fill=(*_PANEL, 255), outline=(88, 96, 108), width=2 * _SS
     )
     draw.rectangle(
         (x0 + fh * 0.05, y0 + fh * 0.05, x1 - fh * 0.05, y0 + fh * 0.085), fill=(*accent, 255)
@@ -576,7 +577,8 @@ def _draw_access_point(
     )
     ring = r * 0.28
     draw.ellipse(
-        (cx - ring * 1.6, cy - ring * 1.6, cx + ring * 1.6, cy + ring * 1.6), fill=(*accent, 70)
+        (cx - ring * 1.6, cy - ring * 1.6, cx + ring * 1.6, cy + ring * 1.6),
+        fill=(*_mix((246, 248, 250), accent, 0.3), 255),
     )
     draw.ellipse(
         (cx - ring, cy - ring, cx + ring, cy + ring), outline=(*accent, 255), width=int(r * 0.05)
@@ -787,7 +789,7 @@ def make_product_image(
     if fmt_norm == "JPEG":
         img.save(out, "JPEG", quality=88, optimize=False, progressive=False, subsampling="4:2:0")
     else:
-        img.save(out, "PNG", optimize=False, compress_level=6)
+        img.save(out, "PNG", optimize=False, compress_level=3)
     return out.getvalue()
 
 
@@ -809,67 +811,67 @@ def make_logo(name: str, *, color: str = "#0a7", size: tuple[int, int] = (400, 1
     if w < 16 or h < 16:
         raise ValueError("logo size must be at least 16x16 pixels")
     ss = 3
-    W, H = w * ss, h * ss  # noqa: N806 - supersampled canvas size
+    cw, ch = w * ss, h * ss  # supersampled canvas
     base = _rgb(color)
     text_rgb = _mix(base, (20, 24, 32), 0.45)
     clean = _ascii(name).strip() or "Partner"
     words = [wd for wd in clean.replace("-", " ").split() if wd[:1].isalnum()]
     initials = "".join(wd[0] for wd in words[:2]).upper() or clean[:1].upper()
+    stacked = w < h * 1.8  # squarish canvas: emblem on top, name below
 
-    emblem = Image.new("L", (W, H), 0)
-    ed = ImageDraw.Draw(emblem)
-    r = H * 0.31
-    cx, cy = H * 0.5, H * 0.52
-    ed.ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
-    knock = Image.new("L", (W, H), 0)
-    kd = ImageDraw.Draw(knock)
+    if stacked:
+        r = min(cw * 0.22, ch * 0.22)
+        cx, cy = cw / 2, ch * 0.36
+    else:
+        r = ch * 0.31
+        cx, cy = ch * 0.5, ch * 0.52
+    emblem = Image.new("L", (cw, ch), 0)
+    ImageDraw.Draw(emblem).ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
+    knock = Image.new("L", (cw, ch), 0)
     ifont = _font(round(r * (0.95 if len(initials) == 1 else 0.78)))
-    kd.text((cx, cy), initials, font=ifont, fill=255, anchor="mm", stroke_width=ss, stroke_fill=255)
+    ImageDraw.Draw(knock).text(
+        (cx, cy), initials, font=ifont, fill=255, anchor="mm", stroke_width=ss, stroke_fill=255
+    )
     emblem.paste(0, (0, 0), knock)
 
-    accent = Image.new("L", (W, H), 0)
+    accent = Image.new("L", (cw, ch), 0)
     ad = ImageDraw.Draw(accent)
     ro = r * 1.3
     ad.arc((cx - ro, cy - ro, cx + ro, cy + ro), 200, 330, fill=255, width=max(2, round(r * 0.1)))
     dot = r * 0.12
-    ang = math.radians(330)
-    ad.ellipse(
-        (
-            cx + ro * math.cos(ang) - dot,
-            cy + ro * math.sin(ang) - dot,
-            cx + ro * math.cos(ang) + dot,
-            cy + ro * math.sin(ang) + dot,
-        ),
-        fill=255,
-    )
+    dx, dy = cx + ro * math.cos(math.radians(330)), cy + ro * math.sin(math.radians(330))
+    ad.ellipse((dx - dot, dy - dot, dx + dot, dy + dot), fill=255)
 
-    text = Image.new("L", (W, H), 0)
+    text = Image.new("L", (cw, ch), 0)
     td = ImageDraw.Draw(text)
-    tx = cx + r * 1.55
-    avail = W - tx - H * 0.06
-    tfont, lines = _fit_text(clean, round(H * 0.3), avail, 2, min_size=max(8, round(H * 0.12)))
-    tsize = tfont.size if isinstance(tfont, ImageFont.FreeTypeFont) else 12
-    line_h = tsize * 1.12
-    ty = cy - line_h * len(lines) / 2
+    if stacked:
+        tx, avail, anchor = cw / 2, cw * 0.9, "mm"
+        start_size, box_top, box_h = round(ch * 0.16), cy + ro + ch * 0.04, ch * 0.3
+    else:
+        tx, avail, anchor = cx + r * 1.55, cw - (cx + r * 1.55) - ch * 0.06, "lm"
+        start_size, box_top, box_h = round(ch * 0.3), 0.0, ch * 1.04
+    tfont, lines = _fit_text(clean, start_size, avail, 2, min_size=max(8, round(ch * 0.08)))
+    line_h = _font_size(tfont) * 1.12
+    ty = box_top + (box_h - line_h * len(lines)) / 2
     for line in lines:
         td.text(
             (tx, ty + line_h / 2),
             line,
             font=tfont,
             fill=255,
-            anchor="lm",
+            anchor=anchor,
             stroke_width=ss // 2 + 1,
             stroke_fill=255,
         )
         ty += line_h
 
-    out_img = Image.new("RGBA", (W, H), (0, 0, 0, 0))
+    out_img = Image.new("RGBA", (cw, ch), (0, 0, 0, 0))
     for mask, rgb in (
         (emblem, base),
         (accent, _shift(base, hue=0.08, light=0.1)),
         (text, text_rgb),
     ):
-        layer = Image.new("RGBA", (W, H), (*rgb[:3], 0))
+        layer = Image.new("RGBA", (cw, ch), (*rgb[:3], 0))
         layer.putalpha(mask)
         out_img.alpha_composite(layer)
     out_img = out_img.resize((w, h), Image.Resampling.LANCZOS)
@@ -1595,26 +1597,62 @@ class _Paginator:
         self.at_top = True
         self.prev_after = 0.0
 
+    def _try_split(self, group: Sequence[Flowable]) -> tuple[list[Flowable], Flowable] | None:
+        """Split the group's trailing paragraph so that its start fills the current page.
+
+        Keeps at least three lines on this page and two on the next (orphan/widow control).
+        """
+        last = group[-1]
+        if not isinstance(last, Paragraph) or last.bulletText:
+            return None
+        head = list(group[:-1])
+        if head:
+            state = self._simulate(head)
+            if state is None:
+                return None
+            y, prev, at_top = state[0], state[1], False
+        else:
+            y, prev, at_top = self.remaining, self.prev_after, self.at_top
+        space = 0.0 if at_top else max(last.getSpaceBefore() - prev, 0.0)
+        avail = y - space - self._SAFETY
+        leading = float(last.style.leading)
+        if avail < 3 * leading:
+            return None
+        last.wrap(_FRAME_W, self.body_height)
+        parts = last.split(_FRAME_W, avail)
+        if len(parts) != 2:
+            return None
+        first_h = parts[0].wrap(_FRAME_W, avail)[1]
+        rest_h = parts[1].wrap(_FRAME_W, self.body_height)[1]
+        if first_h > avail or first_h < 3 * leading - 0.5 or rest_h < 2 * leading - 0.5:
+            return None
+        return [*head, parts[0]], parts[1]
+
     def add(self, group: Sequence[Flowable], *, may_open_page: bool = True) -> bool:
         """Place ``group``; returns ``False`` (placing nothing) if it needs a new page but
         ``may_open_page`` is false."""
         result = self._simulate(group)
-        if result is None:
-            if not may_open_page:
-                return False
-            if not self.at_top:
-                self._new_page()
-            result = self._simulate(group)
-            if result is None:  # taller than a page: let reportlab split it, then start afresh
-                height = sum(f.wrap(_FRAME_W, self.body_height)[1] for f in group)
-                self.story.extend(group)
-                self.page += max(0, math.ceil(height / self.body_height) - 1)
-                self.at_top = False
-                self._new_page()
-                return True
+        if result is not None:
+            self.story.extend(group)
+            self.remaining, self.prev_after, _ = result
+            self.at_top = False
+            return True
+        if not may_open_page:
+            return False
+        split = self._try_split(group)
+        if split is not None:
+            self.story.extend(split[0])
+            self._new_page()
+            return self.add([split[1]])
+        if not self.at_top:
+            self._new_page()
+            return self.add(group)
+        # taller than an empty page and not splittable here: let reportlab split it
+        height = sum(f.wrap(_FRAME_W, self.body_height)[1] for f in group)
         self.story.extend(group)
-        self.remaining, self.prev_after, _ = result
+        self.page += max(0, math.ceil(height / self.body_height) - 1)
         self.at_top = False
+        self._new_page()
         return True
 
 
@@ -1624,15 +1662,23 @@ def _paragraphs(body: str) -> list[str]:
     return [c for c in chunks if c]
 
 
+_RELATED: dict[str, tuple[str, ...]] = {
+    "switch": ("switch", "wireless", "general"),
+    "router": ("router", "firewall", "general"),
+    "firewall": ("firewall", "router", "general"),
+    "wireless": ("wireless", "switch", "general"),
+    "training": ("training", "general"),
+    "platform": ("switch", "router", "firewall", "wireless", "general"),
+}
+
+
 def _sentence_pool(lang: str, category: str) -> list[str]:
+    """Sentences to draw generated paragraphs from (topic-aware for English)."""
     if lang == "de":
         return list(_DE_SENTENCES)
     if lang == "cs":
         return list(_CS_SENTENCES)
-    topical = _EN_SENTENCES.get(category, ())
-    if category == "platform":
-        topical = _EN_SENTENCES["switch"][:3] + _EN_SENTENCES["router"][:3]
-    return list(topical) * 2 + list(_EN_SENTENCES["general"])
+    return [sentence for topic in _RELATED[category] for sentence in _EN_SENTENCES[topic]]
 
 
 def _make_paragraph_text(bag: _Bag, rng: _Rng, low: int = 3, high: int = 5) -> str:
@@ -1646,6 +1692,7 @@ def _make_paragraph_text(bag: _Bag, rng: _Rng, low: int = 3, high: int = 5) -> s
 
 def _bank_groups(
     rng: _Rng,
+    bag: _Bag,
     lang: str,
     category: str,
     st: dict[str, ParagraphStyle],
@@ -1656,14 +1703,17 @@ def _bank_groups(
     heading_pool = list(_HEADINGS[lang])
     if category == "training":
         heading_pool = list(_TRAINING_HEADINGS[lang]) + heading_pool[:4]
-    headings = _Bag(rng, [hd for hd in heading_pool if hd not in used_headings] or heading_pool)
+    # headings follow the natural document order of the pool, cycling for very long documents
+    headings = itertools.cycle(
+        [hd for hd in heading_pool if hd not in used_headings] or heading_pool
+    )
     bullets = _Bag(rng, _BULLETS[lang])
     tips = _Bag(rng, _TIPS[lang])
     section = 0
     while True:
         section += 1
         yield [
-            Paragraph(_markup(headings.take()), st["h1"]),
+            Paragraph(_markup(next(headings)), st["h1"]),
             Paragraph(_markup(_make_paragraph_text(bag, rng)), st["body"]),
         ]
         for _ in range(rng.randint(1, 2)):
@@ -1707,7 +1757,7 @@ def _make_canvas_class(footer_label: str, page_fmt: str) -> type[Canvas]:
             super().__init__(*args, **kwargs)
             self._saved_pages: list[dict[str, Any]] = []
 
-        def showPage(self) -> None:  # noqa: N802 - reportlab API
+        def showPage(self) -> None:  # reportlab API name
             self._saved_pages.append(dict(self.__dict__))
             self._startPage()
 
@@ -1831,9 +1881,10 @@ def make_pdf(
         )
         avail = band_h - 56
         size = 27.0
+        band_title = title if len(title) <= 160 else title[:157].rstrip() + "..."
         while True:
             ttl = Paragraph(
-                _markup(title),
+                _markup(band_title),
                 ParagraphStyle(
                     "ttl",
                     fontName="Helvetica-Bold",
@@ -1917,9 +1968,9 @@ def make_pdf(
         rightMargin=_MARGIN,
         topMargin=PAGE_H - _BODY_FRAME_TOP,
         bottomMargin=_FRAME_BOTTOM,
-        title=_pdf_safe(title),
+        title=title,
         author=VENDOR_NAME,
-        subject=_pdf_safe(subtitle or doc_type.title()),
+        subject=subtitle or doc_type.title(),
         creator=f"{VENDOR_NAME} demo asset generator",
         keywords=f"{category}, {lang}, demo",
         invariant=1,

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from wagtail import urls as wagtail_urls
@@ -24,5 +25,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("kb.urls")),
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", kb_views.staff_media, name="staff_media"),
+] + i18n_patterns(
+    # English content at /, translations at /de/, /cs/: Wagtail routes by the URL's language.
     path("", include(wagtail_urls)),
-]
+    prefix_default_language=False,
+)

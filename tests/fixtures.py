@@ -11,3 +11,20 @@ def portal(db):
     from kb.services import site_structure_ensure
 
     return site_structure_ensure(hostname="testserver", port=80)
+
+
+def _hypothesis_profiles() -> None:
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    common = {
+        "deadline": None,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    }
+    settings.register_profile("dev", max_examples=60, **common)
+    settings.register_profile("ci", max_examples=1000, **common)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+_hypothesis_profiles()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import models
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from wagtail import blocks
@@ -47,6 +48,11 @@ class PortalHomePage(Page):
     def serve(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+        wanted = getattr(request.user, "preferred_language", "")
+        if wanted and wanted != self.locale.language_code and not request.GET.get("stay"):
+            translation = self.get_translations().filter(locale__language_code=wanted).first()
+            if translation is not None and translation.live:
+                return HttpResponseRedirect(translation.url)
         return super().serve(request, *args, **kwargs)
 
     def get_context(self, request, *args, **kwargs):
@@ -136,6 +142,10 @@ class PortalItemPage(AudienceMixin, Page):
                 ObjectList(cls.settings_panels, heading=_("Settings")),
             ]
         )
+
+    @property
+    def kind_label(self) -> str:
+        return str(self.specific_class._meta.verbose_name)
 
     @property
     def kind(self) -> str:
