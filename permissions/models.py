@@ -146,6 +146,14 @@ class PartnerOrganization(index.Indexed, models.Model):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    def save(self, *args, **kwargs):
+        if self.group_id is None:
+            # Every organisation is a guardian principal (admin-created ones included).
+            from .services import organization_group
+
+            self.group = organization_group(key=self.key)
+        super().save(*args, **kwargs)
+
 
 class Membership(index.Indexed, models.Model):
     """A partner user's organisation and role. Staff users have no membership."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, Panel
 
 from .models import EXCEPTION_CODENAME, GRANT_CODENAME, PartnerOrganization
+
+
+pending_audience_orgs = threading.local()
 
 
 class AudienceAdminPageForm(WagtailAdminPageForm):
@@ -60,8 +65,9 @@ class AudienceAdminPageForm(WagtailAdminPageForm):
 
     def save(self, commit=True):
         page = super().save(commit=commit)
-        # Picked up by the hooks once the page has a primary key.
-        page._pending_audience_orgs = {
+        # Applied by the after_create_page / after_edit_page hooks, once the page has a primary
+        # key. Kept per thread (= per request) because Wagtail re-fetches the page on publish.
+        pending_audience_orgs.value = {
             GRANT_CODENAME: list(self.cleaned_data.get("audience_grants") or []),
             EXCEPTION_CODENAME: list(self.cleaned_data.get("audience_exceptions") or []),
         }

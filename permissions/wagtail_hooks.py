@@ -6,10 +6,17 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from .models import Membership, PartnerOrganization, PartnerType, Region, Tier
+from .panels import pending_audience_orgs
 from .services import audience_set_organizations
 
 
-class TierViewSet(SnippetViewSet):
+class _PartnerViewSet(SnippetViewSet):
+    # Plain ORM search (icontains) over search_fields: these tables are small and must never be
+    # out of step with a search index.
+    search_backend_name = None
+
+
+class TierViewSet(_PartnerViewSet):
     model = Tier
     icon = "pick"
     list_display = ["name", "key", "rank"]
@@ -17,7 +24,7 @@ class TierViewSet(SnippetViewSet):
     ordering = ["rank"]
 
 
-class RegionViewSet(SnippetViewSet):
+class RegionViewSet(_PartnerViewSet):
     model = Region
     icon = "site"
     list_display = ["name", "key", "parent"]
@@ -25,14 +32,14 @@ class RegionViewSet(SnippetViewSet):
     search_fields = ["name"]
 
 
-class PartnerTypeViewSet(SnippetViewSet):
+class PartnerTypeViewSet(_PartnerViewSet):
     model = PartnerType
     icon = "tag"
     list_display = ["name", "key"]
     search_fields = ["name"]
 
 
-class PartnerOrganizationViewSet(SnippetViewSet):
+class PartnerOrganizationViewSet(_PartnerViewSet):
     model = PartnerOrganization
     icon = "group"
     menu_label = _("Organisations")
@@ -42,7 +49,7 @@ class PartnerOrganizationViewSet(SnippetViewSet):
     list_per_page = 50
 
 
-class MembershipViewSet(SnippetViewSet):
+class MembershipViewSet(_PartnerViewSet):
     model = Membership
     icon = "user"
     list_display = ["user", "organization", "role"]
@@ -66,14 +73,20 @@ class PartnersGroup(SnippetViewSetGroup):
 register_snippet(PartnersGroup)
 
 
+def _clear_pending_audience_orgs(request, *args):
+    pending_audience_orgs.value = None
+
+
 def _apply_pending_audience_orgs(request, page):
-    pending = getattr(page, "_pending_audience_orgs", None)
+    pending = getattr(pending_audience_orgs, "value", None)
+    pending_audience_orgs.value = None
     if not pending:
         return
     for codename, organizations in pending.items():
         audience_set_organizations(page=page, codename=codename, organizations=organizations)
-    page._pending_audience_orgs = None
 
 
+hooks.register("before_create_page", _clear_pending_audience_orgs)
+hooks.register("before_edit_page", _clear_pending_audience_orgs)
 hooks.register("after_create_page", _apply_pending_audience_orgs)
 hooks.register("after_edit_page", _apply_pending_audience_orgs)
