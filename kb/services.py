@@ -186,12 +186,19 @@ def item_upsert(
             raise ValueError(
                 f"item {key!r} exists as another kind ({page.specific_class.__name__})"
             )
+        if page.locale_id != parent.locale_id:
+            raise ValueError(f"item {key!r} cannot move into another locale's tree")
         if page.get_parent().pk != parent.pk:
+            # The old slug may be taken under the new parent.
+            page.slug = _unique_slug(parent, page.slug)
+            page.save(update_fields=["slug"])
             page.move(parent, pos="last-child", user=user)
             page.refresh_from_db()
             page = page.specific
     else:
         page = model(locale=parent.locale)
+    if page.locale_id != parent.locale_id:
+        raise ValueError(f"item {key!r}: parent is in another locale")
     page.title = title
     page.summary = summary
     page.body = body
@@ -207,7 +214,6 @@ def item_upsert(
         parent.add_child(instance=page)
         ItemKey.objects.create(key=key, page=page)
     else:
-        page.slug = _unique_slug(parent, title, exclude_pk=page.pk) if not page.slug else page.slug
         page.save()
     _sync_attachments(page, list(files), stored)
     revision = page.save_revision(user=user, log_action=True)
@@ -245,3 +251,12 @@ def _sync_attachments(
             attachment.save()
         keep.add(attachment.pk)
     ItemAttachment.objects.filter(page=page).exclude(pk__in=keep).delete()
+    _delete_unused_documents([a.document for a in current.values()])
+
+
+def _delete_unused_documents(documents: list[PortalDocument]) -> None:
+    """Delete documents that no attachment or asset references any more. Wagtail removes the
+    file on commit (post_delete → on_commit), so a rollback never loses a file a row needs."""
+    for document in documents:
+        if not document.attachments.exists() and not document.master_of.exists():
+            document.delete()

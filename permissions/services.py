@@ -287,15 +287,21 @@ def organization_upsert(
     region: Region,
     partner_type: PartnerType,
     country: str,
-    status: str = PartnerOrganization.Status.ACTIVE,
+    status: str | None = None,
     contact_block: str | None = None,
     primary_color: str | None = None,
     secondary_color: str | None = None,
 ) -> PartnerOrganization:
-    """Create or update an organisation by ``key`` (validated with full_clean)."""
+    """Create or update an organisation by ``key`` (validated with full_clean).
+
+    ``status`` None keeps the current status (new organisations start active), so an update that
+    does not mention it never re-activates a suspended partner.
+    """
     org = PartnerOrganization.objects.filter(key=key).first() or PartnerOrganization(key=key)
     org.name, org.tier, org.region, org.partner_type = name, tier, region, partner_type
-    org.country, org.status = country.upper(), status
+    org.country = country.upper()
+    if status is not None:
+        org.status = status
     if contact_block is not None:
         org.contact_block = contact_block
     if primary_color:
@@ -317,21 +323,31 @@ def user_upsert(
     *,
     email: str,
     password: str | None,
-    first_name: str = "",
-    last_name: str = "",
-    preferred_language: str = "en",
-    time_zone: str = "UTC",
+    first_name: str | None = None,
+    last_name: str | None = None,
+    preferred_language: str | None = None,
+    time_zone: str | None = None,
     organization: PartnerOrganization | None = None,
     role: str = Membership.Role.MEMBER,
     staff_role: str | None = None,
 ):
-    """Create or update a user with either an organisation membership or a staff role."""
+    """Create or update a user with either an organisation membership or a staff role.
+
+    Profile fields left as None keep their current value. Partner users are never superusers;
+    a user with neither an organisation nor a staff role loses any membership.
+    """
     if organization is not None and staff_role:
         raise ValueError("a user belongs to an organisation or has a staff role, not both")
     User = get_user_model()
     user = User.objects.filter(email__iexact=email).first() or User(email=email.lower())
-    user.first_name, user.last_name = first_name, last_name
-    user.preferred_language, user.time_zone = preferred_language, time_zone
+    for name, value in (
+        ("first_name", first_name),
+        ("last_name", last_name),
+        ("preferred_language", preferred_language),
+        ("time_zone", time_zone),
+    ):
+        if value is not None:
+            setattr(user, name, value)
     user.is_staff = bool(staff_role)
     user.is_superuser = False if not staff_role else user.is_superuser
     if password:
@@ -349,6 +365,8 @@ def user_upsert(
         user.groups.clear()
         if organization is not None:
             membership_set(user=user, organization=organization, role=role)
+        else:
+            Membership.objects.filter(user=user).delete()
     return user
 
 
