@@ -267,14 +267,15 @@ class PagePolicy:
     def _early_verdict(self, principal: Principal, page: Page) -> Explanation | None:
         if principal.kind == "staff":
             return Explanation(True, _("staff see everything"))
-        if principal.kind == "suspended":
-            return Explanation(False, _("the organisation is suspended"))
         if not page.live:
             return Explanation(False, _("not published"))
         if _is_shell(page):
+            # The home frames content; suspended members see it with a notice and no items.
             if principal.kind == "anonymous":
                 return Explanation(False, _("log in to see the portal"))
             return Explanation(True, _("portal home"))
+        if principal.kind == "suspended":
+            return Explanation(False, _("the organisation is suspended"))
         return None
 
     @staticmethod
