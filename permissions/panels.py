@@ -11,7 +11,6 @@ from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, Panel
 
 from .models import EXCEPTION_CODENAME, GRANT_CODENAME, PartnerOrganization
 
-
 pending_audience_orgs = threading.local()
 
 
