@@ -387,3 +387,13 @@ def organization_set_status(*, organization: PartnerOrganization, status: str) -
     organization.status = status
     organization.full_clean()
     organization.save(update_fields=["status", "updated_at"])
+
+
+def audience_dimension_in_use(*, instance: Region | PartnerType) -> int:
+    """How many pages name this region/type in their own audience.
+
+    Deleting such a row would silently drop it from those audiences and *widen* them (an empty
+    region list means "all regions"), so deletion is refused while this is non-zero.
+    """
+    column = "own_regions" if isinstance(instance, Region) else "own_types"
+    return PageAudience.objects.filter(**{f"{column}__contains": f"|{instance.pk}|"}).count()

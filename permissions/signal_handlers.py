@@ -1,9 +1,9 @@
 """Keep compiled audiences in step with the tree and the tier/region definitions."""
 
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_save, pre_delete, pre_save
 from wagtail.signals import post_page_move
 
-from .models import Region, Tier
+from .models import PartnerType, Region, Tier
 
 
 def _remember_previous(sender, instance, **kwargs):
@@ -30,7 +30,25 @@ def _page_moved(sender, instance, **kwargs):
     audience_recompute_subtree(page=instance)
 
 
+def _refuse_delete_in_use(sender, instance, **kwargs):
+    """Last line of defence behind the admin hook: never widen audiences by deleting a row."""
+    from django.db.models import ProtectedError
+
+    from .services import audience_dimension_in_use
+
+    count = audience_dimension_in_use(instance=instance)
+    if count:
+        raise ProtectedError(
+            f"{instance} is used in the audience of {count} page(s); remove it there first.",
+            set(),
+        )
+
+
 def register_signal_handlers() -> None:
+    for model in (Region, PartnerType):
+        pre_delete.connect(
+            _refuse_delete_in_use, sender=model, dispatch_uid=f"audience-del-{model.__name__}"
+        )
     for model in (Tier, Region):
         pre_save.connect(
             _remember_previous, sender=model, dispatch_uid=f"audience-prev-{model.__name__}"

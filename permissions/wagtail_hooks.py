@@ -1,5 +1,7 @@
 """Admin screens for partners (snippets with search and filters) and audience hooks."""
 
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
@@ -7,7 +9,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from .models import Membership, PartnerOrganization, PartnerType, Region, Tier
 from .panels import pending_audience_orgs
-from .services import audience_set_organizations
+from .services import audience_dimension_in_use, audience_set_organizations
 
 
 class _PartnerViewSet(SnippetViewSet):
@@ -90,3 +92,21 @@ hooks.register("before_create_page", _clear_pending_audience_orgs)
 hooks.register("before_edit_page", _clear_pending_audience_orgs)
 hooks.register("after_create_page", _apply_pending_audience_orgs)
 hooks.register("after_edit_page", _apply_pending_audience_orgs)
+
+
+@hooks.register("before_delete_snippet")
+def refuse_deleting_audience_dimensions_in_use(request, instances):
+    for instance in instances:
+        if isinstance(instance, Region | PartnerType):
+            pages = audience_dimension_in_use(instance=instance)
+            if pages:
+                messages.error(
+                    request,
+                    _(
+                        "%(name)s is used in the audience of %(count)s page(s). Remove it from "
+                        "those audiences first: deleting it would open them to everyone."
+                    )
+                    % {"name": instance, "count": pages},
+                )
+                return redirect(request.META.get("HTTP_REFERER") or "wagtailadmin_home")
+    return None

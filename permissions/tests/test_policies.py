@@ -212,3 +212,23 @@ def test_who_can_see_report(world):
     assert "granted explicitly" in " ".join(visible["silver-dist"].reasons)
     assert "exception" in hidden["emea-gold"].summary
     assert [t.key for t in report.tiers] == ["gold", "plat"]
+
+
+def test_deleting_a_region_in_use_is_refused(world):
+    from django.db.models import ProtectedError
+
+    apac = world["regions"]["apac"]
+    make_item(key="x", audience=Audience(regions=[apac]))
+    with pytest.raises(ProtectedError):
+        apac.delete()
+
+
+def test_admin_refuses_deleting_a_type_in_use(world, client):
+    ptype = world["types"]["distributor"]
+    item = make_item(key="x", audience=Audience(partner_types=[ptype]))
+    client.force_login(User.objects.create_superuser(email="admin@vendor.example", password="x"))
+    response = client.post(
+        f"/admin/snippets/permissions/partnertype/delete/{ptype.pk}/", follow=True
+    )
+    assert "would open them to everyone" in response.content.decode()
+    assert not sees(world["users"]["acme"], item)  # acme is a reseller: still excluded
