@@ -165,41 +165,84 @@ def _chain_paths(path: str) -> tuple[str, ...]:
     return tuple(path[: STEPLEN * depth] for depth in range(1, len(path) // STEPLEN + 1))
 
 
-def _rule_verdict(principal: Principal, audience: PageAudience) -> tuple[bool, list[str]]:
-    """Evaluate one node's OWN rule for a partner principal (no grants/exceptions)."""
+@dataclass(frozen=True)
+class Names:
+    """Display names for reasons (loaded only when a person will read them)."""
+
+    tiers: dict[int, str]  # rank → name
+    regions: dict[int, str]
+    types: dict[int, str]
+
+    @classmethod
+    def load(cls) -> Names:
+        from .models import PartnerType, Tier
+
+        return cls(
+            dict(Tier.objects.values_list("rank", "name")),
+            dict(Region.objects.values_list("id", "name")),
+            dict(PartnerType.objects.values_list("id", "name")),
+        )
+
+    def tier(self, rank: int | None) -> str:
+        return self.tiers.get(rank, str(rank)) if rank is not None else "—"
+
+    def join(self, table: dict[int, str], ids) -> str:
+        return ", ".join(sorted(table.get(i, str(i)) for i in ids)) or "—"
+
+
+def _rule_verdict(
+    principal: Principal, audience: PageAudience, names: Names | None = None
+) -> tuple[bool, list[str]]:
+    """Evaluate one node's OWN rule for a partner principal (no grants/exceptions).
+
+    With ``names`` the reasons name tiers, regions and types ("tier Gold ≥ Gold"); without, they
+    stay generic (the hot path of can_view never builds text a person will not read).
+    """
     if audience.own_public:
         return True, [_("public")]
     reasons: list[str] = []
     ok = True
-    if audience.own_min_rank is None:
+    need = audience.own_min_rank
+    if need is None:
         reasons.append(_("any tier"))
-    elif principal.tier_rank is not None and principal.tier_rank >= audience.own_min_rank:
-        reasons.append(
-            _("tier rank %(have)s ≥ %(need)s")
-            % {"have": principal.tier_rank, "need": audience.own_min_rank}
-        )
     else:
-        ok = False
-        reasons.append(
-            _("tier rank %(have)s < %(need)s")
-            % {"have": principal.tier_rank, "need": audience.own_min_rank}
-        )
+        passes = principal.tier_rank is not None and principal.tier_rank >= need
+        ok = ok and passes
+        if names is None:
+            reasons.append(_("tier matches") if passes else _("tier too low"))
+        else:
+            values = {"have": names.tier(principal.tier_rank), "need": names.tier(need)}
+            reasons.append(
+                (_("tier %(have)s ≥ %(need)s") if passes else _("tier %(have)s < %(need)s"))
+                % values
+            )
     regions = parse_tokens(audience.own_regions)
     if regions is None:
         reasons.append(_("all regions"))
-    elif regions & principal.region_ids:
-        reasons.append(_("region matches"))
     else:
-        ok = False
-        reasons.append(_("region not in the item's regions"))
+        passes = bool(regions & principal.region_ids)
+        ok = ok and passes
+        if names is None:
+            reasons.append(_("region matches") if passes else _("region does not match"))
+        elif passes:
+            matched = names.join(names.regions, regions & principal.region_ids)
+            reasons.append(_("region %(region)s") % {"region": matched})
+        else:
+            reasons.append(
+                _("region not in %(regions)s") % {"regions": names.join(names.regions, regions)}
+            )
     types = parse_tokens(audience.own_types)
     if types is None:
         reasons.append(_("all partner types"))
-    elif principal.type_id in types:
-        reasons.append(_("partner type matches"))
     else:
-        ok = False
-        reasons.append(_("partner type not in the item's types"))
+        passes = principal.type_id in types
+        ok = ok and passes
+        if names is None:
+            reasons.append(_("type matches") if passes else _("type does not match"))
+        elif passes:
+            reasons.append(_("type %(type)s") % {"type": names.types.get(principal.type_id)})
+        else:
+            reasons.append(_("type not in %(types)s") % {"types": names.join(names.types, types)})
     return ok, reasons
 
 
@@ -208,13 +251,15 @@ class PagePolicy:
 
     # -- instance checks --------------------------------------------------------------------
     def explain(self, user: UserLike | None, page: Page) -> Explanation:
-        """Say whether ``user`` may see ``page`` and why (used by can_view and the admin)."""
-        return self.explain_for_principal(principal_for(user), page)
+        """Say whether ``user`` may see ``page`` and why, naming tiers, regions and types."""
+        return self.explain_for_principal(principal_for(user), page, names=Names.load())
 
     def explain_for_organization(self, org: PartnerOrganization, page: Page) -> Explanation:
-        return self.explain_for_principal(Principal.for_organization(org), page)
+        return self.explain_for_principal(Principal.for_organization(org), page, names=Names.load())
 
-    def explain_for_principal(self, principal: Principal, page: Page) -> Explanation:
+    def explain_for_principal(
+        self, principal: Principal, page: Page, names: Names | None = None
+    ) -> Explanation:
         early = self._early_verdict(principal, page)
         if early is not None:
             return early
@@ -228,6 +273,7 @@ class PagePolicy:
             page,
             chain,
             lambda code, node: checker is not None and checker.has_perm(code, node),
+            names,
         )
 
     def explain_organizations(
@@ -242,6 +288,7 @@ class PagePolicy:
             ).values_list("group_id", "content_object_id", "permission__codename")
         )
         parents = region_ancestry()
+        names = Names.load()
         results = []
         for org in organizations:
             principal = Principal(
@@ -260,6 +307,7 @@ class PagePolicy:
                     page,
                     chain,
                     lambda code, node, g=group_id: (g, node.pk, code) in held,
+                    names,
                 )
             results.append((org, early))
         return results
@@ -287,7 +335,7 @@ class PagePolicy:
         )
 
     def _evaluate(
-        self, principal: Principal, page: Page, chain: list[Page], has_perm
+        self, principal: Principal, page: Page, chain: list[Page], has_perm, names=None
     ) -> Explanation:
         if not chain or chain[-1].pk != page.pk or not hasattr(chain[-1], "audience"):
             # Fail closed: a page without a compiled audience is not a partner item.
@@ -305,7 +353,7 @@ class PagePolicy:
                 passes = audience.own_public
                 reasons = [_("public") if passes else _("not public")]
             else:
-                passes, reasons = _rule_verdict(principal, audience)
+                passes, reasons = _rule_verdict(principal, audience, names)
                 if not passes and has_perm(GRANT_CODENAME, node):
                     passes, reasons = True, [_("granted explicitly"), *reasons]
             nodes.append(NodeVerdict(node.pk, node.title, passes, reasons))
@@ -317,7 +365,8 @@ class PagePolicy:
         return Explanation(visible, summary, nodes)
 
     def can_view(self, user: UserLike | None, page: Page) -> bool:
-        return self.explain(user, page).visible
+        """May ``user`` see ``page``? (The instance check behind every detail and download.)"""
+        return self.explain_for_principal(principal_for(user), page).visible
 
     # Wagtail's permission-policy interface, for code that speaks it.
     def user_has_permission_for_instance(self, user, action: str, instance: Page) -> bool:
