@@ -67,6 +67,7 @@ def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
 class Listing:
     page: PaginatorPage
     products: list[Product]
+    subsections: list[LibraryIndexPage]
     kinds: list[tuple[str, str]]
     languages: list[tuple[str, str]]
     selected: dict[str, str] = field(default_factory=dict)
@@ -109,6 +110,9 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
     return Listing(
         page=page,
         products=list(Product.objects.order_by("name")),
+        subsections=list(
+            LibraryIndexPage.objects.child_of(section).live().visible_to(user).order_by("path")
+        ),
         kinds=[(k, _kind_label(k)) for k in MODEL_BY_CONTENT_KIND],
         languages=list(settings.WAGTAIL_CONTENT_LANGUAGES),
         selected=selected,

@@ -156,4 +156,4 @@ def test_suspension_locks_out_at_once(demo):
     )
     assert client.get(item.url).status_code == 404
     home = client.get("/", follow=True)
-    assert "suspended" in home.content.decode()
+    assert 'data-state="suspended"' in home.content.decode()
