@@ -235,6 +235,7 @@ class PolicyAgreementTests(TestCase):
         unaffiliated = User.objects.create_user(email="nobody@example.test", password=None)
         askers: list[tuple[object, int | None]] = [(AnonymousUser(), None), (unaffiliated, None)]
         askers += [(User.objects.get(pk=u.pk), i) for i, u in enumerate(users)]
+        by_pk = Page.objects.in_bulk(ids.values())
         for user, org_index in askers:
             filtered = set(
                 page_policy.filter_visible(
@@ -243,7 +244,7 @@ class PolicyAgreementTests(TestCase):
             )
             for index, pk in ids.items():
                 expected = oracle(world, org_index, index)
-                page = Page.objects.get(pk=pk)
+                page = by_pk[pk]
                 checked = page_policy.can_view(user, page)
                 assert checked == expected, (
                     org_index,
