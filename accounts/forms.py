@@ -1,25 +1,27 @@
-"""Wagtail admin user forms for the e-mail-login user model."""
+"""Forms for the e-mail-login user model: the portal login and the Wagtail admin user forms."""
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 from wagtail.users.forms import UserCreationForm, UserEditForm
 
 from .models import time_zone_choices
 
+PROFILE_FIELDS = {"preferred_language", "time_zone"}
 
-class _PreferencesMixin(forms.Form):
-    preferred_language = forms.ChoiceField(choices=settings.LANGUAGES, initial="en")
+
+class PortalUserCreationForm(UserCreationForm):
     time_zone = forms.ChoiceField(choices=time_zone_choices, initial="UTC")
 
+    class Meta(UserCreationForm.Meta):
+        fields = UserCreationForm.Meta.fields | PROFILE_FIELDS
 
-class PortalUserCreationForm(_PreferencesMixin, UserCreationForm):
-    pass
 
+class PortalUserEditForm(UserEditForm):
+    time_zone = forms.ChoiceField(choices=time_zone_choices)
 
-class PortalUserEditForm(_PreferencesMixin, UserEditForm):
-    pass
+    class Meta(UserEditForm.Meta):
+        fields = UserEditForm.Meta.fields | PROFILE_FIELDS
 
 
 class PortalAuthenticationForm(AuthenticationForm):

@@ -24,7 +24,7 @@ INSTALLED_APPS = [
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.sites",
-    "wagtail.users",
+    "accounts.apps.PortalWagtailUsersConfig",  # wagtail.users with our user forms
     "wagtail.snippets",
     "wagtail.documents",
     "wagtail.images",
@@ -162,9 +162,6 @@ WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "pptx", "xlsx", "txt", "csv", "zip", "p
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 200 * 1024 * 1024
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 30 * 1024 * 1024
 WAGTAILIMAGES_MAX_IMAGE_PIXELS = 60_000_000
-WAGTAIL_USER_EDIT_FORM = "accounts.forms.PortalUserEditForm"
-WAGTAIL_USER_CREATION_FORM = "accounts.forms.PortalUserCreationForm"
-WAGTAIL_USER_CUSTOM_FIELDS = ["preferred_language", "time_zone"]
 WAGTAIL_WORKFLOW_ENABLED = True
 
 # Wagtail's own (admin) search backend. The portal's search lives in search/ (see issue #4).
