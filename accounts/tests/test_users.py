@@ -24,7 +24,7 @@ def test_login_form_takes_the_email_case_insensitively_with_csrf(portal):
         {
             "username": "Anna@Acme.example",
             "password": "pass-word-123",
-            "csrfmiddlewaretoken": token,
+            "csrfmiddlewaretoken": token.decode(),
         },
     )
     assert ok.status_code == 302
