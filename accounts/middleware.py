@@ -38,3 +38,10 @@ def ui_language(request) -> dict:
     if user is not None and user.is_authenticated and user.preferred_language:
         return {"ui_language": user.preferred_language}
     return {"ui_language": getattr(request, "LANGUAGE_CODE", "en")}
+
+
+def portal_principal(request) -> dict:
+    """Context processor: who is asking, as the policy sees it (cached per request)."""
+    from permissions.policies import principal_for
+
+    return {"principal": principal_for(getattr(request, "user", None))}

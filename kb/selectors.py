@@ -82,7 +82,7 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
 
     Query count does not depend on the catalogue size (see bench/listing.py).
     """
-    sections = list(section.get_translations(inclusive=True).only("path", "locale_id"))
+    sections = list(section.get_translations(inclusive=True).only("path", "depth", "locale_id"))
     scope = Q()
     for s in sections:
         scope |= Q(path__startswith=s.path, depth__gt=s.depth)

@@ -23,6 +23,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from django.core.cache import cache
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext as _
@@ -246,6 +247,22 @@ def _rule_verdict(
     return ok, reasons
 
 
+MAX_DEPTH_CACHE_KEY = "portal:max-page-depth"
+
+
+def max_page_depth() -> int:
+    """The deepest page's depth, cached until a page is saved or moved (signal_handlers).
+
+    The grant branch of the filter tests every prefix of a page's path up to this depth; one
+    aggregate per process instead of one per query.
+    """
+    depth = cache.get(MAX_DEPTH_CACHE_KEY)
+    if depth is None:
+        depth = Page.objects.aggregate(depth=Max("depth"))["depth"] or 1
+        cache.set(MAX_DEPTH_CACHE_KEY, depth, None)
+    return depth
+
+
 class PagePolicy:
     """Access to pages (items and library sections) for the portal, search and file serving."""
 
@@ -432,7 +449,7 @@ class PagePolicy:
 
     def _blocking_nodes(self, principal: Principal) -> QuerySet:
         """Chain nodes of the outer page whose own rule fails and that are not granted."""
-        max_depth = Page.objects.aggregate(depth=Max("depth"))["depth"] or 1
+        max_depth = max_page_depth()
         ancestor_paths = Q()
         for depth in range(1, max_depth + 1):
             ancestor_paths |= Q(page__path=Substr(OuterRef("path"), 1, STEPLEN * depth))
