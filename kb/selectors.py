@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
 from django.db.models import F, Max, OuterRef, Q, Subquery
@@ -73,6 +74,14 @@ class Listing:
     selected: dict[str, str] = field(default_factory=dict)
 
 
+def _locale_code(locale_id: int) -> str:
+    codes = cache.get("portal:locale-codes")
+    if codes is None or locale_id not in codes:
+        codes = dict(Locale.objects.values_list("id", "language_code"))
+        cache.set("portal:locale-codes", codes, 3600)
+    return codes[locale_id]
+
+
 def _kind_label(kind: str) -> str:
     return MODEL_BY_CONTENT_KIND[kind]._meta.verbose_name
 
@@ -89,7 +98,7 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
     items = _visible_items(user).filter(scope)
 
     selected: dict[str, str] = {}
-    language = params.get("language") or section.locale.language_code
+    language = params.get("language") or _locale_code(section.locale_id)
     if language != "all":
         selected["language"] = language
         items = items.filter(locale__language_code=language)

@@ -60,9 +60,17 @@ def parse_tokens(value: str | None) -> frozenset[int] | None:
     return frozenset(int(part) for part in value.strip("|").split("|") if part)
 
 
+REGION_CACHE_KEY = "portal:region-parents"
+
+
 def region_ancestry() -> dict[int, int | None]:
-    """Map region id → parent id (regions are few; one query)."""
-    return dict(Region.objects.values_list("id", "parent_id"))
+    """Map region id → parent id. Regions are few and rarely change: cached until one is saved or
+    deleted (signal_handlers), so resolving a partner costs no query for it."""
+    parents = cache.get(REGION_CACHE_KEY)
+    if parents is None:
+        parents = dict(Region.objects.values_list("id", "parent_id"))
+        cache.set(REGION_CACHE_KEY, parents, None)
+    return parents
 
 
 def region_with_ancestors(region_id: int, parents: dict[int, int | None]) -> frozenset[int]:

@@ -1,6 +1,6 @@
 """Keep compiled audiences in step with the tree and the tier/region definitions."""
 
-from django.db.models.signals import post_save, pre_delete, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from wagtail.signals import post_page_move
 
 from .models import PartnerType, Region, Tier
@@ -16,8 +16,19 @@ def _remember_previous(sender, instance, **kwargs):
         instance._previous_value = next(iter(previous.values())) if previous else None
 
 
+def _forget_regions(*args, **kwargs):
+    from django.core.cache import cache
+
+    from .policies import REGION_CACHE_KEY
+
+    cache.delete(REGION_CACHE_KEY)
+
+
 def _recompute_if_changed(sender, instance, created, **kwargs):
     from .services import audience_recompute_all
+
+    if sender is Region:
+        _forget_regions()
 
     current = instance.rank if sender is Tier else instance.parent_id
     if not created and getattr(instance, "_previous_value", current) != current:
@@ -72,5 +83,6 @@ def register_signal_handlers() -> None:
         post_save.connect(
             _recompute_if_changed, sender=model, dispatch_uid=f"audience-re-{model.__name__}"
         )
+    post_delete.connect(_forget_regions, sender=Region, dispatch_uid="audience-regions-deleted")
     post_page_move.connect(_page_moved, dispatch_uid="audience-page-moved")
     post_save.connect(_page_saved, dispatch_uid="audience-max-depth")
