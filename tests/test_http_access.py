@@ -157,3 +157,24 @@ def test_suspension_locks_out_at_once(demo):
     assert client.get(item.url).status_code == 404
     home = client.get("/", follow=True)
     assert 'data-state="suspended"' in home.content.decode()
+
+
+@pytest.mark.parametrize(
+    "email", ["anna@acme.example", "petr@brightline.example", "lukas@alpen-it.example"]
+)
+def test_library_page_query_count_is_bounded(demo, email):
+    """≤ 20 queries per library page, the same on every page (plain, granted, excepted users)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client, _user = _client_for(email)
+    library = LibraryIndexPage.objects.get(depth=3, locale__language_code="en")
+    client.get(library.url, {"language": "all"})  # warm per-process caches
+    counts = []
+    for page_no in (1, 2):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(library.url, {"language": "all", "page": page_no})
+        assert response.status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
+    assert counts[0] <= 20, counts
