@@ -257,10 +257,19 @@ class PageAudience(models.Model):
     own_min_rank = models.PositiveIntegerField(null=True, blank=True)
     own_regions = models.TextField(null=True, blank=True)
     own_types = models.TextField(null=True, blank=True)
+    # Guardian groups (organisations) granted / excepted on this page, mirrored from
+    # PageGroupObjectPermission by services.audience_set_organizations ("|" = none).
+    own_grants = models.TextField(default="|")
+    own_exceptions = models.TextField(default="|")
     eff_public = models.BooleanField(default=False)
     eff_min_rank = models.PositiveIntegerField(null=True, blank=True)
     eff_regions = models.TextField(null=True, blank=True)
     eff_types = models.TextField(null=True, blank=True)
+    # Union down the chain: organisations holding a grant / an exception on this page or above.
+    # A grant only matters below it (the filter still checks node by node there); an exception
+    # anywhere up the chain closes the page, so one LIKE answers it.
+    eff_grants = models.TextField(default="|")
+    eff_exceptions = models.TextField(default="|")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from django.core.cache import cache
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
-from django.db.models.functions import Length, Substr
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 from guardian.core import ObjectPermissionChecker
 from wagtail.models import Page
@@ -416,14 +416,16 @@ class PagePolicy:
             return base & Q(audience__eff_public=True)
 
         rule = self._effective_rule_q(principal)
+        group = f"|{principal.group_id}|"
         if principal.has_grants:
-            # Only pages below a grant can be opened by it: test the chain node by node there.
-            rule |= Exists(self._perm_on_chain(principal, GRANT_CODENAME)) & ~Exists(
+            # Only pages below one of the organisation's grants can be opened by it (a LIKE on
+            # the compiled chain grants); there the chain is tested node by node.
+            rule |= Q(audience__eff_grants__contains=group) & ~Exists(
                 self._blocking_nodes(principal)
             )
         q = base & rule
         if principal.has_exceptions:
-            q &= ~Exists(self._perm_on_chain(principal, EXCEPTION_CODENAME))
+            q &= ~Q(audience__eff_exceptions__contains=group)
         return q
 
     def filter_visible(self, user: UserLike | None, queryset: QuerySet) -> QuerySet:
@@ -441,20 +443,6 @@ class PagePolicy:
         )
         return rank & region & ptype
 
-    def _perm_on_chain(self, principal: Principal, codename: str) -> QuerySet:
-        """The organisation's ``codename`` rows on the outer page or one of its ancestors.
-
-        Scans only this organisation's rows (index on group, permission), comparing each row's
-        page path with the same-length prefix of the outer page's path.
-        """
-        return (
-            PageGroupObjectPermission.objects.filter(
-                group_id=principal.group_id, permission__codename=codename
-            )
-            .annotate(outer_prefix=Substr(OuterRef("path"), 1, Length("content_object__path")))
-            .filter(content_object__path=F("outer_prefix"))
-        )
-
     def _blocking_nodes(self, principal: Principal) -> QuerySet:
         """Chain nodes of the outer page whose own rule fails and that are not granted."""
         max_depth = max_page_depth()
@@ -469,12 +457,8 @@ class PagePolicy:
             | ~own_region
             | ~(Q(own_types__isnull=True) | Q(own_types__contains=f"|{principal.type_id}|"))
         )
-        granted = PageGroupObjectPermission.objects.filter(
-            group_id=principal.group_id,
-            permission__codename=GRANT_CODENAME,
-            content_object_id=OuterRef("page_id"),
-        )
-        return PageAudience.objects.filter(ancestor_paths).filter(fails).filter(~Exists(granted))
+        granted_here = Q(own_grants__contains=f"|{principal.group_id}|")
+        return PageAudience.objects.filter(ancestor_paths).filter(fails).exclude(granted_here)
 
 
 class DocumentPolicy:

@@ -40,6 +40,8 @@ class Effective:
     min_rank: int | None = None
     regions: Regions = None
     types: Regions = None
+    grants: frozenset[int] = frozenset()
+    exceptions: frozenset[int] = frozenset()
 
 
 UNRESTRICTED = Effective()
@@ -77,13 +79,26 @@ def combine(
     regions: Regions,
     types: Regions,
     parents: dict[int, int | None],
+    grants: frozenset[int] = frozenset(),
+    exceptions: frozenset[int] = frozenset(),
 ) -> Effective:
     """Effective rule of a node = its own rule AND its parent's effective rule."""
+    chain_grants = parent.grants | grants
+    chain_exceptions = parent.exceptions | exceptions
     if public:
         # A public node lets everyone through; it adds no constraint for partners.
-        return Effective(parent.public, parent.min_rank, parent.regions, parent.types)
+        return Effective(
+            parent.public,
+            parent.min_rank,
+            parent.regions,
+            parent.types,
+            chain_grants,
+            chain_exceptions,
+        )
     ranks = [r for r in (parent.min_rank, min_rank) if r is not None]
     return Effective(
+        grants=chain_grants,
+        exceptions=chain_exceptions,
         public=False,
         min_rank=max(ranks) if ranks else None,
         regions=intersect_regions(parent.regions, regions, parents),
@@ -103,7 +118,33 @@ def _encode(value: Regions) -> str | None:
 
 def _effective_of(row: PageAudience) -> Effective:
     return Effective(
-        row.eff_public, row.eff_min_rank, parse_tokens(row.eff_regions), parse_tokens(row.eff_types)
+        row.eff_public,
+        row.eff_min_rank,
+        parse_tokens(row.eff_regions),
+        parse_tokens(row.eff_types),
+        parse_tokens(row.eff_grants),
+        parse_tokens(row.eff_exceptions),
+    )
+
+
+EFFECTIVE_FIELDS = [
+    "eff_public",
+    "eff_min_rank",
+    "eff_regions",
+    "eff_types",
+    "eff_grants",
+    "eff_exceptions",
+]
+
+
+def _effective_columns(eff: Effective) -> tuple:
+    return (
+        eff.public,
+        eff.min_rank,
+        _encode(eff.regions),
+        _encode(eff.types),
+        tokens(eff.grants),
+        tokens(eff.exceptions),
     )
 
 
@@ -128,6 +169,7 @@ def audience_compile(*, page) -> PageAudience:
     tier = page.audience_min_tier
     region_ids = frozenset(r.pk for r in page.audience_regions.all()) or None
     type_ids = frozenset(t.pk for t in page.audience_partner_types.all()) or None
+    own_grants, own_exceptions = _own_organization_tokens(page.pk)
     eff = combine(
         _nearest_ancestor_effective(page),
         public=page.audience_public,
@@ -135,6 +177,8 @@ def audience_compile(*, page) -> PageAudience:
         regions=region_ids,
         types=type_ids,
         parents=parents,
+        grants=own_grants,
+        exceptions=own_exceptions,
     )
     row, _ = PageAudience.objects.update_or_create(
         page_id=page.pk,
@@ -144,10 +188,9 @@ def audience_compile(*, page) -> PageAudience:
             "own_min_rank": tier.rank if tier else None,
             "own_regions": _encode(region_ids),
             "own_types": _encode(type_ids),
-            "eff_public": eff.public,
-            "eff_min_rank": eff.min_rank,
-            "eff_regions": _encode(eff.regions),
-            "eff_types": _encode(eff.types),
+            "own_grants": tokens(own_grants),
+            "own_exceptions": tokens(own_exceptions),
+            **dict(zip(EFFECTIVE_FIELDS, _effective_columns(eff), strict=True)),
         },
     )
     _recompute_subtree(page.path, page.depth, eff, parents)
@@ -173,15 +216,16 @@ def _recompute_rows(rows: list[PageAudience], base: dict[str, Effective], parent
             regions=parse_tokens(row.own_regions),
             types=parse_tokens(row.own_types),
             parents=parents,
+            grants=parse_tokens(row.own_grants) or frozenset(),
+            exceptions=parse_tokens(row.own_exceptions) or frozenset(),
         )
         by_path[path] = eff
-        new = (eff.public, eff.min_rank, _encode(eff.regions), _encode(eff.types))
-        if new != (row.eff_public, row.eff_min_rank, row.eff_regions, row.eff_types):
-            row.eff_public, row.eff_min_rank, row.eff_regions, row.eff_types = new
+        new = _effective_columns(eff)
+        if new != tuple(getattr(row, name) for name in EFFECTIVE_FIELDS):
+            for name, value in zip(EFFECTIVE_FIELDS, new, strict=True):
+                setattr(row, name, value)
             changed.append(row)
-    PageAudience.objects.bulk_update(
-        changed, ["eff_public", "eff_min_rank", "eff_regions", "eff_types"], batch_size=500
-    )
+    PageAudience.objects.bulk_update(changed, EFFECTIVE_FIELDS, batch_size=500)
 
 
 def _recompute_subtree(path: str, depth: int, eff: Effective, parents) -> None:
@@ -219,12 +263,24 @@ def audience_recompute_all() -> int:
         row.own_min_rank = ranks.get(row.own_min_tier_id) if row.own_min_tier_id else None
     PageAudience.objects.bulk_update(rows, ["own_min_rank"], batch_size=500)
     for row in rows:  # force a full rewrite of the effective columns
-        row.eff_min_rank = -1
+        row.eff_public = None
     _recompute_rows(rows, {}, region_ancestry())
     return len(rows)
 
 
 # --- grants and exceptions ------------------------------------------------------------------
+
+
+def _own_organization_tokens(page_id: int | None) -> tuple[frozenset[int], frozenset[int]]:
+    """Guardian groups granted / excepted on exactly this page (from the guardian table)."""
+    grants: set[int] = set()
+    exceptions: set[int] = set()
+    if page_id is not None:
+        for group_id, codename in PageGroupObjectPermission.objects.filter(
+            content_object_id=page_id, permission__codename__in=[GRANT_CODENAME, EXCEPTION_CODENAME]
+        ).values_list("group_id", "permission__codename"):
+            (grants if codename == GRANT_CODENAME else exceptions).add(group_id)
+    return frozenset(grants), frozenset(exceptions)
 
 
 def _page_permission(codename: str) -> Permission:
@@ -253,6 +309,19 @@ def audience_set_organizations(
         remove_perm(permission, Group(pk=group_id), base_page)
     for group_id in wanted.keys() - current:
         assign_perm(permission, wanted[group_id].group, base_page)
+    if current != wanted.keys():
+        audience_refresh_organizations(page=base_page)
+
+
+@transaction.atomic
+def audience_refresh_organizations(*, page: Page) -> None:
+    """Mirror the page's guardian grants/exceptions into PageAudience and re-derive its subtree."""
+    grants, exceptions = _own_organization_tokens(page.pk)
+    updated = PageAudience.objects.filter(page_id=page.pk).update(
+        own_grants=tokens(grants), own_exceptions=tokens(exceptions)
+    )
+    if updated:
+        audience_recompute_subtree(page=page)
 
 
 def audience_organizations(*, page: Page, codename: str) -> list[PartnerOrganization]:
