@@ -24,6 +24,7 @@ from .models import (
     Product,
 )
 from .models.pages import MODEL_BY_CONTENT_KIND
+from .validation import validate_upload
 
 
 @dataclass
@@ -142,14 +143,24 @@ def _unique_slug(parent: Page, base: str, exclude_pk: int | None = None) -> str:
 def document_create(
     *, name: str, content: bytes, title: str = "", stored: StoredFiles | None = None
 ) -> PortalDocument:
-    """Store a file as a document (validation of content arrives with the upload issue)."""
+    """Check a file by its content, then store it as a document.
+
+    Raises:
+        UploadRejected: the file was refused (kb.validation); nothing was stored.
+    """
+    name = validate_upload(name=name, content=content, kind="document")
     document = PortalDocument(title=title or name)
     document.file.save(name, ContentFile(content), save=False)
     if stored is not None:
         stored.paths.append(document.file.name)
     document.file_size = len(content)
     document.file_hash = hashlib.sha1(content, usedforsecurity=False).hexdigest()
-    document.save()
+    try:
+        document.save()
+    except BaseException:
+        # No row points at the object: remove it now rather than leave an orphan.
+        document.file.storage.delete(document.file.name)
+        raise
     return document
 
 

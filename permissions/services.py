@@ -387,3 +387,32 @@ def organization_set_status(*, organization: PartnerOrganization, status: str) -
     organization.status = status
     organization.full_clean()
     organization.save(update_fields=["status", "updated_at"])
+
+
+def organization_set_logo(
+    *, organization: PartnerOrganization, name: str, content: bytes, stored=None
+) -> PartnerOrganization:
+    """Check a logo by its content, store it in the organisation's residency bucket and point
+    the brand kit at it. The previous logo object is deleted once the row is saved.
+
+    Raises:
+        kb.validation.UploadRejected: the file was refused; nothing was stored.
+    """
+    from django.core.files.base import ContentFile
+
+    from kb.validation import validate_upload
+
+    name = validate_upload(name=name, content=content, kind="logo")
+    old = organization.logo.name if organization.logo else ""
+    organization.logo.save(name, ContentFile(content), save=False)
+    if stored is not None:
+        stored.paths.append(organization.logo.name)
+    try:
+        organization.save(update_fields=["logo", "updated_at"])
+    except BaseException:
+        organization.logo.storage.delete(organization.logo.name)
+        raise
+    if old and old != organization.logo.name:
+        storage = organization.logo.storage
+        transaction.on_commit(lambda: storage.delete(old))
+    return organization
