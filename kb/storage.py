@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, Storage
+from django.core.signals import setting_changed
 from django.utils.deconstruct import deconstructible
 
 if TYPE_CHECKING:
@@ -200,6 +202,38 @@ class RoutingStorage(Storage):
         return storage.path(key)
 
 
+def presigned_url(
+    name: str, *, filename: str, as_attachment: bool, content_type: str | None = None
+) -> str | None:
+    """A short-lived presigned GET URL for a stored file, or None when it is stored locally
+    (the caller then streams it). Call only after the permission check.
+
+    The object is looked up first (one HEAD request), so a missing object is a 404 here rather
+    than an S3 error page, and an unreachable store is a 503 before the user is redirected.
+
+    Raises:
+        FileNotFoundError: no such object.
+        botocore errors: the store failed (the middleware answers 503).
+    """
+    if not s3_enabled():
+        return None
+    region_key, key = split_name(name)
+    storage = bucket_storage(region_key)
+    if not hasattr(storage, "bucket"):
+        return None
+    if not storage.exists(key):
+        raise FileNotFoundError(name)
+    from django.utils.http import content_disposition_header
+
+    parameters = {
+        "ResponseContentDisposition": content_disposition_header(as_attachment, filename),
+        "ResponseCacheControl": "private, no-store",
+    }
+    if content_type:
+        parameters["ResponseContentType"] = content_type
+    return storage.url(key, parameters=parameters, expire=settings.PORTAL_S3["presign_seconds"])
+
+
 # ---------------------------------------------------------------------------------- residency
 
 
@@ -233,25 +267,29 @@ def prefixed(name: str, region_key: str | None) -> str:
     return join_name(region_key, key)
 
 
-def iter_objects(region_key: str | None) -> Iterator[str]:
-    """Every stored name in one bucket (or the local media folder), as storage names."""
+def iter_objects(region_key: str | None) -> Iterator[tuple[str, datetime | None]]:
+    """Every stored object in one bucket (or local folder): (storage name, last modified)."""
     storage = bucket_storage(region_key)
     if hasattr(storage, "bucket"):
         for obj in storage.bucket.objects.all():
-            yield join_name(region_key, obj.key)
+            yield join_name(region_key, obj.key), obj.last_modified
         return
-
-    def walk(folder: str) -> Iterator[str]:
-        dirs, files = storage.listdir(folder)
-        for file in files:
-            yield f"{folder}/{file}" if folder else file
-        for sub in dirs:
-            if region_key is None and not folder and sub == REGION_PREFIX.rstrip("/"):
-                continue  # regional folders under MEDIA_ROOT are listed by their own region
-            yield from walk(f"{folder}/{sub}" if folder else sub)
-
-    try:
-        for name in walk(""):
-            yield join_name(region_key, name)
-    except FileNotFoundError:
+    root = Path(storage.location)
+    if not root.is_dir():
         return
+    regional = root / REGION_PREFIX.rstrip("/")
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        if region_key is None and regional in path.parents:
+            continue  # regional folders under MEDIA_ROOT are listed by their own region
+        modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        yield join_name(region_key, path.relative_to(root).as_posix()), modified
+
+
+def _on_setting_changed(*, setting: str, **kwargs) -> None:
+    if setting in ("PORTAL_S3", "PORTAL_STORAGE_REGIONS", "MEDIA_ROOT", "STORAGES"):
+        reset_storages()
+
+
+setting_changed.connect(_on_setting_changed)

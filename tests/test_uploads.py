@@ -24,7 +24,7 @@ from permissions.models import PartnerOrganization
 from permissions.services import organization_set_logo
 from tests.factories import OrganizationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
 
 
 def media_files() -> set[str]:
