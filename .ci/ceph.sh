@@ -35,7 +35,10 @@ write_conf() {
   cat >"$(conf)" <<CONF
 [global]
 fsid = $fsid
-mon host = 127.0.0.1:$MON_PORT
+mon host = [v1:127.0.0.1:$MON_PORT]
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
+ms bind ipv6 = false
 mon initial members = a
 auth cluster required = none
 auth service required = none
@@ -79,6 +82,7 @@ CONF
 start() {
   install_if_missing
   if [[ -z "$CEPH_DIR" ]]; then CEPH_DIR=$(mktemp -d /tmp/portal-ceph.XXXXXX); fi
+  chmod 755 "$CEPH_DIR"  # radosgw refuses to start in a 0700 folder (mktemp's default)
   mkdir -p "$CEPH_DIR"/{run,log,mon,osd0,rgw}
   local t0 fsid uuid
   t0=$(date +%s.%N)
@@ -86,18 +90,21 @@ start() {
   uuid=$(cat /proc/sys/kernel/random/uuid)
   write_conf "$fsid"
   ceph-authtool --create-keyring "$CEPH_DIR/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
-  monmaptool --create --add a "127.0.0.1:$MON_PORT" --fsid "$fsid" "$CEPH_DIR/monmap" >/dev/null
+  # v1 address given explicitly: a plain ip:port other than 6789 would be taken as msgr2.
+  monmaptool --create --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$fsid" "$CEPH_DIR/monmap" >/dev/null
   ceph-mon -c "$(conf)" --mkfs -i a --monmap "$CEPH_DIR/monmap" --keyring "$CEPH_DIR/keyring"
   ceph-mon -c "$(conf)" -i a
-  ceph -c "$(conf)" osd new "$uuid" >/dev/null
-  ceph-osd -c "$(conf)" -i 0 --mkfs --osd-uuid "$uuid" 2>/dev/null
-  ceph-osd -c "$(conf)" -i 0
-  radosgw -c "$(conf)" -n client.rgw.a
+  timeout 30 ceph -c "$(conf)" osd new "$uuid" >/dev/null
+  timeout 30 ceph-osd -c "$(conf)" -i 0 --mkfs --osd-uuid "$uuid" 2>/dev/null
+  timeout 60 ceph-osd -c "$(conf)" -i 0 2>/dev/null
+  timeout 60 radosgw -c "$(conf)" -n client.rgw.a
+  local up=""
   for _ in $(seq 1 600); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$RGW_PORT") 2>/dev/null; then break; fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$RGW_PORT") 2>/dev/null; then up=1; break; fi
     sleep 0.05
   done
-  radosgw-admin -c "$(conf)" user create --uid portal-ci --display-name "portal ci" \
+  [[ -n "$up" ]] || { log "radosgw did not open 127.0.0.1:$RGW_PORT (logs: $CEPH_DIR/log)"; exit 1; }
+  timeout 60 radosgw-admin -c "$(conf)" user create --uid portal-ci --display-name "portal ci" \
     --access-key "$ACCESS_KEY" --secret "$SECRET_KEY" >/dev/null
   log "cluster up in $(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')") s: $CEPH_DIR, S3 on 127.0.0.1:$RGW_PORT"
   cat <<ENV
@@ -129,10 +136,19 @@ stop() {
 }
 
 run() {
-  eval "$(start)"
+  # The folder exists before anything starts, so the trap can always stop what did start.
+  if [[ -z "$CEPH_DIR" ]]; then CEPH_DIR=$(mktemp -d /tmp/portal-ceph.XXXXXX); fi
+  chmod 755 "$CEPH_DIR"
+  export CEPH_DIR
   trap stop EXIT
+  trap 'exit 130' INT TERM
+  start >"$CEPH_DIR.env"
+  # shellcheck disable=SC1090
+  source "$CEPH_DIR.env"
+  rm -f "$CEPH_DIR.env"
   export S3_BUCKET="${S3_BUCKET:-portal-ci-default}"
-  export PORTAL_STORAGE_REGIONS="${PORTAL_STORAGE_REGIONS:-{\"emea\": {\"bucket\": \"portal-ci-emea\"}, \"apac\": {\"bucket\": \"portal-ci-apac\"}}}"
+  local two_regions='{"emea": {"bucket": "portal-ci-emea"}, "apac": {"bucket": "portal-ci-apac"}}'
+  export PORTAL_STORAGE_REGIONS="${PORTAL_STORAGE_REGIONS:-$two_regions}"
   "${PYTHON_BIN:-.venv/bin/python}" - <<'PY'
 import json, os
 import boto3
