@@ -19,6 +19,8 @@ region's bucket when the map has no entry for a sub-region); everything else to 
 from __future__ import annotations
 
 import functools
+import io
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,11 +95,52 @@ def _s3_storage_class():
                 querystring_expire=s3["presign_seconds"],
                 file_overwrite=False,
                 client_config=client_config(),
+                transfer_config=transfer_config(),
                 max_memory_size=8 * 1024 * 1024,
             )
             return values
 
+        def _save(self, name, content):
+            # A file already on disk (Django's TemporaryUploadedFile, an opened file) is sent
+            # with upload_file: s3transfer then reads each part from disk while sending instead
+            # of holding parts in memory, so a 200 MB upload costs a few MB of RAM.
+            path = _disk_path(content)
+            if path is None:
+                return super()._save(name, content)
+            from storages.utils import clean_name
+
+            cleaned = clean_name(name)
+            key = self._normalize_name(cleaned)
+            params = self._get_write_parameters(key, content)
+            self.bucket.Object(key).upload_file(path, ExtraArgs=params, Config=self.transfer_config)
+            return cleaned
+
     return PortalS3Storage
+
+
+def transfer_config():
+    """Multipart uploads: bounded concurrency and parts held in memory (peak RSS stays small)."""
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(
+        multipart_threshold=8 * 1024 * 1024,
+        multipart_chunksize=8 * 1024 * 1024,
+        max_concurrency=4,
+    )
+    # Parts read from a file object are buffered; s3transfer's default (10) costs ~100 MB.
+    config.max_in_memory_upload_chunks = 2
+    return config
+
+
+def _disk_path(content) -> str | None:
+    """The path of a whole file on disk behind ``content``, if there is one."""
+    if hasattr(content, "temporary_file_path"):
+        return content.temporary_file_path()
+    raw = getattr(content, "file", content)
+    name = getattr(raw, "name", None)
+    if isinstance(raw, io.BufferedReader) and isinstance(name, str) and os.path.isfile(name):
+        return name
+    return None
 
 
 def bucket_storage(region_key: str | None = None) -> Storage:

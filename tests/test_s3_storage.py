@@ -120,6 +120,11 @@ def test_objects_are_private_and_downloads_are_presigned(portal, editor_client):
     with urllib.request.urlopen(location) as answer:  # noqa: S310
         assert answer.read() == malicious.pdf()
         assert answer.headers["Content-Disposition"].startswith("attachment")
+    # Wagtail's own document URL: its hook asks the policy, then redirects to a presigned URL.
+    served = reverse("wagtaildocs_serve", args=[document.pk, document.filename])
+    assert Client().get(served).status_code == 404
+    response = editor_client.get(served)
+    assert response.status_code == 302 and "X-Amz-Signature=" in response["Location"]
     # A tampered signature is refused by the server.
     tampered = location.replace("X-Amz-Signature=", "X-Amz-Signature=0")
     with pytest.raises(urllib.error.HTTPError) as caught:
@@ -160,13 +165,26 @@ def _objects(bucket: str) -> list[dict]:
 
 @needs_s3
 @pytest.mark.s3
-def test_large_upload_streams_in_parts():
+def test_large_uploads_stream_in_parts():
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
     size = 24 * 1024 * 1024
+    # In memory (parts buffered) and on disk (Django's temporary upload file: upload_file).
     name = default_storage.save("documents/large.bin", File(io.BytesIO(b"\x01" * size)))
+    upload = TemporaryUploadedFile("big.bin", "application/octet-stream", size, None)
+    for _ in range(24):
+        upload.write(b"\x02" * 1024 * 1024)
+    upload.seek(0)
+    disk_name = default_storage.save("documents/big.bin", upload)
     try:
         assert default_storage.size(name) == size
+        assert default_storage.size(disk_name) == size
+        with default_storage.open(disk_name, "rb") as handle:
+            assert handle.read(4) == b"\x02" * 4
     finally:
         default_storage.delete(name)
+        default_storage.delete(disk_name)
+        upload.close()
 
 
 @needs_s3

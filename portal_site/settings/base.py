@@ -185,7 +185,9 @@ WAGTAIL_SITE_NAME = "Partner Portal"
 WAGTAILADMIN_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILDOCS_DOCUMENT_MODEL = "kb.PortalDocument"
 WAGTAILIMAGES_IMAGE_MODEL = "kb.PortalImage"
-WAGTAILDOCS_SERVE_METHOD = "serve_view"
+# Wagtail's own /documents/ URL (admin): its hook checks the policy first; on S3 it then
+# redirects to the storage's presigned, short-lived URL instead of proxying the bytes.
+WAGTAILDOCS_SERVE_METHOD = "redirect" if PORTAL_S3 else "serve_view"
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "pptx", "xlsx", "txt", "csv", "zip", "png", "jpg"]
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 200 * 1024 * 1024
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 30 * 1024 * 1024
