@@ -101,6 +101,61 @@ def placements() -> Iterator[Placement]:
         )
 
 
+def item_placements(page_id: int) -> list[Placement]:
+    """The placements of one item's documents and images (each judged by *all* the items that
+    use it, so a file shared with another region's item is still a conflict)."""
+    from kb.models import ItemAttachment, MarketingAssetPage, PortalDocument, PortalImage
+    from kb.models.pages import PortalItemPage
+
+    page = PortalItemPage.objects.filter(pk=page_id).first()
+    if page is None:
+        return []
+    specific = page.specific
+    doc_ids = set(
+        ItemAttachment.objects.filter(page_id=page_id).values_list("document_id", flat=True)
+    )
+    image_ids = {page.cover_image_id} - {None}
+    if isinstance(specific, MarketingAssetPage):
+        doc_ids |= {specific.master_document_id} - {None}
+        image_ids |= {specific.master_image_id} - {None}
+    keys: dict[int, str | None] = {}
+
+    def required(page_ids: set[int]) -> str | None:
+        for pk in page_ids - keys.keys():
+            keys[pk] = item_region_key(PortalItemPage(pk=pk))
+        return _required({keys[pk] for pk in page_ids})
+
+    result = []
+    for document in PortalDocument.objects.filter(pk__in=doc_ids):
+        users = set(
+            ItemAttachment.objects.filter(document=document).values_list("page_id", flat=True)
+        )
+        users |= set(
+            MarketingAssetPage.objects.filter(master_document=document).values_list("pk", flat=True)
+        )
+        result.append(
+            Placement(
+                f"document {document.pk}",
+                PortalDocument,
+                document.pk,
+                "file",
+                document.file.name,
+                required(users),
+            )
+        )
+    for image in PortalImage.objects.filter(pk__in=image_ids):
+        users = set(PortalItemPage.objects.filter(cover_image=image).values_list("pk", flat=True))
+        users |= set(
+            MarketingAssetPage.objects.filter(master_image=image).values_list("pk", flat=True)
+        )
+        result.append(
+            Placement(
+                f"image {image.pk}", PortalImage, image.pk, "file", image.file.name, required(users)
+            )
+        )
+    return result
+
+
 def _sha1(name: str) -> tuple[int, str]:
     digest, size = hashlib.sha1(usedforsecurity=False), 0
     with default_storage.open(name, "rb") as handle:

@@ -135,3 +135,22 @@ def test_orphans_are_listed_and_deleted(portal, regions):
     default_storage.delete(kept)
     report = run("storage_orphans")
     assert f"MISSING kb.PortalDocument {_document(page).pk}: {kept}" in report
+
+
+def test_publishing_moves_admin_uploads_into_the_region(
+    portal, regions, django_capture_on_commit_callbacks
+):
+    from kb.models import ItemAttachment
+    from kb.services import document_create
+
+    # An admin upload belongs to no item yet: it starts in the default bucket.
+    document = document_create(name="upload.pdf", content=malicious.pdf("u"))
+    assert document.file.name == "documents/upload.pdf"
+    page = make_item(key="pub", audience=Audience(regions=[regions["dach"]]))
+    ItemAttachment.objects.create(page=page, document=document, title="upload")
+    with django_capture_on_commit_callbacks(execute=True):
+        page.save_revision().publish()
+    document.refresh_from_db()
+    assert document.file.name == "regions/emea/documents/upload.pdf"
+    assert default_storage.exists(document.file.name)
+    assert not (Path(settings.MEDIA_ROOT) / "documents/upload.pdf").exists()
