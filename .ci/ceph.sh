@@ -19,6 +19,17 @@ SECRET_KEY="${CEPH_SECRET_KEY:-portal-ci-secret-key-0000000000000000000}"
 
 log() { printf '[ceph] %s\n' "$*" >&2; }
 
+# retry N CMD...: run CMD until it succeeds, at most N times, 0.05 s apart.
+retry() {
+  local tries=$1 i
+  shift
+  for ((i = 1; i <= tries; i++)); do
+    if "$@" 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  "$@"
+}
+
 install_if_missing() {
   if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null \
      || ! command -v ceph-osd >/dev/null; then
@@ -82,6 +93,7 @@ CONF
 start() {
   install_if_missing
   if [[ -z "$CEPH_DIR" ]]; then CEPH_DIR=$(mktemp -d /tmp/portal-ceph.XXXXXX); fi
+  mkdir -p "$CEPH_DIR"
   chmod 755 "$CEPH_DIR"  # radosgw refuses to start in a 0700 folder (mktemp's default)
   mkdir -p "$CEPH_DIR"/{run,log,mon,osd0,rgw}
   local t0 fsid uuid
@@ -94,10 +106,13 @@ start() {
   monmaptool --create --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$fsid" "$CEPH_DIR/monmap" >/dev/null
   ceph-mon -c "$(conf)" --mkfs -i a --monmap "$CEPH_DIR/monmap" --keyring "$CEPH_DIR/keyring"
   ceph-mon -c "$(conf)" -i a
-  timeout 30 ceph -c "$(conf)" osd new "$uuid" >/dev/null
+  # A monitor that has just started may refuse commands (EPERM) until it has formed its quorum.
+  retry 200 timeout 30 ceph -c "$(conf)" osd new "$uuid" >/dev/null
   timeout 30 ceph-osd -c "$(conf)" -i 0 --mkfs --osd-uuid "$uuid" 2>/dev/null
-  timeout 60 ceph-osd -c "$(conf)" -i 0 2>/dev/null
-  timeout 60 radosgw -c "$(conf)" -n client.rgw.a
+  # ceph-osd sometimes asks the monitor before it knows the cluster's fsid ("wrong fsid", exit
+  # 250, about one start in five here): it exits, so starting it again is safe.
+  retry 10 timeout 60 ceph-osd -c "$(conf)" -i 0
+  retry 10 timeout 60 radosgw -c "$(conf)" -n client.rgw.a
   local up=""
   for _ in $(seq 1 600); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$RGW_PORT") 2>/dev/null; then up=1; break; fi
