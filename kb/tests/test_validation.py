@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from kb.tests import malicious
 from kb.validation import (
     EXECUTABLE_MAGIC,
+    HEAD_BYTES,
     HTML_MARKERS,
+    HTML_MARKERS_ANYWHERE,
     UploadRejected,
     sanitize_filename,
     validate_upload,
@@ -98,6 +100,23 @@ def test_size_limit(settings):
         validate_upload(name="a.pdf", content=malicious.pdf(pages=20), kind="document")
 
 
+def test_short_markers_deep_in_binary_data_are_not_polyglots():
+    """ "<svg" or "<html" occur by chance in compressed data; only code-running markers count
+    beyond the head of a binary file."""
+
+    # Markers in a PNG text chunk after the 1 KiB head (as they could sit in compressed data).
+    def with_text(text: bytes) -> bytes:
+        png = malicious.image("PNG")
+        filler = malicious._png_chunk(b"tEXt", b"Comment\x00" + b"x" * 1500)
+        marker = malicious._png_chunk(b"tEXt", b"Comment\x00" + text)
+        return png[:-12] + filler + marker + png[-12:]
+
+    chance = with_text(b" <SvG <hTmL <body")
+    assert validate_upload(name="ok.png", content=chance, kind="document") == "ok.png"
+    with pytest.raises(UploadRejected, match="polyglot"):
+        validate_upload(name="bad.png", content=with_text(b" <ScRiPt"), kind="document")
+
+
 def test_file_objects_are_read_in_place_and_rewound():
     handle = io.BytesIO(GOOD["datasheet.pdf"])
     validate_upload(name="a.pdf", content=handle, kind="document")
@@ -143,9 +162,12 @@ def _accepted_is_safe(content: bytes, ext: str) -> None:
     """What validate_upload accepted: no executable, no HTML, the extension's own magic."""
     for magic in EXECUTABLE_MAGIC:
         assert not content.startswith(magic)
-    if ext in ("pdf", "png", "jpg", "jpeg", "gif", "webp", "txt", "csv"):
-        lowered = content.lower()
+    lowered = content.lower()
+    if ext in ("txt", "csv"):
         assert not any(marker in lowered for marker in HTML_MARKERS)
+    if ext in ("pdf", "png", "jpg", "jpeg", "gif", "webp"):
+        assert not any(marker in lowered[:HEAD_BYTES] for marker in HTML_MARKERS)
+        assert not any(marker in lowered for marker in HTML_MARKERS_ANYWHERE)
     expected = {
         "pdf": b"%PDF-",
         "png": b"\x89PNG",
