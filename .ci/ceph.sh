@@ -146,7 +146,7 @@ stop() {
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     kill -9 "$pid" 2>/dev/null || true
   done
-  rm -rf "$CEPH_DIR"
+  rm -rf "$CEPH_DIR" "$CEPH_DIR.env"
   log "stopped"
 }
 
