@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
 
-.PHONY: run test install migrate seed serve lint format check bench clean
+.PHONY: run test test-s3 install migrate seed serve lint format check bench bench-storage clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -32,6 +32,10 @@ run: seed serve
 test: install
 	$(PY) -m pytest -q
 
+## The storage leg: S3 tests against a throw-away Ceph RADOS Gateway (needs root for apt/daemons).
+test-s3: install
+	.ci/ceph.sh run $(PY) -m pytest -q -m s3
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -46,6 +50,10 @@ check: install
 
 bench: install
 	$(PY) bench/listing.py
+
+## Portal S3 path vs plain boto3 on a throw-away Ceph cluster (1 MB and 200 MB).
+bench-storage: install
+	.ci/ceph.sh run $(PY) bench/storage.py
 
 clean:
 	rm -rf $(VENV) .test-db.sqlite3 db.sqlite3

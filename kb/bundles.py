@@ -49,6 +49,7 @@ from .services import (
     product_ensure,
     site_structure_ensure,
 )
+from .validation import UploadRejected, validate_upload
 
 SECTIONS = ("tiers", "regions", "partner_types", "organizations", "users", "items")
 
@@ -696,6 +697,10 @@ class _Validator:
                 raise entry.fail("content_base64", f"is not valid base64 ({exc})") from exc
             if not content:
                 raise entry.fail("content_base64", "is empty")
+            try:
+                name = validate_upload(name=name, content=content, kind="document")
+            except UploadRejected as exc:
+                raise entry.fail("content_base64", f"refused: {exc.messages[0]}") from exc
             language = entry.choice("language", self.content_languages, default=locale)
             title = entry.text("title", default="", blank=True, max_length=200)
             # Attachments are matched by title on re-import (kb.services._sync_attachments), so

@@ -25,7 +25,6 @@ from io import BytesIO
 from typing import TextIO
 
 from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
 from django.core.files.images import ImageFile
 from django.db import transaction
 from django.utils import timezone
@@ -33,7 +32,7 @@ from django.utils.html import escape
 from wagtail.models import Page
 
 from permissions.models import Membership, PartnerOrganization, PartnerType, Region, Tier
-from permissions.services import organization_upsert, user_upsert
+from permissions.services import organization_set_logo, organization_upsert, user_upsert
 
 from .demo_assets import make_logo, make_pdf, make_product_image
 from .models import (
@@ -1563,8 +1562,7 @@ class _Seeder:
         self.say(f"  {len(self.orgs)} organisations")
 
     def _logo(self, org: PartnerOrganization, spec: OrgSpec) -> None:
-        # The brand kit's logo has no service yet (the brand-kit issue brings one with upload
-        # validation); the demo stores a generated PNG once and keeps it while it is unchanged.
+        # The demo stores a generated PNG once and keeps it while it is unchanged.
         data = make_logo(spec.name, color=spec.primary_color)
         if org.logo:
             try:
@@ -1573,9 +1571,9 @@ class _Seeder:
                         return
             except OSError:
                 pass
-        org.logo.save(f"{spec.key}-logo.png", ContentFile(data), save=False)
-        self.stored.paths.append(org.logo.name)
-        org.save(update_fields=["logo", "updated_at"])
+        organization_set_logo(
+            organization=org, name=f"{spec.key}-logo.png", content=data, stored=self.stored
+        )
 
     def logins(self) -> None:
         for spec in USERS:

@@ -24,6 +24,8 @@ from .models import (
     Product,
 )
 from .models.pages import MODEL_BY_CONTENT_KIND
+from .storage import item_region_key, join_name
+from .validation import validate_upload
 
 
 @dataclass
@@ -140,16 +142,39 @@ def _unique_slug(parent: Page, base: str, exclude_pk: int | None = None) -> str:
 
 
 def document_create(
-    *, name: str, content: bytes, title: str = "", stored: StoredFiles | None = None
+    *,
+    name: str,
+    content: bytes,
+    title: str = "",
+    stored: StoredFiles | None = None,
+    region_key: str | None = None,
 ) -> PortalDocument:
-    """Store a file as a document (validation of content arrives with the upload issue)."""
+    """Check a file by its content, then store it as a document.
+
+    Parameters:
+        region_key: residency region whose bucket must hold the file (kb.storage), or None for
+            the default bucket.
+
+    Raises:
+        UploadRejected: the file was refused (kb.validation); nothing was stored.
+    """
+    name = validate_upload(name=name, content=content, kind="document")
     document = PortalDocument(title=title or name)
-    document.file.save(name, ContentFile(content), save=False)
+    field = document.file.field
+    target = join_name(region_key, field.generate_filename(document, name))
+    document.file.name = field.storage.save(
+        target, ContentFile(content, name=name), max_length=field.max_length
+    )
     if stored is not None:
         stored.paths.append(document.file.name)
     document.file_size = len(content)
     document.file_hash = hashlib.sha1(content, usedforsecurity=False).hexdigest()
-    document.save()
+    try:
+        document.save()
+    except BaseException:
+        # No row points at the object: remove it now rather than leave an orphan.
+        document.file.storage.delete(document.file.name)
+        raise
     return document
 
 
@@ -229,6 +254,7 @@ def _sync_attachments(
     page: PortalItemPage, files: list[FileSpec], stored: StoredFiles | None
 ) -> None:
     current = {a.document.title: a for a in page.attachments.select_related("document")}
+    region_key = item_region_key(page)
     keep = set()
     for order, spec in enumerate(files):
         digest = hashlib.sha1(spec.content, usedforsecurity=False).hexdigest()
@@ -239,7 +265,11 @@ def _sync_attachments(
             attachment.save(update_fields=["sort_order", "language"])
         else:
             document = document_create(
-                name=spec.name, content=spec.content, title=title, stored=stored
+                name=spec.name,
+                content=spec.content,
+                title=title,
+                stored=stored,
+                region_key=region_key,
             )
             if attachment is None:
                 attachment = ItemAttachment(page=page, title=title)

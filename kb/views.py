@@ -1,5 +1,7 @@
 """Permission-checked exits for files and images. Every view asks permissions.policies first and
-answers 404 for anything the user may not see, so existence does not leak."""
+answers 404 for anything the user may not see, so existence does not leak. Only then is the file
+served: streamed from local storage, or on S3 a redirect to a presigned URL valid for at most
+``PORTAL_S3["presign_seconds"]`` (60 s)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import posixpath
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 from wagtail.documents import get_document_model
@@ -17,8 +19,28 @@ from wagtail.models import Page
 from permissions.policies import document_policy, media_policy, page_policy, principal_for
 
 from .models import DownloadEvent
+from .storage import presigned_url
 
 IMAGE_SPECS = {"thumb": "fill-480x300", "large": "max-1600x1200"}
+
+
+def _serve(name: str, storage, *, filename: str, as_attachment: bool):
+    """Redirect to a presigned URL when the file is on S3, else stream it through this view.
+    Callers have already asked the policy."""
+    content_type, _ = mimetypes.guess_type(filename)
+    try:
+        url = presigned_url(
+            name, filename=filename, as_attachment=as_attachment, content_type=content_type
+        )
+        if url is not None:
+            response = HttpResponseRedirect(url)
+            response["Cache-Control"] = "private, no-store"
+            response["Referrer-Policy"] = "no-referrer"
+            return response
+        handle = storage.open(name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return _stream(handle, filename=filename, as_attachment=as_attachment)
 
 
 def _stream(fileobj, *, filename: str, as_attachment: bool) -> FileResponse:
@@ -44,6 +66,10 @@ def download(request, page_id: int, document_id: int, filename: str):
         request.user, page, document
     ):
         raise Http404
+    # Served (or redirected) first: a store failure must not record a download that never was.
+    response = _serve(
+        document.file.name, document.file.storage, filename=document.filename, as_attachment=True
+    )
     principal = principal_for(request.user)
     if principal.kind == "partner":
         DownloadEvent.objects.create(
@@ -52,11 +78,7 @@ def download(request, page_id: int, document_id: int, filename: str):
             item_id=page.pk,
             document=document,
         )
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    return _stream(handle, filename=document.filename, as_attachment=True)
+    return response
 
 
 @require_safe
@@ -71,8 +93,9 @@ def item_image(request, page_id: int, which: str, size: str):
     if image is None:
         raise Http404
     rendition = image.get_rendition(IMAGE_SPECS[size])
-    return _stream(
-        rendition.file.open("rb"),
+    return _serve(
+        rendition.file.name,
+        rendition.file.storage,
         filename=posixpath.basename(rendition.file.name),
         as_attachment=False,
     )
@@ -86,8 +109,9 @@ def staff_media(request, path: str):
     normalized = posixpath.normpath(path)
     if normalized.startswith(("..", "/")) or not default_storage.exists(normalized):
         raise Http404
-    return _stream(
-        default_storage.open(normalized, "rb"),
+    return _serve(
+        normalized,
+        default_storage,
         filename=posixpath.basename(normalized),
         as_attachment=False,
     )

@@ -19,6 +19,24 @@ key_validator = RegexValidator(r"^[a-z0-9][a-z0-9_-]*$", _("Lower-case letters, 
 color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour like #1f6feb."))
 
 
+def brandkit_upload_to(instance: PartnerOrganization, filename: str) -> str:
+    """Brand kit files: a sanitised name, in the organisation's residency region's bucket."""
+    from kb.storage import join_name, organization_region_key
+    from kb.validation import sanitize_filename
+
+    return join_name(organization_region_key(instance), f"brandkits/{sanitize_filename(filename)}")
+
+
+def validate_logo_upload(value) -> None:
+    """A newly uploaded logo is checked by content (kb.validation) before it is stored; a
+    stored one (already checked) is not read again on every save."""
+    if not value or getattr(value, "_committed", True):
+        return
+    from kb.validation import validate_upload
+
+    validate_upload(name=value.name, content=value.file, kind="logo")
+
+
 class Tier(index.Indexed, models.Model):
     """A partner tier. Higher rank sees more: an item for rank 2 is visible from rank 2 upwards."""
 
@@ -90,7 +108,9 @@ class PartnerOrganization(index.Indexed, models.Model):
     group = models.OneToOneField(Group, on_delete=models.PROTECT, editable=False, related_name="+")
 
     # Brand kit, used for co-branding.
-    logo = models.FileField(upload_to="brandkits/", blank=True)
+    logo = models.FileField(
+        upload_to=brandkit_upload_to, blank=True, validators=[validate_logo_upload]
+    )
     primary_color = models.CharField(max_length=7, default="#0a66c2", validators=[color_validator])
     secondary_color = models.CharField(
         max_length=7, default="#ffffff", validators=[color_validator]

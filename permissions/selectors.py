@@ -43,3 +43,18 @@ def audience_report(*, page: Page) -> AudienceReport:
         hidden=[(o, e) for o, e in results if not e.visible],
         live=page.live,
     )
+
+
+def item_single_region(page: Page) -> Region | None:
+    """The one region an item (with its ancestors' rules) is restricted to, or None.
+
+    None when the item is open to all regions, to several, or to nobody. Other apps ask this
+    instead of reading the compiled region tokens themselves (kb.storage uses it for data
+    residency).
+    """
+    row = PageAudience.objects.filter(page_id=page.pk).only("eff_regions").first()
+    regions = parse_tokens(row.eff_regions) if row is not None else None
+    if not regions or len(regions) != 1:
+        return None
+    (region_id,) = regions
+    return Region.objects.select_related("parent").filter(pk=region_id).first()

@@ -466,3 +466,32 @@ def audience_dimension_in_use(*, instance: Region | PartnerType) -> int:
     """
     column = "own_regions" if isinstance(instance, Region) else "own_types"
     return PageAudience.objects.filter(**{f"{column}__contains": f"|{instance.pk}|"}).count()
+
+
+def organization_set_logo(
+    *, organization: PartnerOrganization, name: str, content: bytes, stored=None
+) -> PartnerOrganization:
+    """Check a logo by its content, store it in the organisation's residency bucket and point
+    the brand kit at it. The previous logo object is deleted once the row is saved.
+
+    Raises:
+        kb.validation.UploadRejected: the file was refused; nothing was stored.
+    """
+    from django.core.files.base import ContentFile
+
+    from kb.validation import validate_upload
+
+    name = validate_upload(name=name, content=content, kind="logo")
+    old = organization.logo.name if organization.logo else ""
+    organization.logo.save(name, ContentFile(content), save=False)
+    if stored is not None:
+        stored.paths.append(organization.logo.name)
+    try:
+        organization.save(update_fields=["logo", "updated_at"])
+    except BaseException:
+        organization.logo.storage.delete(organization.logo.name)
+        raise
+    if old and old != organization.logo.name:
+        storage = organization.logo.storage
+        transaction.on_commit(lambda: storage.delete(old))
+    return organization

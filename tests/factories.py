@@ -93,3 +93,17 @@ def make_item(
         audience=audience,
         **kwargs,
     )
+
+
+def make_pdf_bytes(text: str = "test") -> bytes:
+    """A small, real one-page PDF (uploads are parsed by kb.validation, so fakes are refused)."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.add_metadata({"/Title": text})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -45,3 +45,13 @@ def demo(django_db_setup, django_db_blocker):
         call_command("seed_demo", stdout=io.StringIO())
         yield
         transaction.set_rollback(True)
+
+
+@pytest.fixture
+def local_storage(settings):
+    """Local media storage even when the S3_* variables are set (tests that look at files)."""
+    settings.PORTAL_S3 = None
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    }

@@ -22,11 +22,11 @@ from kb.bundles import BundleError, bundle_import
 from kb.models import ItemAttachment, ItemKey, PortalDocument, PortalHomePage, Product
 from permissions.models import Membership, PartnerOrganization, PartnerType, Region, Tier
 from permissions.policies import page_policy
-from tests.factories import TierFactory, make_item
+from tests.factories import TierFactory, make_item, make_pdf_bytes
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "bundle.json"
-PDF_A = b"%PDF-1.4\n% first file\n%%EOF\n"
-PDF_B = b"%PDF-1.4\n% second file\n%%EOF\n"
+PDF_A = make_pdf_bytes("first file")
+PDF_B = make_pdf_bytes("second file")
 
 
 def b64(content: bytes) -> str:

@@ -4,6 +4,7 @@ Environment-specific files (dev, test, production) import from here and override
 secret or a server address is read from the environment in ``production.py``.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -51,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kb.middleware.StorageUnavailableMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -149,6 +151,32 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# S3 object storage (django-storages over boto3), chosen by environment variables; without
+# S3_BUCKET the local media folder above stays the storage. See docs/storage.md.
+PORTAL_S3 = None
+if os.environ.get("S3_BUCKET"):
+    PORTAL_S3 = {
+        "bucket": os.environ["S3_BUCKET"],
+        "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+        "region": os.environ.get("S3_REGION") or None,
+        "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+        "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+        "addressing_style": os.environ.get("S3_ADDRESSING_STYLE", "path"),
+        # A presigned download URL is valid this long; never more than a minute.
+        "presign_seconds": min(int(os.environ.get("S3_PRESIGN_SECONDS", "60")), 60),
+        "max_attempts": int(os.environ.get("S3_MAX_ATTEMPTS", "4")),
+        "connect_timeout": float(os.environ.get("S3_CONNECT_TIMEOUT", "3")),
+        "read_timeout": float(os.environ.get("S3_READ_TIMEOUT", "30")),
+    }
+    if PORTAL_S3["addressing_style"] not in ("path", "virtual", "auto"):
+        raise ValueError("S3_ADDRESSING_STYLE must be path, virtual or auto")
+    STORAGES["default"] = {"BACKEND": "kb.storage.RoutingStorage"}
+# Data residency: residency region key -> its bucket, e.g.
+# {"emea": {"bucket": "portal-eu", "endpoint_url": "https://s3.eu-central-1.amazonaws.com",
+#           "region_name": "eu-central-1"}}. Files of items restricted to one region and brand
+# kits of that region's organisations live there (kb/storage.py).
+PORTAL_STORAGE_REGIONS = json.loads(os.environ.get("PORTAL_STORAGE_REGIONS") or "{}")
 # Bytes per read when streaming a file: 1 MiB streams ~12x faster than Django's 4 KiB default.
 PORTAL_DOWNLOAD_BLOCK_SIZE = 1024 * 1024
 
@@ -158,11 +186,25 @@ WAGTAIL_SITE_NAME = "Partner Portal"
 WAGTAILADMIN_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILDOCS_DOCUMENT_MODEL = "kb.PortalDocument"
 WAGTAILIMAGES_IMAGE_MODEL = "kb.PortalImage"
-WAGTAILDOCS_SERVE_METHOD = "serve_view"
+# Wagtail's own /documents/ URL (admin): its hook checks the policy first; on S3 it then
+# redirects to the storage's presigned, short-lived URL instead of proxying the bytes.
+WAGTAILDOCS_SERVE_METHOD = "redirect" if PORTAL_S3 else "serve_view"
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "pptx", "xlsx", "txt", "csv", "zip", "png", "jpg"]
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 200 * 1024 * 1024
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 30 * 1024 * 1024
 WAGTAILIMAGES_MAX_IMAGE_PIXELS = 60_000_000
+# Uploads are checked by content before they are stored (kb/validation.py).
+WAGTAILDOCS_DOCUMENT_FORM_BASE = "kb.forms.PortalDocumentForm"
+WAGTAILIMAGES_IMAGE_FORM_BASE = "kb.forms.PortalImageForm"
+PORTAL_UPLOAD_MAX_IMAGE_PIXELS = WAGTAILIMAGES_MAX_IMAGE_PIXELS
+PORTAL_UPLOAD_MAX_FILENAME = 80
+PORTAL_LOGO_EXTENSIONS = ["png", "jpg", "jpeg"]
+PORTAL_LOGO_MAX_UPLOAD_SIZE = 2 * 1024 * 1024
+# ZIP and Office files are decompressed (streamed) while checked: beyond these, a zip bomb.
+PORTAL_ZIP_MAX_UNCOMPRESSED = 1024 * 1024 * 1024
+PORTAL_ZIP_MAX_ENTRIES = 10_000
+# Beyond the first MiB, an entry may expand at most this many times its compressed size.
+PORTAL_ZIP_MAX_RATIO = 200
 WAGTAIL_WORKFLOW_ENABLED = True
 
 # Wagtail's own (admin) search backend. The portal's search lives in search/ (see issue #4).

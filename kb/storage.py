@@ -1,0 +1,338 @@
+"""Where files live: local media (the embedded default) or S3 buckets, one per residency region.
+
+A stored file's *name* says where its object is. Names starting ``regions/<key>/`` live in the
+bucket that ``PORTAL_STORAGE_REGIONS[<key>]`` names, under the rest of the name as object key;
+every other name lives in the default bucket. ``RoutingStorage`` (the default storage when S3 is
+configured) dispatches on that prefix, so Wagtail, the views and the commands keep using one
+storage, and moving a file between regions is "copy, verify, repoint the row, delete the old"
+(``storage_residency --move``).
+
+Without S3 the default storage stays Django's ``FileSystemStorage``: a ``regions/...`` name is
+then simply a folder under MEDIA_ROOT.
+
+Which region a file must live in is decided here from facts that permissions/ provides
+(``permissions.selectors.item_single_region``): files of an item whose audience is exactly one
+region, and an organisation's brand kit, go to that region's bucket (or to its nearest ancestor
+region's bucket when the map has no entry for a sub-region); everything else to the default.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import FileSystemStorage, Storage
+from django.core.signals import setting_changed
+from django.utils.deconstruct import deconstructible
+
+if TYPE_CHECKING:
+    from permissions.models import Region
+
+REGION_PREFIX = "regions/"
+
+
+class StorageUnavailable(Exception):
+    """The object store could not be reached or failed; the request should be retried later."""
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """Exception classes that mean "the object store failed" (not "the object is missing")."""
+    errors: list[type[BaseException]] = [StorageUnavailable]
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        errors += [BotoCoreError, ClientError]
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        pass
+    return tuple(errors)
+
+
+def s3_enabled() -> bool:
+    return bool(getattr(settings, "PORTAL_S3", None))
+
+
+def client_config():
+    """botocore Config: s3v4 signatures, addressing style, retries with backoff, timeouts."""
+    from botocore.config import Config
+
+    s3 = settings.PORTAL_S3
+    return Config(
+        signature_version="s3v4",
+        s3={"addressing_style": s3["addressing_style"]},
+        retries={"mode": "standard", "max_attempts": s3["max_attempts"]},
+        connect_timeout=s3["connect_timeout"],
+        read_timeout=s3["read_timeout"],
+    )
+
+
+def _s3_storage_class():
+    from storages.backends.s3 import S3Storage
+
+    class PortalS3Storage(S3Storage):
+        """One bucket. Objects are private: no ACL is sent (the bucket owner's private default)
+        and URLs are presigned (querystring auth) for ``PORTAL_S3["presign_seconds"]``."""
+
+        def get_default_settings(self):
+            s3 = settings.PORTAL_S3
+            values = super().get_default_settings()
+            values.update(
+                access_key=s3["access_key"],
+                secret_key=s3["secret_key"],
+                bucket_name=s3["bucket"],
+                endpoint_url=s3["endpoint_url"],
+                region_name=s3["region"],
+                addressing_style=s3["addressing_style"],
+                signature_version="s3v4",
+                default_acl=None,
+                querystring_auth=True,
+                querystring_expire=s3["presign_seconds"],
+                file_overwrite=False,
+                client_config=client_config(),
+                transfer_config=transfer_config(),
+                max_memory_size=8 * 1024 * 1024,
+            )
+            return values
+
+        def _save(self, name, content):
+            # A file already on disk (Django's TemporaryUploadedFile, an opened file) is sent
+            # with upload_file: s3transfer then reads each part from disk while sending instead
+            # of holding parts in memory, so a 200 MB upload costs a few MB of RAM.
+            path = _disk_path(content)
+            if path is None:
+                return super()._save(name, content)
+            from storages.utils import clean_name
+
+            cleaned = clean_name(name)
+            key = self._normalize_name(cleaned)
+            params = self._get_write_parameters(key, content)
+            self.bucket.Object(key).upload_file(path, ExtraArgs=params, Config=self.transfer_config)
+            return cleaned
+
+    return PortalS3Storage
+
+
+def transfer_config():
+    """Multipart uploads: bounded concurrency and parts held in memory (peak RSS stays small)."""
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(
+        multipart_threshold=8 * 1024 * 1024,
+        multipart_chunksize=8 * 1024 * 1024,
+        max_concurrency=4,
+    )
+    # Parts read from a file object are buffered; s3transfer's default (10) costs ~100 MB.
+    config.max_in_memory_upload_chunks = 2
+    return config
+
+
+def _disk_path(content) -> str | None:
+    """The path of a whole file on disk behind ``content``, if there is one."""
+    if hasattr(content, "temporary_file_path"):
+        return content.temporary_file_path()
+    raw = getattr(content, "file", content)
+    name = getattr(raw, "name", None)
+    if isinstance(raw, io.BufferedReader) and isinstance(name, str) and os.path.isfile(name):
+        return name
+    return None
+
+
+def bucket_storage(region_key: str | None = None) -> Storage:
+    """The storage of one bucket: the default bucket, or the named residency region's."""
+    return _bucket_storage(region_key)
+
+
+@functools.cache
+def _bucket_storage(region_key: str | None) -> Storage:
+    options: dict = {}
+    if region_key is not None:
+        try:
+            entry = settings.PORTAL_STORAGE_REGIONS[region_key]
+        except KeyError as exc:
+            raise ImproperlyConfigured(
+                f'no bucket for residency region "{region_key}" in PORTAL_STORAGE_REGIONS'
+            ) from exc
+        if "location" in entry:
+            # A folder instead of a bucket (tests and local trials of residency).
+            return FileSystemStorage(location=entry["location"])
+        options = {"bucket_name": entry["bucket"]}
+        if entry.get("endpoint_url"):
+            options["endpoint_url"] = entry["endpoint_url"]
+        if entry.get("region_name"):
+            options["region_name"] = entry["region_name"]
+    if not s3_enabled():
+        if region_key is not None:
+            return FileSystemStorage(location=Path(settings.MEDIA_ROOT) / "regions" / region_key)
+        return FileSystemStorage()
+    return _s3_storage_class()(**options)
+
+
+def reset_storages() -> None:
+    """Forget the built storages (after settings change in tests)."""
+    _bucket_storage.cache_clear()
+
+
+def split_name(name: str) -> tuple[str | None, str]:
+    """``regions/emea/documents/a.pdf`` → ``("emea", "documents/a.pdf")``.
+
+    Any other name → ``(None, name)`` (the default bucket).
+    """
+    if name.startswith(REGION_PREFIX):
+        key, _, rest = name[len(REGION_PREFIX) :].partition("/")
+        if key in settings.PORTAL_STORAGE_REGIONS and rest:
+            return key, rest
+    return None, name
+
+
+def join_name(region_key: str | None, key: str) -> str:
+    return f"{REGION_PREFIX}{region_key}/{key}" if region_key else key
+
+
+@deconstructible
+class RoutingStorage(Storage):
+    """The default storage with S3: each name goes to its bucket (see module docstring)."""
+
+    def _route(self, name: str) -> tuple[Storage, str, str | None]:
+        region_key, key = split_name(name)
+        return bucket_storage(region_key), key, region_key
+
+    def _open(self, name, mode="rb"):
+        storage, key, _ = self._route(name)
+        return storage.open(key, mode)
+
+    def _save(self, name, content):
+        storage, key, region_key = self._route(name)
+        return join_name(region_key, storage.save(key, content))
+
+    def get_available_name(self, name, max_length=None):
+        storage, key, region_key = self._route(name)
+        prefix = len(join_name(region_key, ""))
+        room = None if max_length is None else max_length - prefix
+        return join_name(region_key, storage.get_available_name(key, max_length=room))
+
+    def delete(self, name):
+        storage, key, _ = self._route(name)
+        storage.delete(key)
+
+    def exists(self, name):
+        storage, key, _ = self._route(name)
+        return storage.exists(key)
+
+    def size(self, name):
+        storage, key, _ = self._route(name)
+        return storage.size(key)
+
+    def url(self, name, **kwargs):
+        storage, key, _ = self._route(name)
+        return storage.url(key, **kwargs) if kwargs else storage.url(key)
+
+    def listdir(self, path):
+        storage, key, _ = self._route(path)
+        return storage.listdir(key)
+
+    def get_modified_time(self, name):
+        storage, key, _ = self._route(name)
+        return storage.get_modified_time(key)
+
+    def path(self, name):
+        storage, key, _ = self._route(name)
+        return storage.path(key)
+
+
+def presigned_url(
+    name: str, *, filename: str, as_attachment: bool, content_type: str | None = None
+) -> str | None:
+    """A short-lived presigned GET URL for a stored file, or None when it is stored locally
+    (the caller then streams it). Call only after the permission check.
+
+    The object is looked up first (one HEAD request), so a missing object is a 404 here rather
+    than an S3 error page, and an unreachable store is a 503 before the user is redirected.
+
+    Raises:
+        FileNotFoundError: no such object.
+        botocore errors: the store failed (the middleware answers 503).
+    """
+    if not s3_enabled():
+        return None
+    region_key, key = split_name(name)
+    storage = bucket_storage(region_key)
+    if not hasattr(storage, "bucket"):
+        return None
+    if not storage.exists(key):
+        raise FileNotFoundError(name)
+    from django.utils.http import content_disposition_header
+
+    parameters = {
+        "ResponseContentDisposition": content_disposition_header(as_attachment, filename),
+        "ResponseCacheControl": "private, no-store",
+    }
+    if content_type:
+        parameters["ResponseContentType"] = content_type
+    return storage.url(key, parameters=parameters, expire=settings.PORTAL_S3["presign_seconds"])
+
+
+# ---------------------------------------------------------------------------------- residency
+
+
+def region_key_for(region: Region | None) -> str | None:
+    """The residency map key of ``region``: itself, or its nearest ancestor with an entry."""
+    mapped = settings.PORTAL_STORAGE_REGIONS
+    seen: set[int] = set()
+    while region is not None and region.pk not in seen:
+        if region.key in mapped:
+            return region.key
+        seen.add(region.pk)
+        region = region.parent
+    return None
+
+
+def item_region_key(page) -> str | None:
+    """Residency map key that an item's files must live under, or None for the default bucket."""
+    from permissions.selectors import item_single_region
+
+    return region_key_for(item_single_region(page))
+
+
+def organization_region_key(organization) -> str | None:
+    """Residency map key of an organisation's brand kit (and co-brand renders)."""
+    return region_key_for(organization.region) if organization.region_id else None
+
+
+def prefixed(name: str, region_key: str | None) -> str:
+    """``name`` re-homed under ``region_key`` (or the default bucket)."""
+    _, key = split_name(name)
+    return join_name(region_key, key)
+
+
+def iter_objects(region_key: str | None) -> Iterator[tuple[str, datetime | None]]:
+    """Every stored object in one bucket (or local folder): (storage name, last modified)."""
+    storage = bucket_storage(region_key)
+    if hasattr(storage, "bucket"):
+        for obj in storage.bucket.objects.all():
+            yield join_name(region_key, obj.key), obj.last_modified
+        return
+    root = Path(storage.location)
+    if not root.is_dir():
+        return
+    regional = root / REGION_PREFIX.rstrip("/")
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        if region_key is None and regional in path.parents:
+            continue  # regional folders under MEDIA_ROOT are listed by their own region
+        modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        yield join_name(region_key, path.relative_to(root).as_posix()), modified
+
+
+def _on_setting_changed(*, setting: str, **kwargs) -> None:
+    if setting in ("PORTAL_S3", "PORTAL_STORAGE_REGIONS", "MEDIA_ROOT", "STORAGES"):
+        reset_storages()
+
+
+setting_changed.connect(_on_setting_changed)
