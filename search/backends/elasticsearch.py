@@ -268,10 +268,9 @@ class SearchBackend(BaseSearchBackend):
             ignore_unavailable=True,
         )
         count, _ = helpers.bulk(
-            self.client,
+            self.client.options(request_timeout=max(self.timeout, 30)),
             self._actions(docs, lambda d: self.alias(d.locale)),
             refresh=True,
-            request_timeout=max(self.timeout, 30),
         )
         return count
 
@@ -301,9 +300,8 @@ class SearchBackend(BaseSearchBackend):
             def flush():
                 nonlocal count, batch
                 done, _ = helpers.bulk(
-                    self.client,
+                    self.client.options(request_timeout=max(self.timeout, 60)),
                     self._actions(batch, lambda d: new.get(d.locale) or new[self.languages[0]]),
-                    request_timeout=max(self.timeout, 60),
                 )
                 count += done
                 if progress:
@@ -381,11 +379,8 @@ class SearchBackend(BaseSearchBackend):
             return SearchResult(total=0, hits=[], facets={}, backend=self.name)
         body = self.build_search(query).to_dict()
         try:
-            response = self.client.search(
-                index=self._search_indexes(),
-                body=body,
-                ignore_unavailable=True,
-                request_timeout=self.timeout,
+            response = self.client.options(request_timeout=self.timeout).search(
+                index=self._search_indexes(), body=body, ignore_unavailable=True
             )
         except Exception as exc:  # noqa: BLE001 - any engine failure is an outage for callers
             raise SearchBackendError(str(exc)) from exc
@@ -451,11 +446,8 @@ class SearchBackend(BaseSearchBackend):
             "_source": ["title"],
         }
         try:
-            response = self.client.search(
-                index=self._search_indexes(),
-                body=body,
-                ignore_unavailable=True,
-                request_timeout=self.timeout,
+            response = self.client.options(request_timeout=self.timeout).search(
+                index=self._search_indexes(), body=body, ignore_unavailable=True
             )
         except Exception as exc:  # noqa: BLE001
             raise SearchBackendError(str(exc)) from exc
