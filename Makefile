@@ -45,7 +45,7 @@ check: install
 	$(MANAGE) makemigrations --check --dry-run
 
 bench: install
-	$(PY) bench/listing.py
+	$(PY) bench/search.py
 
 clean:
 	rm -rf $(VENV) .test-db.sqlite3 db.sqlite3

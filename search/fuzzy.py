@@ -51,6 +51,7 @@ def levenshtein(a: str, b: str, limit: int) -> int:
 class Vocabulary:
     def __init__(self, terms) -> None:
         self.terms: set[str] = set(terms)
+        self.expansions: dict[str, list[str]] = {}  # per vocabulary generation
         self.by_trigram: dict[str, list[str]] = defaultdict(list)
         for term in self.terms:
             for gram in _trigrams(term):
@@ -58,6 +59,14 @@ class Vocabulary:
 
     def expand(self, term: str) -> list[str]:
         """``term`` and up to MAX_EXPANSIONS vocabulary terms within ``max_edits(term)``."""
+        cached = self.expansions.get(term)
+        if cached is None:
+            cached = self._expand(term)
+            if len(self.expansions) < 50_000:
+                self.expansions[term] = cached
+        return cached
+
+    def _expand(self, term: str) -> list[str]:
         limit = max_edits(term)
         if limit == 0:
             return [term]

@@ -9,6 +9,7 @@ expanded into an OR of the close terms before the query reaches the database.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -295,19 +296,34 @@ class SearchBackend(BaseSearchBackend):
             return [Suggestion(id=row[0], title=row[1]) for row in cursor.fetchall()]
 
 
-def _facets_from_rows(rows) -> tuple[int, dict[str, dict[str, int]]]:
-    total = 0
+def _page_and_facets(rows, query: SearchQuery, *, lower_is_better: bool) -> SearchResult:
+    """Top ``query.limit`` hits after ``query.offset`` and facet counts from every visible match.
+
+    ``rows``: (id, score, last_published_at, kind, locale, product_key, tags).
+    """
     facets: dict[str, dict[str, int]] = {"kind": {}, "product": {}, "locale": {}, "tags": {}}
-    for kind, locale, product_key, tag_tokens, count in rows:
-        total += count
-        facets["kind"][kind] = facets["kind"].get(kind, 0) + count
-        facets["locale"][locale] = facets["locale"].get(locale, 0) + count
+    for _id, _score, _date, kind, locale, product_key, tag_tokens in rows:
+        facets["kind"][kind] = facets["kind"].get(kind, 0) + 1
+        facets["locale"][locale] = facets["locale"].get(locale, 0) + 1
         if product_key:
-            facets["product"][product_key] = facets["product"].get(product_key, 0) + count
-        for tag in (tag_tokens or "").strip("|").split("|"):
-            if tag:
-                facets["tags"][tag] = facets["tags"].get(tag, 0) + count
-    return total, facets
+            facets["product"][product_key] = facets["product"].get(product_key, 0) + 1
+        if tag_tokens and tag_tokens != "|":
+            for tag in tag_tokens.strip("|").split("|"):
+                facets["tags"][tag] = facets["tags"].get(tag, 0) + 1
+    wanted = query.offset + query.limit
+    if query.sort == "date":
+        top = heapq.nlargest(wanted, rows, key=lambda r: (r[2] is not None, r[2], r[0]))
+    elif lower_is_better:
+        top = heapq.nsmallest(wanted, rows, key=lambda r: (r[1], -r[0]))
+    else:
+        top = heapq.nlargest(wanted, rows, key=lambda r: (r[1], r[0]))
+    hits = [
+        SearchHit(id=r[0], score=-r[1] if lower_is_better else r[1])
+        for r in top[query.offset : wanted]
+    ]
+    return SearchResult(
+        total=len(rows), hits=hits, facets=facets if query.facets else {}, backend="database"
+    )
 
 
 class _SQLite:
@@ -323,37 +339,22 @@ class _SQLite:
         weights = ", ".join(
             str(FIELD_BOOSTS[c]) for c in ("title", "summary", "product", "body", "attachments")
         )
-        source = (
-            f"FROM portal_search_fts JOIN {ENTRY} ON {ENTRY}.id = portal_search_fts.rowid "
-            f"WHERE portal_search_fts MATCH %s AND {where}"
-        )
-        order = (
-            "score"
-            if query.sort == "relevance"
-            else f"{ENTRY}.last_published_at DESC, {ENTRY}.id DESC"
-        )
         with self.backend.connection.cursor() as cursor:
+            # One pass over the matches: score and facet columns of every visible match; the
+            # top page and the facet counts are taken from it (the match runs once, not twice).
             cursor.execute(
-                f"SELECT {ENTRY}.id, bm25(portal_search_fts, {weights}) AS score "  # noqa: S608
-                f"{source} ORDER BY {order} LIMIT %s OFFSET %s",
-                [self.match, *params, query.limit, query.offset],
+                f"SELECT {ENTRY}.id, bm25(portal_search_fts, {weights}), "  # noqa: S608
+                f"{ENTRY}.last_published_at, {ENTRY}.kind, {ENTRY}.locale, "
+                f"{ENTRY}.product_key, {ENTRY}.tags "
+                f"FROM portal_search_fts JOIN {ENTRY} ON {ENTRY}.id = portal_search_fts.rowid "
+                f"WHERE portal_search_fts MATCH %s AND {where}",
+                [self.match, *params],
             )
-            hits = [SearchHit(id=row[0], score=-row[1]) for row in cursor.fetchall()]
-            facets: dict[str, dict[str, int]] = {}
-            if query.facets or query.offset or len(hits) >= query.limit:
-                cursor.execute(
-                    f"SELECT {ENTRY}.kind, {ENTRY}.locale, {ENTRY}.product_key, "  # noqa: S608
-                    f"{ENTRY}.tags, count(*) {source} GROUP BY 1, 2, 3, 4",
-                    [self.match, *params],
-                )
-                total, facets = _facets_from_rows(cursor.fetchall())
-            else:
-                total = len(hits)
-            if query.highlight and hits:
-                self._highlight(cursor, hits)
-        return SearchResult(
-            total=total, hits=hits, facets=facets if query.facets else {}, backend="database"
-        )
+            rows = cursor.fetchall()
+            result = _page_and_facets(rows, query, lower_is_better=True)
+            if query.highlight and result.hits:
+                self._highlight(cursor, result.hits)
+        return result
 
     def _highlight(self, cursor, hits: list[SearchHit]) -> None:
         by_id = {hit.id: hit for hit in hits}
@@ -380,44 +381,26 @@ class _Postgres:
             {v.get("postgres", "simple") for v in languages.values()} | {"simple"}
         )
 
-    def _match(self) -> tuple[str, list]:
-        clauses, params = [], []
-        for config in self.configs:
-            clauses.append(
-                f"({ENTRY}.ts_config = %s AND {ENTRY}.document @@ to_tsquery(%s::regconfig, %s))"
-            )
-            params += [config, config, self.tsquery]
-        return "(" + " OR ".join(clauses) + ")", params
-
     def run(self, query: SearchQuery, where: str, params: list) -> SearchResult:
-        match, match_params = self._match()
-        source = f"FROM {ENTRY} WHERE {match} AND {where}"
-        source_params = [*match_params, *params]
-        rank = f"ts_rank({ENTRY}.document, to_tsquery({ENTRY}.ts_config::regconfig, %s))"
-        order = (
-            "score DESC, id DESC"
-            if query.sort == "relevance"
-            else f"{ENTRY}.last_published_at DESC NULLS LAST, {ENTRY}.id DESC"
-        )
+        # One branch per language config: each parses the query once (a FROM-clause function)
+        # and can use the GIN index with a constant query; rows of other configs are skipped.
+        branches, branch_params = [], []
+        for config in self.configs:
+            branches.append(
+                f"SELECT {ENTRY}.id, ts_rank({ENTRY}.document, tq), "  # noqa: S608
+                f"{ENTRY}.last_published_at, {ENTRY}.kind, {ENTRY}.locale, "
+                f"{ENTRY}.product_key, {ENTRY}.tags "
+                f"FROM {ENTRY}, to_tsquery(%s::regconfig, %s) AS tq "
+                f"WHERE {ENTRY}.ts_config = %s AND {ENTRY}.document @@ tq AND {where}"
+            )
+            branch_params += [config, self.tsquery, config, *params]
         with self.backend.connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {ENTRY}.id, {rank} AS score {source} "  # noqa: S608
-                f"ORDER BY {order} LIMIT %s OFFSET %s",
-                [self.tsquery, *source_params, query.limit, query.offset],
-            )
-            hits = [SearchHit(id=row[0], score=row[1]) for row in cursor.fetchall()]
-            facets: dict[str, dict[str, int]] = {}
-            cursor.execute(
-                f"SELECT {ENTRY}.kind, {ENTRY}.locale, {ENTRY}.product_key, "  # noqa: S608
-                f"{ENTRY}.tags, count(*) {source} GROUP BY 1, 2, 3, 4",
-                source_params,
-            )
-            total, facets = _facets_from_rows(cursor.fetchall())
-            if query.highlight and hits:
-                self._highlight(cursor, hits)
-        return SearchResult(
-            total=total, hits=hits, facets=facets if query.facets else {}, backend="database"
-        )
+            cursor.execute(" UNION ALL ".join(branches), branch_params)
+            rows = cursor.fetchall()
+            result = _page_and_facets(rows, query, lower_is_better=False)
+            if query.highlight and result.hits:
+                self._highlight(cursor, result.hits)
+        return result
 
     def _highlight(self, cursor, hits: list[SearchHit]) -> None:
         by_id = {hit.id: hit for hit in hits}
