@@ -311,18 +311,19 @@ def leg_engine(n: int, url: str | None, repeats: int) -> dict:
         from search.documents import iter_documents
 
         docs = list(iter_documents(with_files=False, batch_size=500))
-        ours = SearchBackend({"URLS": [url], "INDEX_PREFIX": "benchours", "TIMEOUT": 30})
+        ours = SearchBackend({"URLS": [url], "INDEX_PREFIX": "benchours", "TIMEOUT": 120})
         ours.ensure_indexes()
         started = time.perf_counter()
         for start in range(0, len(docs), 500):
             ours.bulk(docs[start : start + 500])
+        ours.refresh()
         ours_bulk_s = time.perf_counter() - started
 
-        raw = SearchBackend({"URLS": [url], "INDEX_PREFIX": "benchraw", "TIMEOUT": 30})
+        raw = SearchBackend({"URLS": [url], "INDEX_PREFIX": "benchraw", "TIMEOUT": 120})
         raw.ensure_indexes()
         actions = [{"_index": raw.alias(d.locale), "_id": d.id, **to_source(d)} for d in docs]
         started = time.perf_counter()
-        helpers.bulk(raw.client.options(request_timeout=120), actions, chunk_size=500)
+        helpers.bulk(raw.client.options(request_timeout=300), actions, chunk_size=500)
         raw.refresh()
         raw_bulk_s = time.perf_counter() - started
 

@@ -260,17 +260,12 @@ class SearchBackend(BaseSearchBackend):
         if not docs:
             return 0
         self.ensure_indexes()
-        # An item may have changed locale tree: remove other locales' copies first.
-        self.client.delete_by_query(
-            index=self._search_indexes(),
-            query={"ids": {"values": [str(d.id) for d in docs]}},
-            refresh=True,
-            ignore_unavailable=True,
-        )
+        # Items never change locale (kb.services refuses such moves), so an item's document
+        # always lives in its locale's index and a plain index operation replaces it. No forced
+        # refresh: the engine's refresh interval makes writes searchable within a second.
         count, _ = helpers.bulk(
-            self.client.options(request_timeout=max(self.timeout, 30)),
+            self.client.options(request_timeout=max(self.timeout, 120)),
             self._actions(docs, lambda d: self.alias(d.locale)),
-            refresh=True,
         )
         return count
 
@@ -279,7 +274,6 @@ class SearchBackend(BaseSearchBackend):
             self.client.delete_by_query(
                 index=self._search_indexes(),
                 query={"ids": {"values": [str(item_id)]}},
-                refresh=True,
                 ignore_unavailable=True,
             )
         except NotFoundError:
@@ -300,7 +294,7 @@ class SearchBackend(BaseSearchBackend):
             def flush():
                 nonlocal count, batch
                 done, _ = helpers.bulk(
-                    self.client.options(request_timeout=max(self.timeout, 60)),
+                    self.client.options(request_timeout=max(self.timeout, 120)),
                     self._actions(batch, lambda d: new.get(d.locale) or new[self.languages[0]]),
                 )
                 count += done
