@@ -20,6 +20,7 @@ Prints a table and, with ``--markdown FILE``, appends the figures as Markdown.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -88,7 +89,7 @@ def _vocabulary(size: int = 6000, seed: int = 3) -> list[str]:
 
 
 VOCABULARY = _vocabulary()
-WEIGHTS = [1 / (i + 1) for i in range(len(VOCABULARY))]
+CUM_WEIGHTS = list(itertools.accumulate(1 / (i + 1) for i in range(len(VOCABULARY))))
 
 
 def _paragraphs(rng: random.Random, n: int) -> str:
@@ -96,7 +97,7 @@ def _paragraphs(rng: random.Random, n: int) -> str:
     for _ in range(n):
         sentences = []
         for _ in range(rng.randint(3, 6)):
-            words = rng.choices(VOCABULARY, weights=WEIGHTS, k=rng.randint(8, 18))
+            words = rng.choices(VOCABULARY, cum_weights=CUM_WEIGHTS, k=rng.randint(8, 18))
             sentences.append(" ".join(words).capitalize() + ".")
         paragraphs.append("<p>" + " ".join(sentences) + "</p>")
     return "".join(paragraphs)

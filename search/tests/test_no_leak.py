@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from accounts.models import User
 from kb.models import PortalItemPage
 from kb.services import library_for_locale
-from permissions.policies import search_filter_for
+from permissions.policies import search_audiences, search_filter_for
 from search.backends.base import SearchQuery
 from search.documents import iter_documents
 from search.tests.conftest import HAVE_OSMEM, engine_backend
@@ -41,6 +41,8 @@ def _check(backend, world: props.World) -> None:
     PortalItemPage.objects.filter(pk__in=ids).update(summary="zebrafish and more")
     backend.rebuild(iter_documents(with_files=False))
     backend.refresh()
+    live_items = list(PortalItemPage.objects.live().filter(pk__in=ids))
+    audiences = search_audiences(live_items)
     staff = User.objects.create_user(email="staff@example.test", password=None, is_staff=True)
     unaffiliated = User.objects.create_user(email="nobody@example.test", password=None)
     askers = [AnonymousUser(), unaffiliated, staff, *(User.objects.get(pk=u.pk) for u in users)]
@@ -51,7 +53,10 @@ def _check(backend, world: props.World) -> None:
             .filter(pk__in=ids)
             .values_list("pk", flat=True)
         )
-        result = backend.search(SearchQuery("zebrafish", search_filter_for(user), limit=50))
+        flt = search_filter_for(user)
+        in_python = {pk for pk, aud in audiences.items() if aud.visible_to(flt)}
+        assert in_python == expected, (user, "SearchAudience.visible_to")
+        result = backend.search(SearchQuery("zebrafish", flt, limit=50))
         assert set(result.ids) == expected, (user, sorted(result.ids), sorted(expected))
         assert result.total == len(expected)
         if expected:
