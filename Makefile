@@ -30,7 +30,7 @@ run: seed serve
 
 ## The fast test suite (SQLite; server legs are skipped unless their address is set).
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 ## The storage leg: S3 tests against a throw-away Ceph RADOS Gateway (needs root for apt/daemons).
 test-s3: install
@@ -49,7 +49,7 @@ check: install
 	$(MANAGE) makemigrations --check --dry-run
 
 bench: install
-	$(PY) bench/listing.py
+	$(PY) bench/search.py
 
 ## Portal S3 path vs plain boto3 on a throw-away Ceph cluster (1 MB and 200 MB).
 bench-storage: install

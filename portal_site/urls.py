@@ -24,6 +24,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("kb.urls")),
+    path("search/", include("search.urls")),
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", kb_views.staff_media, name="staff_media"),
 ] + i18n_patterns(
     # English content at /, translations at /de/, /cs/: Wagtail routes by the URL's language.

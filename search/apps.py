@@ -5,3 +5,8 @@ class PortalSearchConfig(AppConfig):
     name = "search"
     label = "portal_search"
     verbose_name = "Portal search"
+
+    def ready(self) -> None:
+        from .signal_handlers import register_signal_handlers
+
+        register_signal_handlers()

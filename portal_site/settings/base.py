@@ -207,8 +207,46 @@ PORTAL_ZIP_MAX_ENTRIES = 10_000
 PORTAL_ZIP_MAX_RATIO = 200
 WAGTAIL_WORKFLOW_ENABLED = True
 
-# Wagtail's own (admin) search backend. The portal's search lives in search/ (see issue #4).
-WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# --- search -------------------------------------------------------------------------------------
+# PORTAL_SEARCH_URL (e.g. http://127.0.0.1:9200) switches both search surfaces to Elasticsearch 8:
+# the partners' portal search (search/, PORTAL_SEARCH_BACKENDS) and the editors' admin search
+# (Wagtail's own backend). Without it both use the database. See docs/search.md.
+PORTAL_SEARCH_URL = os.environ.get("PORTAL_SEARCH_URL", "")
+PORTAL_SEARCH_INDEX_PREFIX = os.environ.get("PORTAL_SEARCH_INDEX_PREFIX", "portal")
+# Seconds an engine search may take before the portal answers from the database instead.
+PORTAL_SEARCH_TIMEOUT = float(os.environ.get("PORTAL_SEARCH_TIMEOUT", "2"))
+# Per content language: the Elasticsearch analyzer (a built-in name, or "folding": standard +
+# asciifolding) and the PostgreSQL text search config. "*" is every other language.
+PORTAL_SEARCH_LANGUAGES = {
+    "en": {"analyzer": "english", "postgres": "english"},
+    "de": {"analyzer": "german", "postgres": "german"},
+    "fr": {"analyzer": "french", "postgres": "french"},
+    "*": {"analyzer": "folding", "postgres": "simple"},
+}
+if PORTAL_SEARCH_URL:
+    from search.transport import CompatibleJsonNode
+
+    PORTAL_SEARCH_BACKENDS = {
+        "default": {
+            "BACKEND": "search.backends.elasticsearch",
+            "URLS": [PORTAL_SEARCH_URL],
+            "INDEX_PREFIX": PORTAL_SEARCH_INDEX_PREFIX,
+            "TIMEOUT": PORTAL_SEARCH_TIMEOUT,
+        }
+    }
+    WAGTAILSEARCH_BACKENDS = {
+        "default": {
+            "BACKEND": "wagtail.search.backends.elasticsearch8",
+            "URLS": [PORTAL_SEARCH_URL],
+            "INDEX": f"{PORTAL_SEARCH_INDEX_PREFIX}-admin",
+            "TIMEOUT": 5,
+            "OPTIONS": {"node_class": CompatibleJsonNode},
+            "INDEX_SETTINGS": {"settings": {"index": {"number_of_shards": 1}}},
+        }
+    }
+else:
+    PORTAL_SEARCH_BACKENDS = {"default": {"BACKEND": "search.backends.database"}}
+    WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
 # Background work (indexing, renders, e-mails) goes through django-tasks; the embedded default runs
 # tasks immediately, production uses the database worker.

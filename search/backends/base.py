@@ -1,0 +1,148 @@
+"""The one interface every portal search backend implements (STYLE.md conventions 10-12).
+
+Views, tasks and commands talk only to ``BaseSearchBackend``; they never branch on the engine.
+A backend receives the asker's entitlement as ``permissions.policies.SearchFilter`` and must
+translate it into a filter inside its own query (never a list of allowed ids).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from permissions.policies import SearchFilter
+
+from ..documents import SearchDocument
+
+FACETS = ("kind", "product", "locale", "tags")
+MARK_START, MARK_END = "\x02", "\x03"  # highlight markers, turned into <mark> after escaping
+
+
+class SearchBackendError(Exception):
+    """The engine failed or timed out (callers may fall back to another backend)."""
+
+
+class FilterFieldError(ValueError):
+    """A query filtered on a field that is not indexed as a filter."""
+
+
+@dataclass
+class SearchQuery:
+    text: str
+    entitlement: SearchFilter
+    filters: dict[str, list[str]] = field(default_factory=dict)  # facet name -> wanted values
+    sort: Literal["relevance", "date"] = "relevance"
+    offset: int = 0
+    limit: int = 20
+    facets: bool = True
+    highlight: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = set(self.filters) - set(FACETS)
+        if unknown:
+            raise FilterFieldError(f"not a filter field: {', '.join(sorted(unknown))}")
+
+
+@dataclass
+class SearchHit:
+    id: int
+    score: float = 0.0
+    title_highlight: str = ""  # plain text with MARK_START/MARK_END around matches
+    snippet: str = ""
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    backend: str = ""
+
+    @property
+    def ids(self) -> list[int]:
+        return [hit.id for hit in self.hits]
+
+
+@dataclass
+class Suggestion:
+    id: int
+    title: str
+
+
+# --- query text --------------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_PHRASE = re.compile(r'"([^"]*)"')
+
+
+def normalise(word: str) -> str:
+    """Lower-case and strip diacritics (what the indexes' tokenizers do)."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    return [normalise(w) for w in _WORD.findall(text or "")]
+
+
+@dataclass
+class ParsedQuery:
+    terms: list[str]  # single words (typo tolerant)
+    phrases: list[list[str]]  # quoted phrases (exact word sequence)
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms and not self.phrases
+
+
+def parse_query(text: str) -> ParsedQuery:
+    phrases = [words(p) for p in _PHRASE.findall(text or "")]
+    rest = _PHRASE.sub(" ", text or "")
+    return ParsedQuery(terms=words(rest)[:12], phrases=[p for p in phrases if p][:4])
+
+
+def max_edits(term: str) -> int:
+    """Elasticsearch's ``fuzziness: AUTO``: 0 edits up to 2 chars, 1 up to 5, else 2."""
+    return 0 if len(term) <= 2 else 1 if len(term) <= 5 else 2
+
+
+ProgressCallback = Callable[[int], None]
+
+
+class BaseSearchBackend:
+    """Search, suggest, index one, delete one, bulk, rebuild."""
+
+    name = "base"
+    catch_indexing_errors = False
+
+    def __init__(self, params: dict | None = None) -> None:
+        self.params = params or {}
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        raise NotImplementedError
+
+    def suggest(
+        self, prefix: str, entitlement: SearchFilter, *, limit: int = 8
+    ) -> list[Suggestion]:
+        raise NotImplementedError
+
+    def index(self, document: SearchDocument) -> None:
+        self.bulk([document])
+
+    def delete(self, item_id: int) -> None:
+        raise NotImplementedError
+
+    def bulk(self, documents: Iterable[SearchDocument]) -> int:
+        raise NotImplementedError
+
+    def rebuild(
+        self, documents: Iterable[SearchDocument], *, progress: ProgressCallback | None = None
+    ) -> int:
+        """Replace the whole index with ``documents``; searches keep working meanwhile."""
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        """Make writes visible to searches (engines); a no-op for the database."""

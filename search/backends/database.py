@@ -1,0 +1,431 @@
+"""Database search backend: SQLite FTS5 on SQLite (the embedded default), PostgreSQL full-text
+search with per-language configs on PostgreSQL.
+
+Both query the full-text index directly, joined with the entry row that carries the audience
+columns, so a search costs one index lookup per query (not Wagtail's correlated re-match). Typo
+tolerance comes from a term vocabulary matched by trigrams and edit distance (search/fuzzy.py),
+expanded into an OR of the close terms before the query reaches the database.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import Exists, OuterRef, Q
+
+from permissions.policies import SearchFilter, tokens
+
+from ..documents import SearchDocument
+from ..fuzzy import VocabularyCache, bump_generation
+from ..models import SearchChainNode, SearchEntry, SearchTerm
+from .base import (
+    MARK_END,
+    MARK_START,
+    BaseSearchBackend,
+    ParsedQuery,
+    ProgressCallback,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Suggestion,
+    normalise,
+    parse_query,
+    words,
+)
+
+ENTRY = SearchEntry._meta.db_table
+PG_START, PG_END = "\u27e6", "\u27e7"  # ts_headline markers, mapped to MARK_START/MARK_END
+
+
+def language_settings(language: str) -> dict:
+    languages = getattr(settings, "PORTAL_SEARCH_LANGUAGES", {})
+    return languages.get(language) or languages.get("*") or {}
+
+
+def ts_config_for(language: str) -> str:
+    return language_settings(language).get("postgres", "simple")
+
+
+# --- the entitlement, translated for the entry table ----------------------------------------------
+
+
+def _rule_q(flt: SearchFilter, *, rank: str, regions: str, types: str) -> Q:
+    rank_q = Q(**{f"{rank}__isnull": True}) | Q(**{f"{rank}__lte": flt.tier_rank or 0})
+    region_q = Q(**{f"{regions}__isnull": True})
+    for region_id in sorted(flt.region_ids):
+        region_q |= Q(**{f"{regions}__contains": f"|{region_id}|"})
+    type_q = Q(**{f"{types}__isnull": True})
+    if flt.type_id is not None:
+        type_q |= Q(**{f"{types}__contains": f"|{flt.type_id}|"})
+    return rank_q & region_q & type_q
+
+
+def entitlement_q(flt: SearchFilter) -> Q:
+    """``flt`` (built by permissions/) as a filter on SearchEntry."""
+    if flt.scope == "none":
+        return Q(pk__in=[])
+    base = Q(live=True)
+    if flt.scope == "all":
+        return base
+    if flt.scope == "public":
+        return base & Q(eff_public=True)
+    org = f"|{flt.org_id}|"
+    rule = _rule_q(flt, rank="eff_min_rank", regions="eff_regions", types="eff_types")
+    if flt.has_grants:
+        granted = Q(granted_orgs__contains=org)
+        blocking = (
+            SearchChainNode.objects.filter(entry_id=OuterRef("pk"))
+            .exclude(_rule_q(flt, rank="min_rank", regions="regions", types="types"))
+            .exclude(granted__contains=org)
+        )
+        rule = (~granted & rule) | (granted & ~Exists(blocking))
+    q = base & rule
+    if flt.has_exceptions:
+        q &= ~Q(excepted_orgs__contains=org)
+    return q
+
+
+def facet_q(filters: dict[str, list[str]]) -> Q:
+    q = Q()
+    for name, values in filters.items():
+        values = [v for v in values if v]
+        if not values:
+            continue
+        if name == "kind":
+            q &= Q(kind__in=values)
+        elif name == "locale":
+            q &= Q(locale__in=values)
+        elif name == "product":
+            q &= Q(product_key__in=values)
+        elif name == "tags":
+            tag_q = Q()
+            for tag in values:
+                tag_q |= Q(tags__contains=f"|{tag}|")
+            q &= tag_q
+    return q
+
+
+def _tokens_or_none(value) -> str | None:
+    return None if value is None else tokens(value)
+
+
+class SearchBackend(BaseSearchBackend):
+    name = "database"
+
+    def __init__(self, params: dict | None = None) -> None:
+        super().__init__(params)
+        self.using = self.params.get("DATABASE", "default")
+        self._vocabulary = VocabularyCache(self._load_vocabulary)
+
+    @property
+    def connection(self):
+        return connections[self.using]
+
+    @property
+    def vendor(self) -> str:
+        return self.connection.vendor
+
+    # --- writes ----------------------------------------------------------------------------
+    def _entry(self, doc: SearchDocument) -> SearchEntry:
+        aud = doc.audience
+        return SearchEntry(
+            id=doc.id,
+            locale=doc.locale,
+            ts_config=ts_config_for(doc.locale),
+            kind=doc.kind,
+            product_key=doc.product_key or "",
+            product=doc.product_name,
+            tags=tokens(doc.tags) if doc.tags else "|",
+            title=doc.title,
+            summary=doc.summary,
+            body=doc.body,
+            attachments=doc.attachments,
+            first_published_at=doc.first_published_at,
+            last_published_at=doc.last_published_at,
+            expire_at=doc.expire_at,
+            live=doc.live,
+            eff_public=aud.public,
+            eff_min_rank=aud.min_rank,
+            eff_regions=_tokens_or_none(aud.regions),
+            eff_types=_tokens_or_none(aud.types),
+            excepted_orgs=tokens(aud.excepted_org_ids),
+            granted_orgs=tokens(aud.granted_org_ids),
+        )
+
+    def bulk(self, documents: Iterable[SearchDocument]) -> int:
+        docs = list(documents)
+        if not docs:
+            return 0
+        with transaction.atomic(using=self.using):
+            SearchEntry.objects.using(self.using).filter(pk__in=[d.id for d in docs]).delete()
+            self._insert(docs)
+        bump_generation()
+        return len(docs)
+
+    def _insert(self, docs: list[SearchDocument]) -> None:
+        SearchEntry.objects.using(self.using).bulk_create(
+            [self._entry(d) for d in docs], batch_size=500
+        )
+        nodes = [
+            SearchChainNode(
+                entry_id=d.id,
+                min_rank=node.min_rank,
+                regions=_tokens_or_none(node.regions),
+                types=_tokens_or_none(node.types),
+                granted=tokens(node.granted_org_ids),
+            )
+            for d in docs
+            if d.audience.granted_org_ids  # only grant holders are checked node by node
+            for node in d.audience.chain
+        ]
+        SearchChainNode.objects.using(self.using).bulk_create(nodes, batch_size=500)
+        if self.vendor == "postgresql":
+            vocabulary = {
+                w
+                for d in docs
+                for w in words(" ".join((d.title, d.summary, d.product_name, d.body)))
+                if 2 < len(w) <= 60 and not w.isdigit()
+            }
+            SearchTerm.objects.using(self.using).bulk_create(
+                [SearchTerm(term=w) for w in sorted(vocabulary)],
+                batch_size=1000,
+                ignore_conflicts=True,
+            )
+
+    def delete(self, item_id: int) -> None:
+        SearchEntry.objects.using(self.using).filter(pk=item_id).delete()
+        bump_generation()
+
+    def rebuild(
+        self, documents: Iterable[SearchDocument], *, progress: ProgressCallback | None = None
+    ) -> int:
+        """Replace every entry in one transaction: concurrent searches see the old entries until
+        it commits (MVCC on PostgreSQL, the WAL snapshot on SQLite)."""
+        count = 0
+        with transaction.atomic(using=self.using):
+            SearchEntry.objects.using(self.using).all().delete()
+            if self.vendor == "postgresql":
+                SearchTerm.objects.using(self.using).all().delete()
+            batch: list[SearchDocument] = []
+            for doc in documents:
+                batch.append(doc)
+                if len(batch) >= 500:
+                    self._insert(batch)
+                    count += len(batch)
+                    if progress:
+                        progress(len(batch))
+                    batch = []
+            if batch:
+                self._insert(batch)
+                count += len(batch)
+                if progress:
+                    progress(len(batch))
+            if self.vendor == "sqlite":
+                with self.connection.cursor() as cursor:
+                    cursor.execute(
+                        "INSERT INTO portal_search_fts(portal_search_fts) VALUES('optimize')"
+                    )
+        bump_generation()
+        return count
+
+    # --- vocabulary -------------------------------------------------------------------------
+    def _load_vocabulary(self) -> list[str]:
+        if self.vendor == "sqlite":
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT term FROM portal_search_vocab")
+                return [row[0] for row in cursor.fetchall()]
+        return list(SearchTerm.objects.using(self.using).values_list("term", flat=True))
+
+    def expand(self, parsed: ParsedQuery) -> list[list[str]]:
+        """Each query term with its close vocabulary terms (typo tolerance)."""
+        vocabulary = self._vocabulary.get()
+        return [vocabulary.expand(term) for term in parsed.terms]
+
+    # --- reads ------------------------------------------------------------------------------
+    def _where(self, q: Q) -> tuple[str, list]:
+        qs = SearchEntry.objects.using(self.using).filter(q)
+        compiler = qs.query.get_compiler(using=self.using)
+        sql, params = qs.query.where.as_sql(compiler, self.connection)
+        return (sql or "1=1"), list(params)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        parsed = parse_query(query.text)
+        if parsed.empty or query.entitlement.scope == "none":
+            return SearchResult(total=0, hits=[], facets={}, backend=self.name)
+        groups = self.expand(parsed)
+        where, where_params = self._where(entitlement_q(query.entitlement) & facet_q(query.filters))
+        if self.vendor == "sqlite":
+            impl = _SQLite(self, parsed, groups)
+        else:
+            impl = _Postgres(self, parsed, groups)
+        return impl.run(query, where, where_params)
+
+    def suggest(
+        self, prefix: str, entitlement: SearchFilter, *, limit: int = 8
+    ) -> list[Suggestion]:
+        typed = words(prefix)[:6]
+        if not typed or entitlement.scope == "none":
+            return []
+        where, params = self._where(entitlement_q(entitlement))
+        with self.connection.cursor() as cursor:
+            if self.vendor == "sqlite":
+                match = "title : (" + " AND ".join(f'"{w}" *' for w in typed) + ")"
+                cursor.execute(
+                    f"SELECT {ENTRY}.id, {ENTRY}.title FROM portal_search_fts "  # noqa: S608
+                    f"JOIN {ENTRY} ON {ENTRY}.id = portal_search_fts.rowid "
+                    f"WHERE portal_search_fts MATCH %s AND {where} "
+                    "ORDER BY bm25(portal_search_fts) LIMIT %s",
+                    [match, *params, limit],
+                )
+            else:
+                conditions, likes = [], []
+                for w in typed:
+                    conditions.append(
+                        f"(lower({ENTRY}.title) LIKE %s OR lower({ENTRY}.title) LIKE %s)"
+                    )
+                    likes += [f"{w}%", f"% {w}%"]
+                cursor.execute(
+                    f"SELECT {ENTRY}.id, {ENTRY}.title FROM {ENTRY} "  # noqa: S608
+                    f"WHERE {' AND '.join(conditions)} AND {where} "
+                    f"ORDER BY {ENTRY}.last_published_at DESC LIMIT %s",
+                    [*likes, *params, limit],
+                )
+            return [Suggestion(id=row[0], title=row[1]) for row in cursor.fetchall()]
+
+
+def _page_and_facets(rows, query: SearchQuery, *, lower_is_better: bool) -> SearchResult:
+    """Top ``query.limit`` hits after ``query.offset`` and facet counts from every visible match.
+
+    ``rows``: (id, score, last_published_at, kind, locale, product_key, tags).
+    """
+    facets: dict[str, dict[str, int]] = {"kind": {}, "product": {}, "locale": {}, "tags": {}}
+    for _id, _score, _date, kind, locale, product_key, tag_tokens in rows:
+        facets["kind"][kind] = facets["kind"].get(kind, 0) + 1
+        facets["locale"][locale] = facets["locale"].get(locale, 0) + 1
+        if product_key:
+            facets["product"][product_key] = facets["product"].get(product_key, 0) + 1
+        if tag_tokens and tag_tokens != "|":
+            for tag in tag_tokens.strip("|").split("|"):
+                facets["tags"][tag] = facets["tags"].get(tag, 0) + 1
+    wanted = query.offset + query.limit
+    if query.sort == "date":
+        top = heapq.nlargest(wanted, rows, key=lambda r: (r[2] is not None, r[2], r[0]))
+    elif lower_is_better:
+        top = heapq.nsmallest(wanted, rows, key=lambda r: (r[1], -r[0]))
+    else:
+        top = heapq.nlargest(wanted, rows, key=lambda r: (r[1], r[0]))
+    hits = [
+        SearchHit(id=r[0], score=-r[1] if lower_is_better else r[1])
+        for r in top[query.offset : wanted]
+    ]
+    return SearchResult(
+        total=len(rows), hits=hits, facets=facets if query.facets else {}, backend="database"
+    )
+
+
+class _SQLite:
+    def __init__(self, backend: SearchBackend, parsed: ParsedQuery, groups: list[list[str]]):
+        self.backend = backend
+        parts = ["(" + " OR ".join(f'"{t}"' for t in group) + ")" for group in groups]
+        parts += ['"' + " ".join(phrase) + '"' for phrase in parsed.phrases]
+        self.match = " AND ".join(parts)
+
+    def run(self, query: SearchQuery, where: str, params: list) -> SearchResult:
+        from ..documents import FIELD_BOOSTS
+
+        weights = ", ".join(
+            str(FIELD_BOOSTS[c]) for c in ("title", "summary", "product", "body", "attachments")
+        )
+        with self.backend.connection.cursor() as cursor:
+            # One pass over the matches: score and facet columns of every visible match; the
+            # top page and the facet counts are taken from it (the match runs once, not twice).
+            cursor.execute(
+                f"SELECT {ENTRY}.id, bm25(portal_search_fts, {weights}), "  # noqa: S608
+                f"{ENTRY}.last_published_at, {ENTRY}.kind, {ENTRY}.locale, "
+                f"{ENTRY}.product_key, {ENTRY}.tags "
+                f"FROM portal_search_fts JOIN {ENTRY} ON {ENTRY}.id = portal_search_fts.rowid "
+                f"WHERE portal_search_fts MATCH %s AND {where}",
+                [self.match, *params],
+            )
+            rows = cursor.fetchall()
+            result = _page_and_facets(rows, query, lower_is_better=True)
+            if query.highlight and result.hits:
+                self._highlight(cursor, result.hits)
+        return result
+
+    def _highlight(self, cursor, hits: list[SearchHit]) -> None:
+        by_id = {hit.id: hit for hit in hits}
+        marks = ", ".join(["%s"] * len(by_id))
+        cursor.execute(
+            "SELECT rowid, highlight(portal_search_fts, 0, %s, %s), "  # noqa: S608
+            "snippet(portal_search_fts, -1, %s, %s, '…', 24) FROM portal_search_fts "
+            f"WHERE portal_search_fts MATCH %s AND rowid IN ({marks})",
+            [MARK_START, MARK_END, MARK_START, MARK_END, self.match, *by_id],
+        )
+        for rowid, title, snippet in cursor.fetchall():
+            by_id[rowid].title_highlight = title or ""
+            by_id[rowid].snippet = snippet or ""
+
+
+class _Postgres:
+    def __init__(self, backend: SearchBackend, parsed: ParsedQuery, groups: list[list[str]]):
+        self.backend = backend
+        parts = ["(" + " | ".join(group) + ")" for group in groups]
+        parts += ["(" + " <-> ".join(phrase) + ")" for phrase in parsed.phrases]
+        self.tsquery = " & ".join(parts)
+        languages = getattr(settings, "PORTAL_SEARCH_LANGUAGES", {})
+        self.configs = sorted(
+            {v.get("postgres", "simple") for v in languages.values()} | {"simple"}
+        )
+
+    def run(self, query: SearchQuery, where: str, params: list) -> SearchResult:
+        # One branch per language config: each parses the query once (a FROM-clause function)
+        # and can use the GIN index with a constant query; rows of other configs are skipped.
+        branches, branch_params = [], []
+        for config in self.configs:
+            branches.append(
+                f"SELECT {ENTRY}.id, ts_rank({ENTRY}.document, tq), "  # noqa: S608
+                f"{ENTRY}.last_published_at, {ENTRY}.kind, {ENTRY}.locale, "
+                f"{ENTRY}.product_key, {ENTRY}.tags "
+                f"FROM {ENTRY}, to_tsquery(%s::regconfig, %s) AS tq "
+                f"WHERE {ENTRY}.ts_config = %s AND {ENTRY}.document @@ tq AND {where}"
+            )
+            branch_params += [config, self.tsquery, config, *params]
+        with self.backend.connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(branches), branch_params)
+            rows = cursor.fetchall()
+            result = _page_and_facets(rows, query, lower_is_better=False)
+            if query.highlight and result.hits:
+                self._highlight(cursor, result.hits)
+        return result
+
+    def _highlight(self, cursor, hits: list[SearchHit]) -> None:
+        by_id = {hit.id: hit for hit in hits}
+        marks = ", ".join(["%s"] * len(by_id))
+        options_title = f"StartSel={PG_START}, StopSel={PG_END}, HighlightAll=true"
+        options_body = (
+            f"StartSel={PG_START}, StopSel={PG_END}, MaxFragments=2, MaxWords=24, MinWords=8, "
+            'FragmentDelimiter=" … "'
+        )
+        tsq = f"to_tsquery({ENTRY}.ts_config::regconfig, %s)"
+        cursor.execute(
+            f"SELECT {ENTRY}.id, "  # noqa: S608
+            f"ts_headline({ENTRY}.ts_config::regconfig, {ENTRY}.title, {tsq}, %s), "
+            f"ts_headline({ENTRY}.ts_config::regconfig, "
+            f"{ENTRY}.summary || ' ' || {ENTRY}.body, {tsq}, %s) "
+            f"FROM {ENTRY} WHERE {ENTRY}.id IN ({marks})",
+            [self.tsquery, options_title, self.tsquery, options_body, *by_id],
+        )
+        for item_id, title, snippet in cursor.fetchall():
+            by_id[item_id].title_highlight = _pg_marks(title)
+            by_id[item_id].snippet = _pg_marks(snippet) if PG_START in (snippet or "") else ""
+
+
+def _pg_marks(value: str | None) -> str:
+    return (value or "").replace(PG_START, MARK_START).replace(PG_END, MARK_END)
+
+
+__all__ = ["SearchBackend", "entitlement_q", "normalise"]

@@ -1,0 +1,451 @@
+"""Elasticsearch 8 backend: ``elasticsearch.dsl`` Documents, one index per content locale.
+
+* Each locale's index uses the analyzer that ``PORTAL_SEARCH_LANGUAGES`` gives its language
+  (english, german, french by default; other languages: standard + asciifolding, "folding").
+* Writes and searches go through aliases (``<prefix>-items-<locale>``) over versioned index
+  names (``<prefix>-items-<locale>-<version>``); ``rebuild`` fills new indexes and swaps every
+  alias in one ``update_aliases`` call, so searches never see a half-built index.
+* The asker's entitlement (``permissions.policies.SearchFilter``) becomes bool filters on the
+  indexed audience fields; items whose chain carries a grant are checked node by node through the
+  nested ``chain`` field. Never a list of item ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.conf import settings
+from elasticsearch import Elasticsearch, NotFoundError, helpers
+from elasticsearch.dsl import (
+    Boolean,
+    Date,
+    Document,
+    InnerDoc,
+    Integer,
+    Keyword,
+    Nested,
+    Q,
+    SearchAsYouType,
+    Text,
+    analyzer,
+)
+from elasticsearch.dsl import Search as DslSearch
+
+from permissions.policies import SearchFilter
+
+from ..documents import FIELD_BOOSTS, SearchDocument
+from .base import (
+    MARK_END,
+    MARK_START,
+    BaseSearchBackend,
+    ProgressCallback,
+    SearchBackendError,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Suggestion,
+    parse_query,
+    words,
+)
+
+logger = logging.getLogger("portal.search")
+
+folding = analyzer("folding", tokenizer="standard", filter=["lowercase", "asciifolding"])
+
+
+def analyzer_for(language: str):
+    languages = getattr(settings, "PORTAL_SEARCH_LANGUAGES", {})
+    name = (languages.get(language) or languages.get("*") or {}).get("analyzer", "folding")
+    return folding if name == "folding" else name
+
+
+class ChainNode(InnerDoc):
+    min_rank = Integer()
+    regions = Keyword()
+    regions_all = Boolean()
+    types = Keyword()
+    types_all = Boolean()
+    granted = Keyword()
+
+
+def document_class(language: str) -> type[Document]:
+    """The Document (mapping) of one locale's index: text fields use that language's analyzer."""
+    language_analyzer = analyzer_for(language)
+
+    def text():
+        # The language analyzer stems; the "folded" sub-field keeps whole words so fuzzy matching
+        # compares what the user typed with real words ("gide" → "guide", not the stem "guid").
+        return Text(analyzer=language_analyzer, fields={"folded": Text(analyzer=folding)})
+
+    class ItemDocument(Document):
+        title = text()
+        title_suggest = SearchAsYouType(analyzer=folding)
+        summary = text()
+        product = text()
+        body = text()
+        attachments = text()
+        product_key = Keyword()
+        kind = Keyword()
+        locale = Keyword()
+        tags = Keyword()
+        first_published_at = Date()
+        last_published_at = Date()
+        expire_at = Date()
+        live = Boolean()
+        eff_public = Boolean()
+        eff_min_rank = Integer()
+        eff_regions = Keyword()
+        eff_regions_all = Boolean()
+        eff_types = Keyword()
+        eff_types_all = Boolean()
+        excepted_orgs = Keyword()
+        granted_orgs = Keyword()
+        chain = Nested(ChainNode)
+
+    return ItemDocument
+
+
+def _ids(values) -> list[str]:
+    return [str(v) for v in sorted(values or ())]
+
+
+def to_source(doc: SearchDocument) -> dict:
+    aud = doc.audience
+    source = {
+        "title": doc.title,
+        "title_suggest": doc.title,
+        "summary": doc.summary,
+        "product": doc.product_name,
+        "body": doc.body,
+        "attachments": doc.attachments,
+        "product_key": doc.product_key,
+        "kind": doc.kind,
+        "locale": doc.locale,
+        "tags": list(doc.tags),
+        "first_published_at": doc.first_published_at,
+        "last_published_at": doc.last_published_at,
+        "expire_at": doc.expire_at,
+        "live": doc.live,
+        "eff_public": aud.public,
+        "eff_min_rank": aud.min_rank,
+        "eff_regions": _ids(aud.regions),
+        "eff_regions_all": aud.regions is None,
+        "eff_types": _ids(aud.types),
+        "eff_types_all": aud.types is None,
+        "excepted_orgs": _ids(aud.excepted_org_ids),
+        "granted_orgs": _ids(aud.granted_org_ids),
+        "chain": [
+            {
+                "min_rank": node.min_rank,
+                "regions": _ids(node.regions),
+                "regions_all": node.regions is None,
+                "types": _ids(node.types),
+                "types_all": node.types is None,
+                "granted": _ids(node.granted_org_ids),
+            }
+            for node in (aud.chain if aud.granted_org_ids else ())
+        ],
+    }
+    return source
+
+
+# --- the entitlement, translated into engine filters -------------------------------------------
+
+
+def _rule(flt: SearchFilter, prefix: str) -> Q:
+    rank = Q("bool", must_not=[Q("exists", field=f"{prefix}min_rank")]) | Q(
+        "range", **{f"{prefix}min_rank": {"lte": flt.tier_rank or 0}}
+    )
+    region = Q("term", **{f"{prefix}regions_all": True})
+    if flt.region_ids:
+        region |= Q("terms", **{f"{prefix}regions": _ids(flt.region_ids)})
+    ptype = Q("term", **{f"{prefix}types_all": True})
+    if flt.type_id is not None:
+        ptype |= Q("term", **{f"{prefix}types": str(flt.type_id)})
+    return Q("bool", filter=[rank, region, ptype])
+
+
+def entitlement_query(flt: SearchFilter) -> Q:
+    """``flt`` (built by permissions/) as an engine filter."""
+    if flt.scope == "none":
+        return Q("match_none")
+    live = Q("term", live=True)
+    if flt.scope == "all":
+        return live
+    if flt.scope == "public":
+        return Q("bool", filter=[live, Q("term", eff_public=True)])
+    org = str(flt.org_id)
+    rule = _rule(flt, "eff_")
+    if flt.has_grants:
+        granted = Q("term", granted_orgs=org)
+        failing_node = Q(
+            "nested",
+            path="chain",
+            query=Q("bool", must_not=[_rule(flt, "chain."), Q("term", **{"chain.granted": org})]),
+        )
+        rule = Q("bool", filter=[rule], must_not=[granted]) | Q(
+            "bool", filter=[granted], must_not=[failing_node]
+        )
+    must_not = [Q("term", excepted_orgs=org)] if flt.has_exceptions else []
+    return Q("bool", filter=[live, rule], must_not=must_not)
+
+
+def facet_filters(filters: dict[str, list[str]]) -> list[Q]:
+    field_of = {"kind": "kind", "locale": "locale", "product": "product_key", "tags": "tags"}
+    return [
+        Q("terms", **{field_of[name]: [v for v in values if v]})
+        for name, values in filters.items()
+        if any(values)
+    ]
+
+
+FACET_FIELDS = {"kind": "kind", "product": "product_key", "locale": "locale", "tags": "tags"}
+
+
+class SearchBackend(BaseSearchBackend):
+    name = "elasticsearch"
+    catch_indexing_errors = True
+
+    def __init__(self, params: dict | None = None) -> None:
+        super().__init__(params)
+        from search.transport import CompatibleJsonNode
+
+        self.prefix = self.params.get("INDEX_PREFIX", "portal")
+        self.timeout = float(self.params.get("TIMEOUT", 2))
+        self.shards = int(self.params.get("SHARDS", 1))
+        self.client = self.params.get("CLIENT") or Elasticsearch(
+            self.params.get("URLS", ["http://localhost:9200"]),
+            node_class=self.params.get("NODE_CLASS", CompatibleJsonNode),
+            request_timeout=self.timeout,
+            retry_on_timeout=False,
+            max_retries=0,
+        )
+        self.languages = [code for code, _ in settings.WAGTAIL_CONTENT_LANGUAGES]
+
+    # --- names and mappings -------------------------------------------------------------------
+    def alias(self, language: str) -> str:
+        return f"{self.prefix}-items-{language}"
+
+    def _create_index(self, language: str) -> str:
+        name = f"{self.alias(language)}-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        index = document_class(language)._index.clone(name)
+        index.settings(number_of_shards=self.shards, number_of_replicas=0)
+        index.document(document_class(language))
+        index.create(using=self.client)
+        return name
+
+    def ensure_indexes(self) -> None:
+        """Create missing locale indexes (with their alias) so writes and searches work."""
+        for language in self.languages:
+            alias = self.alias(language)
+            if not self.client.indices.exists_alias(name=alias):
+                name = self._create_index(language)
+                self.client.indices.put_alias(index=name, name=alias)
+
+    def _search_indexes(self, languages: list[str] | None = None) -> str:
+        wanted = [lang for lang in (languages or self.languages) if lang in self.languages]
+        return ",".join(self.alias(lang) for lang in (wanted or self.languages))
+
+    # --- writes -------------------------------------------------------------------------------
+    def _actions(self, docs: Iterable[SearchDocument], index_for) -> Iterable[dict]:
+        for doc in docs:
+            yield {"_op_type": "index", "_index": index_for(doc), "_id": doc.id, **to_source(doc)}
+
+    def bulk(self, documents: Iterable[SearchDocument]) -> int:
+        docs = list(documents)
+        if not docs:
+            return 0
+        self.ensure_indexes()
+        # Items never change locale (kb.services refuses such moves), so an item's document
+        # always lives in its locale's index and a plain index operation replaces it. No forced
+        # refresh: the engine's refresh interval makes writes searchable within a second.
+        count, _ = helpers.bulk(
+            self.client.options(request_timeout=max(self.timeout, 120)),
+            self._actions(docs, lambda d: self.alias(d.locale)),
+        )
+        return count
+
+    def delete(self, item_id: int) -> None:
+        try:
+            self.client.delete_by_query(
+                index=self._search_indexes(),
+                query={"ids": {"values": [str(item_id)]}},
+                ignore_unavailable=True,
+            )
+        except NotFoundError:
+            pass
+
+    def refresh(self) -> None:
+        self.client.indices.refresh(index=self._search_indexes(), ignore_unavailable=True)
+
+    def rebuild(
+        self, documents: Iterable[SearchDocument], *, progress: ProgressCallback | None = None
+    ) -> int:
+        """Fill a new index per locale, then swap every alias atomically and drop the old ones."""
+        new = {language: self._create_index(language) for language in self.languages}
+        count = 0
+        try:
+            batch: list[SearchDocument] = []
+
+            def flush():
+                nonlocal count, batch
+                done, _ = helpers.bulk(
+                    self.client.options(request_timeout=max(self.timeout, 120)),
+                    self._actions(batch, lambda d: new.get(d.locale) or new[self.languages[0]]),
+                )
+                count += done
+                if progress:
+                    progress(len(batch))
+                batch = []
+
+            for doc in documents:
+                batch.append(doc)
+                if len(batch) >= 500:
+                    flush()
+            if batch:
+                flush()
+            self.client.indices.refresh(index=",".join(new.values()))
+        except Exception:
+            for name in new.values():
+                self.client.indices.delete(index=name, ignore_unavailable=True)
+            raise
+        actions, old = [], []
+        for language, name in new.items():
+            alias = self.alias(language)
+            try:
+                current = list(self.client.indices.get_alias(name=alias).keys())
+            except NotFoundError:
+                current = []
+            old += current
+            actions += [{"remove": {"index": i, "alias": alias}} for i in current]
+            actions.append({"add": {"index": name, "alias": alias}})
+        self.client.indices.update_aliases(actions=actions)
+        for name in old:
+            self.client.indices.delete(index=name, ignore_unavailable=True)
+        return count
+
+    def drop_all(self) -> None:
+        """Delete every index of this prefix (tests)."""
+        self.client.indices.delete(index=f"{self.prefix}-items-*", ignore_unavailable=True)
+
+    # --- reads --------------------------------------------------------------------------------
+    def build_search(self, query: SearchQuery) -> DslSearch:
+        parsed = parse_query(query.text)
+        fields = [f"{name}^{FIELD_BOOSTS[name]}" for name in FIELD_BOOSTS] + [
+            f"{name}.folded^{FIELD_BOOSTS[name]}" for name in FIELD_BOOSTS
+        ]
+        must = [
+            Q("multi_match", query=term, fields=fields, fuzziness="AUTO", prefix_length=1)
+            for term in parsed.terms
+        ]
+        must += [
+            Q("multi_match", query=" ".join(phrase), fields=fields, type="phrase")
+            for phrase in parsed.phrases
+        ]
+        filters = [entitlement_query(query.entitlement), *facet_filters(query.filters)]
+        search = (
+            DslSearch(using=self.client, index=self._search_indexes())
+            .query(Q("bool", must=must, filter=filters))
+            .extra(from_=query.offset, size=query.limit, track_total_hits=True)
+            .source(False)
+        )
+        if query.sort == "date":
+            search = search.sort({"last_published_at": {"order": "desc"}}, {"_id": "desc"})
+        if query.facets:
+            for name, field_name in FACET_FIELDS.items():
+                search.aggs.bucket(name, "terms", field=field_name, size=50)
+        if query.highlight:
+            search = search.highlight_options(
+                pre_tags=[MARK_START], post_tags=[MARK_END], encoder="default"
+            )
+            search = search.highlight("title", number_of_fragments=0)
+            search = search.highlight(
+                "summary", "body", "attachments", fragment_size=150, number_of_fragments=2
+            )
+        return search
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        if parse_query(query.text).empty or query.entitlement.scope == "none":
+            return SearchResult(total=0, hits=[], facets={}, backend=self.name)
+        body = self.build_search(query).to_dict()
+        try:
+            response = self.client.options(request_timeout=self.timeout).search(
+                index=self._search_indexes(), body=body, ignore_unavailable=True
+            )
+        except Exception as exc:  # noqa: BLE001 - any engine failure is an outage for callers
+            raise SearchBackendError(str(exc)) from exc
+        return self.parse_response(response, query)
+
+    def parse_response(self, response, query: SearchQuery) -> SearchResult:
+        hits = []
+        for raw in response["hits"]["hits"]:
+            highlight = raw.get("highlight", {})
+            snippet_parts = (
+                highlight.get("summary", [])
+                + highlight.get("body", [])
+                + highlight.get("attachments", [])
+            )
+            hits.append(
+                SearchHit(
+                    id=int(raw["_id"]),
+                    score=raw.get("_score") or 0.0,
+                    title_highlight=(highlight.get("title") or [""])[0],
+                    snippet=" … ".join(snippet_parts[:2]),
+                )
+            )
+        total = response["hits"]["total"]
+        total = total["value"] if isinstance(total, dict) else total
+        facets: dict[str, dict[str, int]] = defaultdict(dict)
+        for name in FACET_FIELDS:
+            for bucket in response.get("aggregations", {}).get(name, {}).get("buckets", []):
+                facets[name][str(bucket["key"])] = bucket["doc_count"]
+        return SearchResult(
+            total=total,
+            hits=hits,
+            facets={name: facets.get(name, {}) for name in FACET_FIELDS} if query.facets else {},
+            backend=self.name,
+        )
+
+    def suggest(
+        self, prefix: str, entitlement: SearchFilter, *, limit: int = 8
+    ) -> list[Suggestion]:
+        typed = " ".join(words(prefix)[:6])
+        if not typed or entitlement.scope == "none":
+            return []
+        body = {
+            "query": {
+                "bool": {
+                    "must": [
+                        {
+                            "multi_match": {
+                                "query": typed,
+                                "type": "bool_prefix",
+                                "fields": [
+                                    "title_suggest",
+                                    "title_suggest._2gram",
+                                    "title_suggest._3gram",
+                                ],
+                                "operator": "and",
+                            }
+                        }
+                    ],
+                    "filter": [entitlement_query(entitlement).to_dict()],
+                }
+            },
+            "size": limit,
+            "_source": ["title"],
+        }
+        try:
+            response = self.client.options(request_timeout=self.timeout).search(
+                index=self._search_indexes(), body=body, ignore_unavailable=True
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise SearchBackendError(str(exc)) from exc
+        return [
+            Suggestion(id=int(h["_id"]), title=h["_source"]["title"])
+            for h in response["hits"]["hits"]
+        ]

@@ -1,0 +1,189 @@
+"""What gets indexed for a portal item, built once and handed to every backend.
+
+``SearchDocument`` is backend-neutral: the database backend stores it in its tables, the
+Elasticsearch backend turns it into an ``elasticsearch.dsl`` Document (see
+``search/backends/elasticsearch.py``). Tags: the content model has no tags yet, so ``tags`` is
+always an empty list; the field, its facet and its filter exist so adding tags needs no mapping
+change.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils.html import strip_tags
+
+from permissions.policies import SearchAudience, search_audiences
+
+logger = logging.getLogger("portal.search")
+
+# Field weights, shared by both backends (title boosted).
+FIELD_BOOSTS = {"title": 4.0, "summary": 2.0, "product": 2.0, "body": 1.0, "attachments": 0.5}
+MAX_ATTACHMENT_CHARS = 200_000
+
+
+@dataclass
+class SearchDocument:
+    id: int
+    locale: str
+    kind: str
+    title: str
+    summary: str
+    body: str
+    attachments: str
+    product_key: str | None
+    product_name: str
+    tags: list[str]
+    first_published_at: datetime | None
+    last_published_at: datetime | None
+    expire_at: datetime | None
+    live: bool
+    audience: SearchAudience
+    extra: dict = field(default_factory=dict)
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def html_to_text(value: str) -> str:
+    return _SPACE.sub(" ", strip_tags(value or "").replace("&nbsp;", " ")).strip()
+
+
+def pdf_text(document) -> str:
+    """Text of a PDF document (empty for other files or unreadable PDFs; never raises)."""
+    if not (document.filename or "").lower().endswith(".pdf"):
+        return ""
+    try:
+        from pypdf import PdfReader
+
+        with document.file.open("rb") as handle:
+            reader = PdfReader(io.BytesIO(handle.read()))
+            parts: list[str] = []
+            size = 0
+            for page in reader.pages:
+                text = page.extract_text() or ""
+                parts.append(text)
+                size += len(text)
+                if size > MAX_ATTACHMENT_CHARS:
+                    break
+        return _SPACE.sub(" ", " ".join(parts))[:MAX_ATTACHMENT_CHARS].strip()
+    except Exception:  # noqa: BLE001 - a broken file must not stop indexing of the item
+        logger.warning("could not extract text from document %s", document.pk, exc_info=True)
+        return ""
+
+
+def _stream_text(value) -> str:
+    """Text of a StreamField value (structured specs, guide modules)."""
+    parts: list[str] = []
+
+    def walk(node):
+        if isinstance(node, str):
+            parts.append(node)
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list | tuple):
+            for v in node:
+                walk(v)
+
+    try:
+        walk(value.get_prep_value() if hasattr(value, "get_prep_value") else value)
+    except Exception:  # noqa: BLE001
+        return ""
+    # raw data holds block types/ids as well; keep only the values' words
+    return " ".join(p for p in parts if " " in p or len(p) < 40)
+
+
+def _body_of(page) -> str:
+    parts = [html_to_text(page.body)]
+    specific = page.specific
+    for name in ("changelog",):
+        if getattr(specific, name, None):
+            parts.append(html_to_text(getattr(specific, name)))
+    for name in ("specifications", "modules"):
+        value = getattr(specific, name, None)
+        if value:
+            parts.append(_stream_text(value.raw_data if hasattr(value, "raw_data") else value))
+    return " ".join(p for p in parts if p)
+
+
+def _attachments_of(page, with_files: bool) -> str:
+    if not with_files:
+        return ""
+    specific = page.specific
+    documents = [a.document for a in page.attachments.select_related("document")]
+    master = getattr(specific, "master_document", None)
+    if master is not None:
+        documents.append(master)
+    return " ".join(t for t in (pdf_text(d) for d in documents) if t)[:MAX_ATTACHMENT_CHARS]
+
+
+def build_documents(pages: Iterable, *, with_files: bool = True) -> list[SearchDocument]:
+    """Documents for live items among ``pages`` (PortalItemPage instances).
+
+    Items that are not live, or have no compiled audience, get no document (fail closed).
+    """
+    from kb.models.pages import CONTENT_KIND_BY_MODEL
+
+    pages = [p for p in pages if p.live]
+    audiences = search_audiences(pages)
+    docs: list[SearchDocument] = []
+    for page in pages:
+        audience = audiences.get(page.pk)
+        if audience is None:
+            continue
+        product = page.product
+        docs.append(
+            SearchDocument(
+                id=page.pk,
+                locale=page.locale.language_code,
+                kind=CONTENT_KIND_BY_MODEL.get(page.specific_class.__name__, "item"),
+                title=page.title,
+                summary=page.summary or "",
+                body=_body_of(page),
+                attachments=_attachments_of(page, with_files),
+                product_key=product.key if product else None,
+                product_name=product.name if product else "",
+                tags=[],
+                first_published_at=page.first_published_at,
+                last_published_at=page.last_published_at,
+                expire_at=page.expire_at,
+                live=page.live,
+                audience=audience,
+            )
+        )
+    return docs
+
+
+def item_queryset():
+    from kb.models import PortalItemPage
+
+    return (
+        PortalItemPage.objects.live()
+        .select_related("product", "locale")
+        .defer_streamfields()
+        .order_by("pk")
+    )
+
+
+def iter_documents(*, batch_size: int = 200, with_files: bool = True) -> Iterator[SearchDocument]:
+    """All indexable documents, in batches (a constant number of queries per batch)."""
+    from kb.models import PortalItemPage
+
+    ids = list(item_queryset().values_list("pk", flat=True))
+    for start in range(0, len(ids), batch_size):
+        pages = list(
+            PortalItemPage.objects.filter(pk__in=ids[start : start + batch_size])
+            .select_related("product", "locale")
+            .order_by("pk")
+        )
+        yield from build_documents(pages, with_files=with_files)
+
+
+def count_documents() -> int:
+    return item_queryset().count()

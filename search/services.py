@@ -1,0 +1,214 @@
+"""The portal's search call: entitlement → backend query → facets → hydrated, highlighted page.
+
+Views call only ``portal_search`` / ``portal_suggest``; neither branches on the engine. When the
+engine is down or slower than PORTAL_SEARCH_TIMEOUT, the database backend answers and the result
+carries a notice (never a 5xx).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from permissions.policies import search_filter_for
+
+from .backends import fallback_backend, get_search_backend
+from .backends.base import (
+    FACETS,
+    MARK_END,
+    MARK_START,
+    SearchBackendError,
+    SearchQuery,
+    SearchResult,
+)
+
+logger = logging.getLogger("portal.search")
+SORTS = ("relevance", "date")
+
+
+def marks_to_html(text: str) -> SafeString:
+    """Escape ``text`` and turn the backends' highlight markers into <mark> elements."""
+    return mark_safe(  # noqa: S308 - escaped first, only our own tags added
+        escape(text).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+    )
+
+
+@dataclass
+class ResultItem:
+    page: object
+    url: str
+    title_html: SafeString
+    snippet_html: SafeString
+    kind: str
+    language: str
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class SearchPage:
+    q: str
+    results: list[ResultItem]
+    total: int
+    page: int
+    num_pages: int
+    sort: str
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    selected: dict[str, list[str]] = field(default_factory=dict)
+    notice: str = ""
+    backend: str = ""
+    took_ms: float = 0.0
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.num_pages
+
+
+def _run(query: SearchQuery) -> tuple[SearchResult, str]:
+    backend = get_search_backend()
+    if backend.name == "database":
+        return backend.search(query), ""
+    started = time.perf_counter()
+    try:
+        result = backend.search(query)
+    except SearchBackendError:
+        logger.warning("search engine unavailable; answering from the database", exc_info=True)
+        return fallback_backend().search(query), _(
+            "Search is running in reduced mode at the moment; results may be less precise."
+        )
+    if time.perf_counter() - started > settings.PORTAL_SEARCH_TIMEOUT:
+        logger.warning("search engine slower than the timeout; answered anyway")
+    return result, ""
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    from kb.models import Product
+    from kb.models.pages import MODEL_BY_CONTENT_KIND
+
+    return {
+        "kind": {
+            k: str(m._meta.verbose_name).capitalize() for k, m in MODEL_BY_CONTENT_KIND.items()
+        },
+        "product": dict(Product.objects.values_list("key", "name")),
+        "locale": dict(settings.WAGTAIL_CONTENT_LANGUAGES),
+        "tags": {},
+    }
+
+
+def params_to_filters(params) -> dict[str, list[str]]:
+    names = {"type": "kind", "product": "product", "language": "locale", "tag": "tags"}
+    filters = {}
+    for param, name in names.items():
+        values = [v for v in params.getlist(param) if v and len(v) <= 60][:10]
+        if values:
+            filters[name] = values
+    return filters
+
+
+def portal_search(*, user, params, page_size: int | None = None) -> SearchPage:
+    """Search for ``user`` with GET ``params`` (q, type, product, language, tag, sort, page)."""
+    page_size = page_size or settings.PORTAL_PAGE_SIZE
+    q = (params.get("q") or "").strip()[:200]
+    sort = params.get("sort") if params.get("sort") in SORTS else "relevance"
+    try:
+        number = max(1, min(int(params.get("page") or 1), 500))
+    except ValueError:
+        number = 1
+    filters = params_to_filters(params)
+    page = SearchPage(q=q, results=[], total=0, page=number, num_pages=0, sort=sort)
+    page.selected = filters
+    if not q:
+        return page
+    started = time.perf_counter()
+    query = SearchQuery(
+        text=q,
+        entitlement=search_filter_for(user),
+        filters=filters,
+        sort=sort,
+        offset=(number - 1) * page_size,
+        limit=page_size,
+    )
+    result, page.notice = _run(query)
+    page.backend = result.backend
+    page.total = result.total
+    page.num_pages = max(1, math.ceil(result.total / page_size))
+    page.results = hydrate(user, result)
+    labels = _labels()
+    for name in FACETS:
+        counts = result.facets.get(name, {})
+        page.facets[name] = [
+            FacetValue(value, labels[name].get(value, value), count, value in filters.get(name, []))
+            for value, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+    page.took_ms = (time.perf_counter() - started) * 1000
+    return page
+
+
+def hydrate(user, result: SearchResult) -> list[ResultItem]:
+    """The hits' pages, in hit order. The policy checks them once more (a stale index entry can
+    never show an item the user may not see)."""
+    from kb.models import PortalItemPage
+    from kb.models.pages import CONTENT_KIND_BY_MODEL
+
+    pages = {
+        p.pk: p
+        for p in PortalItemPage.objects.filter(pk__in=result.ids)
+        .live()
+        .visible_to(user)
+        .select_related("product", "locale")
+    }
+    items = []
+    for hit in result.hits:
+        page = pages.get(hit.id)
+        if page is None:
+            continue
+        items.append(
+            ResultItem(
+                page=page,
+                url=page.get_url(),
+                title_html=marks_to_html(hit.title_highlight or page.title),
+                snippet_html=marks_to_html(hit.snippet or page.summary),
+                kind=CONTENT_KIND_BY_MODEL.get(page.specific_class.__name__, "item"),
+                language=page.locale.language_code,
+            )
+        )
+    return items
+
+
+def portal_suggest(*, user, prefix: str, limit: int = 8) -> list[dict]:
+    """Titles for as-you-type completion (only items ``user`` may see)."""
+    prefix = (prefix or "").strip()[:100]
+    if len(prefix) < 2:
+        return []
+    entitlement = search_filter_for(user)
+    backend = get_search_backend()
+    try:
+        suggestions = backend.suggest(prefix, entitlement, limit=limit)
+    except SearchBackendError:
+        suggestions = fallback_backend().suggest(prefix, entitlement, limit=limit)
+    from kb.models import PortalItemPage
+
+    urls = {
+        p.pk: p.get_url()
+        for p in PortalItemPage.objects.filter(pk__in=[s.id for s in suggestions])
+        .live()
+        .visible_to(user)
+    }
+    return [{"title": s.title, "url": urls[s.id]} for s in suggestions if s.id in urls]

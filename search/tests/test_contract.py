@@ -1,0 +1,186 @@
+"""The contract every portal search backend passes (database and Elasticsearch alike)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from reportlab.pdfgen import canvas
+
+from kb.services import Audience, FileSpec, library_for_locale, product_ensure
+from permissions.policies import SearchFilter, search_filter_for
+from search.backends.base import MARK_START, FilterFieldError, SearchQuery
+from search.documents import iter_documents
+from tests.factories import MembershipFactory, TierFactory, make_item
+
+pytestmark = pytest.mark.django_db
+
+
+def _pdf(text: str) -> bytes:
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    pdf.drawString(72, 720, text)
+    pdf.save()
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def world(portal):
+    silver = TierFactory(key="silver", rank=1)
+    gold = TierFactory(key="gold", rank=2)
+    member = MembershipFactory(organization__tier=silver).user
+    router = product_ensure(name="Router X")
+    items = {
+        "install": make_item(
+            key="install",
+            kind="training_guide",
+            title="Installation guide",
+            summary="How to mount the device on a wall.",
+            body="<p>Start with the quick setup, then configure the uplink.</p>",
+            product=router,
+        ),
+        "sheet": make_item(
+            key="sheet",
+            title="Router X datasheet",
+            summary="Throughput and ports; see the installation chapter.",
+            body="<p>Setup quick reference for partners.</p>",
+            product=router,
+        ),
+        "secret": make_item(
+            key="secret",
+            title="Installation secrets",
+            summary="Gold partners only.",
+            audience=Audience(min_tier=gold),
+        ),
+        "brochure": make_item(
+            key="brochure",
+            kind="marketing_asset",
+            title="Spring brochure",
+            summary="Campaign material.",
+            files=[FileSpec(name="flyer.pdf", content=_pdf("Zeppelin campaign overview"))],
+        ),
+        "de": make_item(
+            key="de",
+            title="Installationsanleitung",
+            summary="Montage des Geräts.",
+            parent=library_for_locale("de"),
+        ),
+    }
+    return {"member": member, "items": items}
+
+
+def _build(backend):
+    backend.rebuild(iter_documents())
+    backend.refresh()
+
+
+def _ids(result):
+    return set(result.ids)
+
+
+STAFF = SearchFilter(scope="all")
+
+
+def test_finds_by_words_and_boosts_title(backend, world):
+    _build(backend)
+    items = world["items"]
+    result = backend.search(SearchQuery("installation", STAFF))
+    assert {items["install"].pk, items["sheet"].pk, items["secret"].pk} <= _ids(result)
+    # title matches rank above a summary-only match
+    assert result.ids.index(items["sheet"].pk) > result.ids.index(items["install"].pk)
+
+
+def test_typo_tolerance(backend, world):
+    _build(backend)
+    result = backend.search(SearchQuery("instalation gide", STAFF))
+    assert world["items"]["install"].pk in _ids(result)
+
+
+def test_quoted_phrase(backend, world):
+    _build(backend)
+    items = world["items"]
+    result = backend.search(SearchQuery('"quick setup"', STAFF))
+    assert _ids(result) == {items["install"].pk}  # the sheet has "setup quick", not the phrase
+
+
+def test_entitlement_filters_results_and_facets(backend, world):
+    _build(backend)
+    items = world["items"]
+    flt = search_filter_for(world["member"])
+    result = backend.search(SearchQuery("installation", flt))
+    assert items["secret"].pk not in _ids(result)
+    assert items["install"].pk in _ids(result)
+    assert sum(result.facets["kind"].values()) == result.total
+    assert result.facets["kind"].get("product_sheet") == 1  # the sheet, not the secret sheet
+    anonymous = backend.search(SearchQuery("installation", search_filter_for(AnonymousUser())))
+    assert anonymous.total == 0
+    none = backend.search(SearchQuery("installation", SearchFilter(scope="none")))
+    assert none.total == 0
+
+
+def test_highlights(backend, world):
+    _build(backend)
+    result = backend.search(SearchQuery("uplink", STAFF))
+    (hit,) = result.hits
+    assert MARK_START in hit.snippet
+    title_hit = backend.search(SearchQuery("brochure", STAFF)).hits[0]
+    assert MARK_START in title_hit.title_highlight
+
+
+def test_sort_pagination_and_filters(backend, world):
+    _build(backend)
+    items = world["items"]
+    query = SearchQuery("installation", STAFF, sort="date", limit=2)
+    first = backend.search(query)
+    assert first.total == 3
+    assert len(first.hits) == 2
+    query.offset = 2
+    second = backend.search(query)
+    assert len(second.hits) == 1
+    assert set(first.ids).isdisjoint(second.ids)
+    by_date = first.ids + second.ids
+    assert by_date[0] == items["secret"].pk  # created last
+    filtered = backend.search(
+        SearchQuery("installation", STAFF, filters={"kind": ["training_guide"]})
+    )
+    assert filtered.ids == [items["install"].pk]
+    by_product = backend.search(
+        SearchQuery("installation", STAFF, filters={"product": ["router-x"]})
+    )
+    assert _ids(by_product) == {items["install"].pk, items["sheet"].pk}
+    german = backend.search(SearchQuery("montage", STAFF, filters={"locale": ["de"]}))
+    assert german.ids == [items["de"].pk]
+    assert german.facets["locale"] == {"de": 1}
+    with pytest.raises(FilterFieldError):
+        SearchQuery("x", STAFF, filters={"eff_min_rank": ["1"]})
+
+
+def test_pdf_text_is_searchable(backend, world):
+    _build(backend)
+    result = backend.search(SearchQuery("zeppelin", STAFF))
+    assert result.ids == [world["items"]["brochure"].pk]
+
+
+def test_suggest_respects_entitlement(backend, world):
+    _build(backend)
+    flt = search_filter_for(world["member"])
+    titles = [s.title for s in backend.suggest("instal", flt)]
+    assert "Installation guide" in titles
+    assert "Installation secrets" not in titles
+    assert "Installation secrets" in [s.title for s in backend.suggest("installation se", STAFF)]
+
+
+def test_index_one_and_delete_one(backend, world):
+    from search.documents import build_documents
+
+    _build(backend)
+    item = world["items"]["brochure"]
+    item.title = "Autumn brochure"
+    item.save_revision().publish()
+    backend.index(build_documents([item])[0])
+    backend.refresh()
+    assert backend.search(SearchQuery("autumn", STAFF)).ids == [item.pk]
+    backend.delete(item.pk)
+    backend.refresh()
+    assert backend.search(SearchQuery("autumn", STAFF)).ids == []

@@ -1,0 +1,92 @@
+"""Engine-only behaviour against osmem-server: aliases over versioned indexes, per-locale
+analyzers, searches during a rebuild, the rebuild command."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from search.backends.base import SearchFilter, SearchQuery
+from search.documents import iter_documents
+from search.tests.conftest import HAVE_OSMEM, engine_backend
+from tests.factories import make_item
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.search_engine,
+    pytest.mark.skipif(not HAVE_OSMEM, reason="osmem-server not installed"),
+]
+STAFF = SearchFilter(scope="all")
+
+
+@pytest.fixture
+def engine(osmem_clone):
+    return engine_backend(osmem_clone.url)
+
+
+@pytest.fixture
+def items(portal):
+    return [make_item(key=f"i{i}", title=f"Walrus guide {i}") for i in range(40)]
+
+
+def test_aliases_point_at_versioned_indexes_with_language_analyzers(engine, items):
+    engine.rebuild(iter_documents())
+    aliases = engine.client.indices.get_alias(name=engine.alias("en"))
+    (index_name,) = aliases.keys()
+    assert index_name.startswith(engine.alias("en") + "-")
+    mapping = engine.client.indices.get_mapping(index=engine.alias("de"))
+    (props,) = [m["mappings"]["properties"] for m in mapping.values()]
+    assert props["title"]["analyzer"] == "german"
+    cs = engine.client.indices.get_mapping(index=engine.alias("cs"))
+    (cs_props,) = [m["mappings"]["properties"] for m in cs.values()]
+    assert cs_props["title"]["analyzer"] == "folding"
+    engine.rebuild(iter_documents())
+    (new_name,) = engine.client.indices.get_alias(name=engine.alias("en")).keys()
+    assert new_name != index_name
+    assert not engine.client.indices.exists(index=index_name)  # the old index is dropped
+
+
+def test_searches_during_a_rebuild_never_fail(engine, items):
+    engine.rebuild(iter_documents())
+    errors, counts, stop = [], [], threading.Event()
+
+    def searcher():
+        while not stop.is_set():
+            try:
+                counts.append(engine.search(SearchQuery("walrus", STAFF, limit=50)).total)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    thread = threading.Thread(target=searcher)
+    thread.start()
+    try:
+        for _ in range(3):
+            engine.rebuild(iter_documents())
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    assert counts and set(counts) == {40}
+
+
+def test_rebuild_command_fills_engine_and_database(osmem_clone, items):
+    from search.backends import fallback_backend, get_search_backend
+
+    config = {
+        "default": {
+            "BACKEND": "search.backends.elasticsearch",
+            "URLS": [osmem_clone.url],
+            "INDEX_PREFIX": "cmd",
+        }
+    }
+    out = io.StringIO()
+    with override_settings(PORTAL_SEARCH_BACKENDS=config):
+        call_command("rebuild_search_index", "--no-progress", stdout=out)
+        assert get_search_backend().search(SearchQuery("walrus", STAFF)).total == 40
+    assert "elasticsearch: indexed 40 of 40 items" in out.getvalue()
+    assert "database: indexed 40 of 40 items" in out.getvalue()
+    assert fallback_backend().search(SearchQuery("walrus", STAFF)).total == 40

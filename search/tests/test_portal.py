@@ -1,0 +1,148 @@
+"""The /search/ page and the suggest endpoint (database backend, the embedded default)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+from django.test import override_settings
+
+from kb.services import Audience
+from permissions.services import audience_set_exceptions
+from search.backends import get_search_backend
+from search.documents import iter_documents
+from tests.factories import MembershipFactory, TierFactory, make_item
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(portal):
+    silver = TierFactory(key="silver", rank=1)
+    gold = TierFactory(key="gold", rank=2)
+    member = MembershipFactory(organization__tier=silver).user
+    open_items = [
+        make_item(
+            key=f"guide-{i}",
+            kind="training_guide",
+            title=f"Installation guide {i}",
+            summary="Mount the <b>device</b> safely.",
+        )
+        for i in range(23)
+    ]
+    secret = make_item(key="secret", title="Installation secrets", audience=Audience(min_tier=gold))
+    get_search_backend().rebuild(iter_documents())
+    return {"member": member, "open": open_items, "secret": secret}
+
+
+def test_search_page_without_javascript(client, world):
+    client.force_login(world["member"])
+    response = client.get("/search/", {"q": "instalation"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "23 results" in html
+    assert "Installation secrets" not in html
+    assert "<mark>Installation</mark>" in html
+    assert "&lt;b&gt;" not in html or "<b>device" not in html  # text is escaped, never raw HTML
+    assert 'rel="next"' in html
+    assert "Training guide" in html and "(23)" in html  # facet with count
+    page2 = client.get("/search/", {"q": "instalation", "page": "2"}).content.decode()
+    assert 'rel="prev"' in page2
+    assert page2.count("<h3>") == 3
+
+
+def test_facet_filter_and_sort(client, world):
+    client.force_login(world["member"])
+    html = client.get("/search/", {"q": "installation", "type": "product_sheet"}).content.decode()
+    assert "0 results" in html  # the only product sheet is the gold one
+    html = client.get("/search/", {"q": "installation", "sort": "date"}).content.decode()
+    assert html.index("guide 22</a>") < html.index("guide 21</a>") < html.index("guide 3</a>")
+    assert "guide 0</a>" not in html  # the oldest are on page 2
+
+
+def test_suggest_endpoint(client, world):
+    client.force_login(world["member"])
+    data = client.get("/search/suggest/", {"q": "instal"}).json()
+    titles = [s["title"] for s in data["suggestions"]]
+    assert titles and all(t.startswith("Installation guide") for t in titles)
+    assert all(s["url"] for s in data["suggestions"])
+    assert client.get("/search/suggest/", {"q": "installation se"}).json() == {"suggestions": []}
+
+
+def test_anonymous_and_suspended_see_nothing_private(client, world):
+    assert "0 results" in client.get("/search/", {"q": "installation"}).content.decode()
+    org = world["member"].membership.organization
+    org.status = "suspended"
+    org.save()
+    client.force_login(world["member"])
+    assert "0 results" in client.get("/search/", {"q": "installation"}).content.decode()
+
+
+def test_exception_is_respected_after_sync(client, world, django_capture_on_commit_callbacks):
+    org = world["member"].membership.organization
+    with django_capture_on_commit_callbacks(execute=True):
+        audience_set_exceptions(page=world["open"][0], organizations=[org])
+    client.force_login(world["member"])
+    assert "22 results" in client.get("/search/", {"q": "installation"}).content.decode()
+
+
+class _BlackHole:
+    """A TCP server that accepts connections and never answers (a hung engine)."""
+
+    def __enter__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.clients = []
+        self.stop = False
+
+        def accept():
+            while not self.stop:
+                try:
+                    conn, _ = self.sock.accept()
+                    self.clients.append(conn)
+                except OSError:
+                    return
+
+        self.thread = threading.Thread(target=accept, daemon=True)
+        self.thread.start()
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def __exit__(self, *exc):
+        self.stop = True
+        self.sock.close()
+        for conn in self.clients:
+            conn.close()
+
+
+@pytest.mark.parametrize("situation", ["down", "slow"])
+def test_outage_falls_back_to_database_with_notice(client, world, situation):
+    client.force_login(world["member"])
+    if situation == "down":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        url, hole = f"http://127.0.0.1:{port}", None
+    else:
+        hole = _BlackHole()
+        url = hole.__enter__()
+    try:
+        engine = {
+            "default": {
+                "BACKEND": "search.backends.elasticsearch",
+                "URLS": [url],
+                "TIMEOUT": 0.5,
+            }
+        }
+        with override_settings(PORTAL_SEARCH_BACKENDS=engine):
+            response = client.get("/search/", {"q": "installation"})
+            suggest = client.get("/search/suggest/", {"q": "instal"})
+    finally:
+        if hole:
+            hole.__exit__(None, None, None)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "reduced mode" in html
+    assert "23 results" in html
+    assert suggest.status_code == 200 and suggest.json()["suggestions"]
