@@ -94,16 +94,29 @@ class Principal:
     type_id: int | None = None
     has_grants: bool = False
     has_exceptions: bool = False
+    # Per-request memo (the principal lives on the request's user object). Never a process-wide
+    # cache: a stale max depth would skip ancestors in the grant branch and leak pages.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def max_page_depth(self) -> int:
+        """The deepest page's depth, read once per request (bounds the chain walk)."""
+        if "max_depth" not in self.memo:
+            self.memo["max_depth"] = Page.objects.aggregate(depth=Max("depth"))["depth"] or 1
+        return self.memo["max_depth"]
 
     @classmethod
-    def for_organization(cls, org: PartnerOrganization) -> Principal:
+    def for_organization(
+        cls, org: PartnerOrganization, codenames: set[str] | None = None
+    ) -> Principal:
+        """``codenames``: the kinds of audience permissions the organisation holds, if known."""
         if not org.is_active:
             return cls(kind="suspended", organization=org, group_id=org.group_id)
-        codenames = set(
-            PageGroupObjectPermission.objects.filter(group_id=org.group_id)
-            .values_list("permission__codename", flat=True)
-            .distinct()
-        )
+        if codenames is None:
+            codenames = set(
+                PageGroupObjectPermission.objects.filter(group_id=org.group_id)
+                .values_list("permission__codename", flat=True)
+                .distinct()
+            )
         return cls(
             kind="partner",
             organization=org,
@@ -126,13 +139,32 @@ def principal_for(user: UserLike | None) -> Principal:
     if user.is_staff or user.is_superuser:
         principal = Principal(kind="staff")
     else:
+
+        def holds(codename: str) -> Exists:
+            return Exists(
+                PageGroupObjectPermission.objects.filter(
+                    group_id=OuterRef("organization__group_id"), permission__codename=codename
+                )
+            )
+
         membership = (
-            Membership.objects.select_related("organization__tier").filter(user_id=user.pk).first()
+            Membership.objects.select_related("organization__tier")
+            .annotate(has_grants=holds(GRANT_CODENAME), has_exceptions=holds(EXCEPTION_CODENAME))
+            .filter(user_id=user.pk)
+            .first()
         )
         if membership is None:
             principal = Principal(kind="unaffiliated")
         else:
-            principal = Principal.for_organization(membership.organization)
+            held = {
+                code
+                for code, flag in (
+                    (GRANT_CODENAME, membership.has_grants),
+                    (EXCEPTION_CODENAME, membership.has_exceptions),
+                )
+                if flag
+            }
+            principal = Principal.for_organization(membership.organization, codenames=held)
     user._portal_principal = principal
     return principal
 
@@ -253,22 +285,6 @@ def _rule_verdict(
         else:
             reasons.append(_("type not in %(types)s") % {"types": names.join(names.types, types)})
     return ok, reasons
-
-
-MAX_DEPTH_CACHE_KEY = "portal:max-page-depth"
-
-
-def max_page_depth() -> int:
-    """The deepest page's depth, cached until a page is saved or moved (signal_handlers).
-
-    The grant branch of the filter tests every prefix of a page's path up to this depth; one
-    aggregate per process instead of one per query.
-    """
-    depth = cache.get(MAX_DEPTH_CACHE_KEY)
-    if depth is None:
-        depth = Page.objects.aggregate(depth=Max("depth"))["depth"] or 1
-        cache.set(MAX_DEPTH_CACHE_KEY, depth, None)
-    return depth
 
 
 class PagePolicy:
@@ -445,7 +461,7 @@ class PagePolicy:
 
     def _blocking_nodes(self, principal: Principal) -> QuerySet:
         """Chain nodes of the outer page whose own rule fails and that are not granted."""
-        max_depth = max_page_depth()
+        max_depth = principal.max_page_depth()
         ancestor_paths = Q()
         for depth in range(1, max_depth + 1):
             ancestor_paths |= Q(page__path=Substr(OuterRef("path"), 1, STEPLEN * depth))

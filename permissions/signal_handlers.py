@@ -38,23 +38,7 @@ def _recompute_if_changed(sender, instance, created, **kwargs):
 def _page_moved(sender, instance, **kwargs):
     from .services import audience_recompute_subtree
 
-    _forget_max_depth()
     audience_recompute_subtree(page=instance)
-
-
-def _forget_max_depth(*args, **kwargs):
-    from django.core.cache import cache
-
-    from .policies import MAX_DEPTH_CACHE_KEY
-
-    cache.delete(MAX_DEPTH_CACHE_KEY)
-
-
-def _page_saved(sender, instance, created, **kwargs):
-    from wagtail.models import Page
-
-    if created and isinstance(instance, Page):
-        _forget_max_depth()
 
 
 def _refuse_delete_in_use(sender, instance, **kwargs):
@@ -85,4 +69,3 @@ def register_signal_handlers() -> None:
         )
     post_delete.connect(_forget_regions, sender=Region, dispatch_uid="audience-regions-deleted")
     post_page_move.connect(_page_moved, dispatch_uid="audience-page-moved")
-    post_save.connect(_page_saved, dispatch_uid="audience-max-depth")
