@@ -240,23 +240,32 @@ def _time(fn, repeats: int) -> list[float]:
     return out
 
 
-def leg_database(vendor: str, n: int, wagtail: bool, repeats: int) -> dict:
+def leg_database(
+    vendor: str, n: int, wagtail: bool, repeats: int, reused: bool = False, marker=None
+) -> dict:
     from django.core.management import call_command
     from django.http import QueryDict
-
-    call_command("migrate", verbosity=0, interactive=False)
-    started = time.perf_counter()
-    info = _generate(n)
-    generate_s = time.perf_counter() - started
 
     from accounts.models import User
     from search.backends import get_search_backend
     from search.documents import iter_documents
+    from search.models import SearchEntry
     from search.services import portal_search
 
-    started = time.perf_counter()
-    get_search_backend().rebuild(iter_documents(with_files=False, batch_size=500))
-    index_s = time.perf_counter() - started
+    call_command("migrate", verbosity=0, interactive=False)
+    generate_s = index_s = 0.0
+    if reused:  # --reuse: the data from an earlier run of the same leg
+        info = {"user_id": User.objects.get(email="bench@example.test").pk}
+    else:
+        started = time.perf_counter()
+        info = _generate(n)
+        generate_s = time.perf_counter() - started
+        if marker:
+            marker.touch()
+    if SearchEntry.objects.count() < n:  # a fresh leg, or an earlier run stopped while indexing
+        started = time.perf_counter()
+        get_search_backend().rebuild(iter_documents(with_files=False, batch_size=500))
+        index_s = time.perf_counter() - started
     user = User.objects.get(pk=info["user_id"])
 
     def ours(q):
@@ -275,10 +284,13 @@ def leg_database(vendor: str, n: int, wagtail: bool, repeats: int) -> dict:
         "hits": {q: ours(q).total for q in QUERIES},
     }
     if wagtail:
+        from wagtail.search.models import IndexEntry
+
         from kb.models import PortalItemPage
 
         started = time.perf_counter()
-        call_command("update_index", verbosity=0)
+        if not (reused and IndexEntry.objects.exists()):
+            call_command("update_index", verbosity=0)
         result["wagtail_index_s"] = time.perf_counter() - started
 
         def theirs(q):
@@ -365,20 +377,29 @@ def leg_engine(n: int, url: str | None, repeats: int) -> dict:
 def run_leg(spec: str, args) -> dict:
     kind, size = spec.split(":")
     n = int(size)
+    wagtail = args.wagtail or n <= 10_000
     if kind == "sqlite":
         path = Path(args.workdir) / f"bench-search-{n}.sqlite3"
-        path.unlink(missing_ok=True)
+        done = path.with_suffix(".generated")
+        reused = args.reuse and done.exists() and path.exists()
+        if not reused:
+            done.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
         _setup_django(f"sqlite:///{path}")
-        return leg_database("sqlite", n, args.wagtail or n <= 10_000, args.repeats)
+        return leg_database("sqlite", n, wagtail, args.repeats, reused, done)
     if kind == "postgres":
         import psycopg
 
         name = f"search_bench_{n}"
-        with psycopg.connect(args.postgres + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+        done = Path(args.workdir) / f"{name}.generated"
+        reused = args.reuse and done.exists()
+        if not reused:
+            done.unlink(missing_ok=True)
+            with psycopg.connect(args.postgres + "/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                conn.execute(f'CREATE DATABASE "{name}"')
         _setup_django(f"{args.postgres}/{name}")
-        return leg_database("postgres", n, args.wagtail or n <= 10_000, args.repeats)
+        return leg_database("postgres", n, wagtail, args.repeats, reused, done)
     if kind == "engine":
         path = Path(args.workdir) / f"bench-engine-{n}.sqlite3"
         path.unlink(missing_ok=True)
@@ -429,6 +450,12 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--workdir", default=tempfile.gettempdir())
     parser.add_argument("--markdown", help="Append a Markdown table to this file.")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Keep a database leg's data and index from an earlier complete run (skips the slow "
+        "generation and indexing; measures the current search code on them).",
+    )
     parser.add_argument("--leg", help=argparse.SUPPRESS)  # internal: run one leg, print JSON
     args = parser.parse_args()
     if args.leg:
@@ -450,6 +477,8 @@ def main() -> None:
         ]
         if args.wagtail:
             command.append("--wagtail")
+        if args.reuse:
+            command.append("--reuse")
         started = time.perf_counter()
         out = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         if out.returncode != 0:

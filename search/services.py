@@ -70,6 +70,7 @@ class SearchPage:
     selected: dict[str, list[str]] = field(default_factory=dict)
     notice: str = ""
     backend: str = ""
+    total_exact: bool = True  # False: ``total`` is a lower bound ("1,000+")
     took_ms: float = 0.0
 
     @property
@@ -122,8 +123,10 @@ def params_to_filters(params) -> dict[str, list[str]]:
     return filters
 
 
-def portal_search(*, user, params, page_size: int | None = None) -> SearchPage:
-    """Search for ``user`` with GET ``params`` (q, type, product, language, tag, sort, page)."""
+def portal_search(*, user, params, page_size: int | None = None, request=None) -> SearchPage:
+    """Search for ``user`` with GET ``params`` (q, type, product, language, tag, sort, page).
+
+    ``request`` (optional) lets Wagtail cache the site root paths for the result URLs."""
     page_size = page_size or settings.PORTAL_PAGE_SIZE
     q = (params.get("q") or "").strip()[:200]
     sort = params.get("sort") if params.get("sort") in SORTS else "relevance"
@@ -148,8 +151,9 @@ def portal_search(*, user, params, page_size: int | None = None) -> SearchPage:
     result, page.notice = _run(query)
     page.backend = result.backend
     page.total = result.total
+    page.total_exact = result.total_exact
     page.num_pages = max(1, math.ceil(result.total / page_size))
-    page.results = hydrate(user, result)
+    page.results = hydrate(user, result, request=request)
     labels = _labels()
     for name in FACETS:
         counts = result.facets.get(name, {})
@@ -161,18 +165,35 @@ def portal_search(*, user, params, page_size: int | None = None) -> SearchPage:
     return page
 
 
-def hydrate(user, result: SearchResult) -> list[ResultItem]:
+# What a result line shows: hydration reads only these columns (the body is large).
+RESULT_FIELDS = (
+    "id",
+    "title",
+    "summary",
+    "url_path",
+    "content_type_id",
+    "locale__language_code",
+    "product__name",
+    "last_published_at",
+)
+
+
+def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
     """The hits' pages, in hit order. The policy checks them once more (a stale index entry can
     never show an item the user may not see)."""
     from kb.models import PortalItemPage
     from kb.models.pages import CONTENT_KIND_BY_MODEL
 
+    if not result.hits:
+        return []
+    # Wagtail caches the site root paths on this object (the request when there is one).
+    url_cache = request if request is not None else _UrlCache()
     pages = {
         p.pk: p
         for p in PortalItemPage.objects.filter(pk__in=result.ids)
-        .live()
         .visible_to(user)
         .select_related("product", "locale")
+        .only(*RESULT_FIELDS)
     }
     items = []
     for hit in result.hits:
@@ -182,7 +203,7 @@ def hydrate(user, result: SearchResult) -> list[ResultItem]:
         items.append(
             ResultItem(
                 page=page,
-                url=page.get_url(),
+                url=page.get_url(url_cache),
                 title_html=marks_to_html(hit.title_highlight or page.title),
                 snippet_html=marks_to_html(hit.snippet or page.summary),
                 kind=CONTENT_KIND_BY_MODEL.get(page.specific_class.__name__, "item"),
@@ -190,6 +211,13 @@ def hydrate(user, result: SearchResult) -> list[ResultItem]:
             )
         )
     return items
+
+
+class _UrlCache:
+    """Holds Wagtail's site-root-path cache for one call when there is no request (no current
+    site: URLs are relative when there is one site, absolute otherwise)."""
+
+    _wagtail_site = None
 
 
 def portal_suggest(*, user, prefix: str, limit: int = 8) -> list[dict]:

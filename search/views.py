@@ -11,7 +11,7 @@ from .services import portal_search, portal_suggest
 
 @require_safe
 def search(request):
-    result = portal_search(user=request.user, params=request.GET)
+    result = portal_search(user=request.user, params=request.GET, request=request)
     keep = request.GET.copy()
     keep.pop("page", None)
     return render(

@@ -26,7 +26,10 @@ def reset_backend_cache() -> None:
 
 
 def fallback_backend() -> BaseSearchBackend:
-    """The database backend, for when the engine is down or too slow."""
-    from .database import SearchBackend
+    """The database backend, for when the engine is down or too slow (one per process, so its
+    vocabulary and compiled filters are kept)."""
+    if "fallback" not in _cache:
+        from .database import SearchBackend
 
-    return SearchBackend({})
+        _cache["fallback"] = SearchBackend({})
+    return _cache["fallback"]

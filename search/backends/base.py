@@ -60,6 +60,9 @@ class SearchResult:
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     backend: str = ""
+    # False when a backend stopped counting at its limit (like Elasticsearch's total relation
+    # "gte"): ``total`` and the facet counts then cover the first ``total`` matches only.
+    total_exact: bool = True
 
     @property
     def ids(self) -> list[int]:

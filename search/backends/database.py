@@ -1,15 +1,22 @@
 """Database search backend: SQLite FTS5 on SQLite (the embedded default), PostgreSQL full-text
 search with per-language configs on PostgreSQL.
 
-Both query the full-text index directly, joined with the entry row that carries the audience
-columns, so a search costs one index lookup per query (not Wagtail's correlated re-match). Typo
-tolerance comes from a term vocabulary matched by trigrams and edit distance (search/fuzzy.py),
-expanded into an OR of the close terms before the query reaches the database.
+Both query the full-text index directly, joined with the narrow entry row that carries the
+audience columns, so a search costs one index lookup per query (not Wagtail's correlated
+re-match). Typo tolerance comes from a term vocabulary matched by trigrams and edit distance
+(search/fuzzy.py), expanded into an OR of the close terms before the query reaches the database.
+
+Bounded work: a query reads at most ``PORTAL_SEARCH_EXACT_LIMIT`` visible matches (the most
+recently created ones, found lazily in rowid order) plus the visible matches in titles and product
+names (a small index of its own). Counts, facets and ranking cover those; when there are more,
+the result says so (``total_exact`` False, shown as "1,000+"). Without the bound a query's cost
+grows with the number of items that match it, i.e. with the catalogue.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -20,7 +27,7 @@ from permissions.policies import SearchFilter, tokens
 
 from ..documents import SearchDocument
 from ..fuzzy import VocabularyCache, bump_generation
-from ..models import SearchChainNode, SearchEntry, SearchTerm
+from ..models import SearchChainNode, SearchEntry, SearchTerm, SearchText
 from .base import (
     MARK_END,
     MARK_START,
@@ -37,6 +44,7 @@ from .base import (
 )
 
 ENTRY = SearchEntry._meta.db_table
+TEXT = SearchText._meta.db_table
 PG_START, PG_END = "\u27e6", "\u27e7"  # ts_headline markers, mapped to MARK_START/MARK_END
 
 
@@ -119,6 +127,9 @@ class SearchBackend(BaseSearchBackend):
         super().__init__(params)
         self.using = self.params.get("DATABASE", "default")
         self._vocabulary = VocabularyCache(self._load_vocabulary)
+        # Compiled WHERE clauses per (entitlement, filters): compiling the ORM expression costs
+        # more than the query for small result sets, and the same asker repeats it.
+        self._where_cache: OrderedDict = OrderedDict()
 
     @property
     def connection(self):
@@ -128,21 +139,19 @@ class SearchBackend(BaseSearchBackend):
     def vendor(self) -> str:
         return self.connection.vendor
 
+    @property
+    def exact_limit(self) -> int:
+        return int(self.params.get("EXACT_LIMIT") or settings.PORTAL_SEARCH_EXACT_LIMIT)
+
     # --- writes ----------------------------------------------------------------------------
     def _entry(self, doc: SearchDocument) -> SearchEntry:
         aud = doc.audience
         return SearchEntry(
             id=doc.id,
             locale=doc.locale,
-            ts_config=ts_config_for(doc.locale),
             kind=doc.kind,
             product_key=doc.product_key or "",
-            product=doc.product_name,
             tags=tokens(doc.tags) if doc.tags else "|",
-            title=doc.title,
-            summary=doc.summary,
-            body=doc.body,
-            attachments=doc.attachments,
             first_published_at=doc.first_published_at,
             last_published_at=doc.last_published_at,
             expire_at=doc.expire_at,
@@ -153,6 +162,18 @@ class SearchBackend(BaseSearchBackend):
             eff_types=_tokens_or_none(aud.types),
             excepted_orgs=tokens(aud.excepted_org_ids),
             granted_orgs=tokens(aud.granted_org_ids),
+        )
+
+    @staticmethod
+    def _text(doc: SearchDocument) -> SearchText:
+        return SearchText(
+            entry_id=doc.id,
+            ts_config=ts_config_for(doc.locale),
+            title=doc.title,
+            summary=doc.summary,
+            product=doc.product_name,
+            body=doc.body,
+            attachments=doc.attachments,
         )
 
     def bulk(self, documents: Iterable[SearchDocument]) -> int:
@@ -168,6 +189,9 @@ class SearchBackend(BaseSearchBackend):
     def _insert(self, docs: list[SearchDocument]) -> None:
         SearchEntry.objects.using(self.using).bulk_create(
             [self._entry(d) for d in docs], batch_size=500
+        )
+        SearchText.objects.using(self.using).bulk_create(
+            [self._text(d) for d in docs], batch_size=500
         )
         nodes = [
             SearchChainNode(
@@ -205,8 +229,10 @@ class SearchBackend(BaseSearchBackend):
         """Replace every entry in one transaction: concurrent searches see the old entries until
         it commits (MVCC on PostgreSQL, the WAL snapshot on SQLite)."""
         count = 0
-        with transaction.atomic(using=self.using):
-            SearchEntry.objects.using(self.using).all().delete()
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            # Children first, in plain DELETEs: the ORM's cascade would read every id first.
+            for table in (SearchChainNode._meta.db_table, TEXT, ENTRY):
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - our table names
             if self.vendor == "postgresql":
                 SearchTerm.objects.using(self.using).all().delete()
             batch: list[SearchDocument] = []
@@ -224,10 +250,8 @@ class SearchBackend(BaseSearchBackend):
                 if progress:
                     progress(len(batch))
             if self.vendor == "sqlite":
-                with self.connection.cursor() as cursor:
-                    cursor.execute(
-                        "INSERT INTO portal_search_fts(portal_search_fts) VALUES('optimize')"
-                    )
+                for table in ("portal_search_fts", "portal_search_head"):
+                    cursor.execute(f"INSERT INTO {table}({table}) VALUES('optimize')")
         bump_generation()
         return count
 
@@ -245,23 +269,52 @@ class SearchBackend(BaseSearchBackend):
         return [vocabulary.expand(term) for term in parsed.terms]
 
     # --- reads ------------------------------------------------------------------------------
-    def _where(self, q: Q) -> tuple[str, list]:
-        qs = SearchEntry.objects.using(self.using).filter(q)
-        compiler = qs.query.get_compiler(using=self.using)
-        sql, params = qs.query.where.as_sql(compiler, self.connection)
-        return (sql or "1=1"), list(params)
+    def _where(self, flt: SearchFilter, filters: dict[str, list[str]]) -> tuple[str, list]:
+        key = (flt, tuple(sorted((name, tuple(values)) for name, values in filters.items())))
+        cached = self._where_cache.get(key)
+        if cached is None:
+            qs = SearchEntry.objects.using(self.using).filter(entitlement_q(flt) & facet_q(filters))
+            compiler = qs.query.get_compiler(using=self.using)
+            sql, params = qs.query.where.as_sql(compiler, self.connection)
+            cached = ((sql or "1=1"), tuple(params))
+            self._where_cache[key] = cached
+            if len(self._where_cache) > 512:
+                self._where_cache.popitem(last=False)
+        return cached[0], list(cached[1])
 
     def search(self, query: SearchQuery) -> SearchResult:
         parsed = parse_query(query.text)
         if parsed.empty or query.entitlement.scope == "none":
             return SearchResult(total=0, hits=[], facets={}, backend=self.name)
         groups = self.expand(parsed)
-        where, where_params = self._where(entitlement_q(query.entitlement) & facet_q(query.filters))
+        where, where_params = self._where(query.entitlement, query.filters)
         if self.vendor == "sqlite":
             impl = _SQLite(self, parsed, groups)
         else:
             impl = _Postgres(self, parsed, groups)
-        return impl.run(query, where, where_params)
+        with self.connection.cursor() as cursor:
+            if query.sort == "date":
+                rows = impl.newest(cursor, where, where_params, self.exact_limit + 1)
+                result = _date_result(rows, query, self.exact_limit)
+            else:
+                result = self._relevance(impl, cursor, query, where, where_params)
+            if query.highlight and result.hits:
+                impl.highlight(cursor, result.hits)
+        return result
+
+    def _relevance(self, impl, cursor, query: SearchQuery, where: str, params: list):
+        limit = self.exact_limit
+        rows = impl.candidates(cursor, where, params, limit + 1)  # (id, score, facet columns…)
+        exact = len(rows) <= limit
+        rows = rows[:limit]
+        ranked = [(r[0], r[1]) for r in rows]
+        if not exact:
+            # Beyond the bound, items whose title or product name matches still compete.
+            seen = {r[0] for r in rows}
+            extra = [i for i in impl.head_matches(cursor, where, params, limit) if i not in seen]
+            if extra:
+                ranked += impl.scores(cursor, extra)
+        return _ranked_result(ranked, rows, query, exact, impl.lower_is_better)
 
     def suggest(
         self, prefix: str, entitlement: SearchFilter, *, limit: int = 8
@@ -269,26 +322,28 @@ class SearchBackend(BaseSearchBackend):
         typed = words(prefix)[:6]
         if not typed or entitlement.scope == "none":
             return []
-        where, params = self._where(entitlement_q(entitlement))
+        where, params = self._where(entitlement, {})
         with self.connection.cursor() as cursor:
             if self.vendor == "sqlite":
                 match = "title : (" + " AND ".join(f'"{w}" *' for w in typed) + ")"
                 cursor.execute(
-                    f"SELECT {ENTRY}.id, {ENTRY}.title FROM portal_search_fts "  # noqa: S608
-                    f"JOIN {ENTRY} ON {ENTRY}.id = portal_search_fts.rowid "
-                    f"WHERE portal_search_fts MATCH %s AND {where} "
-                    "ORDER BY bm25(portal_search_fts) LIMIT %s",
+                    f"SELECT {ENTRY}.id, {TEXT}.title FROM portal_search_head "  # noqa: S608
+                    f"JOIN {ENTRY} ON {ENTRY}.id = portal_search_head.rowid "
+                    f"JOIN {TEXT} ON {TEXT}.id = {ENTRY}.id "
+                    f"WHERE portal_search_head MATCH %s AND {where} "
+                    "ORDER BY bm25(portal_search_head) LIMIT %s",
                     [match, *params, limit],
                 )
             else:
                 conditions, likes = [], []
                 for w in typed:
                     conditions.append(
-                        f"(lower({ENTRY}.title) LIKE %s OR lower({ENTRY}.title) LIKE %s)"
+                        f"(lower({TEXT}.title) LIKE %s OR lower({TEXT}.title) LIKE %s)"
                     )
                     likes += [f"{w}%", f"% {w}%"]
                 cursor.execute(
-                    f"SELECT {ENTRY}.id, {ENTRY}.title FROM {ENTRY} "  # noqa: S608
+                    f"SELECT {ENTRY}.id, {TEXT}.title FROM {ENTRY} "  # noqa: S608
+                    f"JOIN {TEXT} ON {TEXT}.id = {ENTRY}.id "
                     f"WHERE {' AND '.join(conditions)} AND {where} "
                     f"ORDER BY {ENTRY}.last_published_at DESC LIMIT %s",
                     [*likes, *params, limit],
@@ -296,13 +351,11 @@ class SearchBackend(BaseSearchBackend):
             return [Suggestion(id=row[0], title=row[1]) for row in cursor.fetchall()]
 
 
-def _page_and_facets(rows, query: SearchQuery, *, lower_is_better: bool) -> SearchResult:
-    """Top ``query.limit`` hits after ``query.offset`` and facet counts from every visible match.
-
-    ``rows``: (id, score, last_published_at, kind, locale, product_key, tags).
-    """
+def _facets(rows) -> dict[str, dict[str, int]]:
+    """Facet counts over ``rows``: (id, score or date, kind, locale, product_key, tags)."""
     facets: dict[str, dict[str, int]] = {"kind": {}, "product": {}, "locale": {}, "tags": {}}
-    for _id, _score, _date, kind, locale, product_key, tag_tokens in rows:
+    for row in rows:
+        kind, locale, product_key, tag_tokens = row[2], row[3], row[4], row[5]
         facets["kind"][kind] = facets["kind"].get(kind, 0) + 1
         facets["locale"][locale] = facets["locale"].get(locale, 0) + 1
         if product_key:
@@ -310,53 +363,103 @@ def _page_and_facets(rows, query: SearchQuery, *, lower_is_better: bool) -> Sear
         if tag_tokens and tag_tokens != "|":
             for tag in tag_tokens.strip("|").split("|"):
                 facets["tags"][tag] = facets["tags"].get(tag, 0) + 1
+    return facets
+
+
+def _ranked_result(
+    ranked: list[tuple[int, float]], rows, query: SearchQuery, exact: bool, lower_is_better: bool
+) -> SearchResult:
     wanted = query.offset + query.limit
-    if query.sort == "date":
-        top = heapq.nlargest(wanted, rows, key=lambda r: (r[2] is not None, r[2], r[0]))
-    elif lower_is_better:
-        top = heapq.nsmallest(wanted, rows, key=lambda r: (r[1], -r[0]))
+    if lower_is_better:  # bm25(): more negative is better
+        top = heapq.nsmallest(wanted, ranked, key=lambda r: (r[1], -r[0]))
     else:
-        top = heapq.nlargest(wanted, rows, key=lambda r: (r[1], r[0]))
+        top = heapq.nlargest(wanted, ranked, key=lambda r: (r[1], r[0]))
     hits = [
-        SearchHit(id=r[0], score=-r[1] if lower_is_better else r[1])
-        for r in top[query.offset : wanted]
+        SearchHit(id=i, score=-score if lower_is_better else score)
+        for i, score in top[query.offset : wanted]
     ]
     return SearchResult(
-        total=len(rows), hits=hits, facets=facets if query.facets else {}, backend="database"
+        total=len(ranked) if exact else len(rows),
+        hits=hits,
+        facets=_facets(rows) if query.facets else {},
+        backend="database",
+        total_exact=exact,
     )
 
 
+def _date_result(rows, query: SearchQuery, limit: int) -> SearchResult:
+    """``rows`` newest first (at most limit + 1): the page, and counts over the first ``limit``."""
+    exact = len(rows) <= limit
+    rows = rows[:limit]
+    hits = [SearchHit(id=r[0]) for r in rows[query.offset : query.offset + query.limit]]
+    return SearchResult(
+        total=len(rows),
+        hits=hits,
+        facets=_facets(rows) if query.facets else {},
+        backend="database",
+        total_exact=exact,
+    )
+
+
+_COLUMNS = f"{ENTRY}.kind, {ENTRY}.locale, {ENTRY}.product_key, {ENTRY}.tags"
+
+
 class _SQLite:
+    lower_is_better = True
+
     def __init__(self, backend: SearchBackend, parsed: ParsedQuery, groups: list[list[str]]):
+        from ..documents import FIELD_BOOSTS
+
         self.backend = backend
         parts = ["(" + " OR ".join(f'"{t}"' for t in group) + ")" for group in groups]
         parts += ['"' + " ".join(phrase) + '"' for phrase in parsed.phrases]
         self.match = " AND ".join(parts)
-
-    def run(self, query: SearchQuery, where: str, params: list) -> SearchResult:
-        from ..documents import FIELD_BOOSTS
-
-        weights = ", ".join(
+        self.weights = ", ".join(
             str(FIELD_BOOSTS[c]) for c in ("title", "summary", "product", "body", "attachments")
         )
-        with self.backend.connection.cursor() as cursor:
-            # One pass over the matches: score and facet columns of every visible match; the
-            # top page and the facet counts are taken from it (the match runs once, not twice).
-            cursor.execute(
-                f"SELECT {ENTRY}.id, bm25(portal_search_fts, {weights}), "  # noqa: S608
-                f"{ENTRY}.last_published_at, {ENTRY}.kind, {ENTRY}.locale, "
-                f"{ENTRY}.product_key, {ENTRY}.tags "
-                f"FROM portal_search_fts JOIN {ENTRY} ON {ENTRY}.id = portal_search_fts.rowid "
-                f"WHERE portal_search_fts MATCH %s AND {where}",
-                [self.match, *params],
-            )
-            rows = cursor.fetchall()
-            result = _page_and_facets(rows, query, lower_is_better=True)
-            if query.highlight and result.hits:
-                self._highlight(cursor, result.hits)
-        return result
 
-    def _highlight(self, cursor, hits: list[SearchHit]) -> None:
+    def candidates(self, cursor, where: str, params: list, n: int) -> list[tuple]:
+        # FTS5 yields matches in rowid order lazily, so LIMIT stops the scan: the cost is bounded
+        # by ``n``, not by how many items match. bm25() runs only for the rows returned.
+        cursor.execute(
+            f"SELECT {ENTRY}.id, bm25(portal_search_fts, {self.weights}), {_COLUMNS} "  # noqa: S608
+            f"FROM portal_search_fts JOIN {ENTRY} ON {ENTRY}.id = portal_search_fts.rowid "
+            f"WHERE portal_search_fts MATCH %s AND {where} "
+            "ORDER BY portal_search_fts.rowid DESC LIMIT %s",
+            [self.match, *params, n],
+        )
+        return cursor.fetchall()
+
+    def head_matches(self, cursor, where: str, params: list, n: int) -> list[int]:
+        cursor.execute(
+            f"SELECT {ENTRY}.id FROM portal_search_head "  # noqa: S608
+            f"JOIN {ENTRY} ON {ENTRY}.id = portal_search_head.rowid "
+            f"WHERE portal_search_head MATCH %s AND {where} "
+            "ORDER BY portal_search_head.rowid DESC LIMIT %s",
+            [self.match, *params, n],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    def scores(self, cursor, ids: list[int]) -> list[tuple[int, float]]:
+        marks = ", ".join(["%s"] * len(ids))
+        cursor.execute(
+            f"SELECT rowid, bm25(portal_search_fts, {self.weights}) "  # noqa: S608
+            f"FROM portal_search_fts WHERE portal_search_fts MATCH %s AND rowid IN ({marks})",
+            [self.match, *ids],
+        )
+        return cursor.fetchall()
+
+    def newest(self, cursor, where: str, params: list, n: int) -> list[tuple]:
+        cursor.execute(
+            f"SELECT {ENTRY}.id, {ENTRY}.last_published_at, {_COLUMNS} FROM {ENTRY} "  # noqa: S608
+            f"WHERE {ENTRY}.id IN (SELECT rowid FROM portal_search_fts "
+            f"WHERE portal_search_fts MATCH %s) AND {where} "
+            f"ORDER BY {ENTRY}.last_published_at DESC, {ENTRY}.id DESC LIMIT %s",
+            [self.match, *params, n],
+        )
+        return cursor.fetchall()
+
+    def highlight(self, cursor, hits: list[SearchHit]) -> None:
         by_id = {hit.id: hit for hit in hits}
         marks = ", ".join(["%s"] * len(by_id))
         cursor.execute(
@@ -371,6 +474,8 @@ class _SQLite:
 
 
 class _Postgres:
+    lower_is_better = False
+
     def __init__(self, backend: SearchBackend, parsed: ParsedQuery, groups: list[list[str]]):
         self.backend = backend
         parts = ["(" + " | ".join(group) + ")" for group in groups]
@@ -381,28 +486,65 @@ class _Postgres:
             {v.get("postgres", "simple") for v in languages.values()} | {"simple"}
         )
 
-    def run(self, query: SearchQuery, where: str, params: list) -> SearchResult:
+    def _union(self, select: str, vector: str, where: str, params: list) -> tuple[str, list]:
         # One branch per language config: each parses the query once (a FROM-clause function)
         # and can use the GIN index with a constant query; rows of other configs are skipped.
         branches, branch_params = [], []
         for config in self.configs:
             branches.append(
-                f"SELECT {ENTRY}.id, ts_rank({ENTRY}.document, tq), "  # noqa: S608
-                f"{ENTRY}.last_published_at, {ENTRY}.kind, {ENTRY}.locale, "
-                f"{ENTRY}.product_key, {ENTRY}.tags "
-                f"FROM {ENTRY}, to_tsquery(%s::regconfig, %s) AS tq "
-                f"WHERE {ENTRY}.ts_config = %s AND {ENTRY}.document @@ tq AND {where}"
+                f"SELECT {select} FROM {ENTRY} JOIN {TEXT} ON {TEXT}.id = {ENTRY}.id, "  # noqa: S608
+                f"to_tsquery(%s::regconfig, %s) AS tq "
+                f"WHERE {TEXT}.ts_config = %s AND {TEXT}.{vector} @@ tq AND {where}"
             )
             branch_params += [config, self.tsquery, config, *params]
-        with self.backend.connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(branches), branch_params)
-            rows = cursor.fetchall()
-            result = _page_and_facets(rows, query, lower_is_better=False)
-            if query.highlight and result.hits:
-                self._highlight(cursor, result.hits)
-        return result
+        return " UNION ALL ".join(branches), branch_params
 
-    def _highlight(self, cursor, hits: list[SearchHit]) -> None:
+    def candidates(self, cursor, where: str, params: list, n: int) -> list[tuple]:
+        # The newest n visible matches first (ids only, no ranking), then ts_rank for those:
+        # ranking detoasts each row's document, so it must not run for every match.
+        union, union_params = self._union(f"{ENTRY}.id, {_COLUMNS}", "document", where, params)
+        cursor.execute(
+            f"SELECT * FROM ({union}) AS m ORDER BY m.id DESC LIMIT %s",  # noqa: S608
+            [*union_params, n],
+        )
+        rows = cursor.fetchall()
+        scores = dict(self.scores(cursor, [r[0] for r in rows]))
+        return [(r[0], scores.get(r[0], 0.0), *r[1:]) for r in rows]
+
+    def head_matches(self, cursor, where: str, params: list, n: int) -> list[int]:
+        union, union_params = self._union(f"{ENTRY}.id", "head", where, params)
+        cursor.execute(
+            f"SELECT * FROM ({union}) AS m ORDER BY m.id DESC LIMIT %s",  # noqa: S608
+            [*union_params, n],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    def scores(self, cursor, ids: list[int]) -> list[tuple[int, float]]:
+        if not ids:
+            return []
+        branches, branch_params = [], []
+        for config in self.configs:
+            branches.append(
+                f"SELECT {TEXT}.id, ts_rank({TEXT}.document, tq) FROM {TEXT}, "  # noqa: S608
+                f"to_tsquery(%s::regconfig, %s) AS tq "
+                f"WHERE {TEXT}.ts_config = %s AND {TEXT}.id = ANY(%s)"
+            )
+            branch_params += [config, self.tsquery, config, list(ids)]
+        cursor.execute(" UNION ALL ".join(branches), branch_params)
+        return cursor.fetchall()
+
+    def newest(self, cursor, where: str, params: list, n: int) -> list[tuple]:
+        union, union_params = self._union(
+            f"{ENTRY}.id, {ENTRY}.last_published_at, {_COLUMNS}", "document", where, params
+        )
+        cursor.execute(
+            f"SELECT * FROM ({union}) AS m "  # noqa: S608
+            "ORDER BY m.last_published_at DESC NULLS LAST, m.id DESC LIMIT %s",
+            [*union_params, n],
+        )
+        return cursor.fetchall()
+
+    def highlight(self, cursor, hits: list[SearchHit]) -> None:
         by_id = {hit.id: hit for hit in hits}
         marks = ", ".join(["%s"] * len(by_id))
         options_title = f"StartSel={PG_START}, StopSel={PG_END}, HighlightAll=true"
@@ -410,13 +552,13 @@ class _Postgres:
             f"StartSel={PG_START}, StopSel={PG_END}, MaxFragments=2, MaxWords=24, MinWords=8, "
             'FragmentDelimiter=" … "'
         )
-        tsq = f"to_tsquery({ENTRY}.ts_config::regconfig, %s)"
+        tsq = f"to_tsquery({TEXT}.ts_config::regconfig, %s)"
         cursor.execute(
-            f"SELECT {ENTRY}.id, "  # noqa: S608
-            f"ts_headline({ENTRY}.ts_config::regconfig, {ENTRY}.title, {tsq}, %s), "
-            f"ts_headline({ENTRY}.ts_config::regconfig, "
-            f"{ENTRY}.summary || ' ' || {ENTRY}.body, {tsq}, %s) "
-            f"FROM {ENTRY} WHERE {ENTRY}.id IN ({marks})",
+            f"SELECT {TEXT}.id, "  # noqa: S608
+            f"ts_headline({TEXT}.ts_config::regconfig, {TEXT}.title, {tsq}, %s), "
+            f"ts_headline({TEXT}.ts_config::regconfig, "
+            f"{TEXT}.summary || ' ' || {TEXT}.body, {tsq}, %s) "
+            f"FROM {TEXT} WHERE {TEXT}.id IN ({marks})",
             [self.tsquery, options_title, self.tsquery, options_body, *by_id],
         )
         for item_id, title, snippet in cursor.fetchall():

@@ -1,0 +1,80 @@
+"""The database backend's bounded work: beyond PORTAL_SEARCH_EXACT_LIMIT visible matches it counts,
+facets and ranks the most recently created ones plus every title/product match, and says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.services import Audience
+from permissions.policies import SearchFilter, search_filter_for
+from search.backends.base import SearchQuery
+from search.backends.database import SearchBackend
+from search.documents import iter_documents
+from tests.factories import MembershipFactory, TierFactory, make_item
+
+pytestmark = pytest.mark.django_db
+STAFF = SearchFilter(scope="all")
+
+
+@pytest.fixture
+def items(portal):
+    # Created oldest first: the first one matches in its title, the others only in the text.
+    made = [make_item(key="widget-manual", title="Widget manual", body="<p>Setup.</p>")]
+    for i in range(6):
+        made.append(
+            make_item(
+                key=f"note-{i}",
+                kind="training_guide" if i % 2 else "product_sheet",
+                title=f"Release note {i}",
+                body="<p>The widget firmware changed.</p>",
+            )
+        )
+    return made
+
+
+def _backend(limit: int) -> SearchBackend:
+    backend = SearchBackend({"EXACT_LIMIT": limit})
+    backend.rebuild(iter_documents())
+    return backend
+
+
+def test_under_the_bound_everything_is_exact(items):
+    result = _backend(10).search(SearchQuery("widget", STAFF))
+    assert result.total_exact
+    assert result.total == 7
+    assert set(result.ids) == {item.pk for item in items}
+    assert sum(result.facets["kind"].values()) == 7
+
+
+def test_beyond_the_bound_counts_cover_the_newest_and_say_so(items):
+    result = _backend(3).search(SearchQuery("widget", STAFF))
+    assert not result.total_exact
+    assert result.total == 3
+    assert sum(result.facets["kind"].values()) == 3  # facets cover the same matches
+    newest = {item.pk for item in items[-3:]}
+    # the oldest item still competes because its title matches, and its title wins
+    assert result.ids[0] == items[0].pk
+    assert set(result.ids) == newest | {items[0].pk}
+
+
+def test_beyond_the_bound_date_sort_is_the_newest_first(items):
+    for i, item in enumerate(items):  # publish order decides, not creation order
+        item.title = f"{item.title} v{i}"
+        item.save_revision().publish()
+    items[1].save_revision().publish()  # republished last: now the newest
+    result = _backend(3).search(SearchQuery("widget", STAFF, sort="date"))
+    assert not result.total_exact
+    assert result.ids[0] == items[1].pk
+    assert len(result.ids) == 3
+
+
+def test_the_bound_applies_after_the_entitlement(portal):
+    silver = TierFactory(key="silver", rank=1)
+    gold = TierFactory(key="gold", rank=2)
+    member = MembershipFactory(organization__tier=silver).user
+    visible = [make_item(key=f"open-{i}", body="<p>gadget</p>") for i in range(3)]
+    for i in range(5):  # newer, but hidden from the member: they must not use up the bound
+        make_item(key=f"gold-{i}", body="<p>gadget</p>", audience=Audience(min_tier=gold))
+    result = _backend(3).search(SearchQuery("gadget", search_filter_for(member)))
+    assert result.total_exact
+    assert set(result.ids) == {item.pk for item in visible}
