@@ -20,11 +20,16 @@ plain-Python oracle (tests/test_policy_properties.py):
 from __future__ import annotations
 
 import functools
+import json
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from django.core.cache import cache
+from django.db import connections
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 from guardian.core import ObjectPermissionChecker
@@ -446,6 +451,62 @@ class PagePolicy:
 
     def filter_visible(self, user: UserLike | None, queryset: QuerySet) -> QuerySet:
         return queryset.filter(self.visible_q(principal_for(user)))
+
+    _IDS = "\x00portal-ids\x00"  # placeholder for the id list in a compiled statement
+    _ids_sql: OrderedDict = OrderedDict()
+
+    def visible_ids(
+        self, user: UserLike | None, ids: Iterable[int], using: str = "default"
+    ) -> set[int]:
+        """Which of the page ids ``ids`` ``user`` may see: ``visible_q`` for a known handful of
+        pages (a page of search hits), without rebuilding the ORM query every time.
+
+        Compiling ``visible_q`` costs milliseconds and is the same for every asker with the same
+        rule inputs, so the statement is compiled once per rule key and connection; only the id
+        list changes (one parameter: a JSON array on SQLite, an int array on PostgreSQL).
+        """
+        wanted = sorted({int(i) for i in ids})
+        principal = principal_for(user)
+        if not wanted or principal.kind == "suspended":
+            return set()
+        vendor = connections[using].vendor
+        key = (
+            using,
+            vendor,
+            principal.kind,
+            principal.group_id,
+            principal.tier_rank,
+            principal.region_ids,
+            principal.type_id,
+            principal.has_grants,
+            principal.has_exceptions,
+            principal.max_page_depth() if principal.has_grants else 0,
+        )
+        compiled = self._ids_sql.get(key)
+        if compiled is None:
+            if vendor == "postgresql":
+                id_list = RawSQL("SELECT unnest(%s::integer[])", [self._IDS])
+            else:
+                id_list = RawSQL("SELECT value FROM json_each(%s)", [self._IDS])
+            qs = (
+                Page.objects.using(using)
+                .filter(self.visible_q(principal))
+                .filter(pk__in=id_list)
+                .order_by()
+                .values_list("pk", flat=True)
+            )
+            sql, params = qs.query.sql_with_params()
+            params = list(params)
+            compiled = (sql, params, params.index(self._IDS))
+            self._ids_sql[key] = compiled
+            if len(self._ids_sql) > 256:
+                self._ids_sql.popitem(last=False)
+        sql, params, slot = compiled
+        params = list(params)
+        params[slot] = wanted if vendor == "postgresql" else json.dumps(wanted)
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            return {row[0] for row in cursor.fetchall()}
 
     def _effective_rule_q(self, principal: Principal, prefix: str = "audience__eff_") -> Q:
         rank = Q(**{f"{prefix}min_rank__isnull": True}) | Q(

@@ -13,9 +13,14 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import Site
 
 from permissions.policies import search_filter_for
 
@@ -42,12 +47,14 @@ def marks_to_html(text: str) -> SafeString:
 
 @dataclass
 class ResultItem:
-    page: object
+    page: object  # None: result lines are built from columns, not page objects
     url: str
     title_html: SafeString
     snippet_html: SafeString
     kind: str
     language: str
+    kind_label: str = ""
+    product: str = ""
 
 
 @dataclass
@@ -165,52 +172,84 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
     return page
 
 
-# What a result line shows: hydration reads only these columns (the body is large).
-RESULT_FIELDS = (
-    "id",
-    "title",
-    "summary",
-    "url_path",
-    "content_type_id",
-    "locale__language_code",
-    "product__name",
-    "last_published_at",
-)
-
-
 def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
-    """The hits' pages, in hit order. The policy checks them once more (a stale index entry can
-    never show an item the user may not see)."""
+    """The hits as result lines, in hit order. The policy checks them once more (a stale index
+    entry can never show an item the user may not see); only the columns a line shows are read."""
     from kb.models import PortalItemPage
     from kb.models.pages import CONTENT_KIND_BY_MODEL
+    from permissions.policies import page_policy
 
     if not result.hits:
         return []
-    # Wagtail caches the site root paths on this object (the request when there is one).
-    url_cache = request if request is not None else _UrlCache()
-    pages = {
-        p.pk: p
-        for p in PortalItemPage.objects.filter(pk__in=result.ids)
-        .visible_to(user)
-        .select_related("product", "locale")
-        .only(*RESULT_FIELDS)
+    visible = page_policy.visible_ids(user, result.ids)
+    rows = {
+        row[0]: row
+        for row in PortalItemPage.objects.filter(pk__in=visible, live=True).values_list(
+            "id",
+            "title",
+            "summary",
+            "url_path",
+            "content_type_id",
+            "locale__language_code",
+            "product__name",
+        )
     }
+    urls = _page_urls(rows.values(), request)
     items = []
     for hit in result.hits:
-        page = pages.get(hit.id)
-        if page is None:
+        row = rows.get(hit.id)
+        if row is None:
             continue
+        _id, title, summary, _path, content_type_id, language, product = row
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
         items.append(
             ResultItem(
-                page=page,
-                url=page.get_url(url_cache),
-                title_html=marks_to_html(hit.title_highlight or page.title),
-                snippet_html=marks_to_html(hit.snippet or page.summary),
-                kind=CONTENT_KIND_BY_MODEL.get(page.specific_class.__name__, "item"),
-                language=page.locale.language_code,
+                page=None,
+                url=urls.get(hit.id) or "",
+                title_html=marks_to_html(hit.title_highlight or title),
+                snippet_html=marks_to_html(hit.snippet or summary),
+                kind=CONTENT_KIND_BY_MODEL.get(model.__name__, "item") if model else "item",
+                kind_label=str(model._meta.verbose_name) if model else "",
+                product=product or "",
+                language=language,
             )
         )
     return items
+
+
+def _page_urls(rows, request) -> dict[int, str]:
+    """Page URLs from ``url_path`` the way ``Page.get_url`` builds them (site root path, the
+    page's language for i18n patterns), without loading page objects.
+    ``search/tests/test_portal.py`` checks them against ``Page.get_url``."""
+    holder = request if request is not None else _UrlCache()
+    try:
+        roots = holder._wagtail_cached_site_root_paths
+    except AttributeError:
+        roots = holder._wagtail_cached_site_root_paths = Site.get_site_root_paths()
+    several_sites = len({root.site_id for root in roots}) > 1
+    i18n = getattr(settings, "WAGTAIL_I18N_ENABLED", False)
+    active = translation.get_language()
+    try:
+        active_variant = get_supported_content_language_variant(active) if i18n else None
+    except LookupError:
+        active_variant = None
+    append_slash = getattr(settings, "WAGTAIL_APPEND_SLASH", True)
+    urls = {}
+    for row in rows:
+        page_id, url_path = row[0], row[3]
+        root = next((r for r in roots if url_path.startswith(r.root_path)), None)
+        if root is None:
+            continue
+        language = active if active_variant == root.language_code else root.language_code
+        try:
+            with translation.override(language if i18n else active):
+                path = reverse("wagtail_serve", args=(url_path[len(root.root_path) :],))
+        except NoReverseMatch:
+            continue
+        if not append_slash and path != "/":
+            path = path.rstrip("/")
+        urls[page_id] = root.root_url + path if several_sites else path
+    return urls
 
 
 class _UrlCache:

@@ -48,6 +48,7 @@ def _sqlite_fts(name: str, columns: str) -> list[str]:
             VALUES (new.id, {", ".join("new." + c.strip() for c in columns.split(","))});
         END""",
         f"INSERT INTO {name}({name}) VALUES('rebuild')",
+        f"INSERT INTO {name}({name}) VALUES('optimize')",
     ]
 
 

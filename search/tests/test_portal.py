@@ -146,3 +146,37 @@ def test_outage_falls_back_to_database_with_notice(client, world, situation):
     assert "reduced mode" in html
     assert "23 results" in html
     assert suggest.status_code == 200 and suggest.json()["suggestions"]
+
+
+def test_result_urls_are_the_pages_own_urls(demo):
+    """Result lines are built from columns; their URLs must be exactly Page.get_url()'s, in every
+    content language (i18n prefixes) and whatever the active UI language."""
+    from django.utils import translation
+
+    from kb.models import PortalItemPage
+    from search.backends.base import SearchHit, SearchResult
+    from search.services import hydrate
+    from tests.factories import UserFactory
+
+    staff = UserFactory(is_staff=True)
+    pages = list(PortalItemPage.objects.live())
+    assert {p.locale.language_code for p in pages} >= {"en", "de", "cs"}
+    result = SearchResult(total=len(pages), hits=[SearchHit(id=p.pk) for p in pages])
+    for ui_language in ("en", "de", "cs"):
+        with translation.override(ui_language):
+            lines = hydrate(staff, result)
+            expected = [p.get_url() for p in pages]
+        assert [line.url for line in lines] == expected
+
+
+def test_visible_ids_agrees_with_the_queryset_filter(demo):
+    from accounts.models import User
+    from kb.models import PortalItemPage
+    from permissions.policies import page_policy
+
+    ids = list(PortalItemPage.objects.values_list("pk", flat=True))
+    for user in User.objects.all():
+        expected = set(PortalItemPage.objects.visible_to(user).values_list("pk", flat=True))
+        assert page_policy.visible_ids(user, ids) == expected, user.email
+        user.__dict__.pop("_portal_principal", None)
+        assert page_policy.visible_ids(user, ids[:3]) == expected & set(ids[:3])
