@@ -137,7 +137,7 @@ class SearchBackend(BaseSearchBackend):
             ts_config=ts_config_for(doc.locale),
             kind=doc.kind,
             product_key=doc.product_key or "",
-            product=doc.product_name,
+            product=doc.product_text,
             tags=tokens(doc.tags) if doc.tags else "|",
             title=doc.title,
             summary=doc.summary,
@@ -186,7 +186,7 @@ class SearchBackend(BaseSearchBackend):
             vocabulary = {
                 w
                 for d in docs
-                for w in words(" ".join((d.title, d.summary, d.product_name, d.body)))
+                for w in words(" ".join((d.title, d.summary, d.product_text, d.body)))
                 if 2 < len(w) <= 60 and not w.isdigit()
             }
             SearchTerm.objects.using(self.using).bulk_create(
