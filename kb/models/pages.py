@@ -172,10 +172,11 @@ class PortalItemPage(AudienceMixin, Page):
         return CONTENT_KIND_BY_MODEL.get(self.specific_class.__name__, "item")
 
     def get_context(self, request, *args, **kwargs):
-        from ..selectors import item_files
+        from ..selectors import item_files, item_tags
 
         context = super().get_context(request, *args, **kwargs)
         context["files"] = item_files(user=request.user, item=self)
+        context["tags"] = item_tags(item=self)
         return context
 
 

@@ -83,3 +83,44 @@ def test_tags_are_in_the_editors_content_panels(portal):
     for model in (ProductSheetPage,):
         form_class = model.get_edit_handler().get_form_class()
         assert "tags" in form_class.base_fields
+
+
+def test_library_listing_filters_by_tag_with_the_same_query_count(portal, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kb.services import library_for_locale
+    from tests.factories import MembershipFactory
+
+    tagged = [make_item(key=f"priced-{i}", tags=["pricing"]) for i in range(3)]
+    others = [make_item(key=f"other-{i}", tags=["security"]) for i in range(2)]
+    client.force_login(MembershipFactory().user)
+    library = library_for_locale("en")
+    client.get(library.url)  # warm per-process caches
+
+    def get(params):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(library.url, params)
+        assert response.status_code == 200
+        return response.content.decode(), len(ctx.captured_queries)
+
+    html, plain_count = get({})
+    assert all(f'href="{p.url}"' in html for p in tagged + others)
+    html, tag_count = get({"tag": "pricing"})
+    assert ">3 items<" in html
+    assert all(f'href="{p.url}"' in html for p in tagged)
+    assert not any(f'href="{p.url}"' in html for p in others)
+    assert 'name="tag" value="pricing"' in html  # kept when other filters are applied
+    assert tag_count == plain_count
+    html, _count = get({"tag": "nothing-here"})
+    assert ">0 items<" in html
+
+
+def test_a_normalised_tag_is_its_own_slug(portal):
+    from taggit.models import Tag
+
+    make_item(key="cz", tags=["Brožura", "q4-2026"])
+    assert sorted(Tag.objects.values_list("name", "slug")) == [
+        ("brožura", "brožura"),
+        ("q4-2026", "q4-2026"),
+    ]

@@ -1,5 +1,5 @@
-"""Item tags in the portal search: the indexed document, bounded queries and the publish signal
-(database backend, the embedded default)."""
+"""Item tags in the portal search: the indexed document, bounded queries, the publish signal,
+the /search/ facet and the item page's tag links (database backend, the embedded default)."""
 
 from __future__ import annotations
 
@@ -104,3 +104,32 @@ def test_publish_reindexes_tags_and_drafts_do_not_leak(portal, commit):
     assert _found("walrus", tags=["tundra"]) == {item.pk}
     assert _found("tundra") == {item.pk}
     assert _found("walrus", tags=["arctic"]) == set()
+
+
+def test_search_page_tag_facet_counts_only_visible_items(client, world):
+    client.force_login(world["member"])
+    html = client.get("/search/", {"q": "router"}).content.decode()
+    assert "3 results" in html  # the gold price list is hidden
+    assert "<h2>Tags</h2>" in html
+    assert 'tag=pricing">pricing</a> <span class="count">(1)</span>' in html
+    assert 'tag=datasheet">datasheet</a> <span class="count">(1)</span>' in html
+    assert 'tag=onboarding">onboarding</a> <span class="count">(1)</span>' in html
+    filtered = client.get("/search/", {"q": "router", "tag": "pricing"}).content.decode()
+    assert ">1 result<" in filtered
+    assert f'href="{world["items"]["sheet"].url}"' in filtered
+    assert "price list" not in filtered
+    assert 'name="tag" value="pricing"' in filtered  # kept when searching again
+    assert 'aria-current="true">pricing</a>' in filtered
+
+
+def test_item_page_links_its_tags_to_the_search(client, world):
+    client.force_login(world["member"])
+    sheet = world["items"]["sheet"]
+    html = client.get(sheet.url).content.decode()
+    assert 'href="/search/?q=datasheet&amp;tag=datasheet" rel="tag">datasheet</a>' in html
+    assert 'href="/search/?q=pricing&amp;tag=pricing" rel="tag">pricing</a>' in html
+    # the link lists exactly the visible items with the tag
+    results = client.get("/search/", {"q": "pricing", "tag": "pricing"}).content.decode()
+    assert ">1 result<" in results and f'href="{sheet.url}"' in results
+    plain = client.get(world["items"]["plain"].url).content.decode()
+    assert 'class="tags"' not in plain
