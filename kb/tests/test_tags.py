@@ -124,3 +124,52 @@ def test_a_normalised_tag_is_its_own_slug(portal):
         ("brožura", "brožura"),
         ("q4-2026", "q4-2026"),
     ]
+
+
+def _asset_form(page, **fields):
+    from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text
+
+    data = {
+        "title": page.title,
+        "slug": page.slug,
+        "summary": "",
+        "body": rich_text(""),
+        "asset_kind": "brochure",
+        "co_brandable": "on",
+        "attachments": inline_formset([]),
+        **fields,
+    }
+    return nested_form_data(data)
+
+
+def test_admin_draft_keeps_tags_out_of_the_index_until_published(
+    client, portal, django_capture_on_commit_callbacks
+):
+    from accounts.models import User
+    from search.backends import get_search_backend
+    from search.backends.base import SearchFilter, SearchQuery
+
+    def found(text):
+        query = SearchQuery(text, SearchFilter(scope="all"))
+        return set(get_search_backend().search(query).ids)
+
+    client.force_login(User.objects.create_superuser(email="eva@vendor.example", password="x"))
+    with django_capture_on_commit_callbacks(execute=True):
+        item = make_item(key="kit", kind="marketing_asset", title="Walrus kit", tags=["arctic"])
+    edit = f"/admin/pages/{item.pk}/edit/"
+    assert 'name="tags"' in client.get(edit).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(edit, _asset_form(item, tags="arctic, embargoed"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert _live_tags(item) == ["arctic"]
+    assert found("arctic") == {item.pk}  # the index is in step with the live page
+    assert found("embargoed") == set()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            edit, _asset_form(item, tags="arctic, embargoed", **{"action-publish": "publish"})
+        )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert _live_tags(item) == ["arctic", "embargoed"]
+    assert found("embargoed") == {item.pk}
