@@ -145,7 +145,8 @@ def tags_of(page_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
         .values_list("content_object_id", "tag__slug", "tag__name")
     )
     for page_id, slug, name in rows:
-        tags.setdefault(page_id, []).append((slug, name))
+        if slug:  # taggit leaves the slug empty for a name without letters or digits
+            tags.setdefault(page_id, []).append((slug, name))
     return tags
 
 
