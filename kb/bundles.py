@@ -48,6 +48,7 @@ from .services import (
     library_for_locale,
     product_ensure,
     site_structure_ensure,
+    tag_normalise,
 )
 from .validation import UploadRejected, validate_upload
 
@@ -187,6 +188,7 @@ class ItemSpec:
     grants: list[str]
     exceptions: list[str]
     files: list[FileSpec]
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -603,6 +605,7 @@ class _Validator:
                 "grants",
                 "exceptions",
                 "files",
+                "tags",
             ),
         )
         key = entry.key("key", pattern=ITEM_KEY_RE, max_length=120)
@@ -628,6 +631,7 @@ class _Validator:
                 None, f'organisation "{sorted(both)[0]}" is both in grants and in exceptions'
             )
         files = self._files(entry, locale)
+        tags = self._tags(entry)
         self.plan.items.append(
             ItemSpec(
                 label,
@@ -643,8 +647,22 @@ class _Validator:
                 grants,
                 exceptions,
                 files,
+                tags,
             )
         )
+
+    def _tags(self, item: _Entry) -> list[str]:
+        """Normalised tags (``kb.services.tag_normalise``), repeats after normalising dropped."""
+        item.key_list("tags")  # null or absent: no tags; a non-list or non-string is refused
+        tags: list[str] = []
+        for index, value in enumerate(item.data.get("tags") or []):
+            try:
+                tag = tag_normalise(value)
+            except ValueError as exc:
+                raise item.fail(f"tags[{index}]", str(exc)) from exc
+            if tag not in tags:
+                tags.append(tag)
+        return tags
 
     def _audience(self, item: _Entry) -> AudienceSpec:
         data = item.data.get("audience")
@@ -1133,6 +1151,7 @@ class _Importer:
                     product=product_ensure(name=spec.product) if spec.product else None,
                     audience=audience,
                     files=spec.files,
+                    tags=spec.tags,
                     stored=self.stored,
                 )
             except ValidationError as exc:

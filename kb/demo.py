@@ -1454,6 +1454,41 @@ ITEMS: list[ItemSpec] = [
 
 #: Downloads recorded for Anna so "Updated since you downloaded" and "Withdrawn" have content:
 #: (user e-mail, item key, attachment language or None for the master, days ago).
+# Tags per demo item (kb.services.tag_normalise form): what partners filter the search by.
+ITEM_TAGS: dict[str, tuple[str, ...]] = {
+    "demo-x1-datasheet": ("datasheet", "sd-wan", "routing", "5g"),
+    "demo-x5-datasheet": ("datasheet", "switching", "poe", "wi-fi-7"),
+    "demo-f9-datasheet": ("datasheet", "security", "firewall"),
+    "demo-w3-datasheet": ("datasheet", "wi-fi-7", "wireless"),
+    "demo-cloud-manager-datasheet": ("datasheet", "cloud", "licensing"),
+    "demo-x7-preview-datasheet": ("datasheet", "routing", "pre-release", "2027"),
+    "demo-x1-install-guide": ("installation", "onboarding", "sd-wan"),
+    "demo-f9-policy-course": ("security", "firewall", "certification"),
+    "demo-cm-api-course": ("cloud", "api", "integration"),
+    "demo-sales-certification": ("certification", "sales", "onboarding", "pricing"),
+    "demo-x5-deploy-course": ("switching", "installation", "wi-fi-7"),
+    "demo-x1-brochure": ("brochure", "sd-wan", "co-branding"),
+    "demo-x5-brochure": ("brochure", "switching", "co-branding"),
+    "demo-f9-battlecard": ("security", "competition", "pricing", "sales"),
+    "demo-w3-launch-banner": ("campaign", "launch", "wi-fi-7"),
+    "demo-x1-dach-launch-kit": ("campaign", "launch", "event", "dach"),
+    "demo-emea-summit-kit": ("event", "campaign", "emea"),
+    "demo-apac-cm-social": ("social", "cloud", "launch", "apac"),
+    "demo-na-coop-playbook": ("co-op", "mdf", "campaign", "pricing"),
+    "demo-latam-distributor-kit": ("onboarding", "distribution", "campaign"),
+    "demo-cm-social-pack": ("social", "cloud", "co-branding"),
+    "demo-x5-tradeshow-banner": ("event", "switching", "co-branding"),
+    "demo-referral-one-pager": ("referral", "sales", "onboarding"),
+    "demo-roadmap-2027": ("roadmap", "confidential", "2027"),
+    "demo-platinum-mdf-banner": ("mdf", "campaign", "cloud", "q4-2026"),
+    "demo-programme-overview": ("partner-programme", "onboarding", "pricing"),
+    "demo-x5-promo-2025": ("promotion", "pricing", "switching"),
+    "demo-de-x5-messe-kit": ("messe", "switching", "dach", "event"),
+    "demo-de-f9-schulung": ("schulung", "security", "firewall"),
+    "demo-cs-x1-prirucka": ("instalace", "sd-wan", "onboarding"),
+    "demo-cs-w3-brozura": ("brožura", "wi-fi-7", "co-branding"),
+}
+
 DOWNLOADS = [
     ("anna@acme.example", "demo-x1-datasheet", "de", 21),
     ("anna@acme.example", "demo-x5-promo-2025", None, 40),
@@ -1755,6 +1790,7 @@ class _Seeder:
             ),
             files=files,
             extra=extra,
+            tags=ITEM_TAGS.get(spec.key, ()),
             stored=self.stored,
         )
         if spec.withdrawn:

@@ -108,6 +108,11 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
     if product:
         selected["product"] = product
         items = items.filter(product__key=product)
+    tag = (params.get("tag") or "").strip()
+    if tag and len(tag) <= 100:
+        # A join in the same query (a tag slug occurs once per item: no duplicate rows).
+        selected["tag"] = tag
+        items = items.filter(tags__slug=tag)
     kind = params.get("type")
     if kind in MODEL_BY_CONTENT_KIND:
         selected["type"] = kind
@@ -182,6 +187,31 @@ def item_files(*, user, item: PortalItemPage) -> dict:
         "language": wanted,
         "fallback_note": bool(files) and not has_wanted and wanted != "en",
     }
+
+
+@dataclass
+class ItemTag:
+    name: str
+    slug: str
+    url: str  # the portal search for this tag
+
+
+def item_tags(*, item: PortalItemPage) -> list[ItemTag]:
+    """The item's tags (one query), each linking to the search filtered by it.
+
+    The link carries the tag's words as the query too: the search page needs a query, and the
+    tag names are indexed as text, so ``q=<name>&tag=<slug>`` lists exactly the items with the
+    tag that the user may see.
+    """
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    search_url = reverse("search:search")
+    return [
+        ItemTag(tag.name, tag.slug, f"{search_url}?{urlencode({'q': tag.name, 'tag': tag.slug})}")
+        for tag in sorted(item.tags.all(), key=lambda t: t.name)
+    ]
 
 
 def content_kind(page: Page) -> str:

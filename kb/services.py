@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -178,6 +179,32 @@ def document_create(
     return document
 
 
+TAG_MAX_LENGTH = 100  # taggit's Tag.name / Tag.slug
+_TAG_RE = re.compile(r"^[^\W_]+(?:-[^\W_]+)*$")
+
+
+def tag_normalise(value: str) -> str:
+    """``value`` as a tag: stripped and lower-cased; then it must be a slug of letters (any
+    script) and digits joined by single hyphens, at most 100 characters ("q4-2026").
+
+    The normalised tag is its own taggit slug, so the tag's name, its slug, the search index's
+    token and the ``?tag=`` link are one and the same string.
+
+    Raises:
+        ValueError: empty, too long, or not a slug after normalisation.
+    """
+    tag = value.strip().lower()
+    if not tag:
+        raise ValueError("a tag must not be empty")
+    if len(tag) > TAG_MAX_LENGTH:
+        raise ValueError(f'tag "{tag[:40]}…" is longer than {TAG_MAX_LENGTH} characters')
+    if not _TAG_RE.match(tag):
+        suggestion = slugify(tag, allow_unicode=True)
+        hint = f' (e.g. "{suggestion}")' if suggestion else ""
+        raise ValueError(f'tag "{tag}" must be letters and digits joined by single hyphens{hint}')
+    return tag
+
+
 @transaction.atomic
 def item_upsert(
     *,
@@ -191,18 +218,25 @@ def item_upsert(
     audience: Audience | None = None,
     files: Iterable[FileSpec] = (),
     extra: dict | None = None,
+    tags: Iterable[str] | None = None,
     publish: bool = True,
     stored: StoredFiles | None = None,
     user=None,
 ) -> PortalItemPage:
     """Create or update the item with external ``key`` under ``parent`` and publish it.
 
+    ``tags`` replaces the item's tags (normalised with ``tag_normalise``, repeats dropped);
+    ``None`` leaves an existing item's tags as they are. Tags are saved with the page and its
+    revision, so they reach the search index only when the revision is published.
+
     Raises:
-        ValueError: unknown ``kind``, or an existing item with this key is of another kind.
+        ValueError: unknown ``kind``, a bad tag, or an existing item with this key is of another
+            kind.
     """
     model = MODEL_BY_CONTENT_KIND.get(kind)
     if model is None:
         raise ValueError(f"unknown kind {kind!r}")
+    wanted_tags = None if tags is None else list(dict.fromkeys(tag_normalise(t) for t in tags))
     audience = audience or Audience()
     existing = ItemKey.objects.filter(key=key).select_related("page").first()
     if existing is not None:
@@ -234,6 +268,8 @@ def item_upsert(
     page.audience_min_tier = audience.min_tier
     page.audience_regions = list(audience.regions)
     page.audience_partner_types = list(audience.partner_types)
+    if wanted_tags is not None and sorted(wanted_tags) != sorted_tag_names(page):
+        page.tags.set(wanted_tags)  # in memory (modelcluster); saved with the page below
     if existing is None:
         page.slug = _unique_slug(parent, title)
         parent.add_child(instance=page)
@@ -248,6 +284,13 @@ def item_upsert(
     audience_set_grants(page=page, organizations=audience.grants)
     audience_set_exceptions(page=page, organizations=audience.exceptions)
     return page
+
+
+def sorted_tag_names(page: PortalItemPage) -> list[str]:
+    """The item's tag names in display order (alphabetical); uses prefetched tags if any."""
+    if page.pk is None:
+        return []
+    return sorted(tag.name for tag in page.tags.all())
 
 
 def _sync_attachments(

@@ -2,9 +2,10 @@
 
 ``SearchDocument`` is backend-neutral: the database backend stores it in its tables, the
 Elasticsearch backend turns it into an ``elasticsearch.dsl`` Document (see
-``search/backends/elasticsearch.py``). Tags: the content model has no tags yet, so ``tags`` is
-always an empty list; the field, its facet and its filter exist so adding tags needs no mapping
-change.
+``search/backends/elasticsearch.py``). Tags: ``tags`` holds the live item's tag slugs (the facet
+and the ``?tag=`` filter, a keyword field / "|tag|" tokens); ``tag_text`` holds their names, which
+both backends index as text together with the product name (weight 2), so a query for a tag word
+finds the item.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ class SearchDocument:
     live: bool
     audience: SearchAudience
     extra: dict = field(default_factory=dict)
+    tag_text: str = ""  # tag names, searched with the product name's weight
+
+    @property
+    def product_text(self) -> str:
+        """What the backends index in their "product" text field: product name and tag names."""
+        return " ".join(p for p in (self.product_name, self.tag_text) if p)
 
 
 _SPACE = re.compile(r"\s+")
@@ -123,25 +130,56 @@ def _attachments_of(page, with_files: bool) -> str:
     return " ".join(t for t in (pdf_text(d) for d in documents) if t)[:MAX_ATTACHMENT_CHARS]
 
 
+def tags_of(page_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """(slug, name) of each item's tags, sorted by slug, in one query for all ``page_ids``.
+
+    Read from the database rows, i.e. the live page's tags: a draft's tags live only in its
+    revision until it is published, so they never reach the index.
+    """
+    from kb.models import PortalItemTag
+
+    tags: dict[int, list[tuple[str, str]]] = {}
+    rows = (
+        PortalItemTag.objects.filter(content_object_id__in=page_ids)
+        .order_by("tag__slug")
+        .values_list("content_object_id", "tag__slug", "tag__name")
+    )
+    for page_id, slug, name in rows:
+        if slug:  # taggit leaves the slug empty for a name without letters or digits
+            tags.setdefault(page_id, []).append((slug, name))
+    return tags
+
+
 def build_documents(pages: Iterable, *, with_files: bool = True) -> list[SearchDocument]:
     """Documents for live items among ``pages`` (PortalItemPage instances).
 
     Items that are not live, or have no compiled audience, get no document (fail closed).
+    Tags are read in one query for all ``pages`` (no query per item).
     """
+    from wagtail.models import Locale
+
+    from kb.models import Product
     from kb.models.pages import CONTENT_KIND_BY_MODEL
 
     pages = [p for p in pages if p.live]
     audiences = search_audiences(pages)
+    tags = tags_of([p.pk for p in pages]) if pages else {}
+    # Read here, not through page.locale / page.product: callers pass ``.specific()`` pages,
+    # which lose select_related, and one query each keeps a batch's query count constant.
+    locales = dict(Locale.objects.values_list("pk", "language_code")) if pages else {}
+    product_ids = {p.product_id for p in pages if p.product_id}
+    products = Product.objects.in_bulk(product_ids) if product_ids else {}
     docs: list[SearchDocument] = []
     for page in pages:
         audience = audiences.get(page.pk)
         if audience is None:
             continue
-        product = page.product
+        product = products.get(page.product_id)
+        item_tags = tags.get(page.pk, [])
         docs.append(
             SearchDocument(
                 id=page.pk,
-                locale=page.locale.language_code,
+                locale=locales[page.locale_id],
                 kind=CONTENT_KIND_BY_MODEL.get(page.specific_class.__name__, "item"),
                 title=page.title,
                 summary=page.summary or "",
@@ -149,7 +187,8 @@ def build_documents(pages: Iterable, *, with_files: bool = True) -> list[SearchD
                 attachments=_attachments_of(page, with_files),
                 product_key=product.key if product else None,
                 product_name=product.name if product else "",
-                tags=[],
+                tags=[slug for slug, _name in item_tags],
+                tag_text=" ".join(name for _slug, name in item_tags),
                 first_published_at=page.first_published_at,
                 last_published_at=page.last_published_at,
                 expire_at=page.expire_at,
@@ -179,8 +218,8 @@ def iter_documents(*, batch_size: int = 200, with_files: bool = True) -> Iterato
     for start in range(0, len(ids), batch_size):
         pages = list(
             PortalItemPage.objects.filter(pk__in=ids[start : start + batch_size])
-            .select_related("product", "locale")
             .order_by("pk")
+            .specific()  # one query per kind, not page.specific per item in _body_of
         )
         yield from build_documents(pages, with_files=with_files)
 

@@ -106,17 +106,24 @@ def _run(query: SearchQuery) -> tuple[SearchResult, str]:
     return result, ""
 
 
-def _labels() -> dict[str, dict[str, str]]:
+def _labels(tag_slugs: list[str]) -> dict[str, dict[str, str]]:
+    from taggit.models import Tag
+
     from kb.models import Product
     from kb.models.pages import MODEL_BY_CONTENT_KIND
 
+    tags = (
+        dict(Tag.objects.filter(slug__in=tag_slugs).values_list("slug", "name"))
+        if tag_slugs
+        else {}
+    )
     return {
         "kind": {
             k: str(m._meta.verbose_name).capitalize() for k, m in MODEL_BY_CONTENT_KIND.items()
         },
         "product": dict(Product.objects.values_list("key", "name")),
         "locale": dict(settings.WAGTAIL_CONTENT_LANGUAGES),
-        "tags": {},
+        "tags": tags,  # the index holds slugs; editors' names ("Q4 Launch") are the labels
     }
 
 
@@ -124,7 +131,7 @@ def params_to_filters(params) -> dict[str, list[str]]:
     names = {"type": "kind", "product": "product", "language": "locale", "tag": "tags"}
     filters = {}
     for param, name in names.items():
-        values = [v for v in params.getlist(param) if v and len(v) <= 60][:10]
+        values = [v for v in params.getlist(param) if v and len(v) <= 100][:10]  # tags: ≤ 100
         if values:
             filters[name] = values
     return filters
@@ -161,7 +168,7 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
     page.total_exact = result.total_exact
     page.num_pages = max(1, math.ceil(result.total / page_size))
     page.results = hydrate(user, result, request=request)
-    labels = _labels()
+    labels = _labels(sorted(result.facets.get("tags", {})))
     for name in FACETS:
         counts = result.facets.get(name, {})
         page.facets[name] = [

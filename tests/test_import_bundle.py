@@ -15,11 +15,20 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from taggit.models import Tag
 from wagtail.models import Page, Site
 
 from kb import bundles
 from kb.bundles import BundleError, bundle_import
-from kb.models import ItemAttachment, ItemKey, PortalDocument, PortalHomePage, Product
+from kb.models import (
+    ItemAttachment,
+    ItemKey,
+    PortalDocument,
+    PortalHomePage,
+    PortalItemTag,
+    Product,
+)
+from kb.services import sorted_tag_names
 from permissions.models import Membership, PartnerOrganization, PartnerType, Region, Tier
 from permissions.policies import page_policy
 from tests.factories import TierFactory, make_item, make_pdf_bytes
@@ -63,6 +72,8 @@ def snapshot() -> dict:
         Tier,
         Region,
         PartnerType,
+        PortalItemTag,
+        Tag,
     )
     state: dict = {m.__name__: m.objects.count() for m in models}
     state["titles"] = sorted(Page.objects.values_list("title", flat=True))
@@ -155,6 +166,9 @@ def test_example_bundle_imports_and_links_resolve(portal, tmp_path, client):
     brochure = ItemKey.objects.get(key="x1-brochure").page
     assert page_policy.can_view(anna, brochure)
     assert not page_policy.can_view(nils, brochure)  # silver would pass, but excepted
+    for entry in bundle["items"]:  # tags reached the live page
+        page = ItemKey.objects.get(key=entry["key"]).page.specific
+        assert sorted_tag_names(page) == sorted(entry.get("tags", [])), entry["key"]
 
 
 def test_reimport_updates_without_duplicates(portal, tmp_path):
@@ -170,6 +184,8 @@ def test_reimport_updates_without_duplicates(portal, tmp_path):
 
     after = snapshot()
     for name in ("Page", "PortalDocument", "ItemAttachment", "ItemKey", "Product"):
+        assert after[name] == before[name], name
+    for name in ("PortalItemTag", "Tag"):
         assert after[name] == before[name], name
     for name in ("PartnerOrganization", "Membership", "User", "Tier", "Region", "PartnerType"):
         assert after[name] == before[name], name
@@ -242,6 +258,29 @@ def test_references_may_point_at_existing_rows(portal, tmp_path):
     run(tmp_path, bundle)
     child = ItemKey.objects.get(key="child").page
     assert child.get_parent().pk == ItemKey.objects.get(key="legacy-parent").page.pk
+
+
+def test_tags_are_normalised_replaced_and_reimported_idempotently(portal, tmp_path):
+    bundle = small_bundle()
+    bundle["items"][0]["tags"] = [" Pricing ", "datasheet", "pricing", "Q4-2026"]
+    run(tmp_path, bundle)
+    page = ItemKey.objects.get(key="first").page.specific
+    assert sorted_tag_names(page) == ["datasheet", "pricing", "q4-2026"]
+    revisions = page.revisions.count()
+    before = snapshot()
+
+    run(tmp_path, bundle)  # the same bundle again: nothing new
+    assert snapshot() == before
+    assert sorted_tag_names(page) == ["datasheet", "pricing", "q4-2026"]
+    assert page.revisions.count() == revisions + 1  # re-published, as every re-import does
+
+    bundle["items"][0]["tags"] = ["security"]
+    run(tmp_path, bundle)
+    assert sorted_tag_names(page.specific_class.objects.get(pk=page.pk)) == ["security"]
+    del bundle["items"][0]["tags"]  # the bundle is the source of truth: absent = no tags
+    run(tmp_path, bundle)
+    assert sorted_tag_names(page.specific_class.objects.get(pk=page.pk)) == []
+    assert PortalItemTag.objects.count() == 0
 
 
 # --- malformed bundles ------------------------------------------------------------------------
@@ -323,6 +362,23 @@ MALFORMED = [
         _append_item(files=[{"name": "../x.pdf", "content_base64": b64(PDF_B)}]),
         ['items[1] (key "bad")', '"../x.pdf" must be a plain file name'],
     ),
+    (
+        "tag-with-space",
+        _append_item(tags=["pricing", "q4 2026"]),
+        ['items[1] (key "bad")', 'tags[1]: tag "q4 2026" must be letters and digits', "q4-2026"],
+    ),
+    ("tag-empty", _append_item(tags=["ok", " "]), ['items[1] (key "bad")', "tags[1]: a tag"]),
+    (
+        "tag-too-long",
+        _append_item(tags=["x" * 101]),
+        ['items[1] (key "bad")', "tags[0]: tag", "longer than 100 characters"],
+    ),
+    (
+        "tag-not-a-string",
+        _append_item(tags=["ok", 7]),
+        ['items[1] (key "bad")', "tags[1]: must be a string, not"],
+    ),
+    ("tags-not-a-list", _append_item(tags="pricing"), ['items[1] (key "bad")', "tags: must be"]),
     (
         "user-org-and-staff",
         _user_with_both,

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.models import Locale
 
-from kb.demo import ITEMS, ORGANIZATIONS, USERS
+from kb.demo import ITEM_TAGS, ITEMS, ORGANIZATIONS, USERS
 from kb.models import (
     ItemKey,
     LibraryIndexPage,
@@ -28,7 +28,7 @@ from kb.models import (
     ProductSheetPage,
     TrainingGuidePage,
 )
-from kb.services import library_for_locale
+from kb.services import library_for_locale, sorted_tag_names, tag_normalise
 from permissions.models import (
     EXCEPTION_CODENAME,
     GRANT_CODENAME,
@@ -218,6 +218,8 @@ def test_second_run_changes_no_counts(seeded):
         "kb.DownloadEvent",
         "kb.ItemKey",
         "kb.Product",
+        "kb.PortalItemTag",
+        "taggit.Tag",
         "accounts.User",
         "auth.Group",
         "permissions.PartnerOrganization",
@@ -235,3 +237,10 @@ def test_second_run_changes_no_counts(seeded):
     call_command("seed_demo", "--quiet", stdout=io.StringIO())
     assert counts() == before
     assert demo_items().count() == len(ITEMS)
+
+
+def test_every_demo_item_has_its_tags(seeded):
+    assert set(ITEM_TAGS) == {spec.key for spec in ITEMS}
+    for key, tags in ITEM_TAGS.items():
+        assert all(tag_normalise(t) == t for t in tags), key
+        assert sorted_tag_names(item(key)) == sorted(tags), key

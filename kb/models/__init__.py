@@ -6,6 +6,7 @@ from .pages import (
     MarketingAssetPage,
     PortalHomePage,
     PortalItemPage,
+    PortalItemTag,
     ProductSheetPage,
     TrainingGuidePage,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "PortalHomePage",
     "PortalImage",
     "PortalItemPage",
+    "PortalItemTag",
     "PortalRendition",
     "Product",
     "ProductSheetPage",

@@ -13,7 +13,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
+from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
+from taggit.models import TaggedItemBase
 from wagtail import blocks
 from wagtail.admin.panels import (
     FieldPanel,
@@ -93,6 +95,18 @@ class LibraryIndexPage(AudienceMixin, Page):
         return context
 
 
+class PortalItemTag(TaggedItemBase):
+    """An item's tag (taggit's shared ``Tag``). A ParentalKey, so tags are part of the page's
+    revisions: a draft's tags stay in the draft until it is published."""
+
+    content_object = ParentalKey(
+        "kb.PortalItemPage", on_delete=models.CASCADE, related_name="tagged_items"
+    )
+
+    class Meta:
+        verbose_name = _("item tag")
+
+
 class PortalItemPage(AudienceMixin, Page):
     """Fields every partner-visible item shares; concrete so one query lists all kinds together."""
 
@@ -103,6 +117,11 @@ class PortalItemPage(AudienceMixin, Page):
     )
     cover_image = models.ForeignKey(
         "kb.PortalImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tags = ClusterTaggableManager(
+        through=PortalItemTag,
+        blank=True,
+        help_text=_("Keywords partners can search and filter by, e.g. datasheet, pricing."),
     )
 
     objects = PortalPageManager()
@@ -122,6 +141,7 @@ class PortalItemPage(AudienceMixin, Page):
         FieldPanel("summary"),
         FieldPanel("product"),
         FieldPanel("cover_image"),
+        FieldPanel("tags"),
         FieldPanel("body"),
     ]
 
@@ -152,10 +172,11 @@ class PortalItemPage(AudienceMixin, Page):
         return CONTENT_KIND_BY_MODEL.get(self.specific_class.__name__, "item")
 
     def get_context(self, request, *args, **kwargs):
-        from ..selectors import item_files
+        from ..selectors import item_files, item_tags
 
         context = super().get_context(request, *args, **kwargs)
         context["files"] = item_files(user=request.user, item=self)
+        context["tags"] = item_tags(item=self)
         return context
 
 

@@ -183,6 +183,8 @@ PORTAL_DOWNLOAD_BLOCK_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 WAGTAIL_SITE_NAME = "Partner Portal"
+# "Pricing" and "pricing" are one tag (Wagtail's recommendation; see docs/bundle-format.md).
+TAGGIT_CASE_INSENSITIVE = True
 WAGTAILADMIN_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILDOCS_DOCUMENT_MODEL = "kb.PortalDocument"
 WAGTAILIMAGES_IMAGE_MODEL = "kb.PortalImage"

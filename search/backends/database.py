@@ -171,7 +171,7 @@ class SearchBackend(BaseSearchBackend):
             ts_config=ts_config_for(doc.locale),
             title=doc.title,
             summary=doc.summary,
-            product=doc.product_name,
+            product=doc.product_text,
             body=doc.body,
             attachments=doc.attachments,
         )
@@ -210,7 +210,7 @@ class SearchBackend(BaseSearchBackend):
             vocabulary = {
                 w
                 for d in docs
-                for w in words(" ".join((d.title, d.summary, d.product_name, d.body)))
+                for w in words(" ".join((d.title, d.summary, d.product_text, d.body)))
                 if 2 < len(w) <= 60 and not w.isdigit()
             }
             SearchTerm.objects.using(self.using).bulk_create(

@@ -119,7 +119,7 @@ def to_source(doc: SearchDocument) -> dict:
         "title": doc.title,
         "title_suggest": doc.title,
         "summary": doc.summary,
-        "product": doc.product_name,
+        "product": doc.product_text,
         "body": doc.body,
         "attachments": doc.attachments,
         "product_key": doc.product_key,

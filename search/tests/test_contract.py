@@ -184,3 +184,37 @@ def test_index_one_and_delete_one(backend, world):
     backend.delete(item.pk)
     backend.refresh()
     assert backend.search(SearchQuery("autumn", STAFF)).ids == []
+
+
+def _tag(page, *tags):
+    """Tag ``page`` the editor's way: set the tags and publish a revision."""
+    page = page.specific_class.objects.get(pk=page.pk)
+    page.tags.set(list(tags))
+    page.save_revision().publish()
+
+
+def test_tags_facet_filter_and_text(backend, world):
+    items = world["items"]
+    _tag(items["install"], "onboarding", "q4-2026")
+    _tag(items["sheet"], "datasheet", "q4-2026")
+    _tag(items["secret"], "q4-2026")  # gold only
+    _build(backend)
+
+    result = backend.search(SearchQuery("installation", STAFF))
+    assert result.facets["tags"] == {"q4-2026": 3, "onboarding": 1, "datasheet": 1}
+    member = search_filter_for(world["member"])
+    visible = backend.search(SearchQuery("installation", member))
+    assert visible.facets["tags"] == {"q4-2026": 2, "onboarding": 1, "datasheet": 1}
+    by_tag = backend.search(SearchQuery("installation", member, filters={"tags": ["q4-2026"]}))
+    assert _ids(by_tag) == {items["install"].pk, items["sheet"].pk}
+    assert by_tag.facets["tags"] == {"q4-2026": 2, "onboarding": 1, "datasheet": 1}
+    either = backend.search(
+        SearchQuery("installation", STAFF, filters={"tags": ["onboarding", "datasheet"]})
+    )
+    assert _ids(either) == {items["install"].pk, items["sheet"].pk}  # values of one facet: OR
+    # The tag words are indexed as text: a query for a tag finds its items.
+    assert _ids(backend.search(SearchQuery("onboarding", STAFF))) == {items["install"].pk}
+    assert _ids(backend.search(SearchQuery("q4-2026", member))) == {
+        items["install"].pk,
+        items["sheet"].pk,
+    }
