@@ -218,7 +218,7 @@ PORTAL_SEARCH_INDEX_PREFIX = os.environ.get("PORTAL_SEARCH_INDEX_PREFIX", "porta
 # Seconds an engine search may take before the portal answers from the database instead.
 PORTAL_SEARCH_TIMEOUT = float(os.environ.get("PORTAL_SEARCH_TIMEOUT", "2"))
 # The database backend counts, facets and ranks at most this many visible matches per query (the
-# most recently created ones, plus every item whose title, summary or product matches); beyond it
+# most recently created ones, plus every item whose title, product name or tags match); beyond it
 # the total reads "1,000+". It keeps a search's cost flat as the catalogue grows (docs/search.md).
 PORTAL_SEARCH_EXACT_LIMIT = int(os.environ.get("PORTAL_SEARCH_EXACT_LIMIT", "1000"))
 # Per content language: the Elasticsearch analyzer (a built-in name, or "folding": standard +
