@@ -168,6 +168,9 @@ if os.environ.get("S3_BUCKET"):
         "max_attempts": int(os.environ.get("S3_MAX_ATTEMPTS", "4")),
         "connect_timeout": float(os.environ.get("S3_CONNECT_TIMEOUT", "3")),
         "read_timeout": float(os.environ.get("S3_READ_TIMEOUT", "30")),
+        # A download HEADs its object only when the bucket has not answered for this long
+        # (kb.storage.presigned_url); 0 = a HEAD before every redirect.
+        "health_seconds": float(os.environ.get("S3_HEALTH_SECONDS", "30")),
     }
     if PORTAL_S3["addressing_style"] not in ("path", "virtual", "auto"):
         raise ValueError("S3_ADDRESSING_STYLE must be path, virtual or auto")
