@@ -9,8 +9,10 @@ Needs the S3_* variables (ceph.sh sets them). For 1 MB and 200 MB files it measu
 - upload, portal store only: the same without validation (to show what the check costs);
 - upload, boto3: client.upload_fileobj and client.upload_file with boto3's default
   TransferConfig;
-- download, portal: kb.storage.presigned_url (the HEAD + signing the view does after the
-  permission check) and a streamed GET of that URL in 1 MiB blocks, as a browser would;
+- download, portal: kb.storage.presigned_url (what the view does after the permission check:
+  signing, plus one HEAD when the bucket has not answered for PORTAL_S3["health_seconds"]) and
+  a streamed GET of that URL in 1 MiB blocks, as a browser would; download-portal-head: the
+  same with health_seconds = 0 (a HEAD before every redirect, the earlier behaviour);
 - download, boto3: get_object streamed in 1 MiB blocks, and download_fileobj (ranged, threaded).
 
 Each operation runs (REPEATS times) in a fresh subprocess so its peak RSS growth (ru_maxrss
@@ -119,7 +121,9 @@ def one(operation: str, path: str, key: str, repeats: int) -> dict:
         elif operation == "upload-boto3-file":
             saved = f"{prefix}-file/{Path(path).name}"
             client.upload_file(path, bucket, saved)
-        elif operation == "download-portal":
+        elif operation in ("download-portal", "download-portal-head"):
+            if operation == "download-portal-head":
+                settings.PORTAL_S3["health_seconds"] = 0
             url = presigned_url(key, filename="data.zip", as_attachment=True)
             response = http.request("GET", url, preload_content=False)
             if response.status != 200:
@@ -183,6 +187,7 @@ def main() -> None:
             stored = results["upload-boto3"]["key"]
             for operation in (
                 "download-portal",
+                "download-portal-head",
                 "download-boto3-stream",
                 "download-boto3-transfer",
             ):
@@ -218,6 +223,7 @@ def main() -> None:
             ("upload-portal-store", "upload-boto3-file"),
             ("download-portal", "download-boto3-stream"),
             ("download-portal", "download-boto3-transfer"),
+            ("download-portal-head", "download-boto3-stream"),
         ):
             ratio = by[(label, portal)]["mb_per_s"] / by[(label, baseline)]["mb_per_s"]
             print(f"  {label:6} {portal:20} vs {baseline:24} {ratio:5.2f}x")
