@@ -158,11 +158,13 @@ def one(operation: str, path: str, key: str, repeats: int) -> dict:
 def run_one(operation: str, path: Path, key: str, repeats: int) -> dict:
     out = subprocess.run(  # noqa: S603 - this script, with fixed arguments
         [sys.executable, __file__, "--one", operation, str(path), key, str(repeats)],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
+    if out.returncode != 0:
+        raise SystemExit(f"{operation} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
