@@ -156,10 +156,11 @@ def unique_name(name: str, *, max_length: int | None = None) -> str:
     """``documents/a.pdf`` → ``documents/a_<16 hex digits>.pdf``, without asking the store.
 
     Django's ``get_available_name`` sends a HEAD per upload to find a free name (and another per
-    collision). 64 random bits make a collision as unlikely as a hardware fault (a billion
-    uploads of one file name: ~3 in 100 million), so objects are never overwritten and the name
-    costs no request. A name that already carries such a component (a file moved between
-    buckets) gets a fresh one instead of a second. The file name users see keeps its stem.
+    collision). A collision needs the same folder, stem and 64 random bits (a million uploads of
+    one file name into one folder: ~3 in 100 million), so in practice an object is never
+    overwritten, and the name costs no request. A name that already carries such a component
+    (a file moved between buckets) gets a fresh one instead of a second. Downloads are offered
+    under the name without it (``display_name``).
 
     Raises:
         SuspiciousFileOperation: path traversal, or ``max_length`` leaves no room for the stem.
@@ -178,6 +179,13 @@ def unique_name(name: str, *, max_length: int | None = None) -> str:
             )
         root = root[:room]
     return posixpath.join(dir_name, f"{root}{suffix}")
+
+
+def display_name(filename: str) -> str:
+    """The name to offer a downloader: ``a_<16 hex digits>.pdf`` → ``a.pdf`` (unique_name's
+    component is for the store, not for people)."""
+    root, ext = posixpath.splitext(filename)
+    return UNIQUE_SUFFIX.sub("", root) + ext or filename
 
 
 def transfer_config():
@@ -337,7 +345,9 @@ def presigned_url(
     from django.utils.http import content_disposition_header
 
     parameters = {
-        "ResponseContentDisposition": content_disposition_header(as_attachment, filename),
+        "ResponseContentDisposition": content_disposition_header(
+            as_attachment, display_name(filename)
+        ),
         "ResponseCacheControl": "private, no-store",
     }
     if content_type:

@@ -120,6 +120,8 @@ def test_objects_are_private_and_downloads_are_presigned(portal, editor_client):
     with urllib.request.urlopen(location) as answer:  # noqa: S310
         assert answer.read() == malicious.pdf()
         assert answer.headers["Content-Disposition"].startswith("attachment")
+        # The stored name's random component is not offered to the downloader.
+        assert 'filename="sheet.pdf"' in answer.headers["Content-Disposition"]
     # Wagtail's own document URL: its hook asks the policy, then redirects to a presigned URL.
     served = reverse("wagtaildocs_serve", args=[document.pk, document.filename])
     assert Client().get(served).status_code == 404

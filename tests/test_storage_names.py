@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 import pytest
 from django.core.exceptions import SuspiciousFileOperation
 
-from kb.storage import UNIQUE_SUFFIX, unique_name
+from kb.storage import UNIQUE_SUFFIX, display_name, unique_name
 
 TOKEN = r"_[0-9a-f]{16}"
 
@@ -33,3 +34,11 @@ def test_unique_name_fits_max_length_by_shortening_the_stem():
         unique_name("documents/a.pdf", max_length=20)
     with pytest.raises(SuspiciousFileOperation):
         unique_name("../etc/a.pdf")
+
+
+def test_downloads_are_offered_without_the_component():
+    assert display_name(posixpath.basename(unique_name("documents/price list.pdf"))) == (
+        "price list.pdf"
+    )
+    assert display_name("a_version.pdf") == "a_version.pdf"
+    assert display_name("README") == "README"
