@@ -93,6 +93,9 @@ def _setup():
     from django.conf import settings
     from django.core.files.storage import default_storage
 
+    import kb.storage
+    import kb.validation  # noqa: F401 - imported before the RSS baseline, like the rest
+
     client = boto3_client()
     bucket = settings.PORTAL_S3["bucket"]
     http = urllib3.PoolManager()
