@@ -163,6 +163,20 @@ def test_a_failed_row_write_leaves_no_object(portal, monkeypatch):
 
 
 @pytest.mark.usefixtures("local_storage")
+def test_two_requests_racing_for_one_render_end_with_one_row_and_no_stray_object(
+    portal, monkeypatch
+):
+    asset, org = make_asset("race"), make_org()
+    first = cobrand_render_ensure(item=asset, organization=org)
+    files = set(Path(settings.MEDIA_ROOT).rglob(f"cobrand/{org.key}/*"))
+    # The second request looked before the first one's row was committed: it renders too.
+    monkeypatch.setattr("kb.cobranding.services._stored_render", lambda *args: None)
+    second = cobrand_render_ensure(item=asset, organization=org)
+    assert second.pk == first.pk and CobrandRender.objects.count() == 1
+    assert set(Path(settings.MEDIA_ROOT).rglob(f"cobrand/{org.key}/*")) == files
+
+
+@pytest.mark.usefixtures("local_storage")
 def test_items_without_a_master_image_cannot_be_cobranded(portal):
     org = make_org()
     with pytest.raises(NotCobrandable):

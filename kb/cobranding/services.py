@@ -63,6 +63,14 @@ def _contact_lines(organization: PartnerOrganization) -> list[str]:
     return lines or [organization.name]
 
 
+def _stored_render(
+    organization: PartnerOrganization, item_id: int, fingerprint: str
+) -> CobrandRender | None:
+    return CobrandRender.objects.filter(
+        organization=organization, item_id=item_id, fingerprint=fingerprint
+    ).first()
+
+
 def cobrand_render_ensure(
     *, item: PortalItemPage, organization: PartnerOrganization
 ) -> CobrandRender:
@@ -82,9 +90,7 @@ def cobrand_render_ensure(
     if image is None:
         raise NotCobrandable(item.pk)
     fingerprint = source_fingerprint(item, image, organization)
-    existing = CobrandRender.objects.filter(
-        organization=organization, item_id=item.pk, fingerprint=fingerprint
-    ).first()
+    existing = _stored_render(organization, item.pk, fingerprint)
     if existing is not None:
         return existing
 
