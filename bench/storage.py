@@ -9,12 +9,17 @@ Needs the S3_* variables (ceph.sh sets them). For 1 MB and 200 MB files it measu
 - upload, portal store only: the same without validation (to show what the check costs);
 - upload, boto3: client.upload_fileobj and client.upload_file with boto3's default
   TransferConfig;
-- download, portal: kb.storage.presigned_url (the HEAD + signing the view does after the
-  permission check) and a streamed GET of that URL in 1 MiB blocks, as a browser would;
+- download, portal: kb.storage.presigned_url (what the view does after the permission check:
+  signing, plus one HEAD when the bucket has not answered for PORTAL_S3["health_seconds"]) and
+  a streamed GET of that URL in 1 MiB blocks, as a browser would; download-portal-head: the
+  same with health_seconds = 0 (a HEAD before every redirect, the earlier behaviour);
 - download, boto3: get_object streamed in 1 MiB blocks, and download_fileobj (ranged, threaded).
 
 Each operation runs (REPEATS times) in a fresh subprocess so its peak RSS growth (ru_maxrss
-after - before) belongs to that operation alone. Medians of the REPEATS runs.
+after - before) belongs to that operation alone. Medians of the REPEATS runs. Then, for 1 MB,
+a *paired* run: every operation once per round in a shuffled order, PAIRED_ROUNDS rounds in one
+process, so load from other processes on a shared machine hits portal and boto3 alike; its
+ratio is the median over rounds of boto3 seconds / portal seconds.
 Goals: portal >= 0.8x boto3
 throughput; peak RSS growth < 20 MB for 200 MB (files are streamed, never read whole).
 """
@@ -38,6 +43,7 @@ SIZES = {"1MB": 1024 * 1024, "200MB": 200 * 1024 * 1024}
 if os.environ.get("BENCH_QUICK"):
     SIZES = {"1MB": 1024 * 1024}
 REPEATS = {"1MB": 20, "200MB": 5}
+PAIRED_ROUNDS = 40  # 1 MB only
 BLOCK = 1024 * 1024
 
 
@@ -76,9 +82,8 @@ def boto3_client():
     )
 
 
-def one(operation: str, path: str, key: str, repeats: int) -> dict:
-    """Run one operation ``repeats`` times in this (fresh) process: seconds per run and the
-    peak RSS growth over the process's warmed-up baseline."""
+def _setup():
+    """Django, the boto3 client, the browser's HTTP pool; connections warmed up."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal_site.settings.test")
@@ -86,11 +91,10 @@ def one(operation: str, path: str, key: str, repeats: int) -> dict:
     django.setup()
     import urllib3
     from django.conf import settings
-    from django.core.files import File
     from django.core.files.storage import default_storage
 
-    from kb.storage import presigned_url
-    from kb.validation import validate_upload
+    import kb.storage
+    import kb.validation  # noqa: F401 - imported before the RSS baseline, like the rest
 
     client = boto3_client()
     bucket = settings.PORTAL_S3["bucket"]
@@ -99,66 +103,143 @@ def one(operation: str, path: str, key: str, repeats: int) -> dict:
     client.head_bucket(Bucket=bucket)
     default_storage.exists("warm-up")
     http.request("GET", os.environ["S3_ENDPOINT_URL"]).release_conn()  # the browser's connection
+    return client, bucket, http
+
+
+def _step(operation: str, path: str, key: str, tag: str, env, *, keep: bool = False):
+    """One timed operation (cleanup not timed). Returns (seconds, key of a kept upload)."""
+    from django.conf import settings
+    from django.core.files import File
+    from django.core.files.storage import default_storage
+
+    from kb.storage import presigned_url
+    from kb.validation import validate_upload
+
+    client, bucket, http = env
+    prefix = f"bench/{key}-{tag}"
+    stored = None
+    if operation == "download-portal-head":
+        settings.PORTAL_S3["health_seconds"] = 0  # a HEAD before every redirect
+    elif operation == "download-portal":
+        settings.PORTAL_S3["health_seconds"] = 30  # the default
+    start = time.perf_counter()
+    if operation == "upload-portal":
+        with open(path, "rb") as handle:
+            name = validate_upload(name=Path(path).name, content=handle, kind="document")
+            saved = default_storage.save(f"{prefix}/{name}", File(handle, name=name))
+    elif operation == "upload-portal-store":
+        with open(path, "rb") as handle:
+            saved = default_storage.save(f"{prefix}/{Path(path).name}", File(handle))
+    elif operation == "upload-boto3":
+        stored = f"{prefix}/{Path(path).name}"
+        with open(path, "rb") as handle:
+            client.upload_fileobj(handle, bucket, stored)
+    elif operation == "upload-boto3-file":
+        saved = f"{prefix}-file/{Path(path).name}"
+        client.upload_file(path, bucket, saved)
+    elif operation in ("download-portal", "download-portal-head"):
+        url = presigned_url(key, filename="data.zip", as_attachment=True)
+        response = http.request("GET", url, preload_content=False)
+        if response.status != 200:
+            raise SystemExit(f"presigned GET answered {response.status}")
+        for _ in response.stream(BLOCK):
+            pass
+        response.release_conn()
+    elif operation == "download-boto3-stream":
+        body = client.get_object(Bucket=bucket, Key=key)["Body"]
+        for _ in body.iter_chunks(BLOCK):
+            pass
+    elif operation == "download-boto3-transfer":
+
+        class Sink:
+            def write(self, data):
+                return len(data)
+
+        client.download_fileobj(bucket, key, Sink())
+    else:
+        raise SystemExit(f"unknown operation {operation}")
+    seconds = time.perf_counter() - start
+    # Not timed: keep the server's memory store small (only the download source stays).
+    if operation.startswith("upload-portal"):
+        default_storage.delete(saved)
+    elif operation == "upload-boto3-file":
+        client.delete_object(Bucket=bucket, Key=saved)
+    elif operation == "upload-boto3" and not keep:
+        client.delete_object(Bucket=bucket, Key=stored)
+    return seconds, stored
+
+
+def one(operation: str, path: str, key: str, repeats: int) -> dict:
+    """Run one operation ``repeats`` times in this (fresh) process: seconds per run and the
+    peak RSS growth over the process's warmed-up baseline."""
+    env = _setup()
     base = rss_mb()
     times = []
     result_key = key
     for run in range(repeats):
-        prefix = f"bench/{key}-{run}"
-        start = time.perf_counter()
-        if operation == "upload-portal":
-            with open(path, "rb") as handle:
-                name = validate_upload(name=Path(path).name, content=handle, kind="document")
-                saved = default_storage.save(f"{prefix}/{name}", File(handle, name=name))
-        elif operation == "upload-portal-store":
-            with open(path, "rb") as handle:
-                saved = default_storage.save(f"{prefix}/{Path(path).name}", File(handle))
-        elif operation == "upload-boto3":
-            result_key = f"{prefix}/{Path(path).name}"
-            with open(path, "rb") as handle:
-                client.upload_fileobj(handle, bucket, result_key)
-        elif operation == "upload-boto3-file":
-            saved = f"{prefix}-file/{Path(path).name}"
-            client.upload_file(path, bucket, saved)
-        elif operation == "download-portal":
-            url = presigned_url(key, filename="data.zip", as_attachment=True)
-            response = http.request("GET", url, preload_content=False)
-            if response.status != 200:
-                raise SystemExit(f"presigned GET answered {response.status}")
-            for _ in response.stream(BLOCK):
-                pass
-            response.release_conn()
-        elif operation == "download-boto3-stream":
-            body = client.get_object(Bucket=bucket, Key=key)["Body"]
-            for _ in body.iter_chunks(BLOCK):
-                pass
-        elif operation == "download-boto3-transfer":
-
-            class Sink:
-                def write(self, data):
-                    return len(data)
-
-            client.download_fileobj(bucket, key, Sink())
-        else:
-            raise SystemExit(f"unknown operation {operation}")
-        times.append(time.perf_counter() - start)
-        # Not timed: keep the server's memory store small (only the download source stays).
-        if operation.startswith("upload-portal"):
-            default_storage.delete(saved)
-        elif operation == "upload-boto3-file":
-            client.delete_object(Bucket=bucket, Key=saved)
-        elif operation == "upload-boto3" and run < repeats - 1:
-            client.delete_object(Bucket=bucket, Key=result_key)
+        seconds, stored = _step(operation, path, key, str(run), env, keep=run == repeats - 1)
+        times.append(seconds)
+        result_key = stored or result_key
     return {"seconds": times, "rss_growth_mb": rss_mb() - base, "key": result_key}
+
+
+PAIRED = (
+    "upload-portal",
+    "upload-portal-store",
+    "upload-boto3",
+    "upload-boto3-file",
+    "download-portal",
+    "download-portal-head",
+    "download-boto3-stream",
+)
+
+
+def paired(path: str, key: str, rounds: int) -> dict:
+    """Every operation once per round, in a shuffled order, ``rounds`` times, in one process:
+    load from other processes on a shared machine then hits portal and boto3 alike (the
+    per-operation processes above run each operation as one block of runs, so a burst of
+    load during one block skews its ratio). Seconds per operation."""
+    import random
+
+    env = _setup()
+    client, bucket, _ = env
+    source = f"bench/{key}-paired-source/{Path(path).name}"
+    client.upload_file(path, bucket, source)
+    times: dict[str, list[float]] = {operation: [] for operation in PAIRED}
+    order = list(PAIRED)
+    rng = random.Random(key)
+    for run in range(rounds):
+        rng.shuffle(order)
+        for operation in order:
+            seconds, _ = _step(operation, path, source, f"p{run}", env)
+            times[operation].append(seconds)
+    client.delete_object(Bucket=bucket, Key=source)
+    return {"seconds": times}
 
 
 def run_one(operation: str, path: Path, key: str, repeats: int) -> dict:
     out = subprocess.run(  # noqa: S603 - this script, with fixed arguments
         [sys.executable, __file__, "--one", operation, str(path), key, str(repeats)],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
+    if out.returncode != 0:
+        raise SystemExit(f"{operation} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_paired(path: Path, key: str, rounds: int) -> dict:
+    out = subprocess.run(  # noqa: S603 - this script, with fixed arguments
+        [sys.executable, __file__, "--paired", str(path), key, str(rounds)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"paired run failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -167,6 +248,7 @@ def main() -> None:
         raise SystemExit("set the S3_* variables (run through .ci/ceph.sh run ...)")
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     rows = []
+    paired_times: dict[str, list[float]] = {}
     try:
         for label, size in SIZES.items():
             path = make_file(size, folder)
@@ -183,10 +265,13 @@ def main() -> None:
             stored = results["upload-boto3"]["key"]
             for operation in (
                 "download-portal",
+                "download-portal-head",
                 "download-boto3-stream",
                 "download-boto3-transfer",
             ):
                 results[operation] = run_one(operation, path, stored, REPEATS[label])
+            if label == "1MB":
+                paired_times = run_paired(path, run_id, PAIRED_ROUNDS)["seconds"]
             for operation, result in results.items():
                 seconds = statistics.median(result["seconds"])
                 rows.append(
@@ -218,14 +303,37 @@ def main() -> None:
             ("upload-portal-store", "upload-boto3-file"),
             ("download-portal", "download-boto3-stream"),
             ("download-portal", "download-boto3-transfer"),
+            ("download-portal-head", "download-boto3-stream"),
         ):
             ratio = by[(label, portal)]["mb_per_s"] / by[(label, baseline)]["mb_per_s"]
             print(f"  {label:6} {portal:20} vs {baseline:24} {ratio:5.2f}x")
+    if paired_times:
+        print(
+            f"\npaired, 1 MB: every operation once per round, shuffled, {PAIRED_ROUNDS} rounds "
+            "in one process (median ms; ratio = median over rounds of boto3 s / portal s):"
+        )
+        for operation, seconds in paired_times.items():
+            print(f"  {operation:26} {statistics.median(seconds) * 1000:7.1f} ms")
+        for portal, baseline in (
+            ("upload-portal", "upload-boto3"),
+            ("upload-portal", "upload-boto3-file"),
+            ("upload-portal-store", "upload-boto3"),
+            ("upload-portal-store", "upload-boto3-file"),
+            ("download-portal", "download-boto3-stream"),
+            ("download-portal-head", "download-boto3-stream"),
+        ):
+            per_round = [
+                b / p for p, b in zip(paired_times[portal], paired_times[baseline], strict=True)
+            ]
+            ratio = statistics.median(per_round)
+            print(f"  {portal:20} vs {baseline:24} {ratio:5.2f}x")
     print(json.dumps(rows))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "--one":
         print(json.dumps(one(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))))
+    elif len(sys.argv) == 5 and sys.argv[1] == "--paired":
+        print(json.dumps(paired(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
     else:
         main()

@@ -6,7 +6,7 @@ import logging
 
 from django.template.response import TemplateResponse
 
-from .storage import storage_errors
+from .storage import forget_store_health, storage_errors
 
 logger = logging.getLogger("portal.storage")
 
@@ -39,5 +39,6 @@ class StorageUnavailableMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, storage_errors()):
             logger.warning("object store failed on %s: %r", request.path, exception)
+            forget_store_health()
             return storage_unavailable_response(request).render()
         return None

@@ -5,7 +5,7 @@ Rules (the region of an item comes from permissions.selectors.item_single_region
 - a document or image used by items restricted to one region R lives in R's bucket (or R's
   nearest ancestor's, when the map has no entry for R itself); used by items restricted to two
   different regions it is a *conflict*: reported, never moved;
-- an organisation's brand kit (logo) lives in its region's bucket;
+- an organisation's brand kit (logo) and its co-brand renders live in its region's bucket;
 - renditions follow their image (PortalRendition.get_upload_to);
 - everything else lives in the default bucket.
 
@@ -56,8 +56,15 @@ def _required(keys: set[str | None]) -> str | None:
 
 
 def placements() -> Iterator[Placement]:
-    """Every file-bearing row of documents, images and brand kits, with its required bucket."""
-    from kb.models import ItemAttachment, MarketingAssetPage, PortalDocument, PortalImage
+    """Every file-bearing row of documents, images, brand kits and co-brand renders, with its
+    required bucket."""
+    from kb.models import (
+        CobrandRender,
+        ItemAttachment,
+        MarketingAssetPage,
+        PortalDocument,
+        PortalImage,
+    )
     from kb.models.pages import PortalItemPage
     from permissions.models import PartnerOrganization
 
@@ -98,6 +105,16 @@ def placements() -> Iterator[Placement]:
             "logo",
             org.logo.name,
             organization_region_key(org),
+        )
+    renders = CobrandRender.objects.select_related("organization__region__parent").order_by("pk")
+    for render in renders:
+        yield Placement(
+            f"co-brand render {render.pk} of {render.organization.key}",
+            CobrandRender,
+            render.pk,
+            "file",
+            render.file.name,
+            organization_region_key(render.organization),
         )
 
 

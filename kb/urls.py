@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .cobranding import views as cobranding_views
 
 app_name = "kb"
 
@@ -11,4 +12,10 @@ urlpatterns = [
         name="download",
     ),
     path("items/<int:page_id>/image/<str:which>/<str:size>/", views.item_image, name="item_image"),
+    path("items/<int:page_id>/cobrand/", cobranding_views.cobrand, name="cobrand"),
+    path(
+        "items/<int:page_id>/cobrand/<int:render_id>/<str:filename>",
+        cobranding_views.cobrand_download,
+        name="cobrand_download",
+    ),
 ]

@@ -24,9 +24,10 @@ from .storage import presigned_url
 IMAGE_SPECS = {"thumb": "fill-480x300", "large": "max-1600x1200"}
 
 
-def _serve(name: str, storage, *, filename: str, as_attachment: bool):
+def serve_stored_file(name: str, storage, *, filename: str, as_attachment: bool):
     """Redirect to a presigned URL when the file is on S3, else stream it through this view.
-    Callers have already asked the policy."""
+    Callers have already asked the policy. Every file exit uses this (item files, images, staff
+    media, co-brand renders in kb.cobranding.views)."""
     content_type, _ = mimetypes.guess_type(filename)
     try:
         url = presigned_url(
@@ -67,7 +68,7 @@ def download(request, page_id: int, document_id: int, filename: str):
     ):
         raise Http404
     # Served (or redirected) first: a store failure must not record a download that never was.
-    response = _serve(
+    response = serve_stored_file(
         document.file.name, document.file.storage, filename=document.filename, as_attachment=True
     )
     principal = principal_for(request.user)
@@ -93,7 +94,7 @@ def item_image(request, page_id: int, which: str, size: str):
     if image is None:
         raise Http404
     rendition = image.get_rendition(IMAGE_SPECS[size])
-    return _serve(
+    return serve_stored_file(
         rendition.file.name,
         rendition.file.storage,
         filename=posixpath.basename(rendition.file.name),
@@ -109,7 +110,7 @@ def staff_media(request, path: str):
     normalized = posixpath.normpath(path)
     if normalized.startswith(("..", "/")) or not default_storage.exists(normalized):
         raise Http404
-    return _serve(
+    return serve_stored_file(
         normalized,
         default_storage,
         filename=posixpath.basename(normalized),

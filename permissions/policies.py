@@ -573,9 +573,37 @@ class MediaPolicy:
         return principal_for(user).kind == "staff"
 
 
+class CobrandPolicy:
+    """Co-brand renders (kb.cobranding): a partner of an active organisation, only for that
+    organisation, only of an item they may see. Staff and other organisations: never (a render
+    carries one organisation's brand kit and is that organisation's file)."""
+
+    def can_cobrand(
+        self, user: UserLike | None, item: Page, organization: PartnerOrganization
+    ) -> bool:
+        """May ``user`` have ``item`` co-branded for ``organization``?"""
+        principal = principal_for(user)
+        if principal.kind != "partner" or principal.organization is None:
+            return False
+        if principal.organization.pk != organization.pk:
+            return False
+        return page_policy.can_view(user, item)
+
+    def can_download(self, user: UserLike | None, render) -> bool:
+        """May ``user`` download ``render`` (a kb.cobranding CobrandRender)?"""
+        return self.can_cobrand(user, render.item, render.organization)
+
+    # Wagtail's permission-policy interface, for code that speaks it.
+    def user_has_permission_for_instance(self, user, action: str, instance) -> bool:
+        if action != "download":
+            raise ValueError(f"CobrandPolicy answers only 'download', not {action!r}")
+        return self.can_download(user, instance)
+
+
 page_policy = PagePolicy()
 document_policy = DocumentPolicy()
 media_policy = MediaPolicy()
+cobrand_policy = CobrandPolicy()
 
 
 def can_view(user: UserLike | None, item: Page) -> bool:

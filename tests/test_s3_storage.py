@@ -120,6 +120,8 @@ def test_objects_are_private_and_downloads_are_presigned(portal, editor_client):
     with urllib.request.urlopen(location) as answer:  # noqa: S310
         assert answer.read() == malicious.pdf()
         assert answer.headers["Content-Disposition"].startswith("attachment")
+        # The stored name's random component is not offered to the downloader.
+        assert 'filename="sheet.pdf"' in answer.headers["Content-Disposition"]
     # Wagtail's own document URL: its hook asks the policy, then redirects to a presigned URL.
     served = reverse("wagtaildocs_serve", args=[document.pk, document.filename])
     assert Client().get(served).status_code == 404
@@ -300,3 +302,54 @@ def test_residency_move_and_orphans_on_s3(portal, django_capture_on_commit_callb
     with pytest.raises(ClientError):
         s3_client().head_object(Bucket=regions["apac"]["bucket"], Key="documents/stray.bin")
     assert default_storage.exists(document.file.name)
+
+
+# ------------------------------------------------------------- requests per upload/download
+
+
+def _count_calls(storage, operation: str) -> list[str]:
+    """Record every ``operation`` (e.g. "HeadObject") the storage's client sends from now on."""
+    calls: list[str] = []
+    storage.connection.meta.client.meta.events.register(
+        f"before-call.s3.{operation}", lambda **kwargs: calls.append(operation)
+    )
+    return calls
+
+
+@needs_s3
+@pytest.mark.s3
+def test_an_upload_sends_no_head_and_never_overwrites():
+    storage = bucket_storage(None)
+    heads = _count_calls(storage, "HeadObject")
+    first = default_storage.save("documents/same.txt", io.BytesIO(b"first"))
+    second = default_storage.save("documents/same.txt", io.BytesIO(b"second"))
+    try:
+        assert heads == []  # the name is unique by construction, not probed
+        assert first != second
+        assert first.startswith("documents/same_") and first.endswith(".txt")
+        with default_storage.open(first, "rb") as handle:
+            assert handle.read() == b"first"
+        with default_storage.open(second, "rb") as handle:
+            assert handle.read() == b"second"
+    finally:
+        default_storage.delete(first)
+        default_storage.delete(second)
+
+
+@needs_s3
+@pytest.mark.s3
+def test_downloads_head_only_when_the_bucket_has_not_answered_lately(portal, editor_client):
+    from kb.storage import forget_store_health
+
+    page = make_item(key="s3-heads", files=[FileSpec(name="h.pdf", content=malicious.pdf())])
+    document = page.specific.attachments.get().document
+    forget_store_health()
+    heads = _count_calls(bucket_storage(None), "HeadObject")
+    for _ in range(3):
+        assert editor_client.get(_download_url(page, document)).status_code == 302
+    assert heads == ["HeadObject"]  # the first download checked the store, the next two not
+
+    # A missing object found by that check is a 404 (not an S3 error page).
+    bucket_storage(None).delete(document.file.name)
+    forget_store_health()
+    assert editor_client.get(_download_url(page, document)).status_code == 404

@@ -1,3 +1,4 @@
+from ..cobranding.models import CobrandRender
 from .documents import PortalDocument
 from .images import PortalImage, PortalRendition
 from .pages import (
@@ -13,6 +14,7 @@ from .pages import (
 from .snippets import DownloadEvent, ItemKey, Product
 
 __all__ = [
+    "CobrandRender",
     "DownloadEvent",
     "ItemAttachment",
     "ItemKey",

@@ -276,6 +276,13 @@ class MarketingAssetPage(PortalItemPage):
     class Meta:
         verbose_name = _("marketing asset")
 
+    def get_context(self, request, *args, **kwargs):
+        from ..cobranding.selectors import cobrand_available
+
+        context = super().get_context(request, *args, **kwargs)
+        context["can_cobrand"] = cobrand_available(user=request.user, item=self)
+        return context
+
 
 class ItemAttachment(Orderable):
     """A file attached to an item; a partner may download it only if they may see the item."""

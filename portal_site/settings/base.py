@@ -168,6 +168,9 @@ if os.environ.get("S3_BUCKET"):
         "max_attempts": int(os.environ.get("S3_MAX_ATTEMPTS", "4")),
         "connect_timeout": float(os.environ.get("S3_CONNECT_TIMEOUT", "3")),
         "read_timeout": float(os.environ.get("S3_READ_TIMEOUT", "30")),
+        # A download HEADs its object only when the bucket has not answered for this long
+        # (kb.storage.presigned_url); 0 = a HEAD before every redirect.
+        "health_seconds": float(os.environ.get("S3_HEALTH_SECONDS", "30")),
     }
     if PORTAL_S3["addressing_style"] not in ("path", "virtual", "auto"):
         raise ValueError("S3_ADDRESSING_STYLE must be path, virtual or auto")
@@ -179,6 +182,9 @@ if os.environ.get("S3_BUCKET"):
 PORTAL_STORAGE_REGIONS = json.loads(os.environ.get("PORTAL_STORAGE_REGIONS") or "{}")
 # Bytes per read when streaming a file: 1 MiB streams ~12x faster than Django's 4 KiB default.
 PORTAL_DOWNLOAD_BLOCK_SIZE = 1024 * 1024
+# A TrueType font for the contact lines of co-brand renders (kb.cobranding.render); unset: DejaVu
+# Sans if installed, else reportlab's Bitstream Vera.
+PORTAL_COBRAND_FONT = os.environ.get("PORTAL_COBRAND_FONT") or None
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
