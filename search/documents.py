@@ -188,7 +188,9 @@ def build_documents(pages: Iterable, *, with_files: bool = True) -> list[SearchD
                 product_key=product.key if product else None,
                 product_name=product.name if product else "",
                 tags=[slug for slug, _name in item_tags],
-                tag_text=" ".join(name for _slug, name in item_tags),
+                # Hyphens as spaces: PostgreSQL's parser reads "q4-2026" as "q4" and the number
+                # "-2026", so a search for "q4-2026" (the words q4 and 2026) would miss it.
+                tag_text=" ".join(name.replace("-", " ") for _slug, name in item_tags),
                 first_published_at=page.first_published_at,
                 last_published_at=page.last_published_at,
                 expire_at=page.expire_at,

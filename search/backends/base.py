@@ -149,3 +149,70 @@ class BaseSearchBackend:
 
     def refresh(self) -> None:
         """Make writes visible to searches (engines); a no-op for the database."""
+
+
+# --- highlighting in Python (the database backend on SQLite) --------------------------------------
+
+
+class Highlighter:
+    """Marks the words of ``terms`` (normalised: lower case, no diacritics) in text, the way the
+    index's tokenizer would match them. ASCII text (most of it) is scanned by one compiled regex;
+    text with other letters is compared word by word after normalising."""
+
+    def __init__(self, terms: set[str]) -> None:
+        self.terms = terms
+        alternatives = "|".join(sorted((re.escape(t) for t in terms), key=len, reverse=True))
+        self.pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+    def _matches(self, text: str) -> list[tuple[int, int, str]]:
+        if text.isascii():
+            return [(m.start(), m.end(), m.group(0).lower()) for m in self.pattern.finditer(text)]
+        out = []
+        for m in _WORD.finditer(text):
+            word = normalise(m.group(0))
+            if word in self.terms:
+                out.append((m.start(), m.end(), word))
+        return out
+
+    @staticmethod
+    def _clean(text: str | None) -> str:
+        # Stored text could carry the marker characters (control characters): drop them, so
+        # only this highlighter's marks become <mark> elements.
+        return (text or "").replace(MARK_START, "").replace(MARK_END, "")
+
+    def mark(self, text: str) -> str:
+        text = self._clean(text)
+        matches = self._matches(text)
+        return self._marked(text, matches) + text[matches[-1][1] if matches else 0 :]
+
+    @staticmethod
+    def _marked(text: str, matches, offset: int = 0) -> str:
+        parts, position = [], offset
+        for start, end, _word in matches:
+            parts += [text[position:start], MARK_START, text[start:end], MARK_END]
+            position = end
+        return "".join(parts)
+
+    def snippet(self, text: str, width: int = 160) -> str:
+        """About ``width`` characters around the densest run of distinct matches, marked, with
+        "…" where it was cut; "" when nothing matches."""
+        text = self._clean(text)
+        matches = self._matches(text)
+        if not matches:
+            return ""
+        best, best_score = 0, -1
+        for k, (start, _end, _word) in enumerate(matches[:64]):
+            seen = {w for s, _e, w in matches[k : k + 32] if s < start + width}
+            if len(seen) > best_score:
+                best, best_score = k, len(seen)
+        anchor = matches[best][0]
+        begin = text.rfind(" ", 0, max(0, anchor - 20)) + 1 if anchor > 20 else 0
+        stop = text.find(" ", min(len(text), begin + width))
+        stop = len(text) if stop == -1 else stop
+        inside = [m for m in matches if begin <= m[0] and m[1] <= stop]
+        return (
+            ("…" if begin > 0 else "")
+            + self._marked(text, inside, begin)
+            + text[inside[-1][1] if inside else begin : stop]
+            + ("…" if stop < len(text) else "")
+        )

@@ -33,6 +33,7 @@ from .base import (
     MARK_END,
     MARK_START,
     BaseSearchBackend,
+    Highlighter,
     ParsedQuery,
     ProgressCallback,
     SearchHit,
@@ -443,6 +444,9 @@ class _SQLite:
         parts = ["(" + " OR ".join(f'"{t}"' for t in group) + ")" for group in groups]
         parts += ['"' + " ".join(phrase) + '"' for phrase in parsed.phrases]
         self.match = " AND ".join(parts)
+        self.terms = {t for group in groups for t in group} | {
+            w for phrase in parsed.phrases for w in phrase
+        }
         self.weights = ", ".join(
             str(FIELD_BOOSTS[c]) for c in ("title", "summary", "product", "body", "attachments")
         )
@@ -482,17 +486,24 @@ class _SQLite:
         return cursor.fetchall()
 
     def highlight(self, cursor, hits: list[SearchHit]) -> None:
+        # In Python over the hits' text rows: FTS5's highlight()/snippet() need the MATCH again,
+        # and a MATCH limited to a few rowids still reads the query's whole doclists (its cost
+        # grows with the catalogue: 2 ms per item at 100k). Words are compared the way the
+        # tokenizer does (lower case, no diacritics).
         by_id = {hit.id: hit for hit in hits}
         marks = ", ".join(["%s"] * len(by_id))
         cursor.execute(
-            "SELECT rowid, highlight(portal_search_fts, 0, %s, %s), "  # noqa: S608
-            "snippet(portal_search_fts, -1, %s, %s, '…', 24) FROM portal_search_fts "
-            f"WHERE portal_search_fts MATCH %s AND rowid IN ({marks})",
-            [MARK_START, MARK_END, MARK_START, MARK_END, self.match, *by_id],
+            f"SELECT id, title, summary, body, attachments FROM {TEXT} "  # noqa: S608
+            f"WHERE id IN ({marks})",
+            list(by_id),
         )
-        for rowid, title, snippet in cursor.fetchall():
-            by_id[rowid].title_highlight = title or ""
-            by_id[rowid].snippet = snippet or ""
+        highlighter = Highlighter(self.terms)
+        for item_id, title, summary, body, attachments in cursor.fetchall():
+            hit = by_id[item_id]
+            hit.title_highlight = highlighter.mark(title)
+            hit.snippet = highlighter.snippet(f"{summary} {body}") or highlighter.snippet(
+                attachments
+            )
 
 
 class _Postgres:
