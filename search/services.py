@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.html import escape
+from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from wagtail.coreutils import get_supported_content_language_variant
@@ -241,22 +244,35 @@ def _page_urls(rows, request) -> dict[int, str]:
     except LookupError:
         active_variant = None
     append_slash = getattr(settings, "WAGTAIL_APPEND_SLASH", True)
-    urls = {}
+    urls, prefixes = {}, {}
     for row in rows:
         page_id, url_path = row[0], row[3]
         root = next((r for r in roots if url_path.startswith(r.root_path)), None)
         if root is None:
             continue
         language = active if active_variant == root.language_code else root.language_code
-        try:
-            with translation.override(language if i18n else active):
-                path = reverse("wagtail_serve", args=(url_path[len(root.root_path) :],))
-        except NoReverseMatch:
+        rest = url_path[len(root.root_path) :]
+        if not _SERVE_PATH[bool(append_slash)].fullmatch(rest):
+            continue  # not routable (reverse() would raise NoReverseMatch)
+        # reverse() once per language: the rest of the URL is the quoted page path, exactly as
+        # reverse() quotes its argument.
+        if language not in prefixes:
+            try:
+                with translation.override(language if i18n else active):
+                    prefixes[language] = reverse("wagtail_serve", args=("",))
+            except NoReverseMatch:
+                prefixes[language] = None
+        if prefixes[language] is None:
             continue
+        path = prefixes[language] + quote(rest, safe=RFC3986_SUBDELIMS + "/~:@")
         if not append_slash and path != "/":
             path = path.rstrip("/")
         urls[page_id] = root.root_url + path if several_sites else path
     return urls
+
+
+# wagtail.urls' serve patterns (with and without WAGTAIL_APPEND_SLASH)
+_SERVE_PATH = {True: re.compile(r"(?:[\w\-]+/)*"), False: re.compile(r"[\w\-/]*")}
 
 
 class _UrlCache:
