@@ -20,20 +20,18 @@ plain-Python oracle (tests/test_policy_properties.py):
 from __future__ import annotations
 
 import functools
-import json
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from django.core.cache import cache
-from django.db import connections
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 from guardian.core import ObjectPermissionChecker
 from wagtail.models import Page
+
+from portal_site.idquery import rows_for_ids
 
 from .models import (
     EXCEPTION_CODENAME,
@@ -43,6 +41,7 @@ from .models import (
     PageGroupObjectPermission,
     PartnerOrganization,
     Region,
+    Tier,
 )
 
 if TYPE_CHECKING:
@@ -134,6 +133,43 @@ class Principal:
         )
 
 
+def _membership_row(user_id: int) -> tuple[PartnerOrganization, bool, bool] | None:
+    """The user's (first) organisation with its tier, and whether it holds grants/exceptions.
+
+    Read on every request, so the statement is compiled once (portal_site.idquery) and the
+    organisation and tier are built from the row (``Model.from_db``) rather than by the ORM."""
+    org_fields = [f.attname for f in PartnerOrganization._meta.concrete_fields]
+    tier_fields = [f.attname for f in Tier._meta.concrete_fields]
+
+    def holds(codename: str) -> Exists:
+        return Exists(
+            PageGroupObjectPermission.objects.filter(
+                group_id=OuterRef("organization__group_id"), permission__codename=codename
+            )
+        )
+
+    def build(id_list):
+        return (
+            Membership.objects.filter(user_id__in=id_list)
+            .annotate(has_grants=holds(GRANT_CODENAME), has_exceptions=holds(EXCEPTION_CODENAME))
+            .values_list(
+                *(f"organization__{name}" for name in org_fields),
+                *(f"organization__tier__{name}" for name in tier_fields),
+                "has_grants",
+                "has_exceptions",
+            )[:1]
+        )
+
+    rows = rows_for_ids("principal_for.membership", build, [user_id])
+    if not rows:
+        return None
+    row = rows[0]
+    organization = PartnerOrganization.from_db("default", org_fields, row[: len(org_fields)])
+    tier_values = row[len(org_fields) : len(org_fields) + len(tier_fields)]
+    organization.tier = Tier.from_db("default", tier_fields, tier_values)
+    return organization, bool(row[-2]), bool(row[-1])
+
+
 def principal_for(user: UserLike | None) -> Principal:
     """Resolve (and cache on the user object, i.e. per request) what the rules need about a user."""
     if user is None or not user.is_authenticated or not user.is_active:
@@ -144,32 +180,20 @@ def principal_for(user: UserLike | None) -> Principal:
     if user.is_staff or user.is_superuser:
         principal = Principal(kind="staff")
     else:
-
-        def holds(codename: str) -> Exists:
-            return Exists(
-                PageGroupObjectPermission.objects.filter(
-                    group_id=OuterRef("organization__group_id"), permission__codename=codename
-                )
-            )
-
-        membership = (
-            Membership.objects.select_related("organization__tier")
-            .annotate(has_grants=holds(GRANT_CODENAME), has_exceptions=holds(EXCEPTION_CODENAME))
-            .filter(user_id=user.pk)
-            .first()
-        )
-        if membership is None:
+        row = _membership_row(user.pk)
+        if row is None:
             principal = Principal(kind="unaffiliated")
         else:
+            organization, has_grants, has_exceptions = row
             held = {
                 code
                 for code, flag in (
-                    (GRANT_CODENAME, membership.has_grants),
-                    (EXCEPTION_CODENAME, membership.has_exceptions),
+                    (GRANT_CODENAME, has_grants),
+                    (EXCEPTION_CODENAME, has_exceptions),
                 )
                 if flag
             }
-            principal = Principal.for_organization(membership.organization, codenames=held)
+            principal = Principal.for_organization(organization, codenames=held)
     user._portal_principal = principal
     return principal
 
@@ -452,27 +476,16 @@ class PagePolicy:
     def filter_visible(self, user: UserLike | None, queryset: QuerySet) -> QuerySet:
         return queryset.filter(self.visible_q(principal_for(user)))
 
-    _IDS = "\x00portal-ids\x00"  # placeholder for the id list in a compiled statement
-    _ids_sql: OrderedDict = OrderedDict()
-
     def visible_ids(
         self, user: UserLike | None, ids: Iterable[int], using: str = "default"
     ) -> set[int]:
         """Which of the page ids ``ids`` ``user`` may see: ``visible_q`` for a known handful of
-        pages (a page of search hits), without rebuilding the ORM query every time.
-
-        Compiling ``visible_q`` costs milliseconds and is the same for every asker with the same
-        rule inputs, so the statement is compiled once per rule key and connection; only the id
-        list changes (one parameter: a JSON array on SQLite, an int array on PostgreSQL).
-        """
-        wanted = sorted({int(i) for i in ids})
+        pages (a page of search hits), compiled once per rule key rather than per request."""
         principal = principal_for(user)
-        if not wanted or principal.kind == "suspended":
+        if principal.kind == "suspended":
             return set()
-        vendor = connections[using].vendor
         key = (
-            using,
-            vendor,
+            "page_policy.visible_ids",
             principal.kind,
             principal.group_id,
             principal.tier_rank,
@@ -482,31 +495,16 @@ class PagePolicy:
             principal.has_exceptions,
             principal.max_page_depth() if principal.has_grants else 0,
         )
-        compiled = self._ids_sql.get(key)
-        if compiled is None:
-            if vendor == "postgresql":
-                id_list = RawSQL("SELECT unnest(%s::integer[])", [self._IDS])
-            else:
-                id_list = RawSQL("SELECT value FROM json_each(%s)", [self._IDS])
-            qs = (
-                Page.objects.using(using)
-                .filter(self.visible_q(principal))
+
+        def build(id_list):
+            return (
+                Page.objects.filter(self.visible_q(principal))
                 .filter(pk__in=id_list)
                 .order_by()
-                .values_list("pk", flat=True)
+                .values_list("pk")
             )
-            sql, params = qs.query.sql_with_params()
-            params = list(params)
-            compiled = (sql, params, params.index(self._IDS))
-            self._ids_sql[key] = compiled
-            if len(self._ids_sql) > 256:
-                self._ids_sql.popitem(last=False)
-        sql, params, slot = compiled
-        params = list(params)
-        params[slot] = wanted if vendor == "postgresql" else json.dumps(wanted)
-        with connections[using].cursor() as cursor:
-            cursor.execute(sql, params)
-            return {row[0] for row in cursor.fetchall()}
+
+        return {row[0] for row in rows_for_ids(key, build, ids, using)}
 
     def _effective_rule_q(self, principal: Principal, prefix: str = "audience__eff_") -> Q:
         rank = Q(**{f"{prefix}min_rank__isnull": True}) | Q(

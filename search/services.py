@@ -26,6 +26,7 @@ from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Site
 
 from permissions.policies import search_filter_for
+from portal_site.idquery import rows_for_ids
 
 from .backends import fallback_backend, get_search_backend
 from .backends.base import (
@@ -109,7 +110,21 @@ def _run(query: SearchQuery) -> tuple[SearchResult, str]:
     return result, ""
 
 
-def _labels(tag_slugs: list[str]) -> dict[str, dict[str, str]]:
+_PRODUCT_LABELS: tuple[float, dict[str, str]] = (0.0, {})
+
+
+def _product_labels(product_model, keys) -> dict[str, str]:
+    """Product names for the facet, re-read when a key is unknown and at least once a minute
+    per process (labels only: a renamed product may show its old name for up to a minute)."""
+    global _PRODUCT_LABELS
+    read_at, labels = _PRODUCT_LABELS
+    if time.monotonic() - read_at > 60 or any(key not in labels for key in keys):
+        labels = dict(product_model.objects.values_list("key", "name"))
+        _PRODUCT_LABELS = (time.monotonic(), labels)
+    return labels
+
+
+def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, dict[str, str]]:
     from taggit.models import Tag
 
     from kb.models import Product
@@ -124,7 +139,7 @@ def _labels(tag_slugs: list[str]) -> dict[str, dict[str, str]]:
         "kind": {
             k: str(m._meta.verbose_name).capitalize() for k, m in MODEL_BY_CONTENT_KIND.items()
         },
-        "product": dict(Product.objects.values_list("key", "name")),
+        "product": _product_labels(Product, product_keys),
         "locale": dict(settings.WAGTAIL_CONTENT_LANGUAGES),
         "tags": tags,  # the index holds slugs; editors' names ("Q4 Launch") are the labels
     }
@@ -171,7 +186,7 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
     page.total_exact = result.total_exact
     page.num_pages = max(1, math.ceil(result.total / page_size))
     page.results = hydrate(user, result, request=request)
-    labels = _labels(sorted(result.facets.get("tags", {})))
+    labels = _labels(sorted(result.facets.get("tags", {})), result.facets.get("product", {}))
     for name in FACETS:
         counts = result.facets.get(name, {})
         page.facets[name] = [
@@ -194,14 +209,22 @@ def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
     visible = page_policy.visible_ids(user, result.ids)
     rows = {
         row[0]: row
-        for row in PortalItemPage.objects.filter(pk__in=visible, live=True).values_list(
-            "id",
-            "title",
-            "summary",
-            "url_path",
-            "content_type_id",
-            "locale__language_code",
-            "product__name",
+        for row in rows_for_ids(
+            "search.hydrate",
+            lambda id_list: (
+                PortalItemPage.objects.filter(pk__in=id_list, live=True)
+                .order_by()
+                .values_list(
+                    "id",
+                    "title",
+                    "summary",
+                    "url_path",
+                    "content_type_id",
+                    "locale__language_code",
+                    "product__name",
+                )
+            ),
+            visible,
         )
     }
     urls = _page_urls(rows.values(), request)
