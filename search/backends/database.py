@@ -48,6 +48,7 @@ from .base import (
 ENTRY = SearchEntry._meta.db_table
 TEXT = SearchText._meta.db_table
 PG_START, PG_END = "\u27e6", "\u27e7"  # ts_headline markers, mapped to MARK_START/MARK_END
+SNIPPET_SCAN = 6000  # characters of body / file text a snippet is looked for in (SQLite)
 
 
 def language_settings(language: str) -> dict:
@@ -492,18 +493,30 @@ class _SQLite:
         # tokenizer does (lower case, no diacritics).
         by_id = {hit.id: hit for hit in hits}
         marks = ", ".join(["%s"] * len(by_id))
+        # The snippet comes from the start of the text (like a search engine's first fragment);
+        # files only when the page text has no match.
         cursor.execute(
-            f"SELECT id, title, summary, body, attachments FROM {TEXT} "  # noqa: S608
+            f"SELECT id, title, summary, substr(body, 1, {SNIPPET_SCAN}) FROM {TEXT} "  # noqa: S608
             f"WHERE id IN ({marks})",
             list(by_id),
         )
         highlighter = Highlighter(self.terms)
-        for item_id, title, summary, body, attachments in cursor.fetchall():
+        without = []
+        for item_id, title, summary, body in cursor.fetchall():
             hit = by_id[item_id]
             hit.title_highlight = highlighter.mark(title)
-            hit.snippet = highlighter.snippet(f"{summary} {body}") or highlighter.snippet(
-                attachments
+            hit.snippet = highlighter.snippet(f"{summary} {body}")
+            if not hit.snippet:
+                without.append(item_id)
+        if without:
+            marks = ", ".join(["%s"] * len(without))
+            cursor.execute(
+                f"SELECT id, substr(attachments, 1, {SNIPPET_SCAN}) FROM {TEXT} "  # noqa: S608
+                f"WHERE id IN ({marks})",
+                without,
             )
+            for item_id, attachments in cursor.fetchall():
+                by_id[item_id].snippet = highlighter.snippet(attachments)
 
 
 class _Postgres:
@@ -541,12 +554,28 @@ class _Postgres:
     def candidates(self, cursor, where: str, params: list, n: int) -> list[tuple]:
         # The newest n visible matches first (no ranking), then ts_rank for those only:
         # ranking detoasts each row's document, so it must not run for every match.
-        union, union_params = self._union(f"{ENTRY}.id, {_COLUMNS}", "document", where, params)
-        cursor.execute(
-            f"SELECT * FROM ({union}) AS m ORDER BY m.id + 0 DESC LIMIT %s",  # noqa: S608
-            [*union_params, n],
-        )
-        rows = cursor.fetchall()
+        # First only among the newest ids (a window of 10 ids per wanted row): the GIN bitmap is
+        # ANDed with an id range of the primary key, so only matches in the window are read
+        # from the table (12 instead of 42 ms for the broadest benchmark query at 100k items).
+        # When the window holds fewer than n visible matches, the query runs without it: the
+        # result is the same either way, the newest n visible matches.
+        cursor.execute(f"SELECT max(id) FROM {ENTRY}")  # noqa: S608
+        newest_id = cursor.fetchone()[0] or 0
+        rows: list[tuple] = []
+        for floor in (newest_id - 10 * n, None):
+            if floor is not None and floor <= 0:
+                continue
+            windowed = where if floor is None else f"{where} AND {ENTRY}.id > {int(floor)}"
+            union, union_params = self._union(
+                f"{ENTRY}.id, {_COLUMNS}", "document", windowed, params
+            )
+            cursor.execute(
+                f"SELECT * FROM ({union}) AS m ORDER BY m.id + 0 DESC LIMIT %s",  # noqa: S608
+                [*union_params, n],
+            )
+            rows = cursor.fetchall()
+            if len(rows) >= n:
+                break
         scores = dict(self.scores(cursor, [r[0] for r in rows]))
         return [(r[0], scores.get(r[0], 0.0), *r[1:]) for r in rows]
 
