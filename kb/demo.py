@@ -1452,8 +1452,6 @@ ITEMS: list[ItemSpec] = [
     ),
 ]
 
-#: Downloads recorded for Anna so "Updated since you downloaded" and "Withdrawn" have content:
-#: (user e-mail, item key, attachment language or None for the master, days ago).
 # Tags per demo item (kb.services.tag_normalise form): what partners filter the search by.
 ITEM_TAGS: dict[str, tuple[str, ...]] = {
     "demo-x1-datasheet": ("datasheet", "sd-wan", "routing", "5g"),
@@ -1489,6 +1487,8 @@ ITEM_TAGS: dict[str, tuple[str, ...]] = {
     "demo-cs-w3-brozura": ("brožura", "wi-fi-7", "co-branding"),
 }
 
+#: Downloads recorded for Anna so "Updated since you downloaded" and "Withdrawn" have content:
+#: (user e-mail, item key, attachment language or None for the master, days ago).
 DOWNLOADS = [
     ("anna@acme.example", "demo-x1-datasheet", "de", 21),
     ("anna@acme.example", "demo-x5-promo-2025", None, 40),

@@ -453,28 +453,24 @@ class _SQLite:
         )
         self.head_weights = f"{FIELD_BOOSTS['title']}, {FIELD_BOOSTS['product']}"
 
-    def candidates(self, cursor, where: str, params: list, n: int) -> list[tuple]:
+    def _newest_matches(self, cursor, table: str, columns: str, where: str, params, n: int):
         # FTS5 yields matches in rowid order lazily, so LIMIT stops the scan: the cost is bounded
-        # by ``n``, not by how many items match. bm25() runs only for the rows returned.
+        # by ``n``, not by how many items match. Scores run only for the rows returned.
         cursor.execute(
-            f"SELECT {ENTRY}.id, bm25(portal_search_fts, {self.weights}), {_COLUMNS} "  # noqa: S608
-            f"FROM portal_search_fts JOIN {ENTRY} ON {ENTRY}.id = portal_search_fts.rowid "
-            f"WHERE portal_search_fts MATCH %s AND {where} "
-            "ORDER BY portal_search_fts.rowid DESC LIMIT %s",
+            f"SELECT {columns} FROM {table} JOIN {ENTRY} ON {ENTRY}.id = {table}.rowid "  # noqa: S608
+            f"WHERE {table} MATCH %s AND {where} ORDER BY {table}.rowid DESC LIMIT %s",
             [self.match, *params, n],
         )
         return cursor.fetchall()
 
+    def candidates(self, cursor, where: str, params: list, n: int) -> list[tuple]:
+        columns = f"{ENTRY}.id, bm25(portal_search_fts, {self.weights}), {_COLUMNS}"
+        return self._newest_matches(cursor, "portal_search_fts", columns, where, params, n)
+
     def head_matches(self, cursor, where: str, params: list, n: int) -> list[tuple[int, float]]:
         """Visible matches in title, product name or tags: (id, bm25 over those columns)."""
-        cursor.execute(
-            f"SELECT {ENTRY}.id, bm25(portal_search_head, {self.head_weights}) "  # noqa: S608
-            f"FROM portal_search_head JOIN {ENTRY} ON {ENTRY}.id = portal_search_head.rowid "
-            f"WHERE portal_search_head MATCH %s AND {where} "
-            "ORDER BY portal_search_head.rowid DESC LIMIT %s",
-            [self.match, *params, n],
-        )
-        return cursor.fetchall()
+        columns = f"{ENTRY}.id, bm25(portal_search_head, {self.head_weights})"
+        return self._newest_matches(cursor, "portal_search_head", columns, where, params, n)
 
     def newest(self, cursor, where: str, params: list, n: int) -> list[tuple]:
         cursor.execute(
@@ -554,30 +550,40 @@ class _Postgres:
     def candidates(self, cursor, where: str, params: list, n: int) -> list[tuple]:
         # The newest n visible matches first (no ranking), then ts_rank for those only:
         # ranking detoasts each row's document, so it must not run for every match.
-        # First only among the newest ids (a window of 10 ids per wanted row): the GIN bitmap is
-        # ANDed with an id range of the primary key, so only matches in the window are read
-        # from the table (12 instead of 42 ms for the broadest benchmark query at 100k items).
-        # When the window holds fewer than n visible matches, the query runs without it: the
-        # result is the same either way, the newest n visible matches.
+        # Newest ids first, in windows of 10 ids per wanted row: the GIN bitmap is ANDed with an
+        # id range of the primary key, so only matches inside the window are read from the
+        # table (12 instead of 42 ms for the broadest benchmark query at 100k items; PostgreSQL
+        # stops ANDing once a range covers a fifth of the table or so, hence small windows).
+        # When the first window holds a third of what is wanted, the next ones follow (up to
+        # three); otherwise, and when they do not suffice, the query runs over all ids. The
+        # result is the same either way: the newest n visible matches.
         cursor.execute(f"SELECT max(id) FROM {ENTRY}")  # noqa: S608
-        newest_id = cursor.fetchone()[0] or 0
+        ceiling = cursor.fetchone()[0] or 0
+        window = 10 * n
         rows: list[tuple] = []
-        for floor in (newest_id - 10 * n, None):
-            if floor is not None and floor <= 0:
-                continue
-            windowed = where if floor is None else f"{where} AND {ENTRY}.id > {int(floor)}"
-            union, union_params = self._union(
-                f"{ENTRY}.id, {_COLUMNS}", "document", windowed, params
-            )
-            cursor.execute(
-                f"SELECT * FROM ({union}) AS m ORDER BY m.id + 0 DESC LIMIT %s",  # noqa: S608
-                [*union_params, n],
-            )
-            rows = cursor.fetchall()
-            if len(rows) >= n:
+        for _ in range(3):
+            floor = ceiling - window
+            if floor <= 0:
                 break
+            rows += self._newest(cursor, where, params, n - len(rows), floor, ceiling)
+            if len(rows) >= n or len(rows) * 3 < n:  # done, or three windows would not do
+                break
+            ceiling = floor
+        if len(rows) < n:
+            rows = self._newest(cursor, where, params, n, None, None)
         scores = dict(self.scores(cursor, [r[0] for r in rows]))
         return [(r[0], scores.get(r[0], 0.0), *r[1:]) for r in rows]
+
+    def _newest(self, cursor, where: str, params: list, n: int, floor, ceiling) -> list[tuple]:
+        """The newest n visible matches with floor < id <= ceiling (None: no bound)."""
+        if floor is not None:
+            where = f"{where} AND {ENTRY}.id > {int(floor)} AND {ENTRY}.id <= {int(ceiling)}"
+        union, union_params = self._union(f"{ENTRY}.id, {_COLUMNS}", "document", where, params)
+        cursor.execute(
+            f"SELECT * FROM ({union}) AS m ORDER BY m.id + 0 DESC LIMIT %s",  # noqa: S608
+            [*union_params, n],
+        )
+        return cursor.fetchall()
 
     def head_matches(self, cursor, where: str, params: list, n: int) -> list[tuple[int, float]]:
         """Visible matches in title, product name or tags: (id, ts_rank of that match)."""
