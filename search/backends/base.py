@@ -162,11 +162,11 @@ class Highlighter:
     def __init__(self, terms: set[str]) -> None:
         self.terms = terms
         alternatives = "|".join(sorted((re.escape(t) for t in terms), key=len, reverse=True))
-        self.pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+        self.pattern = re.compile(rf"\b(?:{alternatives})\b")
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
-        if text.isascii():
-            return [(m.start(), m.end(), m.group(0).lower()) for m in self.pattern.finditer(text)]
+        if text.isascii():  # lower() keeps ASCII offsets; a case-sensitive scan is faster
+            return [(m.start(), m.end(), m.group(0)) for m in self.pattern.finditer(text.lower())]
         out = []
         for m in _WORD.finditer(text):
             word = normalise(m.group(0))
