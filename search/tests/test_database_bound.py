@@ -78,3 +78,19 @@ def test_the_bound_applies_after_the_entitlement(portal):
     result = _backend(3).search(SearchQuery("gadget", search_filter_for(member)))
     assert result.total_exact
     assert set(result.ids) == {item.pk for item in visible}
+
+
+def test_beyond_the_bound_title_matches_still_obey_the_entitlement(portal):
+    """The head index (titles, products, tags) joins the ranking only beyond the bound: an item
+    whose title matches but that the member may not see must stay out of it too."""
+    silver = TierFactory(key="silver", rank=1)
+    gold = TierFactory(key="gold", rank=2)
+    member = MembershipFactory(organization__tier=silver).user
+    hidden = make_item(key="gizmo-secret", title="Gizmo secret", audience=Audience(min_tier=gold))
+    shown = make_item(key="gizmo-guide", title="Gizmo guide")
+    newest = [make_item(key=f"note-{i}", title=f"Note {i}", body="<p>gizmo</p>") for i in range(4)]
+    result = _backend(3).search(SearchQuery("gizmo", search_filter_for(member)))
+    assert not result.total_exact
+    assert hidden.pk not in result.ids
+    assert result.ids[0] == shown.pk  # the visible title match, older than the bound's three
+    assert set(result.ids) == {shown.pk} | {item.pk for item in newest[-3:]}
