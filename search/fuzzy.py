@@ -49,8 +49,13 @@ def levenshtein(a: str, b: str, limit: int) -> int:
 
 
 class Vocabulary:
-    def __init__(self, terms) -> None:
+    """The index's terms; with ``doc_counts`` (term → number of items containing it, and
+    ``documents`` the number of items) it also estimates how many items a query matches."""
+
+    def __init__(self, terms, doc_counts: dict[str, int] | None = None, documents: int = 0) -> None:
         self.terms: set[str] = set(terms)
+        self.doc_counts = doc_counts
+        self.documents = documents
         self.expansions: dict[str, list[str]] = {}  # per vocabulary generation
         self.by_trigram: dict[str, list[str]] = defaultdict(list)
         for term in self.terms:
@@ -84,6 +89,20 @@ class Vocabulary:
         scored.sort()
         return [term] + [c for _, c in scored[:MAX_EXPANSIONS]]
 
+    def estimate(self, groups: list[list[str]], phrases: list[list[str]]) -> float | None:
+        """Items expected to match every group (any of its terms) and every phrase, taking the
+        terms as independent; None without document counts. A planning hint only: it picks
+        the cheaper way to run a query, never what the query returns."""
+        if self.doc_counts is None or not self.documents:
+            return None
+        n = self.documents
+        fraction = 1.0
+        for group in groups:
+            fraction *= min(1.0, sum(self.doc_counts.get(t, 0) for t in group) / n)
+        for phrase in phrases:
+            fraction *= min((self.doc_counts.get(w, 0) for w in phrase), default=n) / n
+        return n * fraction
+
 
 class VocabularyCache:
     def __init__(self, loader) -> None:
@@ -96,6 +115,7 @@ class VocabularyCache:
         generation = cache.get(GENERATION_KEY, 0)
         with self.lock:
             if self.vocabulary is None or generation != self.generation:
-                self.vocabulary = Vocabulary(self.loader())
+                loaded = self.loader()
+                self.vocabulary = loaded if isinstance(loaded, Vocabulary) else Vocabulary(loaded)
                 self.generation = generation
             return self.vocabulary

