@@ -203,6 +203,18 @@ def facet_filters(filters: dict[str, list[str]]) -> list[Q]:
     ]
 
 
+# What a deletion leaves in an index a rebuild is filling: no title, never live.
+TOMBSTONE = {"live": False}
+
+
+def _status(error: dict) -> int | None:
+    """The HTTP status of one failed bulk item (``helpers.bulk`` error entries)."""
+    for outcome in error.values():
+        if isinstance(outcome, dict):
+            return outcome.get("status")
+    return None
+
+
 FACET_FIELDS = {"kind": "kind", "product": "product_key", "locale": "locale", "tags": "tags"}
 
 
@@ -246,14 +258,34 @@ class SearchBackend(BaseSearchBackend):
                 name = self._create_index(language)
                 self.client.indices.put_alias(index=name, name=alias)
 
+    def building_alias(self, language: str) -> str:
+        """Points at the index a running rebuild fills for ``language`` (writes go there too)."""
+        return f"{self.alias(language)}-next"
+
+    def _building(self) -> dict[str, str]:
+        """language -> index a running rebuild is filling (any process); {} when none runs."""
+        try:
+            found = self.client.indices.get_alias(name=self.building_alias("*"))
+        except NotFoundError:
+            return {}
+        out = {}
+        for language in self.languages:
+            wanted = self.building_alias(language)
+            for index, body in found.items():
+                if wanted in (body.get("aliases") or {}):
+                    out[language] = index
+        return out
+
     def _search_indexes(self, languages: list[str] | None = None) -> str:
         wanted = [lang for lang in (languages or self.languages) if lang in self.languages]
         return ",".join(self.alias(lang) for lang in (wanted or self.languages))
 
     # --- writes -------------------------------------------------------------------------------
-    def _actions(self, docs: Iterable[SearchDocument], index_for) -> Iterable[dict]:
+    def _actions(
+        self, docs: Iterable[SearchDocument], index_for, op_type: str = "index"
+    ) -> Iterable[dict]:
         for doc in docs:
-            yield {"_op_type": "index", "_index": index_for(doc), "_id": doc.id, **to_source(doc)}
+            yield {"_op_type": op_type, "_index": index_for(doc), "_id": doc.id, **to_source(doc)}
 
     def bulk(self, documents: Iterable[SearchDocument]) -> int:
         docs = list(documents)
@@ -267,6 +299,17 @@ class SearchBackend(BaseSearchBackend):
             self.client.options(request_timeout=max(self.timeout, 120)),
             self._actions(docs, lambda d: self.alias(d.locale)),
         )
+        building = self._building()
+        if building:
+            # A rebuild is running: its new index must get this change too, or the alias swap
+            # would lose it. These writes overwrite; the rebuild's own only create, so the
+            # newer document wins whichever arrives first.
+            helpers.bulk(
+                self.client.options(request_timeout=max(self.timeout, 120)),
+                self._actions(
+                    [d for d in docs if d.locale in building], lambda d: building[d.locale]
+                ),
+            )
         return count
 
     def delete(self, item_id: int) -> None:
@@ -278,6 +321,18 @@ class SearchBackend(BaseSearchBackend):
             )
         except NotFoundError:
             pass
+        building = self._building()
+        if building:
+            # A running rebuild may have read the item before it was deleted: a tombstone
+            # (no title, never live, so no query matches it) makes its later create fail; the
+            # rebuild removes tombstones once it has swapped the aliases.
+            helpers.bulk(
+                self.client,
+                (
+                    {"_op_type": "index", "_index": index, "_id": item_id, **TOMBSTONE}
+                    for index in building.values()
+                ),
+            )
 
     def refresh(self) -> None:
         self.client.indices.refresh(index=self._search_indexes(), ignore_unavailable=True)
@@ -285,19 +340,37 @@ class SearchBackend(BaseSearchBackend):
     def rebuild(
         self, documents: Iterable[SearchDocument], *, progress: ProgressCallback | None = None
     ) -> int:
-        """Fill a new index per locale, then swap every alias atomically and drop the old ones."""
+        """Fill a new index per locale, then swap every alias atomically and drop the old ones.
+
+        While it runs, writes from other processes (publishes, deletes) go to the new indexes
+        as well (``building_alias``); its own writes only create, so they never overwrite a
+        newer document or a deletion that arrived meanwhile."""
         new = {language: self._create_index(language) for language in self.languages}
         count = 0
         try:
+            self.client.indices.update_aliases(
+                actions=[
+                    {"add": {"index": name, "alias": self.building_alias(language)}}
+                    for language, name in new.items()
+                ]
+            )
             batch: list[SearchDocument] = []
 
             def flush():
                 nonlocal count, batch
-                done, _ = helpers.bulk(
+                done, errors = helpers.bulk(
                     self.client.options(request_timeout=max(self.timeout, 120)),
-                    self._actions(batch, lambda d: new.get(d.locale) or new[self.languages[0]]),
+                    self._actions(
+                        batch,
+                        lambda d: new.get(d.locale) or new[self.languages[0]],
+                        op_type="create",
+                    ),
+                    raise_on_error=False,
                 )
-                count += done
+                failed = [e for e in errors if _status(e) != 409]
+                if failed:
+                    raise helpers.BulkIndexError(f"{len(failed)} document(s) failed", failed)
+                count += done + len(errors)  # a conflict: a newer write got there first
                 if progress:
                     progress(len(batch))
                 batch = []
@@ -323,9 +396,16 @@ class SearchBackend(BaseSearchBackend):
             old += current
             actions += [{"remove": {"index": i, "alias": alias}} for i in current]
             actions.append({"add": {"index": name, "alias": alias}})
+            actions.append({"remove": {"index": name, "alias": self.building_alias(language)}})
         self.client.indices.update_aliases(actions=actions)
         for name in old:
             self.client.indices.delete(index=name, ignore_unavailable=True)
+        self.client.delete_by_query(
+            index=",".join(new.values()),
+            query={"bool": {"must_not": {"exists": {"field": "title"}}}},
+            ignore_unavailable=True,
+            refresh=True,
+        )
         return count
 
     def drop_all(self) -> None:

@@ -73,6 +73,37 @@ def test_searches_during_a_rebuild_never_fail(engine, items):
     assert counts and set(counts) == {40}
 
 
+def test_writes_during_a_rebuild_reach_the_new_index(engine, items, portal):
+    """A publish, an edit and a deletion that happen while a rebuild runs survive its swap,
+    whichever reaches the new index first (the rebuild read the edited and deleted items
+    before the change)."""
+    import dataclasses
+
+    engine.rebuild(iter_documents())
+    edited, deleted = items[0], items[1]
+    created = make_item(key="late", title="Walrus primer")
+    late_docs = {d.id: d for d in iter_documents() if d.id == created.pk}
+
+    def documents():
+        for position, doc in enumerate(d for d in iter_documents() if d.id != created.pk):
+            yield doc
+            if position == len(items) - 1:  # every item read, none sent yet (batches of 500)
+                engine.bulk([dataclasses.replace(by_id[edited.pk], title="Narwhal handbook")])
+                engine.delete(deleted.pk)
+                engine.bulk(late_docs.values())
+
+    by_id = {d.id: d for d in iter_documents()}
+    engine.rebuild(documents())
+    engine.refresh()
+    assert engine.search(SearchQuery("narwhal", STAFF)).ids == [edited.pk]
+    walrus = engine.search(SearchQuery("walrus", STAFF, limit=50))
+    assert set(walrus.ids) == {i.pk for i in items[2:]} | {created.pk}
+    assert walrus.total == 39
+    # no tombstone is left behind, and no rebuild alias
+    assert engine.client.count(index=engine.alias("en"))["count"] == 40
+    assert engine._building() == {}
+
+
 def test_rebuild_command_fills_engine_and_database(osmem_clone, items):
     from search.backends import fallback_backend, get_search_backend
 
