@@ -167,9 +167,11 @@ class Highlighter:
         # No leading \b: a pattern that starts with the alternation lets the regex engine skip
         # ahead to the terms' first letters (twice as fast over 6,000 characters); the word
         # start is checked per match instead.
-        self.pattern = re.compile(rf"(?:{alternatives})\b")
+        self.pattern = re.compile(rf"(?:{alternatives})\b") if terms else None
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
+        if self.pattern is None:  # nothing to mark
+            return []
         if text.isascii():  # lower() keeps ASCII offsets; a case-sensitive scan is faster
             low = text.lower()
             return [
