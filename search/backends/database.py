@@ -640,6 +640,7 @@ class _Postgres:
         self.tsquery = " & ".join(parts)
         self.configs = configs or ["simple"]
         self.ceiling = 0
+        self._query_lexemes: dict[str, set[str]] = {}  # per config (highlighting)
 
     def _union(self, select: str, vector: str, where: str, params: list) -> tuple[str, list]:
         # One branch per language config in use: each parses the query once (a FROM-clause
@@ -741,45 +742,56 @@ class _Postgres:
         _highlight_hits(cursor, hits, self._highlighters)
 
     def _highlighters(self, cursor, texts: dict[str, list[str]]) -> dict[str, Highlighter]:
-        configs = sorted(texts)
-        cursor.execute(
-            "SELECT c, to_tsquery(c::regconfig, %s)::text FROM unnest(%s::text[]) AS c",
-            [self.tsquery, configs],
-        )
-        wanted = {
-            config: {m.replace("''", "'") for m in _TSQUERY_LEXEME.findall(text)}
-            for config, text in cursor.fetchall()
-        }
-        seen = {
-            config: {w for t in chunks for w in _WORD.findall(t.lower())}
-            for config, chunks in texts.items()
-        }
-        for config, found in seen.items():
-            unknown = sorted(w for w in found if (config, w) not in _LEXEMES)
+        missing = sorted(set(texts) - set(self._query_lexemes))
+        if missing:
+            cursor.execute(
+                "SELECT c, to_tsquery(c::regconfig, %s)::text FROM unnest(%s::text[]) AS c",
+                [self.tsquery, missing],
+            )
+            for config, text in cursor.fetchall():
+                found = _TSQUERY_LEXEME.findall(text)
+                self._query_lexemes[config] = {m.replace("''", "'") for m in found}
+        for config, chunks in texts.items():
+            seen = set(_WORD.findall(" ".join(chunks).lower()))
+            unknown = sorted(seen - _LEXEMES.setdefault(config, {}).keys())
             if unknown:
                 cursor.execute(
                     "SELECT w, tsvector_to_array(to_tsvector(%s::regconfig, w)) "
                     "FROM unnest(%s::text[]) AS w",
                     [config, unknown],
                 )
-                if len(_LEXEMES) > 200_000:  # a bound on memory; it refills from use
-                    _LEXEMES.clear()
-                _LEXEMES.update(((config, w), frozenset(lx)) for w, lx in cursor.fetchall())
+                _remember_lexemes(config, cursor.fetchall())
+        # Every word seen so far that has one of the query's lexemes (more than these texts
+        # hold does no harm: the highlighter marks only what is there).
         return {
             config: Highlighter(
                 {
-                    normalise(w)
-                    for w in found
-                    if not wanted[config].isdisjoint(_LEXEMES.get((config, w), ()))
+                    w
+                    for lexeme in self._query_lexemes[config]
+                    for w in _WORDS_BY_LEXEME.get((config, lexeme), ())
                 }
             )
-            for config, found in seen.items()
+            for config in texts
         }
+
+
+def _remember_lexemes(config: str, rows) -> None:
+    known = _LEXEMES.setdefault(config, {})
+    if len(known) > 200_000:  # a bound on memory; it refills from use
+        known.clear()
+        for key in [k for k in _WORDS_BY_LEXEME if k[0] == config]:
+            del _WORDS_BY_LEXEME[key]
+    for word, lexemes in rows:
+        known[word] = frozenset(lexemes)
+        for lexeme in lexemes:
+            _WORDS_BY_LEXEME.setdefault((config, lexeme), set()).add(normalise(word))
 
 
 _TSQUERY_LEXEME = re.compile(r"'((?:[^']|'')*)'")
 _WORD = re.compile(r"\w+")
-_LEXEMES: dict[tuple[str, str], frozenset[str]] = {}  # (config, word) -> the word's lexemes
+# Per process: config -> {word: the word's lexemes}, and (config, lexeme) -> normalised words.
+_LEXEMES: dict[str, dict[str, frozenset[str]]] = {}
+_WORDS_BY_LEXEME: dict[tuple[str, str], set[str]] = {}
 
 
 __all__ = ["SearchBackend", "entitlement_q", "normalise"]
