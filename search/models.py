@@ -75,9 +75,13 @@ class SearchChainNode(models.Model):
 
 
 class SearchTerm(models.Model):
-    """Vocabulary for typo tolerance on PostgreSQL (SQLite reads FTS5's own vocabulary)."""
+    """Vocabulary for typo tolerance: every word of the indexed text, loaded into each process.
+
+    ``documents`` (SQLite) is how many items held the word at the last rebuild (words added
+    since count 1): a planning hint only (``Vocabulary.estimate``)."""
 
     term = models.CharField(max_length=60, primary_key=True)
+    documents = models.IntegerField(default=0)
 
     def __str__(self) -> str:
         return self.term

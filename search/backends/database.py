@@ -50,6 +50,15 @@ TEXT = SearchText._meta.db_table
 SNIPPET_SCAN = 6000  # characters of body / file text a snippet is looked for in (SQLite)
 
 
+# The vocabulary of a fresh SQLite index, with each word's document count, from FTS5's own
+# (the same words the tokenizer indexed; migration 0004 runs the same statement).
+SQLITE_VOCABULARY = f"""
+INSERT OR IGNORE INTO {SearchTerm._meta.db_table} (term, documents)
+SELECT term, doc FROM portal_search_vocab
+WHERE length(term) > 2 AND length(term) <= 60 AND term GLOB '*[^0-9]*'
+"""  # noqa: S608
+
+
 def language_settings(language: str) -> dict:
     languages = getattr(settings, "PORTAL_SEARCH_LANGUAGES", {})
     return languages.get(language) or languages.get("*") or {}
@@ -189,7 +198,7 @@ class SearchBackend(BaseSearchBackend):
         bump_generation()
         return len(docs)
 
-    def _insert(self, docs: list[SearchDocument]) -> None:
+    def _insert(self, docs: list[SearchDocument], rebuilding: bool = False) -> None:
         SearchEntry.objects.using(self.using).bulk_create(
             [self._entry(d) for d in docs], batch_size=500
         )
@@ -209,7 +218,8 @@ class SearchBackend(BaseSearchBackend):
             for node in d.audience.chain
         ]
         SearchChainNode.objects.using(self.using).bulk_create(nodes, batch_size=500)
-        if self.vendor == "postgresql":
+        if self.vendor == "postgresql" or not rebuilding:
+            # (A SQLite rebuild fills the vocabulary from FTS5's own at the end, with counts.)
             vocabulary = {
                 w
                 for d in docs
@@ -217,7 +227,7 @@ class SearchBackend(BaseSearchBackend):
                 if 2 < len(w) <= 60 and not w.isdigit()
             }
             SearchTerm.objects.using(self.using).bulk_create(
-                [SearchTerm(term=w) for w in sorted(vocabulary)],
+                [SearchTerm(term=w, documents=1) for w in sorted(vocabulary)],
                 batch_size=1000,
                 ignore_conflicts=True,
             )
@@ -236,25 +246,25 @@ class SearchBackend(BaseSearchBackend):
             # Children first, in plain DELETEs: the ORM's cascade would read every id first.
             for table in (SearchChainNode._meta.db_table, TEXT, ENTRY):
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - our table names
-            if self.vendor == "postgresql":
-                SearchTerm.objects.using(self.using).all().delete()
+            cursor.execute(f"DELETE FROM {SearchTerm._meta.db_table}")  # noqa: S608
             batch: list[SearchDocument] = []
             for doc in documents:
                 batch.append(doc)
                 if len(batch) >= 500:
-                    self._insert(batch)
+                    self._insert(batch, rebuilding=True)
                     count += len(batch)
                     if progress:
                         progress(len(batch))
                     batch = []
             if batch:
-                self._insert(batch)
+                self._insert(batch, rebuilding=True)
                 count += len(batch)
                 if progress:
                     progress(len(batch))
             if self.vendor == "sqlite":
                 for table in ("portal_search_fts", "portal_search_head"):
                     cursor.execute(f"INSERT INTO {table}({table}) VALUES('optimize')")
+                cursor.execute(SQLITE_VOCABULARY)
             else:
                 # Fresh statistics: with the empty-table estimates the planner evaluates the
                 # text match row by row (detoasting every document: 2.5 s at 100k items)
@@ -273,16 +283,13 @@ class SearchBackend(BaseSearchBackend):
 
     # --- vocabulary -------------------------------------------------------------------------
     def _load_vocabulary(self) -> Vocabulary:
+        """The vocabulary table (re-read in each process after every index change, so it must
+        stay cheap: FTS5's own ``fts5vocab`` took 1.4 s at 100k items, it scans the index)."""
+        terms = SearchTerm.objects.using(self.using)
         if self.vendor == "sqlite":
-            # fts5vocab counts each term's documents while it lists the terms (the cost is
-            # the same with or without the counts): they let a query estimate its matches.
-            with self.connection.cursor() as cursor:
-                cursor.execute("SELECT term, doc FROM portal_search_vocab")
-                counts = dict(cursor.fetchall())
-                cursor.execute(f"SELECT count(*) FROM {ENTRY}")  # noqa: S608
-                documents = cursor.fetchone()[0]
-            return Vocabulary(counts, counts, documents)
-        return Vocabulary(SearchTerm.objects.using(self.using).values_list("term", flat=True))
+            counts = dict(terms.values_list("term", "documents"))
+            return Vocabulary(counts, counts, SearchEntry.objects.using(self.using).count())
+        return Vocabulary(terms.values_list("term", flat=True))
 
     def present_configs(self, locales: list[str] | None = None) -> list[str]:
         """PostgreSQL text search configs of the indexed items (of ``locales`` if given).

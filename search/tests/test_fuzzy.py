@@ -1,8 +1,10 @@
 """The term vocabulary: typo expansion and the match estimate the SQLite backend plans with."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from permissions.policies import SearchFilter
 from search.fuzzy import Vocabulary
 
 
@@ -34,3 +36,25 @@ def test_estimate_never_exceeds_the_rarest_group(counts, data):
     groups = data.draw(st.lists(st.lists(st.sampled_from(terms), min_size=1), min_size=1))
     estimate = vocabulary.estimate(groups, [])
     assert 0 <= estimate <= min(min(500, sum(counts[t] for t in g)) for g in groups) + 1e-6
+
+
+@pytest.mark.django_db
+def test_the_vocabulary_table_follows_rebuilds_and_single_writes(portal):
+    from search.backends.base import SearchQuery
+    from search.backends.database import SearchBackend
+    from search.documents import iter_documents
+    from search.models import SearchTerm
+    from tests.factories import make_item
+
+    staff = SearchFilter(scope="all")
+    first = make_item(key="walrus", title="Walrus installation guide")
+    backend = SearchBackend({})
+    backend.rebuild(iter_documents())
+    counts = dict(SearchTerm.objects.values_list("term", "documents"))
+    assert counts["walrus"] == 1 and counts["installation"] >= 1
+    assert backend.search(SearchQuery("walrsu instalation", staff)).ids == [first.pk]
+    # a single write adds its words; the next search in this process sees them
+    second = make_item(key="narwhal", title="Narwhal handbook")
+    backend.bulk(d for d in iter_documents() if d.id == second.pk)
+    assert SearchTerm.objects.filter(term="narwhal").exists()
+    assert backend.search(SearchQuery("narwhall", staff)).ids == [second.pk]
