@@ -243,7 +243,8 @@ class SearchBackend(BaseSearchBackend):
         return f"{self.prefix}-items-{language}"
 
     def _create_index(self, language: str) -> str:
-        name = f"{self.alias(language)}-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())  # UTC, read by _drop_abandoned_builds
+        name = f"{self.alias(language)}-{stamp}-{uuid.uuid4().hex[:6]}"
         index = document_class(language)._index.clone(name)
         index.settings(number_of_shards=self.shards, number_of_replicas=0)
         index.document(document_class(language))
@@ -262,19 +263,33 @@ class SearchBackend(BaseSearchBackend):
         """Points at the index a running rebuild fills for ``language`` (writes go there too)."""
         return f"{self.alias(language)}-next"
 
-    def _building(self) -> dict[str, str]:
-        """language -> index a running rebuild is filling (any process); {} when none runs."""
+    def _building(self) -> dict[str, list[str]]:
+        """language -> indexes running rebuilds are filling (any process); {} when none runs."""
         try:
             found = self.client.indices.get_alias(name=self.building_alias("*"))
         except NotFoundError:
             return {}
-        out = {}
+        out: dict[str, list[str]] = {}
         for language in self.languages:
             wanted = self.building_alias(language)
-            for index, body in found.items():
-                if wanted in (body.get("aliases") or {}):
-                    out[language] = index
+            names = sorted(i for i, body in found.items() if wanted in (body.get("aliases") or {}))
+            if names:
+                out[language] = names
         return out
+
+    def _drop_abandoned_builds(self, older_than_hours: float = 24) -> None:
+        """Indexes of rebuilds that died without cleaning up (a killed process) keep their
+        ``-next`` alias and would receive every write forever; a rebuild drops those older than
+        a day (the index name carries its creation time). Younger ones may belong to a rebuild
+        still running elsewhere: both get the writes, and each swaps when done."""
+        cutoff = time.strftime("%Y%m%d%H%M%S", time.gmtime(time.time() - older_than_hours * 3600))
+        for language, names in self._building().items():
+            prefix = self.alias(language) + "-"
+            for name in names:
+                stamp = name[len(prefix) :].split("-")[0]
+                if stamp.isdigit() and stamp < cutoff:
+                    logger.warning("dropping an abandoned rebuild's index %s", name)
+                    self.client.indices.delete(index=name, ignore_unavailable=True)
 
     def _search_indexes(self, languages: list[str] | None = None) -> str:
         wanted = [lang for lang in (languages or self.languages) if lang in self.languages]
@@ -300,14 +315,19 @@ class SearchBackend(BaseSearchBackend):
             self._actions(docs, lambda d: self.alias(d.locale)),
         )
         building = self._building()
+        pending: list[tuple[SearchDocument, str]] = []
         if building:
             # A rebuild is running: its new index must get this change too, or the alias swap
             # would lose it. These writes overwrite; the rebuild's own only create, so the
             # newer document wins whichever arrives first.
+            for doc in docs:
+                for index in building.get(doc.locale, ()):
+                    pending.append((doc, index))
             helpers.bulk(
                 self.client.options(request_timeout=max(self.timeout, 120)),
-                self._actions(
-                    [d for d in docs if d.locale in building], lambda d: building[d.locale]
+                (
+                    {"_op_type": "index", "_index": index, "_id": doc.id, **to_source(doc)}
+                    for doc, index in pending
                 ),
             )
         return count
@@ -330,7 +350,8 @@ class SearchBackend(BaseSearchBackend):
                 self.client,
                 (
                     {"_op_type": "index", "_index": index, "_id": item_id, **TOMBSTONE}
-                    for index in building.values()
+                    for names in building.values()
+                    for index in names
                 ),
             )
 
@@ -345,6 +366,7 @@ class SearchBackend(BaseSearchBackend):
         While it runs, writes from other processes (publishes, deletes) go to the new indexes
         as well (``building_alias``); its own writes only create, so they never overwrite a
         newer document or a deletion that arrived meanwhile."""
+        self._drop_abandoned_builds()
         new = {language: self._create_index(language) for language in self.languages}
         count = 0
         try:

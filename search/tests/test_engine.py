@@ -104,6 +104,18 @@ def test_writes_during_a_rebuild_reach_the_new_index(engine, items, portal):
     assert engine._building() == {}
 
 
+def test_a_rebuild_drops_the_index_of_a_rebuild_that_died(engine, items):
+    engine.rebuild(iter_documents())
+    abandoned = engine.alias("en") + "-20200101000000-dead00"
+    engine.client.indices.create(index=abandoned)
+    engine.client.indices.put_alias(index=abandoned, name=engine.building_alias("en"))
+    assert engine._building() == {"en": [abandoned]}  # it would get every write
+    engine.rebuild(iter_documents())
+    assert not engine.client.indices.exists(index=abandoned)
+    assert engine._building() == {}
+    assert engine.search(SearchQuery("walrus", STAFF, limit=50)).total == 40
+
+
 def test_rebuild_command_fills_engine_and_database(osmem_clone, items):
     from search.backends import fallback_backend, get_search_backend
 
