@@ -7,6 +7,7 @@ carries a notice (never a 5xx).
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import re
@@ -18,7 +19,6 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
-from django.utils.html import escape
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -44,8 +44,10 @@ SORTS = ("relevance", "date")
 
 def marks_to_html(text: str) -> SafeString:
     """Escape ``text`` and turn the backends' highlight markers into <mark> elements."""
+    # html.escape is what django.utils.html.escape runs, without its lazy-string wrapper
+    # (called twice per result line).
     return mark_safe(  # noqa: S308 - escaped first, only our own tags added
-        escape(text).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+        html.escape(str(text)).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
     )
 
 
@@ -228,21 +230,29 @@ def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
         )
     }
     urls = _page_urls(rows.values(), request)
+    kinds: dict[int, tuple[str, str]] = {}  # content type -> (kind, label), once per call
     items = []
     for hit in result.hits:
         row = rows.get(hit.id)
         if row is None:
             continue
         _id, title, summary, _path, content_type_id, language, product = row
-        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        if content_type_id not in kinds:
+            model = ContentType.objects.get_for_id(content_type_id).model_class()
+            kinds[content_type_id] = (
+                (CONTENT_KIND_BY_MODEL.get(model.__name__, "item"), str(model._meta.verbose_name))
+                if model
+                else ("item", "")
+            )
+        kind, kind_label = kinds[content_type_id]
         items.append(
             ResultItem(
                 page=None,
                 url=urls.get(hit.id) or "",
                 title_html=marks_to_html(hit.title_highlight or title),
                 snippet_html=marks_to_html(hit.snippet or summary),
-                kind=CONTENT_KIND_BY_MODEL.get(model.__name__, "item") if model else "item",
-                kind_label=str(model._meta.verbose_name) if model else "",
+                kind=kind,
+                kind_label=kind_label,
                 product=product or "",
                 language=language,
             )
