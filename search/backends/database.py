@@ -561,13 +561,9 @@ def _highlight_hits(cursor, hits: list[SearchHit], highlighters) -> None:
     config. The snippet comes from the start of the page text (like a search engine's first
     fragment); from the files only when the page text has no match."""
     by_id = {hit.id: hit for hit in hits}
-    marks = ", ".join(["%s"] * len(by_id))
-    cursor.execute(
-        f"SELECT id, ts_config, title, summary || ' ' || substr(body, 1, {SNIPPET_SCAN}) "  # noqa: S608
-        f"FROM {TEXT} WHERE id IN ({marks})",
-        list(by_id),
+    rows = _text_rows(
+        cursor, f"ts_config, title, summary || ' ' || substr(body, 1, {SNIPPET_SCAN})", by_id
     )
-    rows = cursor.fetchall()
     texts: dict[str, list[str]] = {}
     for _id, config, title, text in rows:
         texts.setdefault(config, []).extend((title, text))
@@ -580,19 +576,23 @@ def _highlight_hits(cursor, hits: list[SearchHit], highlighters) -> None:
         if not hit.snippet:
             without[item_id] = config
     if without:
-        marks = ", ".join(["%s"] * len(without))
-        cursor.execute(
-            f"SELECT id, substr(attachments, 1, {SNIPPET_SCAN}) FROM {TEXT} "  # noqa: S608
-            f"WHERE id IN ({marks})",
-            list(without),
-        )
-        files = cursor.fetchall()
+        files = _text_rows(cursor, f"substr(attachments, 1, {SNIPPET_SCAN})", without)
         texts = {}
         for item_id, attachments in files:
             texts.setdefault(without[item_id], []).append(attachments)
         marker = highlighters(cursor, texts)
         for item_id, attachments in files:
             by_id[item_id].snippet = marker[without[item_id]].snippet(attachments)
+
+
+def _text_rows(cursor, columns: str, ids) -> list[tuple]:
+    """(id, *columns) of the SearchText rows of ``ids``."""
+    marks = ", ".join(["%s"] * len(ids))
+    cursor.execute(
+        f"SELECT id, {columns} FROM {TEXT} WHERE id IN ({marks})",  # noqa: S608
+        list(ids),
+    )
+    return cursor.fetchall()
 
 
 class _Postgres:
