@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.text import slugify
+from wagtail.blocks import StreamValue
 from wagtail.models import Locale, Page, Site
 
 from permissions.models import PartnerOrganization, PartnerType, Region, Tier
@@ -239,6 +240,7 @@ def item_upsert(
     wanted_tags = None if tags is None else list(dict.fromkeys(tag_normalise(t) for t in tags))
     audience = audience or Audience()
     existing = ItemKey.objects.filter(key=key).select_related("page").first()
+    before = None
     if existing is not None:
         page = existing.page.specific
         if not isinstance(page, model):
@@ -247,7 +249,9 @@ def item_upsert(
             )
         if page.locale_id != parent.locale_id:
             raise ValueError(f"item {key!r} cannot move into another locale's tree")
+        before = _content_state(page, extra)
         if page.get_parent().pk != parent.pk:
+            before = None  # a move is a change
             # The old slug may be taken under the new parent.
             page.slug = _unique_slug(parent, page.slug)
             page.save(update_fields=["slug"])
@@ -270,20 +274,67 @@ def item_upsert(
     page.audience_partner_types = list(audience.partner_types)
     if wanted_tags is not None and sorted(wanted_tags) != sorted_tag_names(page):
         page.tags.set(wanted_tags)  # in memory (modelcluster); saved with the page below
+    # A re-import of what is already live changes nothing: no revision, no publish (which would
+    # move last_published_at and tell every partner who downloaded the item that it changed).
+    unchanged = (
+        before is not None
+        and before == _content_state(page, extra)
+        and not page.has_unpublished_changes
+        and (page.live or not publish)
+    )
     if existing is None:
         page.slug = _unique_slug(parent, title)
         parent.add_child(instance=page)
         ItemKey.objects.create(key=key, page=page)
-    else:
+    elif not unchanged:
         page.save()
-    _sync_attachments(page, list(files), stored)
-    revision = page.save_revision(user=user, log_action=True)
-    if publish:
-        revision.publish(user=user)
-        page.refresh_from_db()
+    files_changed = _sync_attachments(page, list(files), stored)
+    if not unchanged or files_changed:
+        if unchanged:
+            page.save()
+        revision = page.save_revision(user=user, log_action=True)
+        if publish:
+            revision.publish(user=user)
+            page.refresh_from_db()
     audience_set_grants(page=page, organizations=audience.grants)
     audience_set_exceptions(page=page, organizations=audience.exceptions)
     return page
+
+
+def _content_state(page: PortalItemPage, extra: dict | None) -> tuple:
+    """What ``item_upsert`` sets on a page, comparable before and after (files aside)."""
+    return (
+        page.title,
+        page.summary,
+        _comparable(page.body),
+        page.product_id,
+        tuple((name, _comparable(getattr(page, name))) for name in sorted(extra or {})),
+        page.audience_public,
+        page.audience_min_tier_id,
+        sorted(r.pk for r in page.audience_regions.all()),
+        sorted(t.pk for t in page.audience_partner_types.all()),
+        sorted_tag_names(page),
+    )
+
+
+def _comparable(value):
+    # Rich text gets new random data-block-key attributes and StreamField values new block ids
+    # whenever they are converted or assigned: compare without them.
+    if isinstance(value, StreamValue):
+        return [
+            (child.block_type, _comparable(child.block.get_prep_value(child.value)))
+            for child in value
+        ]
+    if isinstance(value, str):
+        return _BLOCK_KEY.sub("", value)
+    if isinstance(value, dict):  # list blocks' items carry an "id" too
+        return {k: _comparable(v) for k, v in value.items() if k != "id"}
+    if isinstance(value, list | tuple):
+        return [_comparable(v) for v in value]
+    return value
+
+
+_BLOCK_KEY = re.compile(r' data-block-key="[^"]*"')
 
 
 def sorted_tag_names(page: PortalItemPage) -> list[str]:
@@ -295,8 +346,10 @@ def sorted_tag_names(page: PortalItemPage) -> list[str]:
 
 def _sync_attachments(
     page: PortalItemPage, files: list[FileSpec], stored: StoredFiles | None
-) -> None:
+) -> bool:
+    """Make the item's attachments ``files``; True when anything changed."""
     current = {a.document.title: a for a in page.attachments.select_related("document")}
+    changed = False
     region_key = item_region_key(page)
     keep = set()
     for order, spec in enumerate(files):
@@ -304,9 +357,12 @@ def _sync_attachments(
         title = spec.title or spec.name
         attachment = current.get(title)
         if attachment is not None and attachment.document.file_hash == digest:
-            attachment.sort_order, attachment.language = order, spec.language
-            attachment.save(update_fields=["sort_order", "language"])
+            if (attachment.sort_order, attachment.language) != (order, spec.language):
+                attachment.sort_order, attachment.language = order, spec.language
+                attachment.save(update_fields=["sort_order", "language"])
+                changed = True
         else:
+            changed = True
             document = document_create(
                 name=spec.name,
                 content=spec.content,
@@ -323,8 +379,9 @@ def _sync_attachments(
             )
             attachment.save()
         keep.add(attachment.pk)
-    ItemAttachment.objects.filter(page=page).exclude(pk__in=keep).delete()
+    removed, _ = ItemAttachment.objects.filter(page=page).exclude(pk__in=keep).delete()
     _delete_unused_documents([a.document for a in current.values()])
+    return changed or bool(removed)
 
 
 def _delete_unused_documents(documents: list[PortalDocument]) -> None:

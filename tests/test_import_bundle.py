@@ -199,6 +199,33 @@ def test_reimport_updates_without_duplicates(portal, tmp_path):
     assert Tier.objects.get(key="registered").name == "Registered partner"
 
 
+def test_reimporting_unchanged_items_publishes_nothing(portal, tmp_path):
+    # "Updated since you downloaded" compares last_published_at with the partner's download: a
+    # nightly re-import of the same bundle must not make every item look updated.
+    from wagtail.models import Revision
+
+    bundle = example()
+    run(tmp_path, bundle)
+    items = {k.key: k.page.specific for k in ItemKey.objects.select_related("page")}
+    published = {key: page.last_published_at for key, page in items.items()}
+    revisions = Revision.objects.count()
+
+    run(tmp_path, bundle)
+    assert Revision.objects.count() == revisions
+    for key, page in items.items():
+        page.refresh_from_db()
+        assert page.last_published_at == published[key], key
+
+    changed = copy.deepcopy(bundle)
+    changed["items"][0]["summary"] = "Now with a changed summary."
+    run(tmp_path, changed)
+    assert Revision.objects.count() == revisions + 1
+    key = changed["items"][0]["key"]
+    items[key].refresh_from_db()
+    assert items[key].last_published_at > published[key]
+    assert items[key].summary == "Now with a changed summary."
+
+
 def test_stdin_and_human_summary(portal):
     out = io.StringIO()
     text = json.dumps(small_bundle())
@@ -272,7 +299,7 @@ def test_tags_are_normalised_replaced_and_reimported_idempotently(portal, tmp_pa
     run(tmp_path, bundle)  # the same bundle again: nothing new
     assert snapshot() == before
     assert sorted_tag_names(page) == ["datasheet", "pricing", "q4-2026"]
-    assert page.revisions.count() == revisions + 1  # re-published, as every re-import does
+    assert page.revisions.count() == revisions  # unchanged: not re-published
 
     bundle["items"][0]["tags"] = ["security"]
     run(tmp_path, bundle)
