@@ -486,11 +486,75 @@ def main() -> None:
         help="Keep a database leg's data and index from an earlier complete run (skips the slow "
         "generation and indexing; measures the current search code on them).",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="Run the legs this many times, alternating (10k, 100k, 10k, 100k…), and report the "
+        "median of each figure. Here a whole process is sometimes ~40%% slower than the next "
+        "one (the machine, not the code), which a growth ratio between two processes "
+        "otherwise takes at face value.",
+    )
     parser.add_argument("--leg", help=argparse.SUPPRESS)  # internal: run one leg, print JSON
     args = parser.parse_args()
     if args.leg:
         print(json.dumps(run_leg(args.leg, args)))
         return
+    rounds: list[list[dict]] = []
+    for number in range(1, args.rounds + 1):
+        if args.rounds > 1:
+            print(f"round {number} of {args.rounds}")
+        rounds.append(_run_legs(args, reuse=args.reuse or number > 1))
+        if args.rounds > 1:
+            print(_markdown(rounds[-1]))
+    results = rounds[0] if len(rounds) == 1 else _median_results(rounds)
+    table = _markdown(results)
+    if len(rounds) > 1:
+        table = f"Median of {len(rounds)} rounds:\n\n{table}\n\n{_round_lines(rounds)}"
+    print(table)
+    if args.markdown:
+        with open(args.markdown, "a") as handle:
+            handle.write("\n" + table + "\n")
+
+
+def _median_results(rounds: list[list[dict]]) -> list[dict]:
+    """Per leg, the median over rounds of each timing (and of the ratios, taken per round)."""
+    by_leg: dict[str, list[dict]] = {}
+    for results in rounds:
+        for r in results:
+            by_leg.setdefault(r["leg"], []).append(r)
+    merged = []
+    for runs in by_leg.values():
+        out = dict(runs[-1])
+        for side in ("ours", "wagtail", "bare"):
+            if side in out:
+                out[side] = {
+                    key: statistics.median(run[side][key] for run in runs)
+                    for key in ("p50_ms", "p95_ms")
+                }
+        for key in ("ratio_p50", "ratio_p95", "bulk_ratio", "ours_docs_per_s", "raw_docs_per_s"):
+            if key in out:
+                out[key] = statistics.median(run[key] for run in runs)
+        merged.append(out)
+    return merged
+
+
+def _round_lines(rounds: list[list[dict]]) -> str:
+    """Each round's p95 growth from 10k to 100k, so the spread is visible next to the median."""
+    lines = []
+    for vendor in ("sqlite", "postgres"):
+        growths = []
+        for results in rounds:
+            by_leg = {r["leg"]: r for r in results}
+            small, large = by_leg.get(f"{vendor}:10000"), by_leg.get(f"{vendor}:100000")
+            if small and large:
+                growths.append(large["ours"]["p95_ms"] / small["ours"]["p95_ms"])
+        if growths:
+            lines.append(f"{vendor}: growth per round " + ", ".join(f"{g:.2f}" for g in growths))
+    return "\n".join(lines)
+
+
+def _run_legs(args, *, reuse: bool) -> list[dict]:
     results = []
     for spec in args.legs:
         command = [
@@ -507,7 +571,7 @@ def main() -> None:
         ]
         if args.wagtail:
             command.append("--wagtail")
-        if args.reuse:
+        if reuse:  # later rounds measure the data the first one generated
             command.append("--reuse")
         started = time.perf_counter()
         out = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
@@ -518,11 +582,7 @@ def main() -> None:
         result["wall_s"] = time.perf_counter() - started
         results.append(result)
         print(json.dumps(result))
-    table = _markdown(results)
-    print(table)
-    if args.markdown:
-        with open(args.markdown, "a") as handle:
-            handle.write("\n" + table + "\n")
+    return results
 
 
 if __name__ == "__main__":
