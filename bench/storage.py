@@ -217,30 +217,26 @@ def paired(path: str, key: str, rounds: int) -> dict:
     return {"seconds": times}
 
 
-def run_one(operation: str, path: Path, key: str, repeats: int) -> dict:
+def _run_self(what: str, *args: str) -> dict:
+    """Run this script with ``args`` in a process of its own; its last output line is JSON."""
     out = subprocess.run(  # noqa: S603 - this script, with fixed arguments
-        [sys.executable, __file__, "--one", operation, str(path), key, str(repeats)],
+        [sys.executable, __file__, *args],
         check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
     if out.returncode != 0:
-        raise SystemExit(f"{operation} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
+        raise SystemExit(f"{what} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_one(operation: str, path: Path, key: str, repeats: int) -> dict:
+    return _run_self(operation, "--one", operation, str(path), key, str(repeats))
 
 
 def run_paired(path: Path, key: str, rounds: int) -> dict:
-    out = subprocess.run(  # noqa: S603 - this script, with fixed arguments
-        [sys.executable, __file__, "--paired", str(path), key, str(rounds)],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"paired run failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _run_self("paired run", "--paired", str(path), key, str(rounds))
 
 
 def main() -> None:
