@@ -307,11 +307,6 @@ class SearchBackend(BaseSearchBackend):
             return [c for c in present if c in wanted]
         return present
 
-    def expand(self, parsed: ParsedQuery) -> list[list[str]]:
-        """Each query term with its close vocabulary terms (typo tolerance)."""
-        vocabulary = self._vocabulary.get()
-        return [vocabulary.expand(term) for term in parsed.terms]
-
     # --- reads ------------------------------------------------------------------------------
     def _where(self, flt: SearchFilter, filters: dict[str, list[str]]) -> tuple[str, list]:
         key = (flt, tuple(sorted((name, tuple(values)) for name, values in filters.items())))
@@ -330,11 +325,13 @@ class SearchBackend(BaseSearchBackend):
         parsed = parse_query(query.text)
         if parsed.empty or query.entitlement.scope == "none":
             return SearchResult(total=0, hits=[], facets={}, backend=self.name)
-        groups = self.expand(parsed)
+        # One vocabulary read per search (it checks the index generation in the shared cache).
+        vocabulary = self._vocabulary.get()
+        # Each query term with its close vocabulary terms (typo tolerance).
+        groups = [vocabulary.expand(term) for term in parsed.terms]
         where, where_params = self._where(query.entitlement, query.filters)
         if self.vendor == "sqlite":
-            estimate = self._vocabulary.get().estimate(groups, parsed.phrases)
-            impl = _SQLite(self, parsed, groups, estimate)
+            impl = _SQLite(self, parsed, groups, vocabulary.estimate(groups, parsed.phrases))
         else:
             impl = _Postgres(
                 self, parsed, groups, self.present_configs(query.filters.get("locale"))
