@@ -610,26 +610,21 @@ class _Postgres:
 
     @contextmanager
     def planner(self, cursor):
-        settings_ = self.PLANNER
+        names = list(self.PLANNER)
+        set_all = "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in names)
         with transaction.atomic(using=cursor.db.alias):
             # The newest id first: its index-only scan is a plain index scan to the planner.
             cursor.execute(
                 f"SELECT (SELECT max(id) FROM {ENTRY}), "  # noqa: S608
-                + ", ".join(f"current_setting('{name}')" for name in settings_)
+                + ", ".join(f"current_setting('{name}')" for name in names)
             )
             ceiling, *previous = cursor.fetchone()
             self.ceiling = ceiling or 0
-            cursor.execute(
-                "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in settings_),
-                list(settings_.values()),
-            )
+            cursor.execute(set_all, [self.PLANNER[name] for name in names])
             try:
                 yield
             finally:
-                cursor.execute(
-                    "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in settings_),
-                    previous,
-                )
+                cursor.execute(set_all, previous)
 
     def __init__(
         self,
