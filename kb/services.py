@@ -289,9 +289,7 @@ def item_upsert(
     elif not unchanged:
         page.save()
     files_changed = _sync_attachments(page, list(files), stored)
-    if not unchanged or files_changed:
-        if unchanged:
-            page.save()
+    if not unchanged or files_changed:  # (files only: the page row is already as it should be)
         revision = page.save_revision(user=user, log_action=True)
         if publish:
             revision.publish(user=user)

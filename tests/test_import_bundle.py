@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -224,6 +225,21 @@ def test_reimporting_unchanged_items_publishes_nothing(portal, tmp_path):
     items[key].refresh_from_db()
     assert items[key].last_published_at > published[key]
     assert items[key].summary == "Now with a changed summary."
+
+    # a changed file alone is a change too: one more revision, published with the new file
+    changed["items"][0]["files"][0]["content_base64"] = b64(make_pdf_bytes("version two"))
+    run(tmp_path, changed)
+    assert Revision.objects.count() == revisions + 2
+    page = ItemKey.objects.get(key=key).page.specific
+    (attachment,) = page.attachments.select_related("document")
+    assert (
+        attachment.document.file_hash
+        == hashlib.sha1(
+            base64.b64decode(changed["items"][0]["files"][0]["content_base64"]),
+            usedforsecurity=False,
+        ).hexdigest()
+    )
+    assert not page.has_unpublished_changes
 
 
 def test_stdin_and_human_summary(portal):
