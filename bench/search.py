@@ -497,6 +497,8 @@ def main() -> None:
     )
     parser.add_argument("--leg", help=argparse.SUPPRESS)  # internal: run one leg, print JSON
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.leg:
         print(json.dumps(run_leg(args.leg, args)))
         return
