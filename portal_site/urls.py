@@ -22,6 +22,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("kb.urls")),
     path("search/", include("search.urls")),
