@@ -57,8 +57,8 @@ def password_reset_request(*, email: str, ip_address: str | None) -> bool:
     ):
         return False
     PasswordResetRequest.objects.create(email_digest=digest, ip_address=ip_address, created_at=now)
-    email = normalize_login(email) or ""
-    transaction.on_commit(lambda: send_password_reset_task.enqueue(email=email))
+    # Same transaction as the row above: with the database task queue, both or neither.
+    send_password_reset_task.enqueue(email=normalize_login(email) or "")
     return True
 
 

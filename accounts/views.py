@@ -6,6 +6,9 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.views.account import (
+    PasswordResetConfirmView as WagtailPasswordResetConfirmView,
+)
 
 from .forms import PortalPasswordResetForm
 from .services import login_lockout_lift, password_reset_request
@@ -40,17 +43,25 @@ class PortalPasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "accounts/password_reset_done.html"
 
 
-class PortalPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    """The link from the e-mail: choose a new password. Setting it also lifts the account's login
-    lockout (the reset proved the user owns the mailbox)."""
-
-    template_name = "accounts/password_reset_confirm.html"
-    success_url = reverse_lazy("password_reset_complete")
+class LiftLockoutOnResetMixin:
+    """A new password set through a reset link also lifts the account's login lockout: the reset
+    proved the user owns the mailbox."""
 
     def form_valid(self, form):
         response = super().form_valid(form)
         login_lockout_lift(kind="account", key=form.user.email, user=form.user)
         return response
+
+
+class PortalPasswordResetConfirmView(LiftLockoutOnResetMixin, auth_views.PasswordResetConfirmView):
+    """The link from the e-mail: choose a new password."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+
+class AdminPasswordResetConfirmView(LiftLockoutOnResetMixin, WagtailPasswordResetConfirmView):
+    """Wagtail's own reset link for staff (/admin/password_reset/confirm/...), same lift."""
 
 
 class PortalPasswordResetCompleteView(auth_views.PasswordResetCompleteView):
