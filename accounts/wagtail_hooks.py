@@ -5,6 +5,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
+from wagtail.log_actions import LogFormatter
 
 from permissions.policies import login_lockout_policy
 
@@ -40,7 +41,10 @@ def register_lockout_permissions():
 
 @hooks.register("register_log_actions")
 def register_lockout_log_actions(actions):
-    def message(log_entry):
-        return _("Lifted the login lockout of %(key)s") % {"key": log_entry.data.get("key", "")}
+    @actions.register_action(LOCKOUT_LIFT_ACTION)
+    class LockoutLifted(LogFormatter):
+        label = _("Lift login lockout")
 
-    actions.register_action(LOCKOUT_LIFT_ACTION, _("Lift login lockout"), message)
+        def format_message(self, log_entry):
+            key = (log_entry.data or {}).get("key", "")
+            return _("Lifted the login lockout of %(key)s") % {"key": key}

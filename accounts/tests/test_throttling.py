@@ -259,6 +259,9 @@ def test_admin_lifts_an_account_lockout_and_the_user_logs_in(anna):
         "key": "anna@acme.example",
     }
     assert "<td>anna@acme.example</td>" not in staff.get("/admin/login-lockouts/").content.decode()
+    history = staff.get("/admin/reports/site-history/")
+    assert history.status_code == 200
+    assert "Lifted the login lockout of anna@acme.example" in history.content.decode()
     client = _client("10.0.0.2")
     assert _login(client, "anna@acme.example", PASSWORD).status_code == 302
     assert _logged_in(client)
