@@ -28,7 +28,21 @@ class PortalUserEditForm(UserEditForm):
 class LockoutMessageMixin:
     """Says "Too many failed attempts…" instead of "wrong password" when django-axes refused the
     login (locked account or address, right password or not), so the login page itself shows it;
-    ``accounts.throttling.lockout_response`` then answers that page with 429."""
+    ``accounts.throttling.lockout_response`` then answers that page with 429. Each attempt runs
+    inside ``accounts.throttling.login_gate``."""
+
+    def clean(self):
+        from .throttling import login_gate
+
+        # One attempt per account at a time, so parallel guesses cannot all pass the lock check.
+        # The refusal is raised after the gate's transaction commits: raised inside, it would
+        # roll back the failure axes has just counted.
+        with login_gate(self.cleaned_data.get("username")):
+            try:
+                return super().clean()
+            except forms.ValidationError as refused:
+                error = refused
+        raise error
 
     def get_invalid_login_error(self):
         request = self.request

@@ -87,3 +87,25 @@ class PasswordResetRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ip_address or '?'} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class LoginGate(models.Model):
+    """Rows that serialise concurrent logins of one account (accounts.throttling.login_gate).
+
+    Without it, parallel guesses for one account all pass axes' "locked?" check before any of
+    their failures is counted, so c parallel clients got N + c - 1 guesses per cool-off. An account
+    maps to one of ``SLOTS`` rows by a hash (a fixed, tiny table that stores no addresses; two
+    accounts sharing a slot only wait for each other).
+    """
+
+    SLOTS = 1024
+
+    slot = models.PositiveSmallIntegerField(primary_key=True)
+    touched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("login gate")
+        verbose_name_plural = _("login gates")
+
+    def __str__(self) -> str:
+        return f"login gate {self.slot}"

@@ -16,8 +16,11 @@ What this module adds to it:
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +30,7 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -142,6 +146,30 @@ class PortalAxesHandler(AxesDatabaseHandler):
             .aggregate(last=Max("attempt_time"))["last"]
         )
         return (last or timezone.now()) + get_cool_off(request)
+
+
+@contextmanager
+def login_gate(login: Any) -> Iterator[None]:
+    """Run one login attempt (axes' check, the password check, axes' count) alone for its account.
+
+    A transaction that starts by writing the account's ``LoginGate`` row: PostgreSQL holds that
+    row's lock, SQLite its write lock, until the attempt is counted, so the next attempt for the
+    account sees the count. Logins of other accounts (other slots) run in parallel on PostgreSQL.
+    """
+    from .models import LoginGate
+
+    key = normalize_login(login) or ""
+    slot = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % LoginGate.SLOTS
+    with transaction.atomic():
+        now = timezone.now()
+        if not LoginGate.objects.filter(slot=slot).update(touched_at=now):
+            try:
+                with transaction.atomic():
+                    LoginGate.objects.create(slot=slot, touched_at=now)
+            except IntegrityError:
+                # Another attempt created it first: wait for its lock like everyone else.
+                LoginGate.objects.filter(slot=slot).update(touched_at=now)
+        yield
 
 
 def lockout_message(request: HttpRequest, credentials: dict | None) -> str:
