@@ -9,6 +9,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -66,3 +67,45 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
+
+
+class PasswordResetRequest(models.Model):
+    """One request for a password-reset e-mail, kept for the rate limit (accounts.services).
+
+    Stored in the database, not the cache, so the limit holds across app nodes and a down cache
+    never breaks the page. The e-mail is kept only as a keyed hash: the table must not become a
+    list of addresses people typed (most of them may belong to no account).
+    """
+
+    email_digest = models.CharField(max_length=64, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("password reset request")
+        verbose_name_plural = _("password reset requests")
+
+    def __str__(self) -> str:
+        return f"{self.ip_address or '?'} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class LoginGate(models.Model):
+    """Rows that serialise concurrent logins of one account (accounts.throttling.login_gate).
+
+    Without it, parallel guesses for one account all pass axes' "locked?" check before any of
+    their failures is counted, so c parallel clients got N + c - 1 guesses per cool-off. An account
+    maps to one of ``SLOTS`` rows by a hash (a fixed, tiny table that stores no addresses; two
+    accounts sharing a slot only wait for each other).
+    """
+
+    SLOTS = 1024
+
+    slot = models.PositiveSmallIntegerField(primary_key=True)
+    touched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("login gate")
+        verbose_name_plural = _("login gates")
+
+    def __str__(self) -> str:
+        return f"login gate {self.slot}"

@@ -7,9 +7,16 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from accounts.forms import PortalAuthenticationForm
+from accounts.views import AdminPasswordResetConfirmView
 from kb import views as kb_views
 
 urlpatterns = [
+    # Wagtail's staff reset link, with the lockout lift of accounts (same URL and name).
+    path(
+        "admin/password_reset/confirm/<uidb64>/<token>/",
+        AdminPasswordResetConfirmView.as_view(),
+        name="wagtailadmin_password_reset_confirm",
+    ),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path(
@@ -22,6 +29,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("kb.urls")),
     path("search/", include("search.urls")),

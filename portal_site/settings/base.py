@@ -6,6 +6,7 @@ secret or a server address is read from the environment in ``production.py``.
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "django_filters",
     "guardian",
     "django_tasks",
+    "axes",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -54,9 +56,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kb.middleware.StorageUnavailableMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
+    "accounts.middleware.AccountPagesLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last: turns a login django-axes refused into the 429 login page (accounts/throttling.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal_site.urls"
@@ -94,6 +99,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every login (right password included) of a locked account or address.
+    "accounts.throttling.PortalAxesBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Guardian is used only inside permissions/ for per-organisation grants and exceptions; it never
@@ -113,6 +120,48 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- login throttling (django-axes, database handler) and password reset -------------------------
+# Both login pages (/login/, /admin/login/) count failures per account (the e-mail typed,
+# lower-cased) and per client address, in the database: it works across app nodes and with Redis
+# down. An account is locked after PORTAL_LOGIN_ACCOUNT_LIMIT failures from anywhere, an address
+# after PORTAL_LOGIN_ADDRESS_LIMIT failures for any accounts, for PORTAL_LOGIN_COOLOFF_MINUTES after
+# the last counted failure. See docs/decisions.md, "Hardening: logins".
+PORTAL_LOGIN_ACCOUNT_LIMIT = int(os.environ.get("PORTAL_LOGIN_ACCOUNT_LIMIT", "10"))
+PORTAL_LOGIN_ADDRESS_LIMIT = int(os.environ.get("PORTAL_LOGIN_ADDRESS_LIMIT", "30"))
+PORTAL_LOGIN_COOLOFF_MINUTES = int(os.environ.get("PORTAL_LOGIN_COOLOFF_MINUTES", "15"))
+# Reverse proxies in front of the app whose X-Forwarded-For entries are trusted (0: REMOTE_ADDR).
+PORTAL_TRUSTED_PROXY_COUNT = int(os.environ.get("PORTAL_TRUSTED_PROXY_COUNT", "0"))
+AXES_ENABLED = True
+AXES_HANDLER = "accounts.throttling.PortalAxesHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Axes compares one count with one limit: the handler puts the address count on the account scale.
+AXES_FAILURE_LIMIT = PORTAL_LOGIN_ACCOUNT_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=PORTAL_LOGIN_COOLOFF_MINUTES)
+# Attempts during a lockout do not extend it: the "try again in N minutes" on the page stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success does not wipe the counters: it would also wipe the address's (an attacker with one
+# valid account could reset the per-address limit by logging into it).
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.throttling.client_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Only failures and lockouts are written; axes' success log would be one row per login, unread.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+WAGTAILADMIN_USER_LOGIN_FORM = "accounts.forms.PortalAdminLoginForm"
+# A reset link is valid this long (and only until it has been used: the password changes).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PORTAL_PASSWORD_RESET_TIMEOUT", str(60 * 60)))
+# Reset requests per e-mail address and per client address in PORTAL_PASSWORD_RESET_WINDOW_MINUTES.
+PORTAL_PASSWORD_RESET_EMAIL_LIMIT = int(os.environ.get("PORTAL_PASSWORD_RESET_EMAIL_LIMIT", "3"))
+PORTAL_PASSWORD_RESET_ADDRESS_LIMIT = int(
+    os.environ.get("PORTAL_PASSWORD_RESET_ADDRESS_LIMIT", "10")
+)
+PORTAL_PASSWORD_RESET_WINDOW_MINUTES = int(
+    os.environ.get("PORTAL_PASSWORD_RESET_WINDOW_MINUTES", "60")
+)
 
 # Internationalisation. UI languages (gettext) and content languages (pages) are separate lists:
 # the UI may speak a language for which no content exists yet.
