@@ -159,6 +159,11 @@ STATIC_URL = "/static/"
 # Media is private: nothing under MEDIA_URL is served publicly. Partners get files only through the
 # permission-checked views in kb/views.py; /media/ answers only to staff (the admin's thumbnails).
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Import journals (kb/journal.py): a local folder of the host that runs import_bundle, outside
+# MEDIA_ROOT (the orphan sweep lists MEDIA_ROOT).
+PORTAL_IMPORT_JOURNAL_DIR = Path(
+    os.environ.get("PORTAL_IMPORT_JOURNAL_DIR", BASE_DIR / "var" / "import-journal")
+)
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
