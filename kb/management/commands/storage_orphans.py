@@ -32,8 +32,8 @@ def referenced_names() -> dict[str, str]:
 class Command(BaseCommand):
     help = (
         "List objects in the default and every residency bucket that no row references "
-        "(orphans) and rows whose object is missing. First settles the journals of imports that "
-        "were killed (their unreferenced files are deleted at once, kb/journal.py). --delete "
+        "(orphans) and rows whose object is missing. --delete first settles the journals of "
+        "imports that were killed (their unreferenced files go at once, kb/journal.py), then "
         "removes the other orphans older than --min-age minutes (younger ones may be uploads "
         "whose row is not committed yet); files of a running import are never touched."
     )
@@ -43,9 +43,11 @@ class Command(BaseCommand):
         parser.add_argument("--min-age", type=int, default=60, help="minutes (default 60)")
 
     def handle(self, *args, delete: bool = False, min_age: int = 60, **options):
-        for settled in journal_recover():
-            for name in settled.deleted:
-                self.stdout.write(f"DELETED (interrupted import) {name}")
+        if delete:
+            # Killed imports' journals: their unreferenced files go now, whatever their age.
+            for settled in journal_recover():
+                for name in settled.deleted:
+                    self.stdout.write(f"DELETED (interrupted import) {name}")
         running = live_journal_names()
         referenced = referenced_names()
         cutoff = timezone.now() - timedelta(minutes=min_age)
