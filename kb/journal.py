@@ -204,6 +204,8 @@ def _read(path: Path) -> tuple[dict, list[str]]:
 def _session_alive(session: int | None) -> bool:
     if session is None or connection.vendor != "postgresql":
         return False
+    if session == _database_session():
+        return False  # this process's own session: the journal's import is over (we hold it)
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [session])
         return cursor.fetchone() is not None

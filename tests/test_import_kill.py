@@ -30,6 +30,7 @@ from tests.factories import make_pdf_bytes
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "bundle.json"
 PROBE = ROOT / "tests" / "import_probe.py"
+pytestmark = pytest.mark.django_db  # the test database is the template of every scenario's
 GENERATED = 20  # items with a PDF each, on top of the example's 9: ~3 s of import on SQLite
 
 
@@ -60,8 +61,7 @@ class _Databases:
         self.workdir = workdir
         self.vendor = connection.vendor
         settings = connection.settings_dict
-        # The test database's name (pytest-django switches NAME to it only around tests).
-        self.test_name = connection.creation._get_test_db_name()
+        self.test_name = settings["NAME"]  # the test database (set up: the module uses the db)
         if self.vendor == "sqlite":
             self.template = workdir / "template.sqlite3"
             source = sqlite3.connect(self.test_name)
