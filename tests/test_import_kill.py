@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "bundle.json"
 PROBE = ROOT / "tests" / "import_probe.py"
 pytestmark = pytest.mark.django_db  # the test database is the template of every scenario's
-GENERATED = 20  # items with a PDF each, on top of the example's 9: ~3 s of import on SQLite
+GENERATED = 12  # items with a PDF each, on top of the example's 9: ~2 s of import on SQLite
 
 
 def _bundle(path: Path) -> dict:
@@ -72,16 +72,31 @@ class _Databases:
             target.close()
             self.template_url = f"sqlite:///{self.template}"
         else:
+            import psycopg
+
             self.server = (
                 f"postgresql://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
                 f"{settings['PORT'] or 5432}"
             )
             self.template = f"{self.test_name}_kill_tmpl"
             connection.close()  # CREATE DATABASE ... TEMPLATE needs the source unused
-            self._admin(
-                f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)',
-                f'CREATE DATABASE "{self.template}" TEMPLATE "{self.test_name}"',
-            )
+            self._admin(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+            try:
+                self._admin(f'CREATE DATABASE "{self.template}" TEMPLATE "{self.test_name}"')
+            except psycopg.errors.ObjectInUse:
+                # Another connection to the test database (a thread's): migrate instead.
+                self._admin(f'CREATE DATABASE "{self.template}"')
+                subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+                    [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                    cwd=ROOT,
+                    env={
+                        **os.environ,
+                        "DJANGO_SETTINGS_MODULE": "portal_site.settings.test",
+                        "DATABASE_URL": f"{self.server}/{self.template}",
+                    },
+                    check=True,
+                    timeout=600,
+                )
             self.template_url = f"{self.server}/{self.template}"
         self.made: list[str] = []
 

@@ -44,7 +44,7 @@ def _interruptible():
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 class Command(BaseCommand):
@@ -73,14 +73,14 @@ class Command(BaseCommand):
                 self.stderr.write(line)
 
         with _interruptible():
-            # Journals of imports that were killed (SIGKILL, power cut): their unreferenced
-            # files go now, not after the orphan sweep's grace period.
-            for settled in journal_recover():
-                progress(
-                    f"recovered an interrupted import: {len(settled.deleted)} files removed, "
-                    f"{len(settled.kept)} kept"
-                )
             try:
+                # Journals of imports that were killed (SIGKILL, power cut): their
+                # unreferenced files go now, not after the orphan sweep's grace period.
+                for settled in journal_recover():
+                    progress(
+                        f"recovered an interrupted import: {len(settled.deleted)} files "
+                        f"removed, {len(settled.kept)} kept"
+                    )
                 result = bundle_import(data=bundle_parse(text), progress=progress)
             except BundleError as exc:
                 raise CommandError(str(exc)) from exc
