@@ -89,9 +89,13 @@ class ImportJournal:
     def open(cls) -> ImportJournal:
         folder = journal_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{uuid.uuid4().hex}{SUFFIX}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)  # new file: nobody else can hold it
+        name = uuid.uuid4().hex
+        # Locked under a name recoveries do not look at, then renamed: a recovery never sees
+        # a journal whose lock is not taken yet (it would take it for a dead one).
+        opening = folder / f"{name}.opening"
+        fd = os.open(opening, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        path = folder / f"{name}{SUFFIX}"
         journal = cls(path, fd)
         journal._append(
             {
@@ -101,6 +105,7 @@ class ImportJournal:
                 "db_session": _database_session(),
             }
         )
+        os.rename(opening, path)  # the lock belongs to the file, not to its name
         _fsync_dir(folder)
         return journal
 
@@ -264,6 +269,19 @@ def journal_recover() -> list[Settled]:
     recovery.
     """
     results = []
+    for stale in journal_dir().glob("*.opening") if journal_dir().is_dir() else ():
+        # A process that died while opening its journal: it had written nothing yet.
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stale.unlink(missing_ok=True)
+        except BlockingIOError:
+            pass  # being opened right now
+        finally:
+            os.close(fd)
     for path, fd in _journals(lock=True):
         if fd is None:
             continue

@@ -109,3 +109,18 @@ def test_an_import_records_its_files_before_writing_them_and_leaves_no_journal(
     result = stored.journal.settle()
     assert result.kept == [document.file.name] and result.deleted == []
     assert list(journal_dir().iterdir()) == []
+
+
+def test_a_journal_is_locked_before_a_recovery_can_see_it(portal):
+    # A process that died while opening its journal leaves an empty "*.opening" file, which a
+    # recovery removes; a journal is visible under its real name only once it is locked.
+    journal_dir().mkdir(parents=True, exist_ok=True)
+    stale = journal_dir() / "0123.opening"
+    stale.write_text("")
+    running = ImportJournal.open()
+    try:
+        call_command("storage_orphans", "--delete", stdout=io.StringIO())
+        assert not stale.exists()
+        assert running.path.exists()  # locked: a living import's journal is left alone
+    finally:
+        running.settle()
