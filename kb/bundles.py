@@ -4,7 +4,8 @@ users and items (with their files) in a single all-or-nothing import.
 The format is documented in docs/bundle-format.md. ``bundle_import`` first validates the whole
 bundle (shape, types, references, cycles, file contents) and only then writes, inside one
 transaction. Files written to storage by an import that fails are deleted again, so a failed
-import leaves the database and media storage exactly as they were.
+import leaves the database and media storage exactly as they were; an import journal
+(kb/journal.py) extends that to an import that is killed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import base64
 import binascii
 import html
 import json
+import logging
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable
@@ -23,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models.functions import Lower
 from django.urls import reverse
 from wagtail.admin.rich_text.converters.contentstate import ContentstateConverter
@@ -38,6 +40,7 @@ from permissions.services import (
     user_upsert,
 )
 
+from .journal import ImportJournal, Settled
 from .models import ItemKey, LibraryIndexPage, PortalDocument, PortalHomePage, PortalItemPage
 from .models.pages import CONTENT_KIND_BY_MODEL, MODEL_BY_CONTENT_KIND
 from .services import (
@@ -51,6 +54,8 @@ from .services import (
     tag_normalise,
 )
 from .validation import UploadRejected, validate_upload
+
+logger = logging.getLogger("portal.imports")
 
 SECTIONS = ("tiers", "regions", "partner_types", "organizations", "users", "items")
 
@@ -1185,6 +1190,11 @@ def bundle_import(
     by ``key`` through ``kb.services.item_upsert`` (which publishes). All or nothing: if anything
     fails, the transaction rolls back and every file this import wrote to storage is deleted.
 
+    Every storage name the import writes (and every file it replaces) is first recorded in an
+    import journal (kb.journal): when the import ends, however it ends, the names no row
+    references are deleted; if the process is killed, ``kb.journal.journal_recover`` (the next
+    import_bundle, storage_orphans) does the same.
+
     Parameters:
         data: the parsed bundle (see ``bundle_parse`` and docs/bundle-format.md).
         stored: if given, the storage paths written by a successful import are added to it, for
@@ -1194,19 +1204,45 @@ def bundle_import(
     Raises:
         BundleError: the bundle is invalid, or an entry failed to import.
     """
-    own = StoredFiles()
-    # Not @transaction.atomic: the files must also be discarded when the commit itself fails,
+    say = progress or (lambda line: None)
+    own = StoredFiles(journal=ImportJournal.open())
+    # Not @transaction.atomic: the files must also be settled when the commit itself fails,
     # which happens when the atomic block exits, so the try has to enclose it.
+    committed: list[bool] = []
     try:
         with transaction.atomic():
+            transaction.on_commit(lambda: committed.append(True))  # runs first after COMMIT
             # Validation runs inside the transaction so the references it checked cannot
             # change before the writes that rely on them (select-for-update is not needed:
             # a concurrent import would fail on the unique keys and roll back).
             plan = bundle_validate(data=data)
-            result = _Importer(plan, own, progress or (lambda line: None)).run()
-    except BaseException:
-        own.discard()
+            result = _Importer(plan, own, say).run()
+    except BaseException as exc:
+        # Also after the commit (a signal during the on-commit work): the rule keeps what rows
+        # reference, so a committed import never loses a file here.
+        settled = exc.settled = _settle(own.journal)
+        # A new file that is still referenced proves the commit (the flag may miss it by a
+        # few instructions when the signal lands right after COMMIT).
+        exc.import_committed = bool(committed) or bool(
+            settled and set(own.paths) & set(settled.kept)
+        )
         raise
+    _settle(own.journal)
     if stored is not None:
         stored.paths.extend(own.paths)
     return result
+
+
+def _settle(journal: ImportJournal) -> Settled | None:
+    """Settle the import's journal; on a database error retry once on a fresh connection, then
+    leave the journal to ``journal_recover`` (nothing is deleted unchecked)."""
+    for attempt in (1, 2):
+        try:
+            return journal.settle()
+        except DatabaseError:
+            if attempt == 2 or connection.in_atomic_block:
+                logger.exception("import journal %s left for recovery", journal.path.name)
+                journal.abandon()
+                return None
+            connection.close()  # a broken connection (killed mid-query) is replaced
+    return None

@@ -6,8 +6,10 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
+from django.core.files.utils import validate_file_name
 from django.db import transaction
 from django.utils.text import slugify
 from wagtail.blocks import StreamValue
@@ -28,6 +30,9 @@ from .models import (
 from .models.pages import MODEL_BY_CONTENT_KIND
 from .storage import item_region_key, join_name
 from .validation import validate_upload
+
+if TYPE_CHECKING:
+    from .journal import ImportJournal
 
 
 @dataclass
@@ -52,9 +57,20 @@ class FileSpec:
 
 @dataclass
 class StoredFiles:
-    """Storage paths written during an operation, so a failed transaction can remove them."""
+    """Storage paths written during an operation, so a failed transaction can remove them.
+
+    With a ``journal`` (kb.journal.ImportJournal) every name is made durable *before* the
+    storage is touched, and names that a row stops referencing are recorded too, so a process
+    killed at any point leaves nothing the journal's recovery cannot settle.
+    """
 
     paths: list[str] = field(default_factory=list)
+    journal: ImportJournal | None = None
+
+    def intend(self, name: str) -> None:
+        """Record ``name`` before it is written, or before a row stops referencing it."""
+        if self.journal is not None:
+            self.journal.record(name)
 
     def discard(self) -> None:
         from django.core.files.storage import default_storage
@@ -164,8 +180,8 @@ def document_create(
     document = PortalDocument(title=title or name)
     field = document.file.field
     target = join_name(region_key, field.generate_filename(document, name))
-    document.file.name = field.storage.save(
-        target, ContentFile(content, name=name), max_length=field.max_length
+    document.file.name = _save_file(
+        field.storage, target, ContentFile(content, name=name), field.max_length, stored
     )
     if stored is not None:
         stored.paths.append(document.file.name)
@@ -178,6 +194,22 @@ def document_create(
         document.file.storage.delete(document.file.name)
         raise
     return document
+
+
+def _save_file(storage, target: str, content, max_length: int, stored: StoredFiles | None) -> str:
+    """``storage.save`` with the chosen name journaled between choosing it and writing it."""
+    if stored is None or stored.journal is None:
+        return storage.save(target, content, max_length=max_length)
+    # Storage.save() would pick the name and write in one call; the journal must come between.
+    validate_file_name(target, allow_relative_path=True)
+    name = storage.get_available_name(target, max_length=max_length)
+    validate_file_name(name, allow_relative_path=True)
+    stored.intend(name)
+    saved = storage._save(name, content)
+    if saved != name:  # the local store found the name taken meanwhile and chose another
+        stored.intend(saved)
+    validate_file_name(saved, allow_relative_path=True)
+    return saved
 
 
 TAG_MAX_LENGTH = 100  # taggit's Tag.name / Tag.slug
@@ -378,13 +410,18 @@ def _sync_attachments(
             attachment.save()
         keep.add(attachment.pk)
     removed, _ = ItemAttachment.objects.filter(page=page).exclude(pk__in=keep).delete()
-    _delete_unused_documents([a.document for a in current.values()])
+    _delete_unused_documents([a.document for a in current.values()], stored)
     return changed or bool(removed)
 
 
-def _delete_unused_documents(documents: list[PortalDocument]) -> None:
+def _delete_unused_documents(
+    documents: list[PortalDocument], stored: StoredFiles | None = None
+) -> None:
     """Delete documents that no attachment or asset references any more. Wagtail removes the
-    file on commit (post_delete → on_commit), so a rollback never loses a file a row needs."""
+    file on commit (post_delete → on_commit), so a rollback never loses a file a row needs; the
+    journal also records it, for a process killed between the commit and that removal."""
     for document in documents:
         if not document.attachments.exists() and not document.master_of.exists():
+            if stored is not None:
+                stored.intend(document.file.name)
             document.delete()

@@ -85,3 +85,29 @@ class SearchTerm(models.Model):
 
     def __str__(self) -> str:
         return self.term
+
+
+class IndexOutbox(models.Model):
+    """An index update that a committed change still owes the search indexes.
+
+    Rows are written by search/signal_handlers.py inside the transaction of the change that
+    causes them, so they exist exactly when that change committed; ``search.outbox.outbox_drain``
+    applies them and deletes them only after the index write succeeded (docs/search.md,
+    "Keeping the index in step").
+    """
+
+    class Kind(models.TextChoices):
+        SUBTREE = "subtree"  # (re)index the items at or below page_id
+        REMOVE = "remove"  # the item page_id was deleted
+        EVERYTHING = "everything"  # a tier rank or the region tree changed: rebuild
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    page_id = models.IntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # Backoff after a failed drain; new rows are due at once.
+    next_attempt_at = models.DateTimeField(null=True, db_index=True)
+    last_error = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.page_id or ''}".strip()

@@ -1,5 +1,7 @@
-"""Enqueue indexing when content or its audience changes. Handlers only collect page ids and
-enqueue one task when the transaction commits; the work happens in search/tasks.py.
+"""Record index updates when content or its audience changes. Handlers write a row to the search
+outbox inside the transaction of the change (search/outbox.py), so the update is durable exactly
+when the change commits; one drain task is enqueued after the commit and does the work
+(search/tasks.py).
 
 What changes what (the audience of an item depends on every node of its chain):
 publish / unpublish / move of a page, its compiled audience, a grant or exception on it → the
@@ -8,48 +10,22 @@ page's subtree; a deleted item → removed; a tier's rank or a region's parent �
 
 from __future__ import annotations
 
-import logging
-import threading
-
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
-logger = logging.getLogger("portal.search")
-_pending = threading.local()
-
-
-def _enqueue_on_commit() -> None:
-    from .tasks import index_subtrees_task, reindex_all_task, remove_items_task
-
-    if not hasattr(_pending, "roots"):
-        return
-    roots = sorted(_pending.roots)
-    removed = sorted(_pending.removed)
-    everything = _pending.everything
-    _pending.roots, _pending.removed, _pending.everything = set(), set(), False
-    try:
-        if everything:
-            reindex_all_task.enqueue()
-        elif roots:
-            index_subtrees_task.enqueue(roots)
-        if removed:
-            remove_items_task.enqueue(removed)
-    except Exception:  # noqa: BLE001 - a broken queue must not break the content change
-        logger.exception("could not enqueue search indexing")
-
 
 def _schedule(*, root: int | None = None, removed: int | None = None, everything=False) -> None:
-    if not hasattr(_pending, "roots"):
-        _pending.roots, _pending.removed, _pending.everything = set(), set(), False
+    from .models import IndexOutbox
+    from .outbox import outbox_add
+
+    # No try/except around the writes: the row belongs to the change's transaction, and a
+    # change whose index update cannot be recorded must not commit without it.
+    if everything:
+        outbox_add(kind=IndexOutbox.Kind.EVERYTHING)
     if root is not None:
-        _pending.roots.add(root)
+        outbox_add(kind=IndexOutbox.Kind.SUBTREE, page_id=root)
     if removed is not None:
-        _pending.removed.add(removed)
-    _pending.everything = _pending.everything or everything
-    # The first callback to run after commit enqueues everything pending; later ones find
-    # nothing left (ids left over from a rolled-back transaction only cost an extra reindex).
-    transaction.on_commit(_enqueue_on_commit)
+        outbox_add(kind=IndexOutbox.Kind.REMOVE, page_id=removed)
 
 
 def _page_changed(sender, instance, **kwargs):

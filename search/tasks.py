@@ -1,5 +1,9 @@
 """Background indexing (django-tasks). Failures are logged and retried; they never propagate to
-the publish, move or permission change that enqueued them."""
+the publish, move or permission change that enqueued them.
+
+``drain_outbox_task`` is what content changes enqueue (search/outbox.py). The three older tasks
+are no longer enqueued by the portal; they stay so that tasks queued by an earlier release (rows
+in the database worker's queue) still run after an upgrade."""
 
 from __future__ import annotations
 
@@ -27,6 +31,15 @@ def _with_retries(what: str, function, *args) -> bool:
             logger.warning("search indexing failed (%s), retrying", what, exc_info=True)
             time.sleep(0.2 * attempt)
     return False
+
+
+@task()
+def drain_outbox_task() -> dict:
+    """Apply the search outbox (search.outbox.outbox_drain); failed rows are retried later."""
+    from .outbox import outbox_drain
+
+    report = outbox_drain()
+    return {"applied": report.applied, "failed": report.failed}
 
 
 @task()

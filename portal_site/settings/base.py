@@ -95,6 +95,19 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Write-ahead logging: readers never wait for a writer (the mode is stored in the file; the
+    # pragma is a no-op once set). BEGIN IMMEDIATE takes the write lock when a transaction
+    # starts, where the busy timeout applies: a deferred transaction that upgrades to a write
+    # half-way fails at once with "database is locked". The timeout (seconds) covers the
+    # longest write transaction, an import (docs/bundle-format.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "60")),
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -195,6 +208,11 @@ STATIC_URL = "/static/"
 # Media is private: nothing under MEDIA_URL is served publicly. Partners get files only through the
 # permission-checked views in kb/views.py; /media/ answers only to staff (the admin's thumbnails).
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Import journals (kb/journal.py): a local folder of the host that runs import_bundle, outside
+# MEDIA_ROOT (the orphan sweep lists MEDIA_ROOT).
+PORTAL_IMPORT_JOURNAL_DIR = Path(
+    os.environ.get("PORTAL_IMPORT_JOURNAL_DIR", BASE_DIR / "var" / "import-journal")
+)
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

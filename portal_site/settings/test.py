@@ -11,6 +11,9 @@ ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="portal-media-"))  # noqa: F405
+PORTAL_IMPORT_JOURNAL_DIR = Path(  # noqa: F405
+    os.environ.get("PORTAL_IMPORT_JOURNAL_DIR") or tempfile.mkdtemp(prefix="portal-journal-")
+)
 # The SQLite test database lives in a file so --reuse-db can keep it between runs.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import models
 from django.utils import timezone
 
+from kb.journal import journal_recover, live_journal_names
 from kb.storage import iter_objects
 
 
@@ -31,8 +32,10 @@ def referenced_names() -> dict[str, str]:
 class Command(BaseCommand):
     help = (
         "List objects in the default and every residency bucket that no row references "
-        "(orphans) and rows whose object is missing. --delete removes the orphans older than "
-        "--min-age minutes (younger ones may be uploads whose row is not committed yet)."
+        "(orphans) and rows whose object is missing. --delete first settles the journals of "
+        "imports that were killed (their unreferenced files go at once, kb/journal.py), then "
+        "removes the other orphans older than --min-age minutes (younger ones may be uploads "
+        "whose row is not committed yet); files of a running import are never touched."
     )
 
     def add_arguments(self, parser):
@@ -40,6 +43,12 @@ class Command(BaseCommand):
         parser.add_argument("--min-age", type=int, default=60, help="minutes (default 60)")
 
     def handle(self, *args, delete: bool = False, min_age: int = 60, **options):
+        if delete:
+            # Killed imports' journals: their unreferenced files go now, whatever their age.
+            for settled in journal_recover():
+                for name in settled.deleted:
+                    self.stdout.write(f"DELETED (interrupted import) {name}")
+        running = live_journal_names()
         referenced = referenced_names()
         cutoff = timezone.now() - timedelta(minutes=min_age)
         seen: set[str] = set()
@@ -50,6 +59,10 @@ class Command(BaseCommand):
                 if name in referenced:
                     continue
                 orphans += 1
+                if name in running:
+                    young += 1
+                    self.stdout.write(f"ORPHAN (import still running, kept) {name}")
+                    continue
                 if modified is not None and modified > cutoff:
                     young += 1
                     self.stdout.write(f"ORPHAN (younger than {min_age} min, kept) {name}")

@@ -1,0 +1,156 @@
+"""The search outbox: rows written in the change's own transaction, drained after the commit,
+kept with a backoff when the index write fails, applied by a later drain."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from search.backends import get_search_backend
+from search.backends.base import SearchFilter, SearchQuery
+from search.models import IndexOutbox
+from search.outbox import outbox_drain
+from tests.factories import make_item
+
+pytestmark = pytest.mark.django_db
+STAFF = SearchFilter(scope="all")
+
+
+def _found(text):
+    return set(get_search_backend().search(SearchQuery(text, STAFF)).ids)
+
+
+def _rows(page_id=None):
+    rows = IndexOutbox.objects.all()
+    if page_id is not None:
+        rows = rows.filter(page_id=page_id)
+    return list(rows.values_list("kind", "page_id"))
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    monkeypatch.setattr("search.outbox.time.sleep", lambda s: None)
+
+
+def test_the_row_is_part_of_the_transaction(portal, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        item = make_item(key="a", title="Walrus handbook")
+        assert _rows(item.pk) == [("subtree", item.pk)]
+        # A rolled-back change leaves no row, and a row written inside a savepoint that
+        # rolled back is written again by the next change of that page.
+        try:
+            with transaction.atomic():
+                other = make_item(key="b", title="Narwhal handbook")
+                assert _rows(other.pk) == [("subtree", other.pk)]
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        assert _rows(other.pk) == []
+        item.title = "Walrus handbook, second edition"
+        item.save_revision().publish()
+        assert ("subtree", item.pk) in _rows(item.pk)
+    # Nothing ran the callbacks: nothing is indexed, everything is still owed.
+    assert _found("walrus") == set()
+
+
+def test_repeats_in_one_transaction_write_one_row(portal, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        item = make_item(key="a", title="Walrus handbook")
+        for edition in range(5):
+            item.title = f"Walrus handbook {edition}"
+            item.save_revision().publish()
+    assert _rows(item.pk) == [("subtree", item.pk)]
+
+
+def test_the_drain_applies_and_deletes_after_the_commit(portal, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        item = make_item(key="a", title="Walrus handbook")
+    assert callbacks, "the change registered its drain"
+    assert _found("walrus") == {item.pk}
+    assert _rows() == []
+
+
+def test_rows_left_by_a_process_that_died_are_applied_by_the_drain_command(
+    portal, django_capture_on_commit_callbacks
+):
+    # The callbacks never run: as if the process died between its commit and its enqueue.
+    with django_capture_on_commit_callbacks(execute=False):
+        item = make_item(key="a", title="Walrus handbook")
+    assert _found("walrus") == set()
+    out = io.StringIO()
+    call_command("drain_search_outbox", stdout=out)
+    assert _found("walrus") == {item.pk}
+    assert _rows() == []
+    assert "0 waiting" in out.getvalue()
+
+
+def test_a_failed_write_stays_with_a_backoff_and_a_later_drain_applies_it(
+    portal, django_capture_on_commit_callbacks, monkeypatch, no_sleep
+):
+    from search.backends.database import SearchBackend
+
+    original = SearchBackend.bulk
+
+    def down(self, docs):
+        raise RuntimeError("index down")
+
+    monkeypatch.setattr(SearchBackend, "bulk", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        item = make_item(key="a", title="Walrus handbook")
+    assert item.live  # the change itself committed
+    row = IndexOutbox.objects.get(page_id=item.pk)
+    assert row.attempts == 1 and "index down" in row.last_error
+    assert row.next_attempt_at > timezone.now() + timedelta(seconds=20)
+
+    monkeypatch.setattr(SearchBackend, "bulk", original)
+    assert outbox_drain().applied == 0  # not due yet: the backoff holds
+    IndexOutbox.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert outbox_drain().applied >= 1
+    assert _found("walrus") == {item.pk}
+    assert _rows() == []
+
+
+def test_a_second_failure_doubles_the_wait(portal, django_capture_on_commit_callbacks, no_sleep):
+    with django_capture_on_commit_callbacks(execute=False):
+        item = make_item(key="a", title="Walrus handbook")
+    IndexOutbox.objects.update(attempts=1, next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+    from search.backends.database import SearchBackend
+
+    def down(self, docs):
+        raise RuntimeError("index down")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SearchBackend, "bulk", down)
+        assert outbox_drain().failed >= 1
+    row = IndexOutbox.objects.get(page_id=item.pk)
+    assert row.attempts == 2
+    wait = row.next_attempt_at - timezone.now()
+    assert timedelta(seconds=50) < wait <= timedelta(seconds=60)
+
+
+def test_one_bad_page_does_not_hold_back_the_others(
+    portal, django_capture_on_commit_callbacks, monkeypatch, no_sleep
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        good = make_item(key="good", title="Walrus handbook")
+        bad = make_item(key="bad", title="Narwhal handbook")
+    from search import indexing
+
+    original = indexing.index_subtrees
+
+    def picky(root_ids, **kwargs):
+        if bad.pk in root_ids:
+            raise RuntimeError("this page breaks the document builder")
+        return original(root_ids, **kwargs)
+
+    monkeypatch.setattr(indexing, "index_subtrees", picky)
+    report = outbox_drain()
+    assert report.applied >= 1 and report.failed == 1
+    assert _found("walrus") == {good.pk}
+    assert _rows() == [("subtree", bad.pk)]
