@@ -598,7 +598,30 @@ class CobrandPolicy:
         return self.can_download(user, instance)
 
 
+class PageAccessPolicy:
+    """Who may change who can see a page (the audience fields, grants and exceptions).
+
+    A permission of its own (``permissions.change_page_access``), held by the Editors and
+    Moderators groups and by superusers; marketers edit content but never access. What a holder
+    sets still applies only when an approved revision is published (services.audience_apply).
+    """
+
+    def user_has_permission(self, user: UserLike | None, action: str) -> bool:
+        if action != "change_access":
+            raise ValueError(f"PageAccessPolicy answers only 'change_access', not {action!r}")
+        if user is None or not user.is_authenticated or not user.is_active:
+            return False
+        from .models import CHANGE_ACCESS_PERMISSION
+
+        return user.has_perm(CHANGE_ACCESS_PERMISSION)
+
+    def user_has_permission_for_instance(self, user, action: str, instance: Page) -> bool:
+        # The permission is not per page (yet): page-level limits come with the locales.
+        return self.user_has_permission(user, action)
+
+
 page_policy = PagePolicy()
+page_access_policy = PageAccessPolicy()
 document_policy = DocumentPolicy()
 media_policy = MediaPolicy()
 cobrand_policy = CobrandPolicy()
