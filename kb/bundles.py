@@ -30,9 +30,17 @@ from wagtail.admin.rich_text.converters.contentstate import ContentstateConverte
 from wagtail.models import Page, Site
 from wagtail.rich_text import features as rich_text_features
 
-from permissions.models import Membership, PartnerOrganization, PartnerType, Region, Tier
+from permissions.models import (
+    AccessChange,
+    Membership,
+    PartnerOrganization,
+    PartnerType,
+    Region,
+    Tier,
+)
 from permissions.services import (
     STAFF_GROUPS,
+    access_change_source,
     audience_recompute_all,
     organization_upsert,
     user_upsert,
@@ -1198,7 +1206,7 @@ def bundle_import(
     # Not @transaction.atomic: the files must also be discarded when the commit itself fails,
     # which happens when the atomic block exits, so the try has to enclose it.
     try:
-        with transaction.atomic():
+        with transaction.atomic(), access_change_source(source=AccessChange.Source.IMPORT):
             # Validation runs inside the transaction so the references it checked cannot
             # change before the writes that rely on them (select-for-update is not needed:
             # a concurrent import would fail on the unique keys and roll back).
