@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from wagtail.models import Page
@@ -17,7 +18,7 @@ from .models import (
     Region,
     Tier,
 )
-from .policies import Explanation, page_policy, parse_tokens
+from .policies import DraftRule, Explanation, page_policy, parse_tokens
 
 
 @dataclass
@@ -195,17 +196,47 @@ def access_diff(before: AccessState, after: AccessState) -> list[AccessDelta]:
 class PendingAccess:
     """What publishing the latest revision would change in who can see a page."""
 
-    published: bool  # anything applied yet (False: the page was never published)
+    published: bool  # live now (False: nobody outside the staff sees it yet)
     changes: list[AccessDelta]
+    gains: list[PartnerOrganization] = dataclasses.field(
+        default_factory=list
+    )  # would start seeing it
+    losses: list[PartnerOrganization] = dataclasses.field(
+        default_factory=list
+    )  # would stop seeing it
 
 
 def audience_pending(*, page) -> PendingAccess:
     """Compare ``page`` (a draft: the latest revision's object in the editor) with the access
-    applied now. Publishing that revision applies exactly these changes."""
+    applied now. Publishing that revision applies exactly these changes; ``gains`` / ``losses``
+    name the organisations whose view of the page they change (as if it were live)."""
     applied = access_state_applied(page_id=page.pk) if page.pk else None
     live = bool(page.pk) and Page.objects.filter(pk=page.pk, live=True).exists()
     before = applied if (applied is not None and live) else DEFAULT_ACCESS
-    return PendingAccess(published=live, changes=access_diff(before, access_state_of(page)))
+    draft = access_state_of(page)
+    pending = PendingAccess(published=live, changes=access_diff(before, draft))
+    if pending.changes and applied is not None:
+        orgs = list(PartnerOrganization.objects.select_related("tier", "region", "partner_type"))
+        base_page = Page.objects.get(pk=page.pk)
+        base_page.live = True  # who would see it, once published
+        now = {o.pk for o, e in page_policy.explain_organizations(orgs, base_page) if e.visible}
+        tier = Tier.objects.filter(pk=draft.min_tier_id).values_list("rank", flat=True).first()
+        rule = DraftRule(
+            public=draft.public,
+            min_rank=tier,
+            region_ids=draft.region_ids,
+            type_ids=draft.type_ids,
+            grant_org_ids=draft.grant_ids,
+            exception_org_ids=draft.exception_ids,
+        )
+        then = {
+            o.pk
+            for o, e in page_policy.explain_organizations(orgs, base_page, own_rule=rule)
+            if e.visible
+        }
+        pending.gains = [o for o in orgs if o.pk in then - now]
+        pending.losses = [o for o in orgs if o.pk in now - then]
+    return pending
 
 
 def access_change_text(change: dict) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 from html.parser import HTMLParser
 from unittest import mock
 
@@ -306,6 +307,8 @@ def test_editor_grant_reaches_partners_only_when_a_moderator_approves(demo, inde
     approver = staff(APPROVER)
     html = approver.get(f"/admin/pages/{section.pk}/edit/").content.decode()
     assert "Pending access changes" in html and "granted: + Acme GmbH" in html
+    assert re.search(r"Would start seeing it:\s*Acme GmbH\s*</p>", html)
+    assert "Would stop seeing it" not in html
 
     submitted = Page.objects.get(pk=section.pk).get_latest_revision()
     state.refresh_from_db()
