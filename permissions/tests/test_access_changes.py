@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from guardian.shortcuts import assign_perm
 from wagtail.models import GroupPagePermission, Page, PageLogEntry, Workflow
+from wagtail.test.utils.form_data import nested_form_data, rich_text
 
 from accounts.models import User
 from kb.models import ItemKey, LibraryIndexPage, PortalHomePage
@@ -207,3 +208,30 @@ def test_seed_demo_twice_adds_no_access_rows_for_live_items(db):
     assert (
         User.objects.get(email="approver@vendor.example").groups.filter(name="Moderators").exists()
     )
+
+
+def test_create_view_refuses_access_from_a_marketer_and_accepts_it_from_an_editor(client, portal):
+    org = OrganizationFactory(name="Nordlicht")
+    library = library_for_locale("en")
+    url = f"/admin/pages/add/kb/libraryindexpage/{library.pk}/"
+    marketer = user_upsert(email="m@example.test", password="x", staff_role="marketer")
+    editor = user_upsert(email="e@example.test", password="x", staff_role="editor")
+    data = nested_form_data({"title": "New section", "slug": "new-section", "intro": rich_text("")})
+    data["audience_grants"] = [org.pk]
+
+    client.force_login(marketer)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert 'name="audience_grants"' in response.content.decode()
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "You may not change who can see this page" in response.content.decode()
+    assert not LibraryIndexPage.objects.filter(slug="new-section").exists()
+
+    client.force_login(editor)
+    response = client.post(url, data)  # "Save draft": created, not live, nothing applied
+    assert response.status_code == 302, response.content.decode()[:2000]
+    page = LibraryIndexPage.objects.get(slug="new-section")
+    assert not page.live
+    assert [o.pk for o in page.get_latest_revision_as_object().audience_grants.all()] == [org.pk]
+    assert not AccessChange.objects.filter(page_id=page.pk).exists()
