@@ -309,6 +309,8 @@ def test_editor_grant_reaches_partners_only_when_a_moderator_approves(demo, inde
     assert "Pending access changes" in html and "granted: + Acme GmbH" in html
     assert re.search(r"Would start seeing it:\s*Acme GmbH\s*</p>", html)
     assert "Would stop seeing it" not in html
+    compare = approver.get(f"/admin/pages/{section.pk}/revisions/compare/live...latest/")
+    assert compare.status_code == 200 and "Acme GmbH" in compare.content.decode()
 
     submitted = Page.objects.get(pk=section.pk).get_latest_revision()
     state.refresh_from_db()
