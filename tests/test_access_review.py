@@ -273,6 +273,29 @@ def test_marketer_access_change_is_refused_with_a_form_error(demo, indexed, acti
     assert sees(partner("anna@acme.example"), item("demo-roadmap-2027"), word="roadmap") == HIDDEN
 
 
+def test_marketer_autosave_with_an_access_change_saves_nothing(demo, indexed):
+    page = lounge()
+    client = staff(MARKETER)
+    data, _ = edit_form(client, page)
+    revisions = Revision.objects.filter(object_id=str(page.pk)).count()
+    data["audience_grants"] = [str(org("acme").pk)]
+    # Autosave posts the same form and asks for JSON.
+    response = client.post(
+        f"/admin/pages/{page.pk}/edit/", data, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "validation_error", response.json()
+    assert Revision.objects.filter(object_id=str(page.pk)).count() == revisions
+    assert guardian_orgs(page, GRANT_CODENAME) == set()
+    # The same autosave without the access change is saved (a draft revision).
+    data.pop("audience_grants")
+    response = client.post(
+        f"/admin/pages/{page.pk}/edit/", data, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 200 and response.json()["success"] is True
+    assert Revision.objects.filter(object_id=str(page.pk)).count() == revisions + 1
+
+
 # --- (1) grants go live only with an approved revision -------------------------------------------
 
 
