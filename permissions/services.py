@@ -439,7 +439,9 @@ ACCESS_CHANGE_LOG_ACTION = "permissions.access_change"
 
 
 @transaction.atomic
-def audience_apply(*, page, was_live: bool | None = None, force: bool = False) -> list:
+def audience_apply(
+    *, page, was_live: bool | None = None, force: bool = False
+) -> list[AccessChange]:
     """Make what partners see of ``page`` its own (published) access fields, and audit it.
 
     Called on every full save of an AudienceMixin page (``AudienceMixin.save``): Wagtail's
@@ -455,8 +457,8 @@ def audience_apply(*, page, was_live: bool | None = None, force: bool = False) -
 
     Parameters:
         page: the specific page object as saved (its field values are what is applied).
-        was_live: whether the page was live before this save (None: look it up). A page going
-            live records its whole access, compared with ``DEFAULT_ACCESS``.
+        was_live: whether the page was live before this save (None: as it is now). A page
+            going live records its whole access, compared with ``DEFAULT_ACCESS``.
         force: apply even if the page is not live.
 
     Returns:
