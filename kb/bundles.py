@@ -32,9 +32,17 @@ from wagtail.admin.rich_text.converters.contentstate import ContentstateConverte
 from wagtail.models import Page, Site
 from wagtail.rich_text import features as rich_text_features
 
-from permissions.models import Membership, PartnerOrganization, PartnerType, Region, Tier
+from permissions.models import (
+    AccessChange,
+    Membership,
+    PartnerOrganization,
+    PartnerType,
+    Region,
+    Tier,
+)
 from permissions.services import (
     STAFF_GROUPS,
+    access_change_source,
     audience_recompute_all,
     organization_upsert,
     user_upsert,
@@ -1210,7 +1218,7 @@ def bundle_import(
     # which happens when the atomic block exits, so the try has to enclose it.
     committed: list[bool] = []
     try:
-        with transaction.atomic():
+        with transaction.atomic(), access_change_source(source=AccessChange.Source.IMPORT):
             transaction.on_commit(lambda: committed.append(True))  # runs first after COMMIT
             # Validation runs inside the transaction so the references it checked cannot
             # change before the writes that rely on them (select-for-update is not needed:

@@ -31,8 +31,20 @@ from django.utils import timezone
 from django.utils.html import escape
 from wagtail.models import Page
 
-from permissions.models import Membership, PartnerOrganization, PartnerType, Region, Tier
-from permissions.services import organization_set_logo, organization_upsert, user_upsert
+from permissions.models import (
+    AccessChange,
+    Membership,
+    PartnerOrganization,
+    PartnerType,
+    Region,
+    Tier,
+)
+from permissions.services import (
+    access_change_source,
+    organization_set_logo,
+    organization_upsert,
+    user_upsert,
+)
 
 from .demo_assets import make_logo, make_pdf, make_product_image
 from .models import (
@@ -251,7 +263,7 @@ class UserSpec:
     time_zone: str
     organization: str | None = None  # org key, for partner users
     role: str = Membership.Role.MEMBER
-    staff_role: str | None = None  # "editor" / "marketer"
+    staff_role: str | None = None  # "editor" / "moderator" / "marketer"
     superuser: bool = False
     #: Demo item keys this login must see / must not see (checked by tests/test_seed_demo.py).
     sees: tuple[str, ...] = ()
@@ -464,6 +476,15 @@ USERS = [
         "Europe/Berlin",
         staff_role="editor",
         sees=("demo-roadmap-2027", "demo-f9-battlecard", "demo-x5-promo-2025"),
+    ),
+    UserSpec(
+        "approver@vendor.example",
+        "demo-approver-2026",
+        "Alex",
+        "Approver",
+        "en",
+        "Europe/Berlin",
+        staff_role="moderator",
     ),
     UserSpec(
         "jiri@vendor.example",
@@ -1920,7 +1941,7 @@ def demo_seed(*, stdout: TextIO | None = None) -> DemoSummary:
     started = time.monotonic()
     seeder = _Seeder(stdout)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), access_change_source(source=AccessChange.Source.DEMO):
             seeder.say("Seeding the demo…")
             seeder.taxonomy()
             seeder.organizations()

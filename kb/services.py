@@ -16,7 +16,7 @@ from wagtail.blocks import StreamValue
 from wagtail.models import Locale, Page, Site
 
 from permissions.models import PartnerOrganization, PartnerType, Region, Tier
-from permissions.services import audience_set_exceptions, audience_set_grants
+from permissions.services import approval_workflow_ensure
 
 from .models import (
     ItemAttachment,
@@ -132,6 +132,8 @@ def site_structure_ensure(
             translated_lib = library.copy_for_translation(locale)
             translated_lib.save_revision().publish()
         homes[locale.language_code] = translated_home.specific
+    # Changes in the library trees are reviewed: Editors submit, Moderators approve and publish.
+    approval_workflow_ensure(roots=homes.values())
     return homes
 
 
@@ -304,6 +306,10 @@ def item_upsert(
     page.audience_min_tier = audience.min_tier
     page.audience_regions = list(audience.regions)
     page.audience_partner_types = list(audience.partner_types)
+    # Grants and exceptions are page fields too: published with the revision below, and applied
+    # (guardian mirror, compiled audience, audit) by permissions.services.audience_apply.
+    page.audience_grants = list(audience.grants)
+    page.audience_exceptions = list(audience.exceptions)
     if wanted_tags is not None and sorted(wanted_tags) != sorted_tag_names(page):
         page.tags.set(wanted_tags)  # in memory (modelcluster); saved with the page below
     # A re-import of what is already live changes nothing: no revision, no publish (which would
@@ -326,8 +332,6 @@ def item_upsert(
         if publish:
             revision.publish(user=user)
             page.refresh_from_db()
-    audience_set_grants(page=page, organizations=audience.grants)
-    audience_set_exceptions(page=page, organizations=audience.exceptions)
     return page
 
 
@@ -343,6 +347,8 @@ def _content_state(page: PortalItemPage, extra: dict | None) -> tuple:
         page.audience_min_tier_id,
         sorted(r.pk for r in page.audience_regions.all()),
         sorted(t.pk for t in page.audience_partner_types.all()),
+        sorted(o.pk for o in page.audience_grants.all()),
+        sorted(o.pk for o in page.audience_exceptions.all()),
         sorted_tag_names(page),
     )
 

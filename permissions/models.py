@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase
 from modelcluster.fields import ParentalManyToManyField
@@ -206,8 +207,11 @@ class Membership(index.Indexed, models.Model):
 class AudienceMixin(models.Model):
     """Audience fields for every partner-visible page; edited in one panel, stored in revisions.
 
-    The live values are compiled into PageAudience on save (see services.audience_compile), which
-    is what the policy filters on. Grants and exceptions are per-organisation guardian permissions.
+    All of them, per-organisation grants and exceptions included, are page fields: drafts,
+    revisions, workflows, scheduled publishing and revision compare apply to them like to any
+    field. The published values are applied on a full save of a live page (publish, import) by
+    ``services.audience_apply``: grants/exceptions are mirrored into guardian permissions, the
+    rule is compiled into PageAudience (what the policy filters on) and every change is audited.
     """
 
     audience_public = models.BooleanField(
@@ -241,22 +245,53 @@ class AudienceMixin(models.Model):
         help_text=_("None selected: all partner types."),
     )
 
+    audience_grants = ParentalManyToManyField(
+        PartnerOrganization,
+        verbose_name=_("granted organisations"),
+        blank=True,
+        related_name="+",
+        help_text=_("May see this page even if tier, region or type do not match."),
+    )
+    audience_exceptions = ParentalManyToManyField(
+        PartnerOrganization,
+        verbose_name=_("excluded organisations"),
+        blank=True,
+        related_name="+",
+        help_text=_("May never see this page or anything below it."),
+    )
+
     AUDIENCE_FIELDS = frozenset(
-        {"audience_public", "audience_min_tier", "audience_regions", "audience_partner_types"}
+        {
+            "audience_public",
+            "audience_min_tier",
+            "audience_regions",
+            "audience_partner_types",
+            "audience_grants",
+            "audience_exceptions",
+        }
     )
 
     class Meta:
         abstract = True
 
     def save(self, *args, **kwargs):
-        result = super().save(*args, **kwargs)
         update_fields = kwargs.get("update_fields")
-        # save_revision() saves with update_fields and an in-memory draft: a draft's audience
-        # must not become what partners see, so only full saves (create, publish) compile.
-        if update_fields is None or self.AUDIENCE_FIELDS.intersection(update_fields):
-            from .services import audience_compile
+        # save_revision() (drafts, submissions, workflows) saves with update_fields and never
+        # names these fields: a draft's access must not become what partners see. Full saves
+        # (publish, import, creation) apply; audience_apply itself skips a page that is not live.
+        applies = update_fields is None or bool(self.AUDIENCE_FIELDS.intersection(update_fields))
+        # Whether partners could see the page before this save: a page going live has its
+        # whole access audited, not only the difference to what it was compiled with.
+        was_live = (
+            applies
+            and self.pk is not None
+            and type(self)._base_manager.filter(pk=self.pk, live=True).exists()
+        )
+        result = super().save(*args, **kwargs)
+        if applies:
+            from .services import audience_apply
 
-            audience_compile(page=self)
+            audience_apply(page=self, was_live=was_live)
         return result
 
 
@@ -312,3 +347,78 @@ class PageGroupObjectPermission(GroupObjectPermissionBase):
 # Guardian permission codenames (on wagtailcore.Page), created by migration 0002.
 GRANT_CODENAME = "audience_grant"
 EXCEPTION_CODENAME = "audience_exception"
+
+
+class AccessChange(models.Model):
+    """One applied change of who may see a page: the audit trail (services.audience_apply).
+
+    Written in the same transaction as the change itself, only when what partners see changes
+    (an unchanged publish writes nothing). Grants and exceptions get one row per organisation.
+    """
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("Admin")
+        IMPORT = "import", _("Import")
+        DEMO = "demo", _("Demo seed")
+        SCHEDULED = "scheduled", _("Scheduled publishing")
+        SYSTEM = "system", _("System")
+
+    class Field(models.TextChoices):
+        PUBLIC = "public", _("public")
+        MIN_TIER = "min_tier", _("minimum tier")
+        REGIONS = "regions", _("regions")
+        PARTNER_TYPES = "partner_types", _("partner types")
+        GRANT = "grant", _("grant")
+        EXCEPTION = "exception", _("exception")
+
+    page = models.ForeignKey(
+        "wagtailcore.Page",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="access_changes",
+    )
+    # Kept so the trail stays readable after the page or organisation is deleted.
+    page_title = models.CharField(max_length=255)
+    field = models.CharField(max_length=20, choices=Field.choices)
+    organization = models.ForeignKey(
+        PartnerOrganization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    organization_name = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    revision = models.ForeignKey(
+        "wagtailcore.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The author of the published revision."),
+    )
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Who published it (empty: scheduled publishing, an import or the system)."),
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        default_permissions = ("view",)
+        permissions = [("change_page_access", _("Can change who may see pages"))]
+        verbose_name = _("access change")
+
+    def __str__(self) -> str:
+        target = f" ({self.organization_name})" if self.organization_name else ""
+        return f"{self.page_title}: {self.get_field_display()}{target} {self.before} → {self.after}"
+
+
+#: The permission that lets a staff user change the audience fields (asked through
+#: policies.page_access_policy, never directly).
+CHANGE_ACCESS_PERMISSION = "permissions.change_page_access"

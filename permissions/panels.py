@@ -2,54 +2,84 @@
 
 from __future__ import annotations
 
-import threading
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, Panel
 
-from .models import EXCEPTION_CODENAME, GRANT_CODENAME, PartnerOrganization
+from .policies import page_access_policy
 
-pending_audience_orgs = threading.local()
+#: The page fields that decide who may see a page (all of them are in the revision).
+ACCESS_FIELDS = (
+    "audience_public",
+    "audience_min_tier",
+    "audience_regions",
+    "audience_partner_types",
+    "audience_grants",
+    "audience_exceptions",
+)
+
+
+def _comparable(value):
+    """A form or model value of an access field reduced to something comparable."""
+    if value is None or isinstance(value, bool):
+        return value
+    if hasattr(value, "pk"):
+        return value.pk
+    if hasattr(value, "all"):  # a related manager
+        value = value.all()
+    return frozenset(item.pk if hasattr(item, "pk") else int(item) for item in value)
 
 
 class AudienceAdminPageForm(WagtailAdminPageForm):
-    """Adds per-organisation grants and exceptions (guardian permissions) to the page form.
+    """The page form of partner-visible pages: access fields only for those allowed to change them.
 
-    They are not page fields: they are stored as object permissions when the page is saved (see
-    the after_create_page / after_edit_page hooks in permissions/wagtail_hooks.py).
+    Grants and exceptions are page fields (``AudienceMixin``), saved in the revision like every
+    other field and applied when the revision is published. A user without the access permission
+    (policies.page_access_policy) sees the access fields read-only; a change they post anyway
+    is refused with a form error, never dropped silently.
     """
-
-    audience_grants = forms.ModelMultipleChoiceField(
-        queryset=PartnerOrganization.objects.all(),
-        required=False,
-        label=_("Granted organisations"),
-        help_text=_("May see this page even if tier, region or type do not match."),
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-    )
-    audience_exceptions = forms.ModelMultipleChoiceField(
-        queryset=PartnerOrganization.objects.all(),
-        required=False,
-        label=_("Excluded organisations"),
-        help_text=_("May never see this page or anything below it."),
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            from .services import audience_organizations
+        self.may_change_access = page_access_policy.user_has_permission(
+            self.for_user, "change_access"
+        )
+        if not self.may_change_access:
+            for name in ACCESS_FIELDS:
+                field = self.fields.get(name)
+                if field is not None:
+                    # Rendered read-only; a browser does not submit disabled inputs, which clean()
+                    # reads as "unchanged".
+                    field.widget.attrs["disabled"] = True
+                    field.help_text = _(
+                        "Read-only: you may not change who can see pages (an editor can)."
+                    )
 
-            self.fields["audience_grants"].initial = audience_organizations(
-                page=self.instance, codename=GRANT_CODENAME
-            )
-            self.fields["audience_exceptions"].initial = audience_organizations(
-                page=self.instance, codename=EXCEPTION_CODENAME
-            )
+    def _access_baseline(self) -> dict:
+        """The access values a user without the permission must leave as they are: those of the
+        page's latest revision (not the form's instance, which is an older revision when
+        reverting), or the defaults of a new page."""
+        instance = self.instance
+        if instance.pk:
+            instance = type(instance).objects.get(pk=instance.pk).get_latest_revision_as_object()
+        return {name: getattr(instance, name) for name in ACCESS_FIELDS if name in self.fields}
 
     def clean(self):
         cleaned = super().clean()
+        if not self.may_change_access:
+            for name, baseline in self._access_baseline().items():
+                if self.add_prefix(name) not in self.data:
+                    # Not submitted (disabled input): keep the value as it is.
+                    cleaned[name] = list(baseline.all()) if hasattr(baseline, "all") else baseline
+                elif name in cleaned and _comparable(cleaned[name]) != _comparable(baseline):
+                    self.add_error(
+                        name,
+                        _(
+                            "You may not change who can see this page; this change was not "
+                            "saved. Leave the field as it was, or ask an editor."
+                        ),
+                    )
         both = set(cleaned.get("audience_grants") or []) & set(
             cleaned.get("audience_exceptions") or []
         )
@@ -62,29 +92,21 @@ class AudienceAdminPageForm(WagtailAdminPageForm):
             )
         return cleaned
 
-    def save(self, commit=True):
-        page = super().save(commit=commit)
-        # Applied by the after_create_page / after_edit_page hooks, once the page has a primary
-        # key. Kept per thread (= per request) because Wagtail re-fetches the page on publish.
-        pending_audience_orgs.value = {
-            GRANT_CODENAME: list(self.cleaned_data.get("audience_grants") or []),
-            EXCEPTION_CODENAME: list(self.cleaned_data.get("audience_exceptions") or []),
-        }
-        return page
-
 
 class WhoCanSeePanel(Panel):
-    """Lists which organisations may see the page (as published), each with the reason."""
+    """Who may see the page as published (each organisation with the reason), and what
+    publishing the latest revision would change."""
 
     class BoundPanel(Panel.BoundPanel):
         template_name = "permissions/panels/who_can_see.html"
 
         def get_context_data(self, parent_context=None):
-            from .selectors import audience_report
+            from .selectors import audience_pending, audience_report
 
             context = super().get_context_data(parent_context)
             page = self.instance
             context["report"] = audience_report(page=page) if page and page.pk else None
+            context["pending"] = audience_pending(page=page) if page else None
             return context
 
 
@@ -96,14 +118,15 @@ def audience_panels() -> list[Panel]:
                 FieldPanel("audience_min_tier"),
                 FieldPanel("audience_regions", widget=forms.CheckboxSelectMultiple),
                 FieldPanel("audience_partner_types", widget=forms.CheckboxSelectMultiple),
-                FieldPanel("audience_grants"),
-                FieldPanel("audience_exceptions"),
+                FieldPanel("audience_grants", widget=forms.SelectMultiple(attrs={"size": 8})),
+                FieldPanel("audience_exceptions", widget=forms.SelectMultiple(attrs={"size": 8})),
                 HelpPanel(
                     content=_(
                         "Rules: a suspended organisation sees nothing; an exception beats "
                         "everything; a grant beats the tier/region/type rule; otherwise all "
                         "three must match. Parents' audiences also apply: a page can only "
-                        "narrow what its parent allows."
+                        "narrow what its parent allows. Changes take effect when the page is "
+                        "published (after approval), not when a draft is saved."
                     )
                 ),
             ],

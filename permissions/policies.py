@@ -316,6 +316,28 @@ def _rule_verdict(
     return ok, reasons
 
 
+@dataclass(frozen=True)
+class DraftRule:
+    """A page's own rule as an editor set it (not applied yet), for "what would change"."""
+
+    public: bool
+    min_rank: int | None
+    region_ids: frozenset[int]  # empty: all regions
+    type_ids: frozenset[int]  # empty: all types
+    grant_org_ids: frozenset[int]
+    exception_org_ids: frozenset[int]
+
+    def as_audience(self, page: Page) -> PageAudience:
+        """An unsaved PageAudience holding this rule as the page's own (never saved)."""
+        return PageAudience(
+            page_id=page.pk,
+            own_public=self.public,
+            own_min_rank=self.min_rank,
+            own_regions=tokens(self.region_ids) if self.region_ids else None,
+            own_types=tokens(self.type_ids) if self.type_ids else None,
+        )
+
+
 class PagePolicy:
     """Access to pages (items and library sections) for the portal, search and file serving."""
 
@@ -347,9 +369,16 @@ class PagePolicy:
         )
 
     def explain_organizations(
-        self, organizations: list[PartnerOrganization], page: Page
+        self,
+        organizations: list[PartnerOrganization],
+        page: Page,
+        own_rule: DraftRule | None = None,
     ) -> list[tuple[PartnerOrganization, Explanation]]:
-        """Explain ``page`` for many organisations with a constant number of queries."""
+        """Explain ``page`` for many organisations with a constant number of queries.
+
+        ``own_rule``: evaluate with this rule on the page itself instead of its applied one (what
+        publishing a draft would give; its parents keep their applied rules).
+        """
         chain = self._load_chain(page)
         held = set(
             PageGroupObjectPermission.objects.filter(
@@ -357,6 +386,14 @@ class PagePolicy:
                 group_id__in=[org.group_id for org in organizations],
             ).values_list("group_id", "content_object_id", "permission__codename")
         )
+        if own_rule is not None and chain and chain[-1].pk == page.pk:
+            chain[-1].audience = own_rule.as_audience(page)
+            held = {entry for entry in held if entry[1] != page.pk}
+            for org in organizations:
+                if org.pk in own_rule.grant_org_ids:
+                    held.add((org.group_id, page.pk, GRANT_CODENAME))
+                if org.pk in own_rule.exception_org_ids:
+                    held.add((org.group_id, page.pk, EXCEPTION_CODENAME))
         parents = region_ancestry()
         names = Names.load()
         results = []
@@ -598,7 +635,30 @@ class CobrandPolicy:
         return self.can_download(user, instance)
 
 
+class PageAccessPolicy:
+    """Who may change who can see a page (the audience fields, grants and exceptions).
+
+    A permission of its own (``permissions.change_page_access``), held by the Editors and
+    Moderators groups and by superusers; marketers edit content but never access. What a holder
+    sets still applies only when an approved revision is published (services.audience_apply).
+    """
+
+    def user_has_permission(self, user: UserLike | None, action: str) -> bool:
+        if action != "change_access":
+            raise ValueError(f"PageAccessPolicy answers only 'change_access', not {action!r}")
+        if user is None or not user.is_authenticated or not user.is_active:
+            return False
+        from .models import CHANGE_ACCESS_PERMISSION
+
+        return user.has_perm(CHANGE_ACCESS_PERMISSION)
+
+    def user_has_permission_for_instance(self, user, action: str, instance: Page) -> bool:
+        # The permission is not per page (yet): page-level limits come with the locales.
+        return self.user_has_permission(user, action)
+
+
 page_policy = PagePolicy()
+page_access_policy = PageAccessPolicy()
 document_policy = DocumentPolicy()
 media_policy = MediaPolicy()
 cobrand_policy = CobrandPolicy()

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
-from wagtail.models import Page
+from wagtail.log_actions import get_active_log_context, log
+from wagtail.models import (
+    GroupApprovalTask,
+    Page,
+    Workflow,
+    WorkflowPage,
+    WorkflowTask,
+)
 
 from .models import (
     EXCEPTION_CODENAME,
     GRANT_CODENAME,
+    AccessChange,
     Membership,
     PageAudience,
     PageGroupObjectPermission,
@@ -25,6 +36,13 @@ from .models import (
     Tier,
 )
 from .policies import parse_tokens, region_ancestry, tokens
+from .selectors import (
+    DEFAULT_ACCESS,
+    AccessState,
+    access_diff,
+    access_state_applied,
+    access_state_of,
+)
 
 logger = logging.getLogger("portal.permissions")
 
@@ -289,28 +307,60 @@ def _page_permission(codename: str) -> Permission:
     )
 
 
-@transaction.atomic
-def audience_set_organizations(
-    *, page: Page, codename: str, organizations: Iterable[PartnerOrganization]
-) -> None:
-    """Make the set of organisations holding ``codename`` (grant/exception) on ``page`` exactly
-    ``organizations``."""
-    if codename not in (GRANT_CODENAME, EXCEPTION_CODENAME):
-        raise ValueError(f"unknown audience permission {codename!r}")
-    base_page = Page.objects.get(pk=page.pk)
-    wanted = {org.group_id: org for org in organizations}
+def _sync_guardian(*, page_id: int, codename: str, group_ids: Iterable[int]) -> bool:
+    """Make the guardian rows of ``codename`` on the page exactly ``group_ids``; True if changed.
+
+    The guardian rows are the published mirror of the page's grant/exception fields (the policy
+    reads them); only ``audience_apply`` writes them.
+    """
+    wanted = set(group_ids)
     current = set(
         PageGroupObjectPermission.objects.filter(
-            content_object_id=page.pk, permission__codename=codename
+            content_object_id=page_id, permission__codename=codename
         ).values_list("group_id", flat=True)
     )
+    if wanted == current:
+        return False
+    base_page = Page(pk=page_id)
     permission = _page_permission(codename)
-    for group_id in current - wanted.keys():
+    for group_id in current - wanted:
         remove_perm(permission, Group(pk=group_id), base_page)
-    for group_id in wanted.keys() - current:
-        assign_perm(permission, wanted[group_id].group, base_page)
-    if current != wanted.keys():
-        audience_refresh_organizations(page=base_page)
+    for group_id in wanted - current:
+        assign_perm(permission, Group(pk=group_id), base_page)
+    return True
+
+
+@transaction.atomic
+def audience_set_organizations(
+    *,
+    page: Page,
+    codename: str,
+    organizations: Iterable[PartnerOrganization],
+    source: str | None = None,
+    user=None,
+) -> None:
+    """Set the organisations granted / excluded (``codename``) on ``page`` and apply it at once.
+
+    A direct write for operators' tools, imports and tests: the page's field is saved and applied
+    (guardian mirror, compiled audience, audit) without a revision or review. The admin never
+    comes here: there grants and exceptions are fields of the revision, applied on publish.
+    """
+    if codename not in (GRANT_CODENAME, EXCEPTION_CODENAME):
+        raise ValueError(f"unknown audience permission {codename!r}")
+    specific = Page.objects.get(pk=page.pk).specific
+    name = "audience_grants" if codename == GRANT_CODENAME else "audience_exceptions"
+    wanted = list(organizations)
+    if {o.pk for o in getattr(specific, name).all()} == {o.pk for o in wanted}:
+        # The field already says so; make sure the guardian mirror does too (idempotent).
+        with access_change_source(source=source or AccessChange.Source.SYSTEM, user=user):
+            audience_apply(page=specific, force=True)
+        return
+    getattr(specific, name).set(wanted)
+    with access_change_source(source=source or AccessChange.Source.SYSTEM, user=user):
+        # update_fields names only the field: no other (draft) value of the page row moves.
+        specific.save(update_fields=[name], clean=False)
+        if not specific.live:
+            audience_apply(page=specific, force=True)
 
 
 @transaction.atomic
@@ -325,6 +375,7 @@ def audience_refresh_organizations(*, page: Page) -> None:
 
 
 def audience_organizations(*, page: Page, codename: str) -> list[PartnerOrganization]:
+    """The organisations holding ``codename`` on ``page`` as applied (published)."""
     group_ids = PageGroupObjectPermission.objects.filter(
         content_object_id=page.pk, permission__codename=codename
     ).values_list("group_id", flat=True)
@@ -337,6 +388,166 @@ def audience_set_grants(*, page: Page, organizations: Iterable[PartnerOrganizati
 
 def audience_set_exceptions(*, page: Page, organizations: Iterable[PartnerOrganization]) -> None:
     audience_set_organizations(page=page, codename=EXCEPTION_CODENAME, organizations=organizations)
+
+
+# --- applying access on publish, and its audit ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessContext:
+    source: str
+    user: object | None = None
+
+
+# Who is applying access outside the admin (an import, the demo seed): set by
+# ``access_change_source`` around the operation, read by ``audience_apply`` for the audit. A
+# ContextVar (like Wagtail's own LogContext for the admin user), never data that a form hands
+# to a later hook: what is applied is always read from the page itself.
+_access_context: ContextVar[AccessContext | None] = ContextVar("portal_access", default=None)
+
+
+@contextmanager
+def access_change_source(*, source: str, user=None) -> Iterator[None]:
+    """Attribute the access changes applied inside the block to ``source`` (and ``user``)."""
+    if source not in AccessChange.Source.values:
+        raise ValueError(f"unknown access change source {source!r}")
+    token = _access_context.set(AccessContext(source, user))
+    try:
+        yield
+    finally:
+        _access_context.reset(token)
+
+
+def _attribution(page) -> tuple[str, object | None, object | None, object | None]:
+    """(source, revision, requested_by, applied_by) of an apply happening now."""
+    context = _access_context.get()
+    if context is not None:
+        return context.source, None, context.user, context.user
+    # Inside Wagtail's publish the page's live_revision is the revision being published.
+    revision = page.live_revision if page.live_revision_id else None
+    requested_by = revision.user if revision is not None else None
+    if revision is not None and revision.approved_go_live_at is not None:
+        # publish_scheduled publishes a revision whose approved go-live time has come.
+        return AccessChange.Source.SCHEDULED, revision, requested_by, None
+    applied_by = get_active_log_context().user  # the admin request's user (Wagtail sets it)
+    if applied_by is not None:
+        return AccessChange.Source.ADMIN, revision, requested_by, applied_by
+    return AccessChange.Source.SYSTEM, revision, requested_by, None
+
+
+ACCESS_CHANGE_LOG_ACTION = "permissions.access_change"
+
+
+@transaction.atomic
+def audience_apply(
+    *, page, was_live: bool | None = None, force: bool = False
+) -> list[AccessChange]:
+    """Make what partners see of ``page`` its own (published) access fields, and audit it.
+
+    Called on every full save of an AudienceMixin page (``AudienceMixin.save``): Wagtail's
+    publish (admin, workflow approval, scheduled publishing), imports and the demo. Syncs the
+    guardian grants/exceptions from the page's fields, compiles PageAudience (subtree included)
+    and, when anything changed, writes one AccessChange per change and one "Access changed"
+    entry in the page's history, in this transaction.
+
+    A page that is not live is left alone (its values are a draft or scheduled, applied when it
+    goes live), except on its first save, which compiles it so that a subtree under a page
+    never published is still bounded by that page's rule; ``force`` applies regardless (direct
+    service writes).
+
+    Parameters:
+        page: the specific page object as saved (its field values are what is applied).
+        was_live: whether the page was live before this save (None: as it is now). A page
+            going live records its whole access, compared with ``DEFAULT_ACCESS``.
+        force: apply even if the page is not live.
+
+    Returns:
+        The AccessChange rows written (empty when nothing changed).
+    """
+    applied = access_state_applied(page_id=page.pk)
+    if not page.live and not force:
+        if applied is None:
+            _sync_page_guardian(page, access_state_of(page))
+            audience_compile(page=page)
+        return []
+    if was_live is None:
+        was_live = page.live
+    after = access_state_of(page)
+    before = applied if (applied is not None and was_live) else DEFAULT_ACCESS
+    _sync_page_guardian(page, after)
+    audience_compile(page=page)
+    deltas = access_diff(before, after)
+    if not deltas or not page.live:
+        return []
+    source, revision, requested_by, applied_by = _attribution(page)
+    now = timezone.now()
+    rows = AccessChange.objects.bulk_create(
+        [
+            AccessChange(
+                page_id=page.pk,
+                page_title=page.title[:255],
+                field=delta.field,
+                organization_id=delta.organization_id,
+                organization_name=delta.organization_name,
+                before=delta.before,
+                after=delta.after,
+                source=source,
+                revision=revision,
+                requested_by=requested_by,
+                applied_by=applied_by,
+                created_at=now,
+            )
+            for delta in deltas
+        ]
+    )
+    log(
+        instance=page,
+        action=ACCESS_CHANGE_LOG_ACTION,
+        user=applied_by,
+        revision=revision,
+        data={
+            "source": source,
+            "requested_by": _user_label(requested_by),
+            "changes": [
+                {
+                    "field": d.field,
+                    "organization": d.organization_name or None,
+                    "before": d.before,
+                    "after": d.after,
+                }
+                for d in deltas
+            ],
+        },
+        content_changed=False,
+    )
+    logger.info("Access of page %s changed (%s): %d change(s)", page.pk, source, len(deltas))
+    return rows
+
+
+def _user_label(user) -> str | None:
+    if user is None:
+        return None
+    return user.get_full_name() or user.get_username()
+
+
+def _sync_page_guardian(page, state: AccessState) -> None:
+    group_ids = dict(
+        PartnerOrganization.objects.filter(
+            pk__in=state.grant_ids | state.exception_ids
+        ).values_list("id", "group_id")
+    )
+    changed = _sync_guardian(
+        page_id=page.pk,
+        codename=GRANT_CODENAME,
+        group_ids=[group_ids[o] for o in state.grant_ids if o in group_ids],
+    )
+    changed |= _sync_guardian(
+        page_id=page.pk,
+        codename=EXCEPTION_CODENAME,
+        group_ids=[group_ids[o] for o in state.exception_ids if o in group_ids],
+    )
+    if changed:
+        logger.debug("guardian mirror of page %s updated", page.pk)
 
 
 # --- organisations, users, memberships ------------------------------------------------------
@@ -384,7 +595,7 @@ def organization_upsert(
     return org
 
 
-STAFF_GROUPS = {"editor": "Editors", "marketer": "Marketers"}
+STAFF_GROUPS = {"editor": "Editors", "moderator": "Moderators", "marketer": "Marketers"}
 
 
 @transaction.atomic
@@ -495,3 +706,32 @@ def organization_set_logo(
         storage = organization.logo.storage
         transaction.on_commit(lambda: storage.delete(old))
     return organization
+
+
+# --- review: the approval workflow ------------------------------------------------------------
+
+APPROVAL_WORKFLOW = "Approval"
+APPROVAL_TASK = "Approval by Moderators"
+
+
+@transaction.atomic
+def approval_workflow_ensure(*, roots: Iterable[Page]) -> Workflow:
+    """Make sure the "Approval" workflow (one group-approval task for Moderators) exists and is
+    assigned to each of ``roots`` (the portal homes, i.e. the library trees); idempotent.
+
+    Migration permissions/0006 does the same for homes that exist when it runs; this covers
+    homes created later (``kb.services.site_structure_ensure``).
+    """
+    moderators, _ = Group.objects.get_or_create(name="Moderators")
+    task = GroupApprovalTask.objects.filter(name=APPROVAL_TASK).first()
+    if task is None:
+        task = GroupApprovalTask.objects.create(name=APPROVAL_TASK)
+    task.groups.add(moderators)
+    workflow = Workflow.objects.filter(name=APPROVAL_WORKFLOW).first()
+    if workflow is None:
+        workflow = Workflow.objects.create(name=APPROVAL_WORKFLOW, active=True)
+    WorkflowTask.objects.get_or_create(workflow=workflow, task=task, defaults={"sort_order": 0})
+    for root in roots:
+        if not WorkflowPage.objects.filter(page_id=root.pk).exists():
+            WorkflowPage.objects.create(page_id=root.pk, workflow=workflow)
+    return workflow

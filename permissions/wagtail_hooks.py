@@ -4,12 +4,13 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.log_actions import LogFormatter
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from .models import Membership, PartnerOrganization, PartnerType, Region, Tier
-from .panels import pending_audience_orgs
-from .services import audience_dimension_in_use, audience_set_organizations
+from .models import AccessChange, Membership, PartnerOrganization, PartnerType, Region, Tier
+from .selectors import access_change_text
+from .services import ACCESS_CHANGE_LOG_ACTION, audience_dimension_in_use
 
 
 class _PartnerViewSet(SnippetViewSet):
@@ -75,23 +76,29 @@ class PartnersGroup(SnippetViewSetGroup):
 register_snippet(PartnersGroup)
 
 
-def _clear_pending_audience_orgs(request, *args):
-    pending_audience_orgs.value = None
+@hooks.register("register_log_actions")
+def register_access_change_log_action(actions):
+    """ "Access changed" entries in a page's history (written by services.audience_apply)."""
 
+    @actions.register_action(ACCESS_CHANGE_LOG_ACTION)
+    class AccessChangeFormatter(LogFormatter):
+        label = _("Change who can see the page")
 
-def _apply_pending_audience_orgs(request, page):
-    pending = getattr(pending_audience_orgs, "value", None)
-    pending_audience_orgs.value = None
-    if not pending:
-        return
-    for codename, organizations in pending.items():
-        audience_set_organizations(page=page, codename=codename, organizations=organizations)
-
-
-hooks.register("before_create_page", _clear_pending_audience_orgs)
-hooks.register("before_edit_page", _clear_pending_audience_orgs)
-hooks.register("after_create_page", _apply_pending_audience_orgs)
-hooks.register("after_edit_page", _apply_pending_audience_orgs)
+        def format_message(self, log_entry):
+            data = log_entry.data or {}
+            changes = "; ".join(access_change_text(change) for change in data.get("changes", []))
+            source = dict(AccessChange.Source.choices).get(data.get("source"), data.get("source"))
+            requested = data.get("requested_by")
+            if requested:
+                return _("Access changed (%(source)s, requested by %(user)s): %(changes)s") % {
+                    "source": source,
+                    "user": requested,
+                    "changes": changes,
+                }
+            return _("Access changed (%(source)s): %(changes)s") % {
+                "source": source,
+                "changes": changes,
+            }
 
 
 @hooks.register("before_delete_snippet")
