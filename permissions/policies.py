@@ -555,6 +555,12 @@ class DocumentPolicy:
         if not page_policy.can_view(user, item):
             return False
         specific = item.specific
+        from kb.models import PortalItemPage
+
+        if not isinstance(specific, PortalItemPage):
+            # A section or the home has no files: the URL names no item, the same 404 as a
+            # hidden one (staff included, so the answer never says which pages exist).
+            return False
         attached = specific.attachments.filter(document_id=document.pk).exists()
         master = getattr(specific, "master_document_id", None) == document.pk
         return attached or master

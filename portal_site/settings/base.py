@@ -47,12 +47,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kb.middleware.RejectNulMiddleware",  # before anything looks a NUL up (400, not 500)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kb.middleware.StorageUnavailableMiddleware",
+    "search.middleware.InvalidSearchMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -258,7 +260,8 @@ if PORTAL_SEARCH_URL:
     }
 else:
     PORTAL_SEARCH_BACKENDS = {"default": {"BACKEND": "search.backends.database"}}
-    WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+    # Wagtail's database backend, search text escaped for SQLite FTS5 (search/wagtail_backend.py)
+    WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "search.wagtail_backend"}}
 
 # Background work (indexing, renders, e-mails) goes through django-tasks; the embedded default runs
 # tasks immediately, production uses the database worker.
