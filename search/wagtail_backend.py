@@ -16,18 +16,7 @@ still refuses in a search is raised as ``InvalidSearchQuery`` (kb.middleware tur
 
 from __future__ import annotations
 
-import re
-
-from django.db import OperationalError
 from modelsearch.backends.database import SearchBackend as stock_backend
-from modelsearch.backends.database.sqlite.query import Lexeme, SearchQueryExpression
-from modelsearch.backends.database.sqlite.sqlite import (
-    SQLiteAutocompleteQueryCompiler,
-    SQLiteSearchBackend,
-    SQLiteSearchQueryCompiler,
-    SQLiteSearchResults,
-)
-from modelsearch.query import Phrase, PlainText
 
 
 class InvalidSearchQuery(ValueError):
@@ -42,76 +31,14 @@ def fts5_string(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-class FTS5Term(Lexeme):
-    """A term of a MATCH expression, escaped as an FTS5 string (see ``fts5_string``)."""
-
-    def as_sql(self, compiler, connection):
-        # modelsearch substitutes the parameters into the template itself (the MATCH
-        # expression is one bound parameter), so the template is the whole quoted term.
-        return ("%s*" if self.prefix else "%s"), [fts5_string(self.value)]
-
-
-class _EscapingCompilerMixin:
-    def build_search_query_content(self, query, config=None):
-        if isinstance(query, PlainText):
-            terms = query.query_string.split()
-            if not terms:
-                return None
-            lexemes = FTS5Term(terms.pop(), prefix=self.LAST_TERM_IS_PREFIX)
-            for term in terms:
-                if query.operator.upper() == "AND":
-                    lexemes &= FTS5Term(term)
-                else:
-                    lexemes |= FTS5Term(term)
-            return SearchQueryExpression(lexemes, config=config)
-        if isinstance(query, Phrase):
-            return SearchQueryExpression(FTS5Term(query.query_string))
-        return super().build_search_query_content(query, config=config)
-
-
-class EscapingSearchQueryCompiler(_EscapingCompilerMixin, SQLiteSearchQueryCompiler):
-    pass
-
-
-class EscapingAutocompleteQueryCompiler(_EscapingCompilerMixin, SQLiteAutocompleteQueryCompiler):
-    pass
-
-
-# What SQLite says when it cannot parse a MATCH string (other errors, e.g. "database is
-# locked", stay what they are).
-FTS5_PARSE_ERROR = re.compile(
-    r"fts5: syntax error|unterminated string|no such column|unknown special query|fts5:"
-)
-
-
-class CheckedSearchResults(SQLiteSearchResults):
-    """Results whose MATCH parse errors become ``InvalidSearchQuery``."""
-
-    def _checked(self, run):
-        try:
-            return run()
-        except OperationalError as exc:
-            if FTS5_PARSE_ERROR.search(str(exc)):
-                raise InvalidSearchQuery(str(exc)) from exc
-            raise
-
-    def _do_search(self):
-        return self._checked(super()._do_search)
-
-    def _do_count(self):
-        return self._checked(super()._do_count)
-
-
-class EscapingSQLiteSearchBackend(SQLiteSearchBackend):
-    query_compiler_class = EscapingSearchQueryCompiler
-    autocomplete_query_compiler_class = EscapingAutocompleteQueryCompiler
-    results_class = CheckedSearchResults
-
-
 def SearchBackend(params):  # noqa: N802 (the name modelsearch looks up in a backend module)
     """The backend for the ``default`` database, as modelsearch's own factory picks it, with
     the escaping SQLite backend in place of the stock one."""
     backend = stock_backend(params)
-    if type(backend) is SQLiteSearchBackend:
+    # Compared by name: importing modelsearch's SQLite module fails on other databases (its
+    # FTS models are registered only on SQLite), so it is imported only when it is in use.
+    if type(backend).__name__ == "SQLiteSearchBackend":
+        from .wagtail_backend_sqlite import EscapingSQLiteSearchBackend
+
         return EscapingSQLiteSearchBackend(params)
     return backend
