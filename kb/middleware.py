@@ -1,11 +1,16 @@
 """Object-store failures become a clear 503 page with retry advice instead of a 500; a NUL in
-the request answers 400 before anything looks it up."""
+the request answers 400 before anything looks it up; every response is private to its user;
+the Content-Security-Policy of portal pages and of the admin."""
 
 from __future__ import annotations
 
 import logging
 
+from csp.middleware import CSPMiddleware
+from csp.utils import default_config
+from django.conf import settings
 from django.template.response import TemplateResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 from .storage import forget_store_health, storage_errors
@@ -77,3 +82,43 @@ class RejectNulMiddleware:
         for name in [n for n, v in request.COOKIES.items() if "\x00" in n or "\x00" in v]:
             del request.COOKIES[name]
         return self.get_response(request)
+
+
+class PrivateCacheMiddleware:
+    """Every response is for its user only: ``Cache-Control: private`` (plus ``no-cache``, so a
+    browser revalidates instead of showing one user's page to the next person at the same
+    machine) when a view set nothing, and ``private`` added to whatever a view set unless it
+    said ``public`` on purpose. Every portal page shows who is logged in, lists what they may
+    see or carries a CSRF token, so no response here may sit in a shared cache."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        current = response.get("Cache-Control", "")
+        directives = {d.strip().split("=")[0].lower() for d in current.split(",") if d.strip()}
+        if not current:
+            patch_cache_control(response, private=True, no_cache=True)
+        elif "public" not in directives and "private" not in directives:
+            patch_cache_control(response, private=True)
+        return response
+
+
+class PortalCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware with one policy for the portal (``CONTENT_SECURITY_POLICY``:
+    no inline script or style) and a looser one for the Wagtail admin
+    (``PORTAL_ADMIN_CONTENT_SECURITY_POLICY``): Wagtail 8's admin templates and
+    wagtail-localize's editor still carry inline scripts and styles."""
+
+    def get_policy_parts(self, request, response, report_only: bool = False):
+        parts = super().get_policy_parts(request, response, report_only=report_only)
+        if (
+            not report_only
+            and parts.config is None
+            and request.path_info.startswith(settings.PORTAL_ADMIN_PATH_PREFIX)
+        ):
+            parts.config = default_config(
+                settings.PORTAL_ADMIN_CONTENT_SECURITY_POLICY["DIRECTIVES"]
+            )
+        return parts

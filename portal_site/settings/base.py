@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kb.middleware.PrivateCacheMiddleware",  # wraps all below: every response is private
+    "kb.middleware.PortalCSPMiddleware",
     "kb.middleware.RejectNulMiddleware",  # before anything looks a NUL up (400, not 500)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -285,3 +287,48 @@ LOGGING = {
 # Guardian is not an authentication backend here on purpose: object permissions are read only by
 # permissions/policies.py, never through user.has_perm().
 SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
+
+# --- Content-Security-Policy (django-csp; kb.middleware.PortalCSPMiddleware) -------------------
+# Portal pages: scripts and styles from our own static files only (no inline script, no inline
+# style, no style= attributes, no on* handlers). Images may come from the object store: on S3
+# an item image answers with a redirect to a presigned URL of the bucket.
+PORTAL_CSP_IMAGE_ORIGINS = ["'self'", "data:"]
+if PORTAL_S3:
+    from urllib.parse import urlsplit as _urlsplit
+
+    for _store in [PORTAL_S3, *PORTAL_STORAGE_REGIONS.values()]:
+        _endpoint = _store.get("endpoint_url")
+        if _endpoint:
+            _parts = _urlsplit(_endpoint)
+            PORTAL_CSP_IMAGE_ORIGINS.append(f"{_parts.scheme}://{_parts.netloc}")
+            if PORTAL_S3["addressing_style"] != "path":
+                PORTAL_CSP_IMAGE_ORIGINS.append(f"{_parts.scheme}://*.{_parts.netloc}")
+        else:
+            PORTAL_CSP_IMAGE_ORIGINS.append("https://*.amazonaws.com")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": PORTAL_CSP_IMAGE_ORIGINS,
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        # Wagtail's live preview shows portal pages in a same-origin frame of the admin.
+        "frame-ancestors": ["'self'"],
+    }
+}
+# The Wagtail admin (/admin/): Wagtail 8 and wagtail-localize render inline <script> blocks
+# (inline panels, chooser panels, the translation editor) and set inline styles, and its
+# bundled vendor code may evaluate strings; origins stay restricted to this site.
+PORTAL_ADMIN_PATH_PREFIX = "/admin/"
+PORTAL_ADMIN_CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+        "script-src": ["'self'", "'unsafe-inline'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": [*PORTAL_CSP_IMAGE_ORIGINS, "blob:"],
+    }
+}

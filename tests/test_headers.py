@@ -1,0 +1,181 @@
+"""Response headers of the portal (issue #9, part 6): ``Cache-Control: private`` on every
+response that depends on the user, a Content-Security-Policy without inline script or style on
+portal pages (and no inline script/style in their HTML), the admin's own policy, and a secure
+language cookie in production."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from kb.models import LibraryIndexPage, PortalItemPage
+
+pytestmark = pytest.mark.django_db
+
+INLINE = [
+    re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),  # a script without src
+    re.compile(r"<style[\s>]", re.I),
+    re.compile(r"\sstyle\s*=", re.I),
+    re.compile(r"\son[a-z]+\s*=", re.I),  # onclick=, onload=, ...
+    re.compile(r"javascript:", re.I),
+]
+
+
+def _directives(header: str) -> dict[str, list[str]]:
+    out = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            out[words[0]] = words[1:]
+    return out
+
+
+def _check_private(response, url: str) -> None:
+    cache = response.get("Cache-Control", "")
+    assert "private" in cache, (url, response.status_code, cache)
+    assert "public" not in cache, (url, cache)
+    assert "s-maxage" not in cache, (url, cache)
+
+
+def _check_portal_html(response, url: str) -> None:
+    _check_private(response, url)
+    policy = _directives(response["Content-Security-Policy"])
+    assert policy["script-src"] == ["'self'"], url
+    assert policy["style-src"] == ["'self'"], url
+    assert policy["object-src"] == ["'none'"], url
+    html = response.content.decode()
+    for pattern in INLINE:
+        match = pattern.search(html)
+        assert match is None, (url, match and html[match.start() - 80 : match.end() + 80])
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def _portal_urls(user) -> list[str]:
+    items = list(PortalItemPage.objects.live().visible_to(user))
+    urls = ["/", "/?stay=1", "/de/?stay=1", "/search/?q=x1", "/search/?q=router&sort=date"]
+    for library in LibraryIndexPage.objects.live().visible_to(user):
+        urls += [library.url, f"{library.url}?language=all&page=2", f"{library.url}?type=x"]
+    urls += [item.url for item in items]
+    urls += ["/portal/items/999999/files/1/x.pdf", "/no-such-page/", "/search/?q=a%00"]
+    return urls
+
+
+def test_portal_pages_as_a_partner_are_private_and_have_a_strict_policy(demo):
+    client = Client()
+    anna = User.objects.get(email="anna@acme.example")
+    client.force_login(anna)
+    seen = 0
+    for url in _portal_urls(anna):
+        response = client.get(url, follow=True)
+        assert response.status_code in (200, 400, 404), url
+        _check_portal_html(response, url)
+        seen += 1
+    assert seen > 20
+    # Suggest (JSON), downloads, images, co-brand: private, and the policy header too.
+    suggest = client.get("/search/suggest/?q=x1")
+    _check_private(suggest, "suggest")
+    visible = PortalItemPage.objects.live().visible_to(anna)
+    files = 0
+    for item in visible:
+        for attachment in item.specific.attachments.select_related("document")[:1]:
+            doc = attachment.document
+            url = reverse("kb:download", args=[item.pk, doc.pk, doc.filename])
+            response = client.get(url)
+            assert response.status_code == 200
+            _body(response)
+            _check_private(response, url)
+            files += 1
+        if item.cover_image_id:
+            url = reverse("kb:item_image", args=[item.pk, "cover", "thumb"])
+            response = client.get(url)
+            assert response.status_code == 200
+            _body(response)
+            _check_private(response, url)
+            files += 1
+    assert files > 5
+
+
+def test_login_page_and_error_pages_are_private_for_anonymous_visitors(demo):
+    client = Client()
+    for url in ("/login/", "/login/?next=/library/", "/no-such-page/", "/search/?q=a%00"):
+        response = client.get(url)
+        assert response.status_code in (200, 400, 404)
+        _check_portal_html(response, url)
+    assert b"csrfmiddlewaretoken" in client.get("/login/").content
+
+
+def test_the_search_page_loads_its_script_from_a_static_file(demo):
+    client = Client()
+    client.force_login(User.objects.get(email="anna@acme.example"))
+    html = client.get("/search/?q=x1").content.decode()
+    assert re.search(r'<script src="/static/js/search-suggest\.js" defer></script>', html)
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("js/search-suggest.js")
+
+
+def test_the_admin_has_its_own_looser_policy(demo):
+    client = Client()
+    client.force_login(User.objects.get(email="admin@vendor.example"))
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    policy = _directives(response["Content-Security-Policy"])
+    assert "'unsafe-inline'" in policy["script-src"]
+    assert policy["object-src"] == ["'none'"]
+    assert policy["frame-ancestors"] == ["'self'"]
+    _check_private(response, "/admin/")
+
+
+def test_language_cookie_is_secure_in_production():
+    code = (
+        "import json; from django.conf import settings; print(json.dumps({k: getattr(settings, k)"
+        " for k in ('LANGUAGE_COOKIE_SECURE', 'LANGUAGE_COOKIE_HTTPONLY',"
+        " 'LANGUAGE_COOKIE_SAMESITE', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE')}))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal_site.settings.production",
+        "DJANGO_SECRET_KEY": "x" * 60,
+        "DJANGO_ALLOWED_HOSTS": "portal.example.com",
+        "PORTAL_BASE_URL": "https://portal.example.com",
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "EMAIL_HOST": "smtp.example.com",
+        "DEFAULT_FROM_EMAIL": "portal@example.com",
+    }
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == {
+        "LANGUAGE_COOKIE_SECURE": True,
+        "LANGUAGE_COOKIE_HTTPONLY": True,
+        "LANGUAGE_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+    }
+
+
+def test_the_language_cookie_carries_the_production_flags_over_http(demo, settings):
+    settings.LANGUAGE_COOKIE_SECURE = True
+    settings.LANGUAGE_COOKIE_HTTPONLY = True
+    settings.LANGUAGE_COOKIE_SAMESITE = "Lax"
+    response = Client().post("/i18n/setlang/", {"language": "de", "next": "/login/"})
+    assert response.status_code == 302
+    morsel = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert morsel.value == "de"
+    assert morsel["secure"] and morsel["httponly"] and morsel["samesite"] == "Lax"
