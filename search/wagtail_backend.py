@@ -24,11 +24,12 @@ class InvalidSearchQuery(ValueError):
 
 
 def fts5_string(text: str) -> str:
-    """``text`` as one FTS5 string token: in double quotes, an inner double quote doubled.
+    """``text`` as one FTS5 string token: in double quotes, an inner double quote doubled, a
+    NUL (which ends the string for SQLite's parser: "unterminated string") made a space.
 
     Inside an FTS5 string every other character (``*``, ``:``, ``^``, ``(``, ``'``, ``\\``,
     keywords such as ``NEAR``/``AND``) is literal, so the result is always a valid term."""
-    return '"' + text.replace('"', '""') + '"'
+    return '"' + text.replace("\x00", " ").replace('"', '""') + '"'
 
 
 def SearchBackend(params):  # noqa: N802 (the name modelsearch looks up in a backend module)

@@ -32,7 +32,9 @@ class _EscapingCompilerMixin:
         if isinstance(query, PlainText):
             terms = query.query_string.split()
             if not terms:
-                return None
+                # Whitespace only: match nothing (the stock builder returns None here and
+                # the MATCH expression then fails to compile).
+                return SearchQueryExpression(FTS5Term(""), config=config)
             lexemes = FTS5Term(terms.pop(), prefix=self.LAST_TERM_IS_PREFIX)
             for term in terms:
                 if query.operator.upper() == "AND":
