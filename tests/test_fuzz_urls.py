@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 from accounts.models import User
 from kb.models import LibraryIndexPage, PortalDocument, PortalHomePage, PortalItemPage
 from kb.services import Audience, FileSpec
+from kb.views import IMAGE_SPECS
 from permissions.models import PartnerOrganization
 from permissions.policies import document_policy, page_policy
 from tests.factories import make_item, make_pdf_bytes
@@ -253,6 +254,19 @@ def world(demo, django_db_blocker) -> World:
             ]
             own_org = acme.pk if kind == "partner" else None
             blobs += [_read(r.file) for r in renders if r.organization_id != own_org]
+            # The image renditions the portal serves of hidden items' images (made here, so
+            # their bytes are known), unless a visible item shows the same image.
+            shown = {
+                image_id
+                for i in visible
+                for image_id in (i.cover_image_id, getattr(i.specific, "master_image_id", None))
+            }
+            for item in hidden:
+                specific = item.specific
+                for image in (specific.cover_image, getattr(specific, "master_image", None)):
+                    if image is not None and image.pk not in shown:
+                        for spec in IMAGE_SPECS.values():
+                            blobs.append(_read(image.get_rendition(spec).file))
             hidden_blobs[kind] = blobs
         assert MARKER_TITLE in hidden_titles["partner"]
         assert MARKER_TITLE in hidden_titles["anonymous"]
