@@ -35,7 +35,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import User
-from kb.models import LibraryIndexPage, PortalDocument, PortalHomePage, PortalItemPage
+from kb.models import (
+    LibraryIndexPage,
+    PortalDocument,
+    PortalHomePage,
+    PortalItemPage,
+    PortalRendition,
+)
 from kb.services import Audience, FileSpec
 from kb.views import IMAGE_SPECS
 from permissions.models import PartnerOrganization
@@ -261,6 +267,9 @@ def world(demo, django_db_blocker) -> World:
                 for i in visible
                 for image_id in (i.cover_image_id, getattr(i.specific, "master_image_id", None))
             }
+            # Wagtail's process-wide rendition cache may hold renditions of a rolled-back
+            # module's images under reused ids (SQLite): start from the database.
+            PortalRendition.cache_backend.clear()
             for item in hidden:
                 specific = item.specific
                 for image in (specific.cover_image, getattr(specific, "master_image", None)):
