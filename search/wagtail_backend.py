@@ -6,12 +6,12 @@ term in double quotes without doubling a double quote inside the term (and escap
 ``\\`` as if the MATCH string were an SQL literal, which it is not: it is a bound parameter), so a
 search for ``"abc`` builds the MATCH string ``""abc"`` and SQLite raises "unterminated string"
 (a 500 in every admin search box; docs/upstream.md has the reproduction). This backend builds
-the same queries with each term written as an FTS5 string (``"`` doubled, nothing else touched),
+the same queries with each term written as an FTS5 string (``"`` doubled, a NUL made a space),
 so any text is a valid query: ``"abc`` searches for ``abc``.
 
 On PostgreSQL, MySQL and without FTS5 the stock backend is used unchanged. Anything the database
-still refuses in a search is raised as ``InvalidSearchQuery`` (kb.middleware turns that into a
-400 "invalid search" page), never as a 500.
+still refuses in a search is raised as ``InvalidSearchQuery`` (search.middleware turns that into
+a 400 "Invalid search" page), never as a 500.
 """
 
 from __future__ import annotations

@@ -57,9 +57,7 @@ class EscapingAutocompleteQueryCompiler(_EscapingCompilerMixin, SQLiteAutocomple
 
 # What SQLite says when it cannot parse a MATCH string (other errors, e.g. "database is
 # locked", stay what they are).
-FTS5_PARSE_ERROR = re.compile(
-    r"fts5: syntax error|unterminated string|no such column|unknown special query|fts5:"
-)
+FTS5_PARSE_ERROR = re.compile(r"fts5: |unterminated string|no such column|unknown special query")
 
 
 class CheckedSearchResults(SQLiteSearchResults):
