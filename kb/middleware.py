@@ -108,8 +108,8 @@ class PrivateCacheMiddleware:
 class PortalCSPMiddleware(CSPMiddleware):
     """django-csp's middleware with one policy for the portal (``CONTENT_SECURITY_POLICY``:
     no inline script or style) and a looser one for the Wagtail admin
-    (``PORTAL_ADMIN_CONTENT_SECURITY_POLICY``): Wagtail 8's admin templates and
-    wagtail-localize's editor still carry inline scripts and styles."""
+    (``PORTAL_ADMIN_CONTENT_SECURITY_POLICY``): Wagtail 8's admin renders inline scripts,
+    inline event handlers and inline styles (docs/decisions.md lists what was checked)."""
 
     def get_policy_parts(self, request, response, report_only: bool = False):
         parts = super().get_policy_parts(request, response, report_only=report_only)
