@@ -117,15 +117,26 @@ def _regex_pieces(regex: str) -> list[str | Hole]:
     return out
 
 
+def _converter_kind(converter) -> str:
+    """What a converter matches, by its regex: digits (Django's ``int``, the portal's ``id``),
+    a path, or a segment."""
+    regex = converter.regex
+    if re.fullmatch(r"(\[0-9\]|\\d)[+*]?(\{[0-9,]+\})?", regex):
+        return "int"
+    if regex == ".+":
+        return "path"
+    return "str"
+
+
 def _pattern_pieces(pattern) -> list[str | Hole]:
     if isinstance(pattern, LocalePrefixPattern):
         return [Hole("lang")]
     if isinstance(pattern, RoutePattern):
         out: list[str | Hole] = []
         for part in re.split(r"(<(?:\w+:)?\w+>)", str(pattern)):
-            match = re.fullmatch(r"<(?:(\w+):)?\w+>", part)
+            match = re.fullmatch(r"<(?:\w+:)?(\w+)>", part)
             if match:
-                out.append(Hole(match.group(1) or "str"))
+                out.append(Hole(_converter_kind(pattern.converters[match.group(1)])))
             elif part:
                 out.append(part)
         return out
@@ -172,6 +183,10 @@ def test_the_walk_finds_every_portal_exit():
     ):
         assert name in names, name
     assert not any(p.describe().startswith("admin/") for p in portal_patterns())
+    download = next(p for p in portal_patterns() if p.name == "download")
+    assert download.describe() == "portal/items/<int>/files/<int>/<str>"
+    media = next(p for p in portal_patterns() if p.name == "staff_media")
+    assert media.describe() == "media/<path>"
 
 
 # -- the world and its oracle -------------------------------------------------------------------
@@ -342,6 +357,10 @@ NASTY = [
 ]
 
 
+# Around the 32- and 64-bit integer limits of the database columns.
+BOUNDARY_IDS = ["0", "2147483647", "2147483648", str(2**63 - 1), str(2**63), str(2**64), "9" * 40]
+
+
 def _text():
     return st.one_of(
         st.sampled_from(NASTY),
@@ -366,6 +385,7 @@ def requests(draw, patterns: list[Pattern], world: World):
             value = draw(
                 st.one_of(
                     st.sampled_from(world.ids),
+                    st.sampled_from(BOUNDARY_IDS),
                     st.integers(min_value=0, max_value=2**80).map(str),
                     _text(),
                 )
@@ -486,6 +506,15 @@ def test_every_pattern_with_every_known_target(world, asker):
                     path += doc.filename if doc and "files" in pattern.describe() else "thumb"
             for method in methods:
                 _fuzz(world, asker, (pattern, "/" + path, {}, method))
+        # Every id hole at the integer limits (GET and POST): a 404, never an overflow.
+        if any(h.kind == "int" for h in holes):
+            for boundary in BOUNDARY_IDS:
+                path = "".join(
+                    p if isinstance(p, str) else (boundary if p.kind == "int" else "x")
+                    for p in pattern.pieces
+                )
+                for method in ("get", "post"):
+                    _fuzz(world, asker, (pattern, "/" + path, {}, method))
     media = next(p for p in portal_patterns() if p.name == "staff_media")
     for render in CobrandRender.objects.all():
         url = f"/portal/items/{render.item_id}/cobrand/{render.pk}/{render.filename}"
