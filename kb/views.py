@@ -16,7 +16,14 @@ from django.views.decorators.http import require_safe
 from wagtail.documents import get_document_model
 from wagtail.models import Page
 
-from permissions.policies import document_policy, media_policy, page_policy, principal_for
+from permissions.models import PartnerOrganization
+from permissions.policies import (
+    brandkit_policy,
+    document_policy,
+    media_policy,
+    page_policy,
+    principal_for,
+)
 
 from .models import DownloadEvent
 from .storage import presigned_url
@@ -104,15 +111,30 @@ def item_image(request, page_id: int, which: str, size: str):
 
 @require_safe
 def staff_media(request, path: str):
-    """Raw media for staff only (admin thumbnails and originals). Partners never get here."""
+    """Raw media for staff (admin thumbnails and originals), file by file as the policy says:
+    co-brand renders and logos never (their own views), documents as everywhere else."""
     if not media_policy.can_browse(request.user):
         raise Http404
     normalized = posixpath.normpath(path)
-    if normalized.startswith(("..", "/")) or not default_storage.exists(normalized):
+    if normalized.startswith(("..", "/")) or not media_policy.can_read(request.user, normalized):
         raise Http404
     return serve_stored_file(
         normalized,
         default_storage,
         filename=posixpath.basename(normalized),
+        as_attachment=False,
+    )
+
+
+@require_safe
+def brandkit_logo(request, organization_id: int):
+    """An organisation's logo, for whom the brand-kit policy allows (never through /media/)."""
+    organization = get_object_or_404(PartnerOrganization, pk=organization_id)
+    if not organization.logo or not brandkit_policy.can_view_logo(request.user, organization):
+        raise Http404
+    return serve_stored_file(
+        organization.logo.name,
+        organization.logo.storage,
+        filename=posixpath.basename(organization.logo.name),
         as_attachment=False,
     )

@@ -16,6 +16,8 @@ from modelcluster.fields import ParentalManyToManyField
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.search import index
 
+from .widgets import BrandKitLogoInput
+
 key_validator = RegexValidator(r"^[a-z0-9][a-z0-9_-]*$", _("Lower-case letters, digits, - and _."))
 color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour like #1f6feb."))
 
@@ -147,7 +149,7 @@ class PartnerOrganization(index.Indexed, models.Model):
         ),
         MultiFieldPanel(
             [
-                FieldPanel("logo"),
+                FieldPanel("logo", widget=BrandKitLogoInput),
                 FieldPanel("primary_color"),
                 FieldPanel("secondary_color"),
                 FieldPanel("contact_block"),

@@ -592,6 +592,12 @@ class DocumentPolicy:
         if not page_policy.can_view(user, item):
             return False
         specific = item.specific
+        from kb.models import PortalItemPage
+
+        if not isinstance(specific, PortalItemPage):
+            # A section or the home has no files: the URL names no item, the same 404 as a
+            # hidden one (staff included, so the answer never says which pages exist).
+            return False
         attached = specific.attachments.filter(document_id=document.pk).exists()
         master = getattr(specific, "master_document_id", None) == document.pk
         return attached or master
@@ -602,10 +608,45 @@ class DocumentPolicy:
 
 
 class MediaPolicy:
-    """Raw media files (admin thumbnails, originals): staff only. Partners use item views."""
+    """Raw media files under ``/media/`` (the admin's thumbnails and originals): staff only,
+    and per file the same answer as everywhere else. Partners use the item views."""
 
     def can_browse(self, user: UserLike | None) -> bool:
         return principal_for(user).kind == "staff"
+
+    def can_read(self, user: UserLike | None, name: str) -> bool:
+        """May ``user`` read the stored file ``name`` through ``/media/``?
+
+        Images (originals and renditions: the admin shows them) for staff; a document when the
+        document policy lets the user have it; co-brand renders and brand-kit logos never here
+        (they have their own checked views: ``CobrandPolicy``, ``BrandKitPolicy``); a name that
+        no image or document row points at: never (fail closed)."""
+        if not self.can_browse(user) or not name:
+            return False
+        from kb.models import PortalDocument, PortalImage, PortalRendition
+
+        if PortalImage.objects.filter(file=name).exists():
+            return True
+        if PortalRendition.objects.filter(file=name).exists():
+            return True
+        document = PortalDocument.objects.filter(file=name).first()
+        if document is not None:
+            return document_policy.can_serve_directly(user, document)
+        return False
+
+
+class BrandKitPolicy:
+    """An organisation's brand-kit files (its logo): that organisation's members while it is
+    active, and staff who may edit organisations (they manage brand kits in the admin).
+    Never other organisations, never anonymous visitors, never through ``/media/``."""
+
+    def can_view_logo(self, user: UserLike | None, organization: PartnerOrganization) -> bool:
+        principal = principal_for(user)
+        if principal.kind == "partner" and principal.organization is not None:
+            return principal.organization.pk == organization.pk
+        if principal.kind == "staff":
+            return user.has_perm("permissions.change_partnerorganization")
+        return False
 
 
 class CobrandPolicy:
@@ -661,6 +702,7 @@ page_policy = PagePolicy()
 page_access_policy = PageAccessPolicy()
 document_policy = DocumentPolicy()
 media_policy = MediaPolicy()
+brandkit_policy = BrandKitPolicy()
 cobrand_policy = CobrandPolicy()
 
 

@@ -1,11 +1,39 @@
 """The portal's image model (WAGTAILIMAGES_IMAGE_MODEL), served only through checked views."""
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from wagtail.images.models import AbstractImage, AbstractRendition, Image
 
 
 class PortalImage(AbstractImage):
     admin_form_fields = Image.admin_form_fields
+
+    # Wagtail's create_rendition() stores the new file *before* inserting the row and relies on
+    # get_or_create(): when two requests render the same thumbnail at once, the loser's INSERT
+    # fails on the (image, filter_spec, focal_point_key) constraint and its stored file stays
+    # behind, referenced by nothing (create_renditions' bulk_create(ignore_conflicts) leaves
+    # files the same way). Here the loser deletes its own file and returns the winner's row.
+    def create_rendition(self, filter):
+        """The rendition of ``filter``: the stored one, else a new one; never a stray file."""
+        lookup = {"filter_spec": filter.spec, "focal_point_key": filter.get_cache_key(self)}
+        existing = self.renditions.filter(**lookup).first()
+        if existing is not None:
+            return existing
+        rendition = self.get_rendition_model()(
+            image=self, file=self.generate_rendition_file(filter), **lookup
+        )
+        try:
+            with transaction.atomic():
+                rendition.save()  # stores the file (pre_save), then INSERTs the row
+        except IntegrityError:
+            winner = self.renditions.get(**lookup)
+            if rendition.file.name and rendition.file.name != winner.file.name:
+                rendition.file.storage.delete(rendition.file.name)
+            return winner
+        return rendition
+
+    def create_renditions(self, *filters):
+        """One at a time through ``create_rendition``, so each clash is cleaned up."""
+        return {filter: self.create_rendition(filter) for filter in filters}
 
 
 class PortalRendition(AbstractRendition):

@@ -49,12 +49,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kb.middleware.PrivateCacheMiddleware",  # wraps all below: every response is private
+    "kb.middleware.PortalCSPMiddleware",
+    "kb.middleware.RejectNulMiddleware",  # before anything looks a NUL up (400, not 500)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kb.middleware.StorageUnavailableMiddleware",
+    "search.middleware.InvalidSearchMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "accounts.middleware.AccountPagesLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -325,7 +329,8 @@ if PORTAL_SEARCH_URL:
     }
 else:
     PORTAL_SEARCH_BACKENDS = {"default": {"BACKEND": "search.backends.database"}}
-    WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+    # Wagtail's database backend, search text escaped for SQLite FTS5 (search/wagtail_backend.py)
+    WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "search.wagtail_backend"}}
 
 # Background work (indexing, renders, e-mails) goes through django-tasks; the embedded default runs
 # tasks immediately, production uses the database worker.
@@ -349,3 +354,53 @@ LOGGING = {
 # Guardian is not an authentication backend here on purpose: object permissions are read only by
 # permissions/policies.py, never through user.has_perm().
 SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
+
+# --- Content-Security-Policy (django-csp; kb.middleware.PortalCSPMiddleware) -------------------
+# Portal pages: scripts and styles from our own static files only (no inline script, no inline
+# style, no style= attributes, no on* handlers). Images may come from the object store: on S3
+# an item image answers with a redirect to a presigned URL of the bucket.
+PORTAL_CSP_IMAGE_ORIGINS = ["'self'", "data:"]
+if PORTAL_S3:
+    from urllib.parse import urlsplit as _urlsplit
+
+    for _store in [PORTAL_S3, *PORTAL_STORAGE_REGIONS.values()]:
+        _endpoint = _store.get("endpoint_url")
+        if _endpoint:
+            _parts = _urlsplit(_endpoint)
+            PORTAL_CSP_IMAGE_ORIGINS.append(f"{_parts.scheme}://{_parts.netloc}")
+            if PORTAL_S3["addressing_style"] != "path":
+                PORTAL_CSP_IMAGE_ORIGINS.append(f"{_parts.scheme}://*.{_parts.netloc}")
+        else:
+            PORTAL_CSP_IMAGE_ORIGINS.append("https://*.amazonaws.com")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": PORTAL_CSP_IMAGE_ORIGINS,
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        # Wagtail's live preview shows portal pages in a same-origin frame of the admin.
+        "frame-ancestors": ["'self'"],
+    }
+}
+# The Wagtail admin (/admin/): Wagtail 8 renders inline <script> blocks (page editor, explorer,
+# snippet forms), inline event handlers (image editor) and inline styles, so it allows inline
+# script and style; no eval, and every origin stays this site's (checked in Chromium: none of
+# the admin's pages needs more).
+PORTAL_ADMIN_PATH_PREFIX = "/admin/"
+PORTAL_ADMIN_CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+        "script-src": ["'self'", "'unsafe-inline'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": [*PORTAL_CSP_IMAGE_ORIGINS, "blob:"],
+    }
+}
+# No third-party requests from editors' browsers: no Gravatar avatars (they send a hash of the
+# e-mail address to gravatar.com) and no release check against releases.wagtail.org.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False

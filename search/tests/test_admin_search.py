@@ -29,7 +29,7 @@ def test_backends_follow_the_engine_address(monkeypatch):
 
     base = {k: v for k, v in os.environ.items() if k != "PORTAL_SEARCH_URL"}
     assert _settings_with(base) == {
-        "admin": "wagtail.search.backends.database",
+        "admin": "search.wagtail_backend",
         "portal": "search.backends.database",
     }
     assert _settings_with({**base, "PORTAL_SEARCH_URL": "http://127.0.0.1:9200"}) == {

@@ -1,0 +1,29 @@
+"""Admin widgets of the partner models."""
+
+from __future__ import annotations
+
+from django import forms
+from django.urls import reverse
+
+
+class _LinkedFile:
+    """A stored file shown by its name, linked to a policy-checked view instead of /media/."""
+
+    def __init__(self, value, url: str):
+        self.value = value
+        self.url = url
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class BrandKitLogoInput(forms.ClearableFileInput):
+    """The logo field of an organisation: "Currently: <name>" links to the brand-kit logo view
+    (kb.views.brandkit_logo, checked by BrandKitPolicy); /media/ never serves logos."""
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        instance = getattr(value, "instance", None)
+        if value and instance is not None and instance.pk:
+            return _LinkedFile(value, reverse("kb:brandkit_logo", args=[instance.pk]))
+        return value

@@ -1,0 +1,36 @@
+"""A search text the database cannot parse answers 400 "invalid search", not 500."""
+
+from __future__ import annotations
+
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+
+from .wagtail_backend import InvalidSearchQuery
+
+
+class InvalidSearchMiddleware:
+    """Turns ``InvalidSearchQuery`` (search.wagtail_backend: the admin's searches) into a 400
+    page that says the search could not be read, wherever it is raised (view or template)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, InvalidSearchQuery):
+            return None
+        response = TemplateResponse(
+            request,
+            "400.html",
+            {
+                "message": _(
+                    "Invalid search: the search text could not be read. Remove unmatched "
+                    "quotes or special characters and try again."
+                )
+            },
+            status=400,
+        )
+        response["Cache-Control"] = "no-store"
+        return response.render()
