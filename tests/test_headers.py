@@ -115,11 +115,32 @@ def test_portal_pages_as_a_partner_are_private_and_have_a_strict_policy(demo):
 
 def test_login_page_and_error_pages_are_private_for_anonymous_visitors(demo):
     client = Client()
-    for url in ("/login/", "/login/?next=/library/", "/no-such-page/", "/search/?q=a%00"):
-        response = client.get(url)
+    urls = (
+        "/login/",
+        "/login/?next=/library/",
+        "/no-such-page/",
+        "/search/?q=a%00",
+        "/password-reset/",
+        "/password-reset/done/",
+        "/password-reset/complete/",
+        "/password-reset/MQ/bad-token/",
+    )
+    for url in urls:
+        response = client.get(url, follow=True)
         assert response.status_code in (200, 400, 404)
         _check_portal_html(response, url)
     assert b"csrfmiddlewaretoken" in client.get("/login/").content
+
+
+def test_the_lockout_page_has_no_inline_script_or_style(demo, settings):
+    """The locked login (429) is a portal page too: same strict policy, no inline code."""
+    client = Client()
+    for attempt in range(settings.AXES_FAILURE_LIMIT + 1):
+        response = client.post(
+            "/login/", {"username": "lukas@alpen-it.example", "password": f"wrong-{attempt}"}
+        )
+    assert response.status_code == 429
+    _check_portal_html(response, "/login/ (locked)")
 
 
 def test_the_search_page_loads_its_script_from_a_static_file(demo):
