@@ -348,7 +348,9 @@ def stop(processes: list[subprocess.Popen]) -> None:
 # --- runs --------------------------------------------------------------------------------------
 
 
-def run_locust(args, env, *, scenario: str, sessions: int, catalogue_path: Path) -> dict:
+def run_locust(
+    args, env, *, scenario: str, sessions: int, catalogue_path: Path, server_pid: int
+) -> dict:
     out = args.work_dir / f"run-{scenario}-{sessions}.json"
     out.unlink(missing_ok=True)
     user_class = {"portal": "PortalPartner", "plain": "PlainPartner"}[scenario]
@@ -360,6 +362,7 @@ def run_locust(args, env, *, scenario: str, sessions: int, catalogue_path: Path)
         "LOAD_USERS": str(sessions),
         "LOAD_DURATION": str(args.duration),
         "LOAD_OUT": str(out),
+        "LOAD_SERVER_PID": str(server_pid),
     }
     before = os.getloadavg()
     started = time.perf_counter()
@@ -435,6 +438,9 @@ def summarise(result: dict) -> dict:
         "errors": sum(r["errors"] for r in rows.values()) + len(result["login_errors"]),
         "rps": total / window,
         "login_p50_ms": percentile(sorted(result["login_ms"]), 50),
+        "server_cpu_ms_per_request": (
+            result["server_cpu_s"] * 1000 / total if total and result.get("server_cpu_s") else None
+        ),
     }
 
 
@@ -454,8 +460,10 @@ def print_run(result: dict, summary: dict) -> None:
             f"  {name:<10}{row['requests']:>9}{row['errors']:>7}{row['p50_ms']:>9.0f}"
             f"{row['p95_ms']:>9.0f}{row['p99_ms']:>9.0f}{row['max_ms']:>9.0f}{row['rps']:>8.1f}"
         )
+    cpu = summary["server_cpu_ms_per_request"]
     print(
         f"  {'all':<10}{summary['requests']:>9}{summary['errors']:>7}{'':>36}{summary['rps']:>8.1f}"
+        + (f"   gunicorn CPU {cpu:.0f} ms/request" if cpu else "")
     )
     for sample in result["error_samples"][:5] + result["login_errors"][:5]:
         print(f"  error: {sample}")
@@ -514,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
                     scenario=scenario,
                     sessions=sessions,
                     catalogue_path=args.work_dir / "catalogue.json",
+                    server_pid=processes[0].pid,
                 )
                 summary = summarise(result)
                 print_run(result, summary)

@@ -7,7 +7,9 @@ environment variables:
 * ``LOAD_CATALOGUE`` - JSON written by bench/load.py: the partner accounts, and for each the items
   and file downloads it may see and the number of library pages; the search terms.
 * ``LOAD_USERS`` - N, the number of sessions; ``LOAD_DURATION`` - seconds measured;
-  ``LOAD_OUT`` - where the results go (JSON).
+  ``LOAD_OUT`` - where the results go (JSON); ``LOAD_SERVER_PID`` - gunicorn's master: the CPU
+  time its workers spend in the window is reported (CPU per request is steadier than latency on
+  a machine shared with other jobs).
 
 Every session logs in once (a demo partner account; several sessions may share an account). The
 measured window opens when all N sessions are logged in, so the password hashing of the logins
@@ -33,6 +35,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import gevent
+import psutil
 from gevent.event import Event
 from locust import FastHttpUser, constant, events, task
 from locust.exception import StopUser
@@ -41,11 +44,19 @@ CATALOGUE = json.loads(Path(os.environ["LOAD_CATALOGUE"]).read_text())
 USERS = int(os.environ["LOAD_USERS"])
 DURATION = float(os.environ["LOAD_DURATION"])
 OUT = Path(os.environ["LOAD_OUT"])
+SERVER_PID = int(os.environ.get("LOAD_SERVER_PID") or 0)
 HEADERS = {"X-Forwarded-Proto": "https"}
 
 _accounts = itertools.cycle(CATALOGUE["accounts"])
 window = Event()
-state: dict = {"started": 0, "start": None, "end": None, "login_ms": [], "login_errors": []}
+state: dict = {
+    "started": 0,
+    "start": None,
+    "end": None,
+    "login_ms": [],
+    "login_errors": [],
+    "server_cpu_s": None,
+}
 times: dict[str, list[float]] = defaultdict(list)
 errors: dict[str, int] = defaultdict(int)
 error_samples: list[str] = []
@@ -64,11 +75,29 @@ def _record(name, response_time, exception, **_kwargs):
         times[name].append(response_time)
 
 
+def _server_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) of each gunicorn worker."""
+    if not SERVER_PID:
+        return {}
+    seconds = {}
+    for process in psutil.Process(SERVER_PID).children(recursive=True):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        seconds[process.pid] = times.user + times.system
+    return seconds
+
+
 def _measure(environment) -> None:
+    cpu_before = _server_cpu()
     state["start"] = time.time()
     window.set()
     gevent.sleep(DURATION)
     state["end"] = time.time()
+    cpu_after = _server_cpu()
+    # A worker recycled in the window (max_requests) is counted from its start.
+    state["server_cpu_s"] = sum(t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items())
     environment.runner.quit()
 
 
@@ -82,6 +111,7 @@ def _write(environment, **_kwargs):
                 "complete": state["end"] is not None,
                 "login_ms": state["login_ms"],
                 "login_errors": state["login_errors"],
+                "server_cpu_s": state["server_cpu_s"],
                 "times_ms": {name: sorted(values) for name, values in times.items()},
                 "errors": dict(errors),
                 "error_samples": error_samples,
