@@ -75,17 +75,19 @@ def _record(name, response_time, exception, **_kwargs):
         times[name].append(response_time)
 
 
-def _server_cpu() -> dict[int, float]:
-    """CPU seconds (user + system) of each gunicorn worker."""
+def _server_cpu() -> float:
+    """CPU seconds (user + system) of gunicorn's workers so far, recycled workers included."""
     if not SERVER_PID:
-        return {}
-    seconds = {}
-    for process in psutil.Process(SERVER_PID).children(recursive=True):
+        return 0.0
+    master = psutil.Process(SERVER_PID)
+    own = master.cpu_times()
+    seconds = own.children_user + own.children_system  # workers that exited and were reaped
+    for process in master.children(recursive=True):
         try:
             times = process.cpu_times()
         except psutil.NoSuchProcess:
-            continue
-        seconds[process.pid] = times.user + times.system
+            continue  # exiting right now: counted by the next reading of the master
+        seconds += times.user + times.system
     return seconds
 
 
@@ -95,9 +97,7 @@ def _measure(environment) -> None:
     window.set()
     gevent.sleep(DURATION)
     state["end"] = time.time()
-    cpu_after = _server_cpu()
-    # A worker recycled in the window (max_requests) is counted from its start.
-    state["server_cpu_s"] = sum(t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items())
+    state["server_cpu_s"] = _server_cpu() - cpu_before
     environment.runner.quit()
 
 
