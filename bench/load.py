@@ -222,6 +222,8 @@ def setup_site(args: argparse.Namespace, env: dict[str, str]) -> None:
     manage(
         env,
         "shell",
+        "-v",
+        "0",
         "-c",
         "from wagtail.models import Page, Site\n"
         "home = Site.objects.get(is_default_site=True).root_page\n"
