@@ -37,6 +37,9 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 INSTALLED_APPS = [*INSTALLED_APPS, "django_tasks_db"]  # noqa: F405
 
+# Where `collectstatic` gathers the static files that the reverse proxy serves (docs/deployment.md).
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or STATIC_ROOT)  # noqa: F405
+
 EMAIL_HOST = env("EMAIL_HOST")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The production leg: boot the PRODUCTION settings the way docs/deployment.md deploys them and
+# drive them over real HTTP.
+#
+#   .ci/production.sh            (from .ci/run; also runnable by hand after `make install`)
+#
+# A fresh PostgreSQL database, a Redis database of its own (flushed), migrate + seed_demo +
+# collectstatic under the production settings, then gunicorn (portal_site.wsgi, 2 workers x 2
+# threads) and the django-tasks worker (`manage.py db_worker`) in the background, and the smoke
+# driver .ci/production_smoke.py against them: partner and staff logins, home, library, item,
+# download, cover image, search (indexed by the worker), admin dashboard and explorer, 404 for
+# hidden items. The leg fails on any 5xx or unexpected status, and when gunicorn or the worker
+# logged a traceback. gunicorn and the worker are stopped by their pids on exit.
+#
+# Variables (defaults in brackets): PYTHON_BIN [.venv/bin/python], PRODUCTION_DB
+# [portal_ci_production], PRODUCTION_PORT [8010], PRODUCTION_REDIS_URL
+# [redis://127.0.0.1:6379/15], PGHOST_URL [postgresql://postgres@127.0.0.1:5432].
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY="${PYTHON_BIN:-.venv/bin/python}"
+DB="${PRODUCTION_DB:-portal_ci_production}"
+PORT="${PRODUCTION_PORT:-8010}"
+PG="${PGHOST_URL:-postgresql://postgres@127.0.0.1:5432}"
+started=$(date +%s)
+
+work=$(mktemp -d -t portal-production-XXXXXX)
+pids=()
+stop() {
+  # Our own processes only, by pid; gunicorn's master stops its workers on TERM.
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap stop EXIT
+
+export DJANGO_SETTINGS_MODULE=portal_site.settings.production
+DJANGO_SECRET_KEY="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(64))')"
+export DJANGO_SECRET_KEY
+export DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost
+export PORTAL_BASE_URL="https://127.0.0.1:$PORT"
+export DATABASE_URL="$PG/$DB"
+export REDIS_URL="${PRODUCTION_REDIS_URL:-redis://127.0.0.1:6379/15}"
+export EMAIL_HOST=127.0.0.1 DEFAULT_FROM_EMAIL=portal@example.com
+export MEDIA_ROOT="$work/media" STATIC_ROOT="$work/static"
+# The leg uses the embedded database search and local files, whatever the caller's shell says.
+unset PORTAL_SEARCH_URL S3_BUCKET PORTAL_STORAGE_REGIONS
+
+echo "--- fresh database $DB, Redis $REDIS_URL (flushed)"
+"$PY" - "$PG" "$DB" <<'EOF'
+import sys
+
+import psycopg
+from psycopg import sql
+
+server, name = sys.argv[1], sys.argv[2]
+with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+EOF
+# A previous run's cache entries (ids, the region tree) would not match the new database.
+"$PY" -c 'import os, redis; redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()'
+
+echo "--- check --deploy, migrate, seed_demo, collectstatic (production settings)"
+"$PY" manage.py check --deploy --fail-level WARNING
+"$PY" manage.py migrate --noinput -v 0
+"$PY" manage.py seed_demo --quiet
+"$PY" manage.py collectstatic --noinput -v 0
+
+echo "--- gunicorn on 127.0.0.1:$PORT and the task worker"
+"$PY" -m gunicorn -c portal_site/gunicorn.conf.py --bind "127.0.0.1:$PORT" \
+  --workers 2 --threads 2 portal_site.wsgi >"$work/gunicorn.log" 2>&1 &
+pids+=($!)
+"$PY" manage.py db_worker --no-startup-delay --interval 0.5 >"$work/worker.log" 2>&1 &
+pids+=($!)
+
+smoke_rc=0
+"$PY" .ci/production_smoke.py --base-url "http://127.0.0.1:$PORT" || smoke_rc=$?
+
+# Both processes must still be running: a crash after the smoke would otherwise pass unseen.
+for pid in "${pids[@]}"; do
+  kill -0 "$pid" 2>/dev/null || { echo "process $pid exited early" >&2; smoke_rc=1; }
+done
+if grep -q "Traceback" "$work/gunicorn.log" "$work/worker.log"; then
+  echo "a traceback was logged:" >&2
+  smoke_rc=1
+fi
+if [ "$smoke_rc" -ne 0 ]; then
+  echo "--- gunicorn log"; tail -n 200 "$work/gunicorn.log"
+  echo "--- worker log"; tail -n 200 "$work/worker.log"
+  echo "production leg FAILED after $(( $(date +%s) - started )) s" >&2
+  exit 1
+fi
+echo "production leg passed in $(( $(date +%s) - started )) s"
