@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+
+from accounts.throttling import login_gate
 
 from .test_throttling import _client, _login
 
@@ -85,3 +88,20 @@ def _race(guess, counted, address: str, limit: int, statuses: list[int]) -> None
         assert _in_own_connection(counted) == limit
     finally:
         _in_own_connection(lambda: AccessAttempt.objects.filter(ip_address=address).delete())
+
+
+@pytest.mark.django_db
+def test_case_variants_of_a_login_wait_at_the_same_gate():
+    """The gate serialises an account's attempts whatever case the e-mail was typed in.
+
+    (Also the module's database test: pytest-django sets the test database up only for the
+    databases its collected tests ask for, and the race above asks for none.)
+    """
+    from accounts.models import LoginGate
+
+    LoginGate.objects.all().delete()
+    with login_gate("Race@Unknown.EXAMPLE"):
+        pass
+    with login_gate(" race@unknown.example "):
+        pass
+    assert LoginGate.objects.count() == 1
