@@ -262,15 +262,14 @@ class AudienceMixin(models.Model):
         help_text=_("May never see this page or anything below it."),
     )
 
-    AUDIENCE_FIELDS = frozenset(
-        {
-            "audience_public",
-            "audience_min_tier",
-            "audience_regions",
-            "audience_partner_types",
-            "audience_grants",
-            "audience_exceptions",
-        }
+    #: The fields that decide who may see the page (all of them are in the revision).
+    AUDIENCE_FIELDS = (
+        "audience_public",
+        "audience_min_tier",
+        "audience_regions",
+        "audience_partner_types",
+        "audience_grants",
+        "audience_exceptions",
     )
 
     class Meta:
@@ -281,7 +280,9 @@ class AudienceMixin(models.Model):
         # save_revision() (drafts, submissions, workflows) saves with update_fields and never
         # names these fields: a draft's access must not become what partners see. Full saves
         # (publish, import, creation) apply; audience_apply itself skips a page that is not live.
-        applies = update_fields is None or bool(self.AUDIENCE_FIELDS.intersection(update_fields))
+        applies = update_fields is None or bool(
+            set(self.AUDIENCE_FIELDS).intersection(update_fields)
+        )
         # Whether partners could see the page before this save: a page going live has its
         # whole access audited, not only the difference to what it was compiled with.
         was_live = (

@@ -7,17 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, Panel
 
+from .models import AudienceMixin
 from .policies import page_access_policy
 
 #: The page fields that decide who may see a page (all of them are in the revision).
-ACCESS_FIELDS = (
-    "audience_public",
-    "audience_min_tier",
-    "audience_regions",
-    "audience_partner_types",
-    "audience_grants",
-    "audience_exceptions",
-)
+ACCESS_FIELDS = AudienceMixin.AUDIENCE_FIELDS
 
 
 def _comparable(value):

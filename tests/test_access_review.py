@@ -31,6 +31,7 @@ from permissions.models import (
     PartnerOrganization,
     Tier,
 )
+from permissions.panels import ACCESS_FIELDS
 from permissions.policies import page_access_policy
 from search.backends import get_search_backend
 from search.documents import iter_documents
@@ -39,14 +40,6 @@ pytestmark = pytest.mark.django_db
 
 User = get_user_model()
 EDITOR, MARKETER, APPROVER = "eva@vendor.example", "jiri@vendor.example", "approver@vendor.example"
-ACCESS_FIELDS = (
-    "audience_public",
-    "audience_min_tier",
-    "audience_regions",
-    "audience_partner_types",
-    "audience_grants",
-    "audience_exceptions",
-)
 
 
 # --- a browser's view of a form ------------------------------------------------------------------
