@@ -3,12 +3,12 @@
 
 Real threads, each with its own database connection, ask at once: the Wagtail admin's image
 listing over HTTP (it renders each thumbnail with ``get_rendition``, like the portal's image
-view in kb/views.py) and ``get_rendition`` itself. A barrier at the start of the rendition's
-save makes every thread look up, generate and reach the save before any of them stores its
+view in kb/views.py) and ``get_rendition`` itself. A barrier after the rendition's file is
+generated makes every thread look up, generate and reach the save before any of them stores its
 file, which is the interleaving that left stray files behind Wagtail's ``get_or_create()``
 (both tests fail with the stock ``create_rendition``: 4 files for one rendition row). On
 PostgreSQL (CI's second leg) the INSERTs genuinely race on the unique index; SQLite serialises
-the writes, and the clash is the same.
+the writes (BEGIN IMMEDIATE), and the clash is the same: each later INSERT meets the first row.
 
 The rows must be committed for other connections to see them, so these tests do not run in the
 usual rolled-back transaction: they write through ``django_db_blocker`` and delete what they
@@ -79,14 +79,19 @@ def committed_image(django_db_setup, django_db_blocker, local_storage):
 
 def _race(monkeypatch, image: PortalImage, make_request) -> list:
     barrier = threading.Barrier(THREADS, timeout=60)
-    original = PortalRendition.save
+    original = PortalImage.generate_rendition_file
 
-    def save_together(self, *args, **kwargs):
-        if self.image_id == image.pk and self.pk is None:
-            barrier.wait()  # every thread has looked and generated; now all save at once
-        return original(self, *args, **kwargs)
+    def generate_together(self, filter, *args, **kwargs):
+        generated = original(self, filter, *args, **kwargs)
+        if self.pk == image.pk:
+            # Every thread has looked (no rendition yet) and generated; now all save at once.
+            # The wait sits before the save's transaction, not inside it: on SQLite that
+            # transaction starts with BEGIN IMMEDIATE, and a thread holding the write lock at
+            # the barrier would keep the others from ever reaching it.
+            barrier.wait()
+        return generated
 
-    monkeypatch.setattr(PortalRendition, "save", save_together)
+    monkeypatch.setattr(PortalImage, "generate_rendition_file", generate_together)
     results, errors = [], []
 
     def worker():
