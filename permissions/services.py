@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -177,19 +177,12 @@ def _nearest_ancestor_effective(page: Page) -> Effective:
 
 
 @transaction.atomic
-def audience_compile(*, page, public: bool | None = None) -> PageAudience:
+def audience_compile(*, page) -> PageAudience:
     """Compile a page's live audience fields (and its subtree's effective rules) into PageAudience.
 
     Called on every full save of an AudienceMixin page (publish, create, import), not on
     ``save_revision`` so a draft's audience never leaks into what partners see.
-
-    Parameters:
-        page: the page whose fields are compiled.
-        public: overrides ``page.audience_public`` (``audience_apply`` compiles a page that was
-            never published as not public: only a publish may open it).
     """
-    if public is None:
-        public = page.audience_public
     parents = region_ancestry()
     tier = page.audience_min_tier
     region_ids = frozenset(r.pk for r in page.audience_regions.all()) or None
@@ -197,7 +190,7 @@ def audience_compile(*, page, public: bool | None = None) -> PageAudience:
     own_grants, own_exceptions = _own_organization_tokens(page.pk)
     eff = combine(
         _nearest_ancestor_effective(page),
-        public=public,
+        public=page.audience_public,
         min_rank=tier.rank if tier else None,
         regions=region_ids,
         types=type_ids,
@@ -208,7 +201,7 @@ def audience_compile(*, page, public: bool | None = None) -> PageAudience:
     row, _ = PageAudience.objects.update_or_create(
         page_id=page.pk,
         defaults={
-            "own_public": public,
+            "own_public": page.audience_public,
             "own_min_tier": tier,
             "own_min_rank": tier.rank if tier else None,
             "own_regions": _encode(region_ids),
@@ -459,10 +452,8 @@ def audience_apply(
 
     A page that is not live is left alone (its values are a draft or scheduled, applied when it
     goes live), except on its first save, which compiles it so that a subtree under a page
-    never published is still bounded by that page's rule. That first compile takes only what
-    narrows (tier, regions, types, exceptions): its grants and its public flag would widen what
-    partners see below it before anyone approved them, so they wait for the publish like every
-    access change. ``force`` applies everything regardless (direct service writes).
+    never published is still bounded by that page's rule; ``force`` applies regardless (direct
+    service writes).
 
     Parameters:
         page: the specific page object as saved (its field values are what is applied).
@@ -476,8 +467,8 @@ def audience_apply(
     applied = access_state_applied(page_id=page.pk)
     if not page.live and not force:
         if applied is None:
-            _sync_page_guardian(page, replace(access_state_of(page), grant_ids=frozenset()))
-            audience_compile(page=page, public=False)
+            _sync_page_guardian(page, access_state_of(page))
+            audience_compile(page=page)
         return []
     if was_live is None:
         was_live = page.live

@@ -19,7 +19,7 @@ from wagtail.models import GroupPagePermission, Page, PageLogEntry, Workflow
 from wagtail.test.utils.form_data import nested_form_data, rich_text
 
 from accounts.models import User
-from kb.models import ItemKey, LibraryIndexPage, PortalHomePage, PortalItemPage
+from kb.models import ItemKey, LibraryIndexPage, PortalHomePage
 from kb.services import Audience, library_for_locale
 from permissions.models import (
     EXCEPTION_CODENAME,
@@ -28,7 +28,7 @@ from permissions.models import (
     PageGroupObjectPermission,
 )
 from permissions.services import APPROVAL_WORKFLOW, audience_set_grants, user_upsert
-from tests.factories import MembershipFactory, OrganizationFactory, TierFactory, make_item
+from tests.factories import OrganizationFactory, TierFactory, make_item
 
 pytestmark = pytest.mark.django_db
 
@@ -235,38 +235,3 @@ def test_create_view_refuses_access_from_a_marketer_and_accepts_it_from_an_edito
     assert not page.live
     assert [o.pk for o in page.get_latest_revision_as_object().audience_grants.all()] == [org.pk]
     assert not AccessChange.objects.filter(page_id=page.pk).exists()
-    # The draft's grant is not applied: only a publish may widen what partners see.
-    assert held(page, GRANT_CODENAME) == set()
-
-
-def test_a_page_never_published_bounds_its_subtree_but_opens_nothing_until_published(portal):
-    """A new draft page is compiled on its first save so that what is published below it is
-    bounded by its rule; its grants and public flag (which widen) wait for its publish."""
-    from permissions.policies import can_view, visible_to
-
-    silver, platinum = TierFactory(key="silver", rank=1), TierFactory(key="platinum", rank=3)
-    org = OrganizationFactory(name="Brightline", tier=silver)
-    partner = MembershipFactory(organization=org).user
-    library = library_for_locale("en")
-    section = LibraryIndexPage(
-        title="Partner programme", slug="programme", live=False, audience_public=True
-    )
-    section.audience_min_tier = platinum
-    section.audience_grants = [org]
-    library.add_child(instance=section)
-    child = make_item(key="programme-guide", parent=section)  # published, no rule of its own
-    assert child.live and not section.live
-
-    assert held(section, GRANT_CODENAME) == set()
-    assert section.audience.own_public is False and section.audience.own_min_rank == 3
-    items = PortalItemPage.objects.filter(pk=child.pk)
-    for user in (partner, None):
-        assert not can_view(user, child)
-        assert not visible_to(user, items).exists()
-
-    section.save_revision().publish()
-    child.refresh_from_db()
-    assert held(section, GRANT_CODENAME) == {org.group_id}
-    assert can_view(partner, child)
-    assert visible_to(partner, items).exists()
-    assert {c.field for c in AccessChange.objects.filter(page_id=section.pk)} >= {"grant"}
