@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+
+from kb.middleware import bad_request_response
 
 from .wagtail_backend import InvalidSearchQuery
 
@@ -21,16 +22,10 @@ class InvalidSearchMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, InvalidSearchQuery):
             return None
-        response = TemplateResponse(
+        return bad_request_response(
             request,
-            "400.html",
-            {
-                "message": _(
-                    "Invalid search: the search text could not be read. Remove unmatched "
-                    "quotes or special characters and try again."
-                )
-            },
-            status=400,
-        )
-        response["Cache-Control"] = "no-store"
-        return response.render()
+            _(
+                "Invalid search: the search text could not be read. Remove unmatched "
+                "quotes or special characters and try again."
+            ),
+        ).render()
