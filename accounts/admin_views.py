@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from permissions.policies import login_lockout_policy
+from permissions.policies.accounts import login_lockout_policy
 
 from .selectors import login_lockouts
 from .services import login_lockout_lift

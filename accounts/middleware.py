@@ -42,7 +42,7 @@ def ui_language(request) -> dict:
 
 def portal_principal(request) -> dict:
     """Context processor: who is asking, as the policy sees it (cached per request)."""
-    from permissions.policies import principal_for
+    from permissions.policies.principal import principal_for
 
     return {"principal": principal_for(getattr(request, "user", None))}
 

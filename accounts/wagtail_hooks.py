@@ -7,7 +7,7 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.log_actions import LogFormatter
 
-from permissions.policies import login_lockout_policy
+from permissions.policies.accounts import login_lockout_policy
 
 from .admin_views import LoginLockoutsView
 from .services import LOCKOUT_LIFT_ACTION

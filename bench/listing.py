@@ -404,7 +404,7 @@ def insert_bulk(world: World, batch: list[Planned]) -> None:
 
     from kb.models import PortalItemPage
     from permissions.models import EXCEPTION_CODENAME, GRANT_CODENAME, PageAudience
-    from permissions.policies import tokens
+    from permissions.policies.rule import tokens
 
     added: Counter = Counter()
     for planned in batch:
@@ -687,7 +687,8 @@ def compile_overrides() -> None:
     from django.db import connection, transaction
 
     from permissions.models import GRANT_CODENAME, PageAudience, PageGroupObjectPermission
-    from permissions.policies import STEPLEN, parse_tokens, region_ancestry, tokens
+    from permissions.policies.principal import region_ancestry
+    from permissions.policies.rule import STEPLEN, parse_tokens, tokens
     from permissions.services import UNRESTRICTED, Effective, combine
 
     overrides, grant_audience = overrides_model()
@@ -794,7 +795,9 @@ def prototype_policies() -> dict:
         PageAudience,
         PageGroupObjectPermission,
     )
-    from permissions.policies import STEPLEN, PagePolicy, Principal
+    from permissions.policies.pages import PagePolicy
+    from permissions.policies.principal import Principal
+    from permissions.policies.rule import STEPLEN
 
     page_ct = ContentType.objects.get_for_model(Page)
     permission_ids = dict(
@@ -1174,7 +1177,8 @@ def breakdown(world: World, repeat: int, prototypes: dict | None = None) -> dict
 
     from kb.models import LibraryIndexPage, PortalItemPage, Product
     from permissions.models import EXCEPTION_CODENAME, GRANT_CODENAME
-    from permissions.policies import page_policy, principal_for
+    from permissions.policies.pages import page_policy
+    from permissions.policies.principal import principal_for
 
     section = LibraryIndexPage.objects.get(pk=world.library.pk)
     principal = principal_for(copy.copy(world.partner))

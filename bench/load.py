@@ -243,10 +243,10 @@ import django
 django.setup()
 from django.conf import settings
 from accounts.models import User
-from kb.demo import USERS
+from demo.data import USERS
 from kb.models import LibraryIndexPage, PortalItemPage
 from kb.selectors import item_files
-from permissions.policies import principal_for
+from permissions.policies.principal import principal_for
 
 english = LibraryIndexPage.objects.get(depth=3, locale__language_code="en")
 accounts = []

@@ -121,11 +121,12 @@ def _generate(n: int, seed: int = 7) -> dict:
     from django.utils import timezone
     from wagtail.models import Page
 
+    from accounts.tests.factories import UserFactory
     from kb.models import ProductSheetPage
     from kb.services import library_for_locale, product_ensure, site_structure_ensure
     from permissions.models import PageAudience
     from permissions.services import membership_set, organization_upsert
-    from tests.factories import PartnerTypeFactory, RegionFactory, TierFactory, UserFactory
+    from permissions.tests.factories import PartnerTypeFactory, RegionFactory, TierFactory
 
     rng = random.Random(seed)
     site_structure_ensure(hostname="testserver", port=80)
@@ -342,7 +343,7 @@ def leg_engine(n: int, url: str | None, repeats: int) -> dict:
         from elasticsearch import helpers
 
         from accounts.models import User
-        from permissions.policies import search_filter_for
+        from permissions.policies.search import search_filter_for
         from search.backends.base import SearchQuery
         from search.backends.elasticsearch import SearchBackend, to_source
         from search.documents import iter_documents

@@ -4,12 +4,12 @@
 
 Needs the S3_* variables (ceph.sh sets them). For 1 MB and 200 MB files it measures:
 
-- upload, portal: what an admin upload does: kb.validation.validate_upload on the uploaded file,
-  then default_storage.save (kb.storage.RoutingStorage -> django-storages S3 -> boto3 multipart);
+- upload, portal: what an admin upload does: files.validation.validate_upload on the uploaded file,
+  then default_storage.save (files.storage.RoutingStorage -> django-storages S3 -> boto3 multipart);
 - upload, portal store only: the same without validation (to show what the check costs);
 - upload, boto3: client.upload_fileobj and client.upload_file with boto3's default
   TransferConfig;
-- download, portal: kb.storage.presigned_url (what the view does after the permission check:
+- download, portal: files.storage.presigned_url (what the view does after the permission check:
   signing, plus one HEAD when the bucket has not answered for PORTAL_S3["health_seconds"]) and
   a streamed GET of that URL in 1 MiB blocks, as a browser would; download-portal-head: the
   same with health_seconds = 0 (a HEAD before every redirect, the earlier behaviour);
@@ -70,7 +70,7 @@ def make_file(size: int, folder: Path) -> Path:
 def boto3_client():
     import boto3
 
-    from kb.storage import client_config
+    from files.storage import client_config
 
     return boto3.client(
         "s3",
@@ -93,8 +93,8 @@ def _setup():
     from django.conf import settings
     from django.core.files.storage import default_storage
 
-    import kb.storage
-    import kb.validation  # noqa: F401 - imported before the RSS baseline, like the rest
+    import files.storage
+    import files.validation  # noqa: F401 - imported before the RSS baseline, like the rest
 
     client = boto3_client()
     bucket = settings.PORTAL_S3["bucket"]
@@ -112,8 +112,8 @@ def _step(operation: str, path: str, key: str, tag: str, env, *, keep: bool = Fa
     from django.core.files import File
     from django.core.files.storage import default_storage
 
-    from kb.storage import presigned_url
-    from kb.validation import validate_upload
+    from files.storage import presigned_url
+    from files.validation import validate_upload
 
     client, bucket, http = env
     prefix = f"bench/{key}-{tag}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.urls import register_converter
+
 
 class IdConverter:
     """A database id: 1 to 18 digits, so it always fits a 64-bit integer column.
@@ -18,3 +20,7 @@ class IdConverter:
 
     def to_url(self, value: int) -> str:
         return str(value)
+
+
+# Registered once, on import: every urls module that uses <id:...> imports this module.
+register_converter(IdConverter, "id")

@@ -1,10 +1,8 @@
-"""Object-store failures become a clear 503 page with retry advice instead of a 500; a NUL in
+"""The portal's HTTP edge: a NUL in
 the request answers 400 before anything looks it up; every response is private to its user;
 the Content-Security-Policy of portal pages and of the admin."""
 
 from __future__ import annotations
-
-import logging
 
 from csp.middleware import CSPMiddleware
 from csp.utils import default_config
@@ -12,43 +10,6 @@ from django.conf import settings
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
-
-from .storage import forget_store_health, storage_errors
-
-logger = logging.getLogger("portal.storage")
-
-RETRY_AFTER_SECONDS = 30
-
-
-def storage_unavailable_response(request) -> TemplateResponse:
-    response = TemplateResponse(
-        request,
-        "503_storage.html",
-        {"retry_after": RETRY_AFTER_SECONDS},
-        status=503,
-    )
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-class StorageUnavailableMiddleware:
-    """Any unhandled object-store error (boto3/botocore, kb.storage.StorageUnavailable) in a view
-    answers 503. Uploads fail before their row is written (the object is stored first), so a
-    failure leaves nothing half-written."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
-
-    def process_exception(self, request, exception):
-        if isinstance(exception, storage_errors()):
-            logger.warning("object store failed on %s: %r", request.path, exception)
-            forget_store_health()
-            return storage_unavailable_response(request).render()
-        return None
 
 
 def bad_request_response(request, message: str) -> TemplateResponse:

@@ -9,7 +9,7 @@ from wagtail.query import PageQuerySet
 class PortalPageQuerySet(PageQuerySet):
     def visible_to(self, user) -> PortalPageQuerySet:
         """Only the pages ``user`` may see (live, audience, grants, exceptions, suspension)."""
-        from permissions.policies import page_policy
+        from permissions.policies.pages import page_policy
 
         return page_policy.filter_visible(user, self)
 

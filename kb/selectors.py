@@ -13,7 +13,7 @@ from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from wagtail.models import Locale, Page
 
-from permissions.policies import principal_for
+from permissions.policies.principal import principal_for
 
 from .models import (
     DownloadEvent,
@@ -220,3 +220,21 @@ def content_kind(page: Page) -> str:
 
 def locales() -> list[Locale]:
     return list(Locale.objects.all())
+
+
+ITEM_ACTIONS_HOOK = "portal_item_actions"
+
+
+def item_actions(*, request, item: Page) -> list[str]:
+    """The extra actions an item page offers (rendered HTML), contributed by the apps above kb
+    through the ``portal_item_actions`` Wagtail hook (cobranding's "Co-brand" button): kb shows
+    them without importing those apps. Each hook takes ``(request, item)`` and returns HTML or
+    None; it asks permissions/ itself whether the user may use it."""
+    from wagtail import hooks
+
+    actions = []
+    for hook in hooks.get_hooks(ITEM_ACTIONS_HOOK):
+        html = hook(request, item)
+        if html:
+            actions.append(html)
+    return actions

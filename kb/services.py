@@ -15,6 +15,9 @@ from django.utils.text import slugify
 from wagtail.blocks import StreamValue
 from wagtail.models import Locale, Page, Site
 
+from files.models import PortalDocument
+from files.storage import join_name
+from files.validation import validate_upload
 from permissions.models import PartnerOrganization, PartnerType, Region, Tier
 from permissions.services import approval_workflow_ensure
 
@@ -22,17 +25,15 @@ from .models import (
     ItemAttachment,
     ItemKey,
     LibraryIndexPage,
-    PortalDocument,
     PortalHomePage,
     PortalItemPage,
     Product,
 )
 from .models.pages import MODEL_BY_CONTENT_KIND
-from .storage import item_region_key, join_name
-from .validation import validate_upload
+from .placements import item_region_key
 
 if TYPE_CHECKING:
-    from .journal import ImportJournal
+    from files.journal import ImportJournal
 
 
 @dataclass
@@ -59,7 +60,7 @@ class FileSpec:
 class StoredFiles:
     """Storage paths written during an operation, so a failed transaction can remove them.
 
-    With a ``journal`` (kb.journal.ImportJournal) every name is made durable *before* the
+    With a ``journal`` (files.journal.ImportJournal) every name is made durable *before* the
     storage is touched, and names that a row stops referencing are recorded too, so a process
     killed at any point leaves nothing the journal's recovery cannot settle.
     """
@@ -172,11 +173,11 @@ def document_create(
     """Check a file by its content, then store it as a document.
 
     Parameters:
-        region_key: residency region whose bucket must hold the file (kb.storage), or None for
+        region_key: residency region whose bucket must hold the file (files.storage), or None for
             the default bucket.
 
     Raises:
-        UploadRejected: the file was refused (kb.validation); nothing was stored.
+        UploadRejected: the file was refused (files.validation); nothing was stored.
     """
     name = validate_upload(name=name, content=content, kind="document")
     document = PortalDocument(title=title or name)

@@ -6,7 +6,9 @@ import logging
 
 from django_tasks import task
 
-from .residency import item_placements, placement_move
+from files.residency import placement_move
+
+from .placements import item_placements
 
 logger = logging.getLogger("portal.storage")
 

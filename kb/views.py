@@ -1,68 +1,26 @@
-"""Permission-checked exits for files and images. Every view asks permissions.policies first and
-answers 404 for anything the user may not see, so existence does not leak. Only then is the file
-served: streamed from local storage, or on S3 a redirect to a presigned URL valid for at most
-``PORTAL_S3["presign_seconds"]`` (60 s)."""
+"""Permission-checked exits for item files, item images and staff media. Every view asks
+permissions.policies first and answers 404 for anything the user may not see, so existence does
+not leak. Only then is the file served by ``files.serving`` (streamed, or a presigned redirect)."""
 
 from __future__ import annotations
 
-import mimetypes
 import posixpath
 
-from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 from wagtail.documents import get_document_model
 from wagtail.models import Page
 
-from permissions.models import PartnerOrganization
-from permissions.policies import (
-    brandkit_policy,
-    document_policy,
-    media_policy,
-    page_policy,
-    principal_for,
-)
+from files.serving import serve_stored_file
+from permissions.policies.files import document_policy, media_policy
+from permissions.policies.pages import page_policy
+from permissions.policies.principal import principal_for
 
 from .models import DownloadEvent
-from .storage import presigned_url
 
 IMAGE_SPECS = {"thumb": "fill-480x300", "large": "max-1600x1200"}
-
-
-def serve_stored_file(name: str, storage, *, filename: str, as_attachment: bool):
-    """Redirect to a presigned URL when the file is on S3, else stream it through this view.
-    Callers have already asked the policy. Every file exit uses this (item files, images, staff
-    media, co-brand renders in kb.cobranding.views)."""
-    content_type, _ = mimetypes.guess_type(filename)
-    try:
-        url = presigned_url(
-            name, filename=filename, as_attachment=as_attachment, content_type=content_type
-        )
-        if url is not None:
-            response = HttpResponseRedirect(url)
-            response["Cache-Control"] = "private, no-store"
-            response["Referrer-Policy"] = "no-referrer"
-            return response
-        handle = storage.open(name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    return _stream(handle, filename=filename, as_attachment=as_attachment)
-
-
-def _stream(fileobj, *, filename: str, as_attachment: bool) -> FileResponse:
-    content_type, _ = mimetypes.guess_type(filename)
-    response = FileResponse(
-        fileobj,
-        as_attachment=as_attachment,
-        filename=filename,
-        content_type=content_type or "application/octet-stream",
-    )
-    response.block_size = settings.PORTAL_DOWNLOAD_BLOCK_SIZE
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @require_safe
@@ -122,19 +80,5 @@ def staff_media(request, path: str):
         normalized,
         default_storage,
         filename=posixpath.basename(normalized),
-        as_attachment=False,
-    )
-
-
-@require_safe
-def brandkit_logo(request, organization_id: int):
-    """An organisation's logo, for whom the brand-kit policy allows (never through /media/)."""
-    organization = get_object_or_404(PartnerOrganization, pk=organization_id)
-    if not organization.logo or not brandkit_policy.can_view_logo(request.user, organization):
-        raise Http404
-    return serve_stored_file(
-        organization.logo.name,
-        organization.logo.storage,
-        filename=posixpath.basename(organization.logo.name),
         as_attachment=False,
     )

@@ -4,7 +4,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from wagtail import hooks
 
-from permissions.policies import document_policy, page_policy
+from permissions.policies.files import document_policy
+from permissions.policies.pages import page_policy
 
 
 @hooks.register("before_serve_page")
@@ -21,3 +22,11 @@ def check_page_audience(page, request, serve_args, serve_kwargs):
 def check_document_access(document, request):
     if not document_policy.can_serve_directly(request.user, document):
         raise Http404
+
+
+@hooks.register("portal_file_placements", order=10)
+def item_file_placements():
+    """Documents and images, where the items that use them require (kb/placements.py)."""
+    from .placements import document_and_image_placements
+
+    return document_and_image_placements()

@@ -1,6 +1,6 @@
 """The entitlement model: partner tiers, regions, types, organisations, memberships and audiences.
 
-Only permissions/policies.py reads these to decide access; everything else asks the policy.
+Only permissions/policies/ reads these to decide access; everything else asks the policy.
 """
 
 from __future__ import annotations
@@ -24,18 +24,18 @@ color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour like #1f6feb.
 
 def brandkit_upload_to(instance: PartnerOrganization, filename: str) -> str:
     """Brand kit files: a sanitised name, in the organisation's residency region's bucket."""
-    from kb.storage import join_name, organization_region_key
-    from kb.validation import sanitize_filename
+    from files.storage import join_name, organization_region_key
+    from files.validation import sanitize_filename
 
     return join_name(organization_region_key(instance), f"brandkits/{sanitize_filename(filename)}")
 
 
 def validate_logo_upload(value) -> None:
-    """A newly uploaded logo is checked by content (kb.validation) before it is stored; a
+    """A newly uploaded logo is checked by content (files.validation) before it is stored; a
     stored one (already checked) is not read again on every save."""
     if not value or getattr(value, "_committed", True):
         return
-    from kb.validation import validate_upload
+    from files.validation import validate_upload
 
     validate_upload(name=value.name, content=value.file, kind="logo")
 

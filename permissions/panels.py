@@ -8,7 +8,7 @@ from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, Panel
 
 from .models import AudienceMixin
-from .policies import page_access_policy
+from .policies.pages import page_access_policy
 
 #: The page fields that decide who may see a page (all of them are in the revision).
 ACCESS_FIELDS = AudienceMixin.AUDIENCE_FIELDS

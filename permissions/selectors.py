@@ -18,7 +18,8 @@ from .models import (
     Region,
     Tier,
 )
-from .policies import DraftRule, Explanation, page_policy, parse_tokens
+from .policies.pages import DraftRule, Explanation, page_policy
+from .policies.rule import parse_tokens
 
 
 @dataclass
@@ -60,7 +61,7 @@ def item_single_region(page: Page) -> Region | None:
     """The one region an item (with its ancestors' rules) is restricted to, or None.
 
     None when the item is open to all regions, to several, or to nobody. Other apps ask this
-    instead of reading the compiled region tokens themselves (kb.storage uses it for data
+    instead of reading the compiled region tokens themselves (files.storage uses it for data
     residency).
     """
     row = PageAudience.objects.filter(page_id=page.pk).only("eff_regions").first()

@@ -35,7 +35,8 @@ from .models import (
     Region,
     Tier,
 )
-from .policies import parse_tokens, region_ancestry, tokens
+from .policies.principal import region_ancestry
+from .policies.rule import UNRESTRICTED, Effective, Regions, combine, parse_tokens, tokens
 from .selectors import (
     DEFAULT_ACCESS,
     AccessState,
@@ -45,89 +46,6 @@ from .selectors import (
 )
 
 logger = logging.getLogger("portal.permissions")
-
-Regions = frozenset[int] | None  # None: no restriction
-
-
-# --- compiled audiences ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Effective:
-    public: bool = True
-    min_rank: int | None = None
-    regions: Regions = None
-    types: Regions = None
-    grants: frozenset[int] = frozenset()
-    exceptions: frozenset[int] = frozenset()
-
-
-UNRESTRICTED = Effective()
-
-
-def intersect_regions(a: Regions, b: Regions, parents: dict[int, int | None]) -> Regions:
-    """Intersect two region sets in the region hierarchy (None = all regions).
-
-    {EMEA} ∩ {DACH} = {DACH} when DACH sits under EMEA: an organisation passes both rules exactly
-    when its region (or an ancestor of it) is in the result.
-    """
-    if a is None:
-        return b
-    if b is None:
-        return a
-
-    def under(region: int, targets: frozenset[int]) -> bool:
-        seen = set()
-        current: int | None = region
-        while current is not None and current not in seen:
-            if current in targets:
-                return True
-            seen.add(current)
-            current = parents.get(current)
-        return False
-
-    return frozenset({r for r in a if under(r, b)} | {r for r in b if under(r, a)})
-
-
-def combine(
-    parent: Effective,
-    *,
-    public: bool,
-    min_rank: int | None,
-    regions: Regions,
-    types: Regions,
-    parents: dict[int, int | None],
-    grants: frozenset[int] = frozenset(),
-    exceptions: frozenset[int] = frozenset(),
-) -> Effective:
-    """Effective rule of a node = its own rule AND its parent's effective rule."""
-    chain_grants = parent.grants | grants
-    chain_exceptions = parent.exceptions | exceptions
-    if public:
-        # A public node lets everyone through; it adds no constraint for partners.
-        return Effective(
-            parent.public,
-            parent.min_rank,
-            parent.regions,
-            parent.types,
-            chain_grants,
-            chain_exceptions,
-        )
-    ranks = [r for r in (parent.min_rank, min_rank) if r is not None]
-    return Effective(
-        grants=chain_grants,
-        exceptions=chain_exceptions,
-        public=False,
-        min_rank=max(ranks) if ranks else None,
-        regions=intersect_regions(parent.regions, regions, parents),
-        types=(
-            types
-            if parent.types is None
-            else parent.types
-            if types is None
-            else parent.types & types
-        ),
-    )
 
 
 def _encode(value: Regions) -> str | None:
@@ -686,11 +604,11 @@ def organization_set_logo(
     the brand kit at it. The previous logo object is deleted once the row is saved.
 
     Raises:
-        kb.validation.UploadRejected: the file was refused; nothing was stored.
+        files.validation.UploadRejected: the file was refused; nothing was stored.
     """
     from django.core.files.base import ContentFile
 
-    from kb.validation import validate_upload
+    from files.validation import validate_upload
 
     name = validate_upload(name=name, content=content, kind="logo")
     old = organization.logo.name if organization.logo else ""

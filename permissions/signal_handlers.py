@@ -19,7 +19,7 @@ def _remember_previous(sender, instance, **kwargs):
 def _forget_regions(*args, **kwargs):
     from django.core.cache import cache
 
-    from .policies import REGION_CACHE_KEY
+    from .policies.principal import REGION_CACHE_KEY
 
     cache.delete(REGION_CACHE_KEY)
 

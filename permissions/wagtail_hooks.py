@@ -117,3 +117,20 @@ def refuse_deleting_audience_dimensions_in_use(request, instances):
                 )
                 return redirect(request.META.get("HTTP_REFERER") or "wagtailadmin_home")
     return None
+
+
+@hooks.register("portal_file_placements", order=20)
+def brand_kit_placements():
+    """Brand kits (logos) live in their organisation's region's bucket (files/residency.py)."""
+    from files.residency import Placement
+    from files.storage import organization_region_key
+
+    for org in PartnerOrganization.objects.exclude(logo="").select_related("region__parent"):
+        yield Placement(
+            f"brand kit of {org.key}",
+            PartnerOrganization,
+            org.pk,
+            "logo",
+            org.logo.name,
+            organization_region_key(org),
+        )

@@ -25,5 +25,5 @@ class BrandKitLogoInput(forms.ClearableFileInput):
         value = super().format_value(value)
         instance = getattr(value, "instance", None)
         if value and instance is not None and instance.pk:
-            return _LinkedFile(value, reverse("kb:brandkit_logo", args=[instance.pk]))
+            return _LinkedFile(value, reverse("cobranding:brandkit_logo", args=[instance.pk]))
         return value

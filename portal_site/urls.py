@@ -32,6 +32,7 @@ urlpatterns = [
     path("password-reset/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("kb.urls")),
+    path("portal/", include("cobranding.urls")),
     path("search/", include("search.urls")),
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", kb_views.staff_media, name="staff_media"),
 ] + i18n_patterns(

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from django.utils.html import strip_tags
 
-from permissions.policies import SearchAudience, search_audiences
+from permissions.policies.search import SearchAudience, search_audiences
 
 logger = logging.getLogger("portal.search")
 

@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Site
 
-from permissions.policies import search_filter_for
-from portal_site.idquery import rows_for_ids
+from permissions.idquery import rows_for_ids
+from permissions.policies.search import search_filter_for
 
 from .backends import fallback_backend, get_search_backend
 from .backends.base import (
@@ -204,7 +204,7 @@ def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
     entry can never show an item the user may not see); only the columns a line shows are read."""
     from kb.models import PortalItemPage
     from kb.models.pages import CONTENT_KIND_BY_MODEL
-    from permissions.policies import page_policy
+    from permissions.policies.pages import page_policy
 
     if not result.hits:
         return []

@@ -32,7 +32,7 @@ from permissions.models import (
     Tier,
 )
 from permissions.panels import ACCESS_FIELDS
-from permissions.policies import page_access_policy
+from permissions.policies.pages import page_access_policy
 from search.backends import get_search_backend
 from search.documents import iter_documents
 

@@ -35,18 +35,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import User
-from kb.models import (
-    LibraryIndexPage,
-    PortalDocument,
-    PortalHomePage,
-    PortalItemPage,
-    PortalRendition,
-)
+from files.models import PortalDocument, PortalRendition
+from files.tests.factories import make_pdf_bytes
+from kb.models import LibraryIndexPage, PortalHomePage, PortalItemPage
 from kb.services import Audience, FileSpec
+from kb.tests.factories import make_item
 from kb.views import IMAGE_SPECS
 from permissions.models import PartnerOrganization
-from permissions.policies import document_policy, page_policy
-from tests.factories import make_item, make_pdf_bytes
+from permissions.policies.files import document_policy
+from permissions.policies.pages import page_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -213,8 +210,8 @@ def _read(field) -> bytes:
 def world(demo, django_db_blocker) -> World:
     from taggit.models import Tag
 
-    from kb.cobranding.models import CobrandRender
-    from kb.cobranding.services import cobrand_render_ensure
+    from cobranding.models import CobrandRender
+    from cobranding.services import cobrand_render_ensure
     from kb.models import MarketingAssetPage, Product
 
     with django_db_blocker.unblock():
@@ -299,7 +296,7 @@ def world(demo, django_db_blocker) -> World:
         media = [d.file.name for d in documents]
         media += [r.file.name for r in renders]
         media += [o.logo.name for o in PartnerOrganization.objects.exclude(logo="")]
-        from kb.models import PortalImage
+        from files.models import PortalImage
 
         media += [i.file.name for i in PortalImage.objects.all()[:10]]
         names = [d.filename for d in documents] + [r.filename for r in renders]
@@ -467,7 +464,7 @@ def test_every_pattern_with_every_known_target(world, asker):
     """The deterministic sweep under the random one: each pattern with each hidden item (and
     each of its files) in its holes, plus a few visible ones, and every co-brand render through
     its own URL and /media/ (so everything that must stay closed is asked for at each exit)."""
-    from kb.cobranding.models import CobrandRender
+    from cobranding.models import CobrandRender
 
     user = world.users[asker]
     items = list(PortalItemPage.objects.all())
@@ -625,7 +622,7 @@ def test_an_unbalanced_quote_searches_for_the_word(demo):
     """``"Edge`` finds what ``Edge`` finds (the quote is text, not syntax)."""
     from wagtail.search.backends import get_search_backend
 
-    from kb.models import PortalDocument
+    from files.models import PortalDocument
 
     backend = get_search_backend()
     plain = {d.pk for d in backend.search("datasheet", PortalDocument)}
@@ -704,7 +701,7 @@ def test_the_admin_search_backend_accepts_any_text(admin_search_world, text):
     from wagtail.models import Page
     from wagtail.search.backends import get_search_backend
 
-    from kb.models import PortalDocument, PortalImage
+    from files.models import PortalDocument, PortalImage
 
     backend = get_search_backend()
     for model in (PortalDocument, PortalImage, Page, User):

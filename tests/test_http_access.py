@@ -15,9 +15,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
 
-from kb.demo import USERS
+from demo.data import USERS
 from kb.models import LibraryIndexPage, PortalItemPage
-from permissions.policies import document_policy, page_policy
+from permissions.policies.files import document_policy
+from permissions.policies.pages import page_policy
 
 pytestmark = pytest.mark.django_db
 

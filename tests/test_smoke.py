@@ -1,7 +1,8 @@
 from kb.services import Audience
-from permissions.policies import page_policy
+from kb.tests.factories import make_item
+from permissions.policies.pages import page_policy
 from permissions.services import audience_set_grants
-from tests.factories import MembershipFactory, OrganizationFactory, TierFactory, make_item
+from permissions.tests.factories import MembershipFactory, OrganizationFactory, TierFactory
 
 
 def test_structure_and_visibility(portal):

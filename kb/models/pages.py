@@ -40,6 +40,9 @@ class PortalHomePage(Page):
 
     intro = RichTextField(blank=True)
 
+    # The home frames content for every signed-in user (permissions.policies.pages._is_shell).
+    audience_shell = True
+
     content_panels = Page.content_panels + [FieldPanel("intro")]
     parent_page_types = ["wagtailcore.Page"]
     subpage_types = ["kb.LibraryIndexPage"]
@@ -116,7 +119,7 @@ class PortalItemPage(AudienceMixin, Page):
         "kb.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
     )
     cover_image = models.ForeignKey(
-        "kb.PortalImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "files.PortalImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     tags = ClusterTaggableManager(
         through=PortalItemTag,
@@ -166,6 +169,12 @@ class PortalItemPage(AudienceMixin, Page):
     @property
     def kind_label(self) -> str:
         return str(self.specific_class._meta.verbose_name)
+
+    def has_file(self, document_id: int) -> bool:
+        """Is document ``document_id`` one of this item's files (an attachment, or a marketing
+        asset's master)? Asked by permissions.policies.files before any download."""
+        attached = self.attachments.filter(document_id=document_id).exists()
+        return attached or getattr(self, "master_document_id", None) == document_id
 
     @property
     def kind(self) -> str:
@@ -254,14 +263,14 @@ class MarketingAssetPage(PortalItemPage):
 
     asset_kind = models.CharField(max_length=20, choices=AssetKind.choices, default="brochure")
     master_document = models.ForeignKey(
-        "kb.PortalDocument",
+        "files.PortalDocument",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="master_of",
     )
     master_image = models.ForeignKey(
-        "kb.PortalImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "files.PortalImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     co_brandable = models.BooleanField(default=True)
 
@@ -277,10 +286,10 @@ class MarketingAssetPage(PortalItemPage):
         verbose_name = _("marketing asset")
 
     def get_context(self, request, *args, **kwargs):
-        from ..cobranding.selectors import cobrand_available
+        from ..selectors import item_actions
 
         context = super().get_context(request, *args, **kwargs)
-        context["can_cobrand"] = cobrand_available(user=request.user, item=self)
+        context["item_actions"] = item_actions(request=request, item=self)
         return context
 
 
@@ -289,7 +298,7 @@ class ItemAttachment(Orderable):
 
     page = ParentalKey(PortalItemPage, on_delete=models.CASCADE, related_name="attachments")
     document = models.ForeignKey(
-        "kb.PortalDocument", on_delete=models.PROTECT, related_name="attachments"
+        "files.PortalDocument", on_delete=models.PROTECT, related_name="attachments"
     )
     title = models.CharField(max_length=200, blank=True)
     language = models.CharField(

@@ -33,7 +33,7 @@ class DownloadEvent(models.Model):
     )
     item = models.ForeignKey("kb.PortalItemPage", on_delete=models.CASCADE, related_name="+")
     document = models.ForeignKey(
-        "kb.PortalDocument", null=True, on_delete=models.SET_NULL, related_name="+"
+        "files.PortalDocument", null=True, on_delete=models.SET_NULL, related_name="+"
     )
     downloaded_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -6,7 +6,7 @@ import pytest
 
 from kb.models import PortalItemPage, ProductSheetPage
 from kb.services import sorted_tag_names, tag_normalise
-from tests.factories import make_item
+from kb.tests.factories import make_item
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,7 @@ def test_library_listing_filters_by_tag_with_the_same_query_count(portal, client
     from django.test.utils import CaptureQueriesContext
 
     from kb.services import library_for_locale
-    from tests.factories import MembershipFactory
+    from permissions.tests.factories import MembershipFactory
 
     tagged = [make_item(key=f"priced-{i}", tags=["pricing"]) for i in range(3)]
     others = [make_item(key=f"other-{i}", tags=["security"]) for i in range(2)]

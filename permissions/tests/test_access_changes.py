@@ -21,6 +21,7 @@ from wagtail.test.utils.form_data import nested_form_data, rich_text
 from accounts.models import User
 from kb.models import ItemKey, LibraryIndexPage, PortalHomePage
 from kb.services import Audience, library_for_locale
+from kb.tests.factories import make_item
 from permissions.models import (
     EXCEPTION_CODENAME,
     GRANT_CODENAME,
@@ -28,7 +29,7 @@ from permissions.models import (
     PageGroupObjectPermission,
 )
 from permissions.services import APPROVAL_WORKFLOW, audience_set_grants, user_upsert
-from tests.factories import OrganizationFactory, TierFactory, make_item
+from permissions.tests.factories import OrganizationFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +91,7 @@ def test_direct_service_write_keeps_field_and_guardian_in_step(portal):
 
 
 def test_import_publishes_access_and_audits_it_as_import(portal, tmp_path):
-    from tests.test_import_bundle import example, run
+    from imports.tests.test_bundles import example, run
 
     bundle = example()
     run(tmp_path, bundle)

@@ -8,8 +8,9 @@ from wagtail.test.utils.form_data import nested_form_data, rich_text
 from accounts.models import User
 from kb.models import LibraryIndexPage
 from kb.services import Audience, library_for_locale
+from kb.tests.factories import make_item
 from permissions.models import GRANT_CODENAME, PageGroupObjectPermission, PartnerOrganization
-from tests.factories import OrganizationFactory, TierFactory, make_item
+from permissions.tests.factories import OrganizationFactory, TierFactory
 
 
 @pytest.fixture

@@ -10,21 +10,21 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User
 from kb.models import PortalItemPage
 from kb.services import Audience, library_for_locale
+from kb.tests.factories import make_item
 from permissions.models import PageAudience
-from permissions.policies import page_policy
+from permissions.policies.pages import page_policy
 from permissions.selectors import audience_report
 from permissions.services import (
     audience_set_exceptions,
     audience_set_grants,
     organization_set_status,
 )
-from tests.factories import (
+from permissions.tests.factories import (
     MembershipFactory,
     OrganizationFactory,
     PartnerTypeFactory,
     RegionFactory,
     TierFactory,
-    make_item,
 )
 
 

@@ -15,10 +15,15 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = PROJECT_DIR.parent
 
 INSTALLED_APPS = [
+    # The portal's apps, top to bottom: each imports only the ones below it (docs/architecture.md).
+    "demo",
+    "imports",
+    "cobranding",
+    "search",
+    "kb",
     "accounts",
     "permissions",
-    "kb",
-    "search",
+    "files",
     "localization",
     "wagtail_localize",
     "wagtail_localize.locales",
@@ -57,7 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "kb.middleware.StorageUnavailableMiddleware",
+    "files.middleware.StorageUnavailableMiddleware",
     "search.middleware.InvalidSearchMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "accounts.middleware.AccountPagesLanguageMiddleware",
@@ -212,7 +217,7 @@ STATIC_URL = "/static/"
 # Media is private: nothing under MEDIA_URL is served publicly. Partners get files only through the
 # permission-checked views in kb/views.py; /media/ answers only to staff (the admin's thumbnails).
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
-# Import journals (kb/journal.py): a local folder of the host that runs import_bundle, outside
+# Import journals (files/journal.py): a local folder of the host that runs import_bundle, outside
 # MEDIA_ROOT (the orphan sweep lists MEDIA_ROOT).
 PORTAL_IMPORT_JOURNAL_DIR = Path(
     os.environ.get("PORTAL_IMPORT_JOURNAL_DIR", BASE_DIR / "var" / "import-journal")
@@ -240,20 +245,20 @@ if os.environ.get("S3_BUCKET"):
         "connect_timeout": float(os.environ.get("S3_CONNECT_TIMEOUT", "3")),
         "read_timeout": float(os.environ.get("S3_READ_TIMEOUT", "30")),
         # A download HEADs its object only when the bucket has not answered for this long
-        # (kb.storage.presigned_url); 0 = a HEAD before every redirect.
+        # (files.storage.presigned_url); 0 = a HEAD before every redirect.
         "health_seconds": float(os.environ.get("S3_HEALTH_SECONDS", "30")),
     }
     if PORTAL_S3["addressing_style"] not in ("path", "virtual", "auto"):
         raise ValueError("S3_ADDRESSING_STYLE must be path, virtual or auto")
-    STORAGES["default"] = {"BACKEND": "kb.storage.RoutingStorage"}
+    STORAGES["default"] = {"BACKEND": "files.storage.RoutingStorage"}
 # Data residency: residency region key -> its bucket, e.g.
 # {"emea": {"bucket": "portal-eu", "endpoint_url": "https://s3.eu-central-1.amazonaws.com",
 #           "region_name": "eu-central-1"}}. Files of items restricted to one region and brand
-# kits of that region's organisations live there (kb/storage.py).
+# kits of that region's organisations live there (files/storage.py).
 PORTAL_STORAGE_REGIONS = json.loads(os.environ.get("PORTAL_STORAGE_REGIONS") or "{}")
 # Bytes per read when streaming a file: 1 MiB streams ~12x faster than Django's 4 KiB default.
 PORTAL_DOWNLOAD_BLOCK_SIZE = 1024 * 1024
-# A TrueType font for the contact lines of co-brand renders (kb.cobranding.render); unset: DejaVu
+# A TrueType font for the contact lines of co-brand renders (cobranding.render); unset: DejaVu
 # Sans if installed, else reportlab's Bitstream Vera.
 PORTAL_COBRAND_FONT = os.environ.get("PORTAL_COBRAND_FONT") or None
 
@@ -263,8 +268,8 @@ WAGTAIL_SITE_NAME = "Partner Portal"
 # "Pricing" and "pricing" are one tag (Wagtail's recommendation; see docs/bundle-format.md).
 TAGGIT_CASE_INSENSITIVE = True
 WAGTAILADMIN_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
-WAGTAILDOCS_DOCUMENT_MODEL = "kb.PortalDocument"
-WAGTAILIMAGES_IMAGE_MODEL = "kb.PortalImage"
+WAGTAILDOCS_DOCUMENT_MODEL = "files.PortalDocument"
+WAGTAILIMAGES_IMAGE_MODEL = "files.PortalImage"
 # Wagtail's own /documents/ URL (admin): its hook checks the policy first; on S3 it then
 # redirects to the storage's presigned, short-lived URL instead of proxying the bytes.
 WAGTAILDOCS_SERVE_METHOD = "redirect" if PORTAL_S3 else "serve_view"
@@ -272,9 +277,9 @@ WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "pptx", "xlsx", "txt", "csv", "zip", "p
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 200 * 1024 * 1024
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 30 * 1024 * 1024
 WAGTAILIMAGES_MAX_IMAGE_PIXELS = 60_000_000
-# Uploads are checked by content before they are stored (kb/validation.py).
-WAGTAILDOCS_DOCUMENT_FORM_BASE = "kb.forms.PortalDocumentForm"
-WAGTAILIMAGES_IMAGE_FORM_BASE = "kb.forms.PortalImageForm"
+# Uploads are checked by content before they are stored (files/validation.py).
+WAGTAILDOCS_DOCUMENT_FORM_BASE = "files.forms.PortalDocumentForm"
+WAGTAILIMAGES_IMAGE_FORM_BASE = "files.forms.PortalImageForm"
 PORTAL_UPLOAD_MAX_IMAGE_PIXELS = WAGTAILIMAGES_MAX_IMAGE_PIXELS
 PORTAL_UPLOAD_MAX_FILENAME = 80
 PORTAL_LOGO_EXTENSIONS = ["png", "jpg", "jpeg"]
@@ -352,7 +357,7 @@ LOGGING = {
 }
 
 # Guardian is not an authentication backend here on purpose: object permissions are read only by
-# permissions/policies.py, never through user.has_perm().
+# permissions/policies/, never through user.has_perm().
 SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
 
 # --- Content-Security-Policy (django-csp; kb.middleware.PortalCSPMiddleware) -------------------

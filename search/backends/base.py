@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from permissions.policies import SearchFilter
+from permissions.policies.search import SearchFilter
 
 from ..documents import SearchDocument
 

@@ -26,7 +26,8 @@ from django.core.cache import cache
 from django.db import connections, transaction
 from django.db.models import Exists, OuterRef, Q
 
-from permissions.policies import SearchFilter, tokens
+from permissions.policies.rule import tokens
+from permissions.policies.search import SearchFilter
 
 from ..documents import SearchDocument
 from ..fuzzy import GENERATION_KEY, Vocabulary, VocabularyCache, bump_generation

@@ -35,7 +35,7 @@ from elasticsearch.dsl import (
 )
 from elasticsearch.dsl import Search as DslSearch
 
-from permissions.policies import SearchFilter
+from permissions.policies.search import SearchFilter
 
 from ..documents import FIELD_BOOSTS, SearchDocument
 from .base import (

@@ -45,8 +45,8 @@ def test_wagtail_elasticsearch8_backend_works_with_the_transport_node(osmem_clon
     from wagtail.search.backends import get_search_backend
 
     from kb.models import PortalItemPage
+    from kb.tests.factories import make_item
     from search.transport import CompatibleJsonNode
-    from tests.factories import make_item
 
     item = make_item(key="w", title="Walrus manual")
     backend = get_search_backend(

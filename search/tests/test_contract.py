@@ -9,10 +9,11 @@ from django.contrib.auth.models import AnonymousUser
 from reportlab.pdfgen import canvas
 
 from kb.services import Audience, FileSpec, library_for_locale, product_ensure
-from permissions.policies import SearchFilter, search_filter_for
+from kb.tests.factories import make_item
+from permissions.policies.search import SearchFilter, search_filter_for
+from permissions.tests.factories import MembershipFactory, TierFactory
 from search.backends.base import MARK_START, FilterFieldError, SearchQuery
 from search.documents import iter_documents
-from tests.factories import MembershipFactory, TierFactory, make_item
 
 pytestmark = pytest.mark.django_db
 

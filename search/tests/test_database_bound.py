@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from kb.services import Audience
-from permissions.policies import SearchFilter, search_filter_for
+from kb.tests.factories import make_item
+from permissions.policies.search import SearchFilter, search_filter_for
+from permissions.tests.factories import MembershipFactory, TierFactory
 from search.backends.base import MARK_END, MARK_START, SearchQuery
 from search.backends.database import SearchBackend
 from search.documents import iter_documents
-from tests.factories import MembershipFactory, TierFactory, make_item
 
 pytestmark = pytest.mark.django_db
 STAFF = SearchFilter(scope="all")

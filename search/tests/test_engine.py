@@ -10,10 +10,10 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from kb.tests.factories import make_item
 from search.backends.base import SearchFilter, SearchQuery
 from search.documents import iter_documents
 from search.tests.conftest import HAVE_OSMEM, engine_backend
-from tests.factories import make_item
 
 pytestmark = [
     pytest.mark.django_db,

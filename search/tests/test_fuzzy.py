@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from permissions.policies import SearchFilter
+from permissions.policies.search import SearchFilter
 from search.fuzzy import Vocabulary
 
 
@@ -40,11 +40,11 @@ def test_estimate_never_exceeds_the_rarest_group(counts, data):
 
 @pytest.mark.django_db
 def test_the_vocabulary_table_follows_rebuilds_and_single_writes(portal):
+    from kb.tests.factories import make_item
     from search.backends.base import SearchQuery
     from search.backends.database import SearchBackend
     from search.documents import iter_documents
     from search.models import SearchTerm
-    from tests.factories import make_item
 
     staff = SearchFilter(scope="all")
     first = make_item(key="walrus", title="Walrus installation guide")

@@ -2,8 +2,9 @@
 
 Hypothesis builds random worlds (tiers, nested regions, partner types, organisations, some
 suspended; a tree of items with random audiences and live states; random grants and exceptions;
-the generator of tests/test_policy_properties.py) where every item shares one word. For every asker
-(anonymous, unaffiliated, one member per organisation, staff) a search for that word must return
+the generator of permissions/tests/test_policy_properties.py) where every item shares one word.
+For every asker (anonymous, unaffiliated, one member per organisation, staff) a search for that
+word must return
 exactly ``PortalItemPage.objects.live().visible_to(user)`` and facet counts must add up to it, on
 both backends.
 """
@@ -18,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from accounts.models import User
 from kb.models import PortalItemPage
 from kb.services import library_for_locale
-from permissions.policies import search_audiences, search_filter_for
+from permissions.policies.search import search_audiences, search_filter_for
+from permissions.tests import test_policy_properties as props
 from search.backends.base import SearchQuery
 from search.documents import iter_documents
 from search.tests.conftest import HAVE_OSMEM, engine_backend
-from tests import test_policy_properties as props
 
 pytestmark = pytest.mark.django_db
 

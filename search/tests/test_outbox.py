@@ -11,11 +11,11 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from kb.tests.factories import make_item
 from search.backends import get_search_backend
 from search.backends.base import SearchFilter, SearchQuery
 from search.models import IndexOutbox
 from search.outbox import outbox_drain
-from tests.factories import make_item
 
 pytestmark = pytest.mark.django_db
 STAFF = SearchFilter(scope="all")

@@ -9,10 +9,11 @@ import pytest
 from django.test import override_settings
 
 from kb.services import Audience
+from kb.tests.factories import make_item
 from permissions.services import audience_set_exceptions
+from permissions.tests.factories import MembershipFactory, TierFactory
 from search.backends import get_search_backend
 from search.documents import iter_documents
-from tests.factories import MembershipFactory, TierFactory, make_item
 
 pytestmark = pytest.mark.django_db
 
@@ -153,10 +154,10 @@ def test_result_urls_are_the_pages_own_urls(demo):
     content language (i18n prefixes) and whatever the active UI language."""
     from django.utils import translation
 
+    from accounts.tests.factories import UserFactory
     from kb.models import PortalItemPage
     from search.backends.base import SearchHit, SearchResult
     from search.services import hydrate
-    from tests.factories import UserFactory
 
     staff = UserFactory(is_staff=True)
     pages = list(PortalItemPage.objects.live())
@@ -172,7 +173,7 @@ def test_result_urls_are_the_pages_own_urls(demo):
 def test_visible_ids_agrees_with_the_queryset_filter(demo):
     from accounts.models import User
     from kb.models import PortalItemPage
-    from permissions.policies import page_policy
+    from permissions.policies.pages import page_policy
 
     ids = list(PortalItemPage.objects.values_list("pk", flat=True))
     for user in User.objects.all():

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from kb.services import Audience, library_for_locale
-from permissions.policies import search_filter_for
+from kb.tests.factories import make_item
+from permissions.policies.search import search_filter_for
 from permissions.services import audience_set_exceptions, audience_set_grants
+from permissions.tests.factories import MembershipFactory, TierFactory
 from search.backends import get_search_backend
 from search.backends.base import SearchFilter, SearchQuery
-from tests.factories import MembershipFactory, TierFactory, make_item
 
 pytestmark = pytest.mark.django_db
 STAFF = SearchFilter(scope="all")

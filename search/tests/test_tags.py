@@ -9,10 +9,11 @@ from django.test.utils import CaptureQueriesContext
 
 from kb.models import PortalItemPage, ProductSheetPage
 from kb.services import Audience
+from kb.tests.factories import make_item
+from permissions.tests.factories import MembershipFactory, TierFactory
 from search.backends import get_search_backend
 from search.backends.base import SearchFilter, SearchQuery
 from search.documents import build_documents, iter_documents
-from tests.factories import MembershipFactory, TierFactory, make_item
 
 pytestmark = pytest.mark.django_db
 STAFF = SearchFilter(scope="all")

@@ -1,0 +1,246 @@
+"""``manage.py seed_demo`` builds the demo of docs/demo.md through the services, idempotently.
+
+The demo is seeded once for the whole module inside a transaction that is rolled back at the end
+(the test database is reused between runs, so nothing may stay behind); each test runs in its own
+savepoint inside it.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+from wagtail.models import Locale
+
+from demo.data import ITEM_TAGS, ITEMS, ORGANIZATIONS, USERS
+from kb.models import (
+    ItemKey,
+    LibraryIndexPage,
+    MarketingAssetPage,
+    PortalItemPage,
+    ProductSheetPage,
+    TrainingGuidePage,
+)
+from kb.services import library_for_locale, sorted_tag_names, tag_normalise
+from permissions.models import (
+    EXCEPTION_CODENAME,
+    GRANT_CODENAME,
+    Membership,
+    PageGroupObjectPermission,
+    PartnerOrganization,
+    Tier,
+)
+from permissions.policies.pages import page_policy
+
+pytestmark = pytest.mark.django_db
+
+DEMO_ORG_KEYS = [o.key for o in ORGANIZATIONS]
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out)
+        yield out.getvalue()
+        transaction.set_rollback(True)
+
+
+def user(email: str):
+    # A fresh object each time: the policy caches the principal on the user object.
+    return get_user_model().objects.get(email=email)
+
+
+def item(key: str) -> PortalItemPage:
+    return ItemKey.objects.get(key=key).page.specific
+
+
+def demo_items():
+    return PortalItemPage.objects.filter(item_key__key__startswith="demo-")
+
+
+def test_command_prints_counts_and_logins(seeded):
+    assert "Demo content" in seeded
+    for spec in USERS:
+        assert spec.email in seeded
+        assert spec.password in seeded
+
+
+def test_partner_world(seeded):
+    assert list(Tier.objects.filter(key__in=["registered", "silver", "gold", "platinum"])) == [
+        Tier.objects.get(key=k) for k in ("registered", "silver", "gold", "platinum")
+    ]  # ordered by rank
+    orgs = PartnerOrganization.objects.filter(key__in=DEMO_ORG_KEYS)
+    assert orgs.count() >= 8
+    assert {o.tier.key for o in orgs} == {"registered", "silver", "gold", "platinum"}
+    assert {o.region.key for o in orgs} >= {"dach", "emea", "apac", "na", "latam"}
+    assert {o.partner_type.key for o in orgs} == {
+        "reseller",
+        "distributor",
+        "referral",
+        "technology",
+    }
+    assert orgs.filter(status=PartnerOrganization.Status.SUSPENDED).count() == 1
+    assert all(o.logo and o.contact_block for o in orgs)
+
+    acme = PartnerOrganization.objects.get(key="acme")
+    assert (acme.name, acme.tier.key, acme.region.key, acme.partner_type.key) == (
+        "Acme GmbH",
+        "gold",
+        "dach",
+        "reseller",
+    )
+    assert acme.region.parent.key == "emea"
+
+    User = get_user_model()
+    assert User.objects.filter(email__in=[u.email for u in USERS]).count() >= 12
+    for spec in USERS:
+        assert user(spec.email).check_password(spec.password), spec.email
+    anna = user("anna@acme.example")
+    assert (anna.preferred_language, anna.time_zone) == ("de", "Europe/Berlin")
+    assert anna.membership.organization == acme
+    tomas = Membership.objects.get(user__email="tomas@conexa.example")
+    assert tomas.role == Membership.Role.ADMIN
+    assert (tomas.organization.region.key, tomas.organization.partner_type.key) == (
+        "latam",
+        "distributor",
+    )
+    assert Membership.objects.filter(role=Membership.Role.MEMBER).exists()
+    eva, jiri, admin = (user(f"{n}@vendor.example") for n in ("eva", "jiri", "admin"))
+    assert eva.is_staff and eva.groups.filter(name="Editors").exists()
+    assert jiri.is_staff and jiri.preferred_language == "cs"
+    assert jiri.groups.filter(name="Marketers").exists()
+    assert admin.is_superuser and admin.is_staff
+
+
+def test_content_counts_files_and_dates(seeded):
+    items = demo_items()
+    assert ProductSheetPage.objects.filter(pk__in=items).count() >= 5
+    assert TrainingGuidePage.objects.filter(pk__in=items).count() >= 3
+    assert MarketingAssetPage.objects.filter(pk__in=items).count() >= 12
+    assert items.filter(cover_image__isnull=True).count() == 0
+
+    assets = MarketingAssetPage.objects.filter(pk__in=items)
+    assert not assets.filter(asset_kind__in=["banner", "social"], master_image__isnull=True)
+    brochures = assets.filter(asset_kind="brochure")
+    assert brochures and not brochures.filter(master_document__isnull=True)
+    with brochures.first().master_document.file.open("rb") as f:
+        assert f.read(5) == b"%PDF-"
+
+    x1 = item("demo-x1-datasheet")
+    assert {a.language for a in x1.attachments.all()} == {"en", "de"}
+    assert x1.version_label and len(x1.specifications) >= 5 and x1.changelog
+    guide = item("demo-x1-install-guide")
+    assert guide.modules and guide.modules[0].value["steps"]
+
+    now = timezone.now()
+    dates = list(items.live().values_list("first_published_at", flat=True))
+    assert all(now - timedelta(days=61) <= d <= now for d in dates)
+    assert any(d >= now - timedelta(days=30) for d in dates)
+    assert any(d < now - timedelta(days=30) for d in dates)
+
+
+def test_every_audience_rule_is_exercised(seeded):
+    items = demo_items()
+    assert items.filter(audience_min_tier__isnull=False).exists()
+    assert items.filter(audience_regions__key="dach").exists()
+    assert items.filter(audience_regions__key="emea").exists()
+    assert items.filter(audience_partner_types__isnull=False).exists()
+    assert items.filter(audience_public=True).exists()
+    for codename in (GRANT_CODENAME, EXCEPTION_CODENAME):
+        assert PageGroupObjectPermission.objects.filter(
+            permission__codename=codename, content_object__in=items
+        ).exists()
+    child = item("demo-x1-brochure")
+    assert child.get_parent().specific == item("demo-x1-datasheet")
+    lounge = LibraryIndexPage.objects.get(slug="platinum-lounge")
+    assert lounge.audience_min_tier.key == "platinum"
+    assert PortalItemPage.objects.child_of(lounge).exists()
+
+
+def test_locales_have_items(seeded):
+    assert set(Locale.objects.values_list("language_code", flat=True)) >= {"en", "de", "cs"}
+    for language in ("de", "cs"):
+        library = library_for_locale(language)
+        assert (
+            PortalItemPage.objects.descendant_of(library)
+            .filter(locale__language_code=language)
+            .exists()
+        )
+
+
+def test_journeys_visibility(seeded):
+    anna = user("anna@acme.example")
+    assert page_policy.can_view(anna, item("demo-x1-datasheet"))
+    assert page_policy.can_view(anna, item("demo-x1-brochure"))
+
+    ravi = user("ravi@kestrel.example")
+    assert ravi.membership.organization.status == PartnerOrganization.Status.SUSPENDED
+    assert PortalItemPage.objects.live().visible_to(ravi).count() == 0
+
+    brochure = item("demo-x1-brochure")
+    assert brochure.audience_min_tier.key == "gold"
+    granted, other = user("petr@brightline.example"), user("claire@lumiere.example")
+    assert granted.membership.organization.tier.key == "silver"
+    assert other.membership.organization.tier.key == "silver"
+    assert page_policy.can_view(granted, brochure)
+    assert PortalItemPage.objects.visible_to(granted).filter(pk=brochure.pk).exists()
+    assert not page_policy.can_view(other, brochure)
+    assert not PortalItemPage.objects.visible_to(other).filter(pk=brochure.pk).exists()
+
+    public = PortalItemPage.objects.live().visible_to(AnonymousUser()).values_list("pk", flat=True)
+    assert list(public) == [item("demo-programme-overview").pk]
+
+
+def test_each_login_sees_what_the_docs_say(seeded):
+    for spec in USERS:
+        for key in spec.sees:
+            assert page_policy.can_view(user(spec.email), item(key)), (spec.email, key)
+        visible = set(PortalItemPage.objects.live().visible_to(user(spec.email)).values_list("pk"))
+        for key in spec.hidden:
+            assert not page_policy.can_view(user(spec.email), item(key)), (spec.email, key)
+            assert (item(key).pk,) not in visible, (spec.email, key)
+
+
+def test_second_run_changes_no_counts(seeded):
+    models = [
+        "wagtailcore.Page",
+        "files.PortalImage",
+        "files.PortalDocument",
+        "kb.ItemAttachment",
+        "kb.DownloadEvent",
+        "kb.ItemKey",
+        "kb.Product",
+        "kb.PortalItemTag",
+        "taggit.Tag",
+        "accounts.User",
+        "auth.Group",
+        "permissions.PartnerOrganization",
+        "permissions.Membership",
+        "permissions.PageGroupObjectPermission",
+        "permissions.Tier",
+        "permissions.Region",
+        "permissions.PartnerType",
+    ]
+
+    def counts():
+        return {label: apps.get_model(label).objects.count() for label in models}
+
+    before = counts()
+    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+    assert counts() == before
+    assert demo_items().count() == len(ITEMS)
+
+
+def test_every_demo_item_has_its_tags(seeded):
+    assert set(ITEM_TAGS) == {spec.key for spec in ITEMS}
+    for key, tags in ITEM_TAGS.items():
+        assert all(tag_normalise(t) == t for t in tags), key
+        assert sorted_tag_names(item(key)) == sorted(tags), key

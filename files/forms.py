@@ -1,0 +1,29 @@
+"""Admin upload forms (WAGTAILDOCS_DOCUMENT_FORM_BASE / WAGTAILIMAGES_IMAGE_FORM_BASE): the file
+is checked by content (files.validation) before Wagtail stores anything, and renamed to its
+sanitised name. Wagtail's single and multiple upload views and the choosers all build their forms
+on these bases, so a refused file never becomes an object or a row."""
+
+from __future__ import annotations
+
+from wagtail.documents.forms import BaseDocumentForm
+from wagtail.images.forms import BaseImageForm
+
+from .validation import validate_upload
+
+
+def _clean_upload(form, kind: str):
+    upload = form.cleaned_data.get("file")
+    if upload is None or "file" not in form.changed_data:
+        return upload
+    upload.name = validate_upload(name=upload.name, content=upload, kind=kind)
+    return upload
+
+
+class PortalDocumentForm(BaseDocumentForm):
+    def clean_file(self):
+        return _clean_upload(self, "document")
+
+
+class PortalImageForm(BaseImageForm):
+    def clean_file(self):
+        return _clean_upload(self, "image")

@@ -1,0 +1,4 @@
+from .documents import PortalDocument
+from .images import PortalImage, PortalRendition
+
+__all__ = ["PortalDocument", "PortalImage", "PortalRendition"]

@@ -1,0 +1,73 @@
+"""Files: item documents, raw media under ``/media/``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+from wagtail.models import Page
+
+from .pages import page_policy
+from .principal import principal_for
+
+if TYPE_CHECKING:
+    from .principal import UserLike
+
+
+class DocumentPolicy:
+    """Files: downloadable when attached to (or the master of) an item the user may see."""
+
+    def filter_visible(self, user: UserLike | None, queryset: QuerySet) -> QuerySet:
+        principal = principal_for(user)
+        if principal.kind == "staff":
+            return queryset
+        visible_pages = Page.objects.filter(page_policy.visible_q(principal)).values("pk")
+        return queryset.filter(
+            Q(attachments__page__in=visible_pages) | Q(master_of__in=visible_pages)
+        ).distinct()
+
+    def can_download(self, user: UserLike | None, item: Page, document) -> bool:
+        """May ``user`` download ``document`` as a file of ``item``?"""
+        if not page_policy.can_view(user, item):
+            return False
+        # Which documents are an item's files is the item's to say (kb: its attachments and
+        # master document). A section or the home has no files: the URL names no item, the same
+        # 404 as a hidden one (staff included, so the answer never says which pages exist).
+        has_file = getattr(item.specific, "has_file", None)
+        return bool(has_file is not None and has_file(document.pk))
+
+    def can_serve_directly(self, user: UserLike | None, document) -> bool:
+        """Wagtail's own /documents/ URL (used by the admin): staff, or a visible item's file."""
+        return self.filter_visible(user, type(document).objects.filter(pk=document.pk)).exists()
+
+
+class MediaPolicy:
+    """Raw media files under ``/media/`` (the admin's thumbnails and originals): staff only,
+    and per file the same answer as everywhere else. Partners use the item views."""
+
+    def can_browse(self, user: UserLike | None) -> bool:
+        return principal_for(user).kind == "staff"
+
+    def can_read(self, user: UserLike | None, name: str) -> bool:
+        """May ``user`` read the stored file ``name`` through ``/media/``?
+
+        Images (originals and renditions: the admin shows them) for staff; a document when the
+        document policy lets the user have it; co-brand renders and brand-kit logos never here
+        (they have their own checked views: ``CobrandPolicy``, ``BrandKitPolicy``); a name that
+        no image or document row points at: never (fail closed)."""
+        if not self.can_browse(user) or not name:
+            return False
+        from files.models import PortalDocument, PortalImage, PortalRendition
+
+        if PortalImage.objects.filter(file=name).exists():
+            return True
+        if PortalRendition.objects.filter(file=name).exists():
+            return True
+        document = PortalDocument.objects.filter(file=name).first()
+        if document is not None:
+            return document_policy.can_serve_directly(user, document)
+        return False
+
+
+document_policy = DocumentPolicy()
+media_policy = MediaPolicy()

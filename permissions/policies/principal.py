@@ -1,0 +1,162 @@
+"""Who is asking, reduced to what the rules need (``Principal``), resolved once per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from django.core.cache import cache
+from django.db.models import Exists, Max, OuterRef
+from wagtail.models import Page
+
+from ..idquery import rows_for_ids
+from ..models import (
+    EXCEPTION_CODENAME,
+    GRANT_CODENAME,
+    Membership,
+    PageGroupObjectPermission,
+    PartnerOrganization,
+    Region,
+    Tier,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    UserLike = AbstractBaseUser | AnonymousUser
+
+PrincipalKind = Literal["anonymous", "staff", "partner", "suspended", "unaffiliated"]
+
+
+REGION_CACHE_KEY = "portal:region-parents"
+
+
+def region_ancestry() -> dict[int, int | None]:
+    """Map region id → parent id. Regions are few and rarely change: cached until one is saved or
+    deleted (signal_handlers), so resolving a partner costs no query for it."""
+    parents = cache.get(REGION_CACHE_KEY)
+    if parents is None:
+        parents = dict(Region.objects.values_list("id", "parent_id"))
+        cache.set(REGION_CACHE_KEY, parents, None)
+    return parents
+
+
+def region_with_ancestors(region_id: int, parents: dict[int, int | None]) -> frozenset[int]:
+    seen: list[int] = []
+    current: int | None = region_id
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = parents.get(current)
+    return frozenset(seen)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking, reduced to what the rules need."""
+
+    kind: PrincipalKind
+    organization: PartnerOrganization | None = None
+    group_id: int | None = None
+    tier_rank: int | None = None
+    region_ids: frozenset[int] = field(default_factory=frozenset)
+    type_id: int | None = None
+    has_grants: bool = False
+    has_exceptions: bool = False
+    # Per-request memo (the principal lives on the request's user object). Never a process-wide
+    # cache: a stale max depth would skip ancestors in the grant branch and leak pages.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def max_page_depth(self) -> int:
+        """The deepest page's depth, read once per request (bounds the chain walk)."""
+        if "max_depth" not in self.memo:
+            self.memo["max_depth"] = Page.objects.aggregate(depth=Max("depth"))["depth"] or 1
+        return self.memo["max_depth"]
+
+    @classmethod
+    def for_organization(
+        cls, org: PartnerOrganization, codenames: set[str] | None = None
+    ) -> Principal:
+        """``codenames``: the kinds of audience permissions the organisation holds, if known."""
+        if not org.is_active:
+            return cls(kind="suspended", organization=org, group_id=org.group_id)
+        if codenames is None:
+            codenames = set(
+                PageGroupObjectPermission.objects.filter(group_id=org.group_id)
+                .values_list("permission__codename", flat=True)
+                .distinct()
+            )
+        return cls(
+            kind="partner",
+            organization=org,
+            group_id=org.group_id,
+            tier_rank=org.tier.rank,
+            region_ids=region_with_ancestors(org.region_id, region_ancestry()),
+            type_id=org.partner_type_id,
+            has_grants=GRANT_CODENAME in codenames,
+            has_exceptions=EXCEPTION_CODENAME in codenames,
+        )
+
+
+def _membership_row(user_id: int) -> tuple[PartnerOrganization, bool, bool] | None:
+    """The user's (first) organisation with its tier, and whether it holds grants/exceptions.
+
+    Read on every request, so the statement is compiled once (permissions.idquery) and the
+    organisation and tier are built from the row (``Model.from_db``) rather than by the ORM."""
+    org_fields = [f.attname for f in PartnerOrganization._meta.concrete_fields]
+    tier_fields = [f.attname for f in Tier._meta.concrete_fields]
+
+    def holds(codename: str) -> Exists:
+        return Exists(
+            PageGroupObjectPermission.objects.filter(
+                group_id=OuterRef("organization__group_id"), permission__codename=codename
+            )
+        )
+
+    def build(id_list):
+        return (
+            Membership.objects.filter(user_id__in=id_list)
+            .annotate(has_grants=holds(GRANT_CODENAME), has_exceptions=holds(EXCEPTION_CODENAME))
+            .values_list(
+                *(f"organization__{name}" for name in org_fields),
+                *(f"organization__tier__{name}" for name in tier_fields),
+                "has_grants",
+                "has_exceptions",
+            )[:1]
+        )
+
+    rows = rows_for_ids("principal_for.membership", build, [user_id])
+    if not rows:
+        return None
+    row = rows[0]
+    organization = PartnerOrganization.from_db("default", org_fields, row[: len(org_fields)])
+    tier_values = row[len(org_fields) : len(org_fields) + len(tier_fields)]
+    organization.tier = Tier.from_db("default", tier_fields, tier_values)
+    return organization, bool(row[-2]), bool(row[-1])
+
+
+def principal_for(user: UserLike | None) -> Principal:
+    """Resolve (and cache on the user object, i.e. per request) what the rules need about a user."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Principal(kind="anonymous")
+    cached = getattr(user, "_portal_principal", None)
+    if cached is not None:
+        return cached
+    if user.is_staff or user.is_superuser:
+        principal = Principal(kind="staff")
+    else:
+        row = _membership_row(user.pk)
+        if row is None:
+            principal = Principal(kind="unaffiliated")
+        else:
+            organization, has_grants, has_exceptions = row
+            held = {
+                code
+                for code, flag in (
+                    (GRANT_CODENAME, has_grants),
+                    (EXCEPTION_CODENAME, has_exceptions),
+                )
+                if flag
+            }
+            principal = Principal.for_organization(organization, codenames=held)
+    user._portal_principal = principal
+    return principal

@@ -1,0 +1,189 @@
+"""Search: the entitlement as data for search engines (the asker as a ``SearchFilter``, each item's
+audience as ``SearchAudience`` index fields)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from wagtail.models import Page
+
+from ..models import (
+    EXCEPTION_CODENAME,
+    GRANT_CODENAME,
+    PageAudience,
+    PageGroupObjectPermission,
+    PartnerOrganization,
+)
+from .principal import Principal, principal_for
+from .rule import chain_paths, parse_tokens, rule_passes
+
+if TYPE_CHECKING:
+    from .principal import UserLike
+
+
+# Search engines cannot run the queryset of pages.py, and must never be handed a list of allowed
+# ids (clause limits, and every tier change would mean a reindex). Instead this module describes
+# (1) the asker (``search_filter_for``) and (2) each item's audience as indexable fields
+# (``search_audiences``); every search backend translates the pair into its own filter. The rules
+# are the same as ``visible_q``:
+#
+#   visible = live AND NOT suspended AND no exception for the org on any chain node
+#             AND every chain node passes its own rule OR is granted to the org.
+#
+# The compiled ``eff_*`` columns summarise "every chain node passes its own rule" exactly, so an
+# organisation without grants needs only them. Organisations with grants are checked node by node
+# against ``SearchAudience.chain`` (one entry per non-public chain node, with the organisations
+# granted there), which is why a grant/exception/audience change of a node reindexes its subtree.
+
+SearchScope = Literal["all", "none", "public", "partner"]
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Who is asking, reduced to what an engine filter needs (no item ids, ever).
+
+    ``scope``: "all" (staff: every live item), "none" (suspended), "public" (anonymous or
+    unaffiliated: items public down their whole chain), "partner" (the fields below apply).
+    """
+
+    scope: SearchScope
+    org_id: int | None = None
+    tier_rank: int | None = None
+    region_ids: frozenset[int] = field(default_factory=frozenset)  # the org's region + ancestors
+    type_id: int | None = None
+    has_grants: bool = False
+    has_exceptions: bool = False
+
+
+def search_filter_for_principal(principal: Principal) -> SearchFilter:
+    if principal.kind == "staff":
+        return SearchFilter(scope="all")
+    if principal.kind == "suspended":
+        return SearchFilter(scope="none")
+    if principal.kind in ("anonymous", "unaffiliated"):
+        return SearchFilter(scope="public")
+    return SearchFilter(
+        scope="partner",
+        org_id=principal.organization.pk,
+        tier_rank=principal.tier_rank,
+        region_ids=principal.region_ids,
+        type_id=principal.type_id,
+        has_grants=principal.has_grants,
+        has_exceptions=principal.has_exceptions,
+    )
+
+
+def search_filter_for(user: UserLike | None) -> SearchFilter:
+    """The entitlement of ``user`` as a backend-neutral search filter."""
+    return search_filter_for_principal(principal_for(user))
+
+
+@dataclass(frozen=True)
+class ChainRule:
+    """The own rule of one non-public node on an item's chain, and who is granted there.
+
+    ``regions``/``types`` None = unrestricted; an empty set cannot occur for own rules.
+    """
+
+    page_id: int
+    min_rank: int | None
+    regions: frozenset[int] | None
+    types: frozenset[int] | None
+    granted_org_ids: frozenset[int]
+
+    def passes(self, flt: SearchFilter) -> bool:
+        return (
+            rule_passes(self.min_rank, self.regions, self.types, flt)
+            or flt.org_id in self.granted_org_ids
+        )
+
+
+@dataclass(frozen=True)
+class SearchAudience:
+    """An item's audience as index fields (see the comment above ``SearchFilter``)."""
+
+    public: bool
+    min_rank: int | None
+    regions: frozenset[int] | None  # None: all regions; empty: nobody
+    types: frozenset[int] | None
+    excepted_org_ids: frozenset[int]  # excepted on any chain node
+    granted_org_ids: frozenset[int]  # granted on any chain node
+    chain: tuple[ChainRule, ...]
+
+    def visible_to(self, flt: SearchFilter) -> bool:
+        """Plain-Python evaluation of the filter every backend must reproduce."""
+        if flt.scope in ("all", "none"):
+            return flt.scope == "all"
+        if flt.scope == "public":
+            return self.public
+        if flt.org_id in self.excepted_org_ids:
+            return False
+        if flt.org_id in self.granted_org_ids:
+            return all(node.passes(flt) for node in self.chain)
+        return rule_passes(self.min_rank, self.regions, self.types, flt)
+
+
+def search_audiences(pages: list[Page]) -> dict[int, SearchAudience]:
+    """The indexable audience of each page in ``pages`` (items; constant number of queries).
+
+    Pages without a compiled audience are absent from the result (fail closed: not indexed).
+    """
+    if not pages:
+        return {}
+    paths = {prefix for page in pages for prefix in chain_paths(page.path)}
+    rows = {
+        row.page.path: row
+        for row in PageAudience.objects.filter(page__path__in=paths).select_related("page")
+    }
+    node_ids = [row.page_id for row in rows.values()]
+    org_by_group = dict(
+        PartnerOrganization.objects.filter(
+            group_id__in=PageGroupObjectPermission.objects.filter(
+                content_object_id__in=node_ids
+            ).values("group_id")
+        ).values_list("group_id", "id")
+    )
+    held: dict[tuple[int, str], set[int]] = {}
+    for group_id, page_id, codename in PageGroupObjectPermission.objects.filter(
+        content_object_id__in=node_ids,
+        permission__codename__in=[GRANT_CODENAME, EXCEPTION_CODENAME],
+    ).values_list("group_id", "content_object_id", "permission__codename"):
+        if group_id in org_by_group:
+            held.setdefault((page_id, codename), set()).add(org_by_group[group_id])
+    out: dict[int, SearchAudience] = {}
+    for page in pages:
+        own = rows.get(page.path)
+        if own is None:
+            continue
+        chain: list[ChainRule] = []
+        excepted: set[int] = set()
+        granted: set[int] = set()
+        for prefix in chain_paths(page.path):
+            row = rows.get(prefix)
+            if row is None:
+                continue
+            excepted |= held.get((row.page_id, EXCEPTION_CODENAME), set())
+            node_granted = frozenset(held.get((row.page_id, GRANT_CODENAME), set()))
+            if row.own_public:
+                continue  # a public node lets every partner through: no constraint
+            granted |= node_granted
+            chain.append(
+                ChainRule(
+                    page_id=row.page_id,
+                    min_rank=row.own_min_rank,
+                    regions=parse_tokens(row.own_regions),
+                    types=parse_tokens(row.own_types),
+                    granted_org_ids=node_granted,
+                )
+            )
+        out[page.pk] = SearchAudience(
+            public=own.eff_public,
+            min_rank=own.eff_min_rank,
+            regions=parse_tokens(own.eff_regions),
+            types=parse_tokens(own.eff_types),
+            excepted_org_ids=frozenset(excepted),
+            granted_org_ids=frozenset(granted),
+            chain=tuple(chain),
+        )
+    return out
