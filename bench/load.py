@@ -243,7 +243,7 @@ import django
 django.setup()
 from django.conf import settings
 from accounts.models import User
-from demo.data import USERS
+from demo.builder import USERS
 from kb.models import LibraryIndexPage, PortalItemPage
 from kb.selectors import item_files
 from permissions.policies.principal import principal_for

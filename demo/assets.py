@@ -3,7 +3,8 @@
 The demo seeding needs product sheets, training guides and marketing visuals of a (fictitious)
 network-hardware vendor, *Altivo Networks*.  Everything here is generated in memory, without
 font files or network access, and is deterministic: identical inputs give byte-identical
-output (for the installed Pillow / reportlab versions).
+output (for the installed Pillow / reportlab versions). The PDFs' texts (labels, sentences,
+headings, bullets, tips and specification rows in en/de/cs) are data: demo/data/pdf_texts.json.
 
 Public API:
 
@@ -20,11 +21,13 @@ import colorsys
 import hashlib
 import io
 import itertools
+import json
 import math
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageFont
@@ -884,544 +887,38 @@ def make_logo(name: str, *, color: str = "#0a7", size: tuple[int, int] = (400, 1
 # PDF content banks
 # --------------------------------------------------------------------------------------------
 
-_STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "page": "Page {n} of {total}",
-        "specs": "Technical specifications",
-        "course": "Course at a glance",
-        "spec": "Specification",
-        "value": "Value",
-        "tip": "Partner tip",
-        "highlights": "Highlights",
-        "meta": "Partner use only",
-        "rev": "Rev.",
-        "intro": "This document summarises the key facts about {title} for Altivo partners "
-        "and their customers.",
-        "doc_training": "TRAINING GUIDE",
-        "doc_product": "PRODUCT DATASHEET",
-        "doc_platform": "SOLUTION BRIEF",
-    },
-    "de": {
-        "page": "Seite {n} von {total}",
-        "specs": "Technische Daten",
-        "course": "Kurs auf einen Blick",
-        "spec": "Merkmal",
-        "value": "Wert",
-        "tip": "Partner-Tipp",
-        "highlights": "Highlights",
-        "meta": "Nur für Partner",
-        "rev": "Rev.",
-        "intro": "Dieses Dokument fasst die wichtigsten Fakten zu {title} für Altivo-Partner "
-        "und deren Kunden zusammen.",
-        "doc_training": "SCHULUNGSUNTERLAGE",
-        "doc_product": "PRODUKTDATENBLATT",
-        "doc_platform": "LÖSUNGSÜBERSICHT",
-    },
-    "cs": {
-        "page": "Strana {n} z {total}",
-        "specs": "Technické parametry",
-        "course": "Kurz v kostce",
-        "spec": "Parametr",
-        "value": "Hodnota",
-        "tip": "Tip pro partnery",
-        "highlights": "Hlavní body",
-        "meta": "Pouze pro partnery",
-        "rev": "Rev.",
-        "intro": "Tento dokument shrnuje pro partnery Altivo a jejich zákazníky nejdůležitější "
-        "informace k tématu {title}.",
-        "doc_training": "ŠKOLICÍ PŘÍRUČKA",
-        "doc_product": "PRODUKTOVÝ LIST",
-        "doc_platform": "PŘEHLED ŘEŠENÍ",
-    },
-}
-
-_EN_SENTENCES: dict[str, tuple[str, ...]] = {
-    "switch": (
-        "Every port forwards at line rate over a non-blocking switching fabric, so east-west "
-        "traffic never becomes the bottleneck.",
-        "Multi-gigabit access ports deliver up to 2.5 GbE to Wi-Fi 6E access points over "
-        "existing Cat5e cabling.",
-        "Up to eight units can be stacked into a single logical switch with one management "
-        "address and distributed forwarding.",
-        "IEEE 802.3bt PoE provides up to 90 W per port for cameras, displays and access points, "
-        "with per-port power scheduling.",
-        "Layer 3 features such as static routing, OSPF and policy-based routing are included in "
-        "the base licence.",
-        "Dynamic VLAN assignment and 802.1X authentication place every user and device in the "
-        "right network segment automatically.",
-        "Hardware QoS with eight queues per port keeps voice and video smooth even under heavy "
-        "load.",
-    ),
-    "router": (
-        "The integrated SD-WAN engine steers traffic across MPLS, broadband and LTE links based "
-        "on measured latency, jitter and loss.",
-        "BGP, OSPF and IS-IS are fully supported, including route maps, prefix lists and "
-        "graceful restart.",
-        "Zero-touch provisioning lets a branch router download its configuration the first time "
-        "it is connected to the internet.",
-        "Hardware-accelerated IPsec delivers up to 4 Gbps of encrypted throughput without "
-        "impacting routing performance.",
-        "Application-aware routing recognises more than 3,000 applications and applies the right "
-        "path policy to each of them.",
-        "Dual WAN uplinks with sub-second failover keep point-of-sale and voice services online "
-        "during carrier outages.",
-    ),
-    "firewall": (
-        "The next-generation firewall inspects traffic up to layer 7 and enforces policies based "
-        "on users, applications and content.",
-        "Threat prevention combines intrusion prevention, anti-malware and DNS filtering in a "
-        "single pass through the data plane.",
-        "TLS 1.3 inspection can be enabled selectively, with privacy-sensitive categories such as "
-        "banking and health excluded by default.",
-        "Security policies are managed centrally and pushed to hundreds of sites in a single, "
-        "auditable change.",
-        "Threat intelligence feeds are updated every five minutes and shared across the entire "
-        "installed base.",
-        "Remote-access VPN with multi-factor authentication gives home workers secure access to "
-        "internal applications.",
-    ),
-    "wireless": (
-        "Wi-Fi 7 access points with 4x4 MIMO radios serve dense environments such as lecture "
-        "halls, warehouses and open-plan offices.",
-        "Automatic channel and transmit-power planning adapts the radio plan to interference in "
-        "real time.",
-        "A dedicated scanning radio detects rogue access points and spectrum problems without "
-        "affecting client traffic.",
-        "Guest access with a customisable captive portal can be set up in minutes from the cloud "
-        "dashboard.",
-        "Seamless roaming with 802.11r/k/v keeps voice calls stable while users move through the "
-        "building.",
-    ),
-    "training": (
-        "Each module combines a short theory block with a hands-on lab in a dedicated, "
-        "cloud-hosted practice environment.",
-        "Participants build a complete branch network, from VLAN design to firewall policy, "
-        "during the course labs.",
-        "The course prepares candidates for the Altivo Certified Network Professional (ACNP) exam.",
-        "Lab guides include step-by-step instructions, expected outputs and troubleshooting hints "
-        "for every exercise.",
-        "Instructors are certified Altivo engineers with field experience in enterprise and "
-        "service-provider deployments.",
-        "At the end of each day a short knowledge check helps participants identify topics that "
-        "need more practice.",
-        "Recorded sessions and lab access remain available for thirty days after the course.",
-        "Before the first session, make sure you can reach the lab portal from your network and "
-        "that your browser is up to date.",
-    ),
-    "general": (
-        "All platforms run the same AltivoOS software, so features and command syntax are "
-        "consistent across the portfolio.",
-        "The cloud management portal provides configuration templates, firmware scheduling and "
-        "real-time health monitoring.",
-        "A documented REST API and ready-made Ansible modules allow full automation of day-zero "
-        "and day-two tasks.",
-        "Hot-swappable power supplies and fans minimise downtime during maintenance.",
-        "Partners can register opportunities in the portal to receive deal protection and "
-        "additional discounts.",
-        "Every product is backed by a limited lifetime warranty and next-business-day advance "
-        "replacement.",
-        "Telemetry is streamed in real time and can be exported to existing monitoring tools via "
-        "syslog, SNMP or gRPC.",
-        "Energy-efficient Ethernet and intelligent fan control reduce power consumption by up to "
-        "30 percent compared with the previous generation.",
-        "Role-based access control and a complete audit trail help customers meet compliance "
-        "requirements.",
-        "Detailed sizing guides and validated reference designs are available in the partner "
-        "portal.",
-    ),
-}
-
-_DE_SENTENCES: tuple[str, ...] = (
-    "Alle Plattformen laufen mit derselben AltivoOS-Software, sodass Funktionen und Befehle im "
-    "gesamten Portfolio einheitlich sind.",
-    "Das Cloud-Management-Portal bietet Konfigurationsvorlagen, geplante Firmware-Updates und "
-    "eine Zustandsüberwachung in Echtzeit.",
-    "Mit Zero-Touch-Provisioning lädt ein Filialrouter seine Konfiguration beim ersten Anschluss "
-    "an das Internet automatisch herunter.",
-    "Die Next-Generation-Firewall prüft den Datenverkehr bis zur Anwendungsebene und setzt "
-    "Richtlinien nach Benutzer, Anwendung und Inhalt durch.",
-    "Multi-Gigabit-Ports liefern bis zu 2,5 GbE über die vorhandene Cat5e-Verkabelung an "
-    "Wi-Fi-6E-Access-Points.",
-    "Bis zu acht Geräte lassen sich zu einem logischen Switch mit einer einzigen "
-    "Management-Adresse stapeln.",
-    "PoE nach IEEE 802.3bt stellt bis zu 90 W pro Port für Kameras, Displays und Access Points "
-    "bereit.",
-    "Hardwarebeschleunigtes IPsec erreicht bis zu 4 Gbit/s verschlüsselten Durchsatz ohne "
-    "Einbußen bei der Routing-Leistung.",
-    "Jedes Modul verbindet einen kurzen Theorieblock mit einer praktischen Übung in einer "
-    "eigenen Laborumgebung in der Cloud.",
-    "Der Kurs bereitet gezielt auf die Prüfung zum Altivo Certified Network Professional (ACNP) "
-    "vor.",
-    "Die Laboranleitungen enthalten Schritt-für-Schritt-Anweisungen, erwartete Ausgaben und "
-    "Hinweise zur Fehlersuche.",
-    "Hot-Swap-fähige Netzteile und Lüfter minimieren Ausfallzeiten bei Wartungsarbeiten.",
-    "Eine dokumentierte REST-API und fertige Ansible-Module ermöglichen die vollständige "
-    "Automatisierung wiederkehrender Aufgaben.",
-    "Partner können Projekte im Portal registrieren und erhalten dadurch Projektschutz und "
-    "zusätzliche Rabatte.",
-    "Für jedes Produkt gilt eine eingeschränkte lebenslange Garantie mit Vorabaustausch am "
-    "nächsten Werktag.",
-    "Rollenbasierte Zugriffskontrolle und ein lückenloses Audit-Protokoll unterstützen die "
-    "Einhaltung von Compliance-Vorgaben.",
-)
-
-_CS_SENTENCES: tuple[str, ...] = (
-    "Všechny platformy používají stejný software AltivoOS, takže funkce i syntaxe příkazů jsou "
-    "v celém portfoliu jednotné.",
-    "Cloudový portál pro správu nabízí konfigurační šablony, plánování aktualizací firmwaru a "
-    "sledování stavu v reálném čase.",
-    "Díky funkci zero-touch provisioning si pobočkový směrovač stáhne konfiguraci automaticky "
-    "při prvním připojení k internetu.",
-    "Firewall nové generace kontroluje provoz až na aplikační vrstvě a uplatňuje pravidla podle "
-    "uživatelů, aplikací a obsahu.",
-    "Multigigabitové porty poskytují přístupovým bodům Wi-Fi 6E rychlost až 2,5 Gb/s po "
-    "stávající kabeláži Cat5e.",
-    "Až osm přepínačů lze spojit do jednoho logického celku se společnou adresou pro správu.",
-    "Napájení PoE podle IEEE 802.3bt dodává až 90 W na port pro kamery, displeje a přístupové "
-    "body.",
-    "Hardwarově akcelerované IPsec dosahuje šifrované propustnosti až 4 Gb/s bez dopadu na "
-    "výkon směrování.",
-    "Každý modul kombinuje krátký teoretický blok s praktickým cvičením ve vlastním "
-    "laboratorním prostředí v cloudu.",
-    "Kurz připravuje účastníky na certifikační zkoušku Altivo Certified Network Professional "
-    "(ACNP).",
-    "Laboratorní návody obsahují podrobný postup, očekávané výstupy a tipy pro řešení problémů.",
-    "Zdroje a ventilátory vyměnitelné za provozu minimalizují výpadky během údržby.",
-    "Zdokumentované REST API a hotové moduly pro Ansible umožňují plnou automatizaci "
-    "opakovaných úloh.",
-    "Partneři mohou v portálu registrovat obchodní příležitosti a získat tak ochranu obchodu a "
-    "dodatečné slevy.",
-    "Na každý produkt se vztahuje omezená doživotní záruka s výměnou následující pracovní den.",
-    "Řízení přístupu na základě rolí a úplný auditní záznam pomáhají zákazníkům splnit "
-    "požadavky na shodu s předpisy.",
-)
-
-_HEADINGS: dict[str, tuple[str, ...]] = {
-    "en": (
-        "Overview",
-        "Key benefits",
-        "Deployment scenarios",
-        "Performance and scalability",
-        "Security architecture",
-        "Management and automation",
-        "High availability",
-        "Integration with existing networks",
-        "Operational best practices",
-        "Licensing and support",
-        "Installation checklist",
-        "Ordering information",
-    ),
-    "de": (
-        "Überblick",
-        "Wichtige Vorteile",
-        "Einsatzszenarien",
-        "Leistung und Skalierbarkeit",
-        "Sicherheitsarchitektur",
-        "Verwaltung und Automatisierung",
-        "Hochverfügbarkeit",
-        "Lizenzierung und Support",
-        "Installationscheckliste",
-        "Bestellinformationen",
-    ),
-    "cs": (
-        "Přehled",
-        "Hlavní výhody",
-        "Scénáře nasazení",
-        "Výkon a škálovatelnost",
-        "Bezpečnostní architektura",
-        "Správa a automatizace",
-        "Vysoká dostupnost",
-        "Licencování a podpora",
-        "Kontrolní seznam instalace",
-        "Informace pro objednávku",
-    ),
-}
-
-_TRAINING_HEADINGS: dict[str, tuple[str, ...]] = {
-    "en": (
-        "Course objectives",
-        "Target audience",
-        "Module overview",
-        "Lab environment",
-        "Assessment and certification",
-        "Preparation checklist",
-    ),
-    "de": ("Schulungsziele", "Zielgruppe", "Modulübersicht", "Laborumgebung", "Prüfung"),
-    "cs": ("Cíle školení", "Cílová skupina", "Přehled modulů", "Laboratorní prostředí", "Zkouška"),
-}
-
-_BULLETS: dict[str, tuple[str, ...]] = {
-    "en": (
-        "Cloud or on-premises management from a single console",
-        "Zero-touch provisioning for branch and remote sites",
-        "Open REST API, Ansible modules and Terraform provider",
-        "Limited lifetime warranty with next-business-day replacement",
-        "Hot-swappable power supplies and fan trays",
-        "Consistent AltivoOS feature set across all platforms",
-        "Role-based access control with a complete audit trail",
-        "Energy-efficient design with intelligent fan control",
-    ),
-    "de": (
-        "Verwaltung aus der Cloud oder lokal über eine einzige Konsole",
-        "Zero-Touch-Provisioning für Filialen und Außenstellen",
-        "Offene REST-API, Ansible-Module und Terraform-Provider",
-        "Eingeschränkte lebenslange Garantie mit Austausch am nächsten Werktag",
-        "Hot-Swap-fähige Netzteile und Lüftereinschübe",
-        "Einheitlicher AltivoOS-Funktionsumfang auf allen Plattformen",
-    ),
-    "cs": (
-        "Správa z cloudu nebo lokálně z jediné konzole",
-        "Zero-touch provisioning pro pobočky a vzdálená místa",
-        "Otevřené REST API, moduly pro Ansible a provider pro Terraform",
-        "Omezená doživotní záruka s výměnou následující pracovní den",
-        "Zdroje a ventilátory vyměnitelné za provozu",
-        "Jednotné funkce AltivoOS na všech platformách",
-    ),
-}
-
-_TIPS: dict[str, tuple[str, ...]] = {
-    "en": (
-        "Register the opportunity in the partner portal before the first customer workshop to "
-        "secure deal protection.",
-        "Use the sizing calculator in the partner portal to plan PoE budgets and uplink capacity.",
-        "Demo units can be requested through the partner portal for up to 60 days.",
-    ),
-    "de": (
-        "Registrieren Sie das Projekt vor dem ersten Kundenworkshop im Partnerportal, um sich den "
-        "Projektschutz zu sichern.",
-        "Demo-Geräte können über das Partnerportal für bis zu 60 Tage angefordert werden.",
-    ),
-    "cs": (
-        "Zaregistrujte obchodní příležitost v partnerském portálu ještě před prvním workshopem u "
-        "zákazníka.",
-        "Demo zařízení si lze přes partnerský portál zapůjčit až na 60 dní.",
-    ),
-}
+# The texts live in demo/data/pdf_texts.json (per language: en, de, cs); read once at import.
 
 _Label = dict[str, str]
 _Value = tuple[str, ...] | dict[str, tuple[str, ...]]
 
 
-def _lbl(en: str, de: str, cs: str) -> _Label:
-    return {"en": en, "de": de, "cs": cs}
+def _read_texts() -> dict[str, Any]:
+    path = Path(__file__).with_name("data") / "pdf_texts.json"
+    with path.open(encoding="utf-8") as f:
+        return json.load(f)
 
 
-_WARRANTY: _Value = {
-    "en": ("Limited lifetime, next-business-day replacement",),
-    "de": ("Eingeschränkt lebenslang, Austausch am nächsten Werktag",),
-    "cs": ("Omezená doživotní, výměna následující pracovní den",),
-}
-_FORM_1U = ('1U, 19" rack mount, 442 × 260 × 44 mm', '1U, 19" rack mount, 442 × 350 × 44 mm')
-_PSU = (
-    "100–240 V AC, internal",
-    "2 × hot-swap, 100–240 V AC",
-    "2 × hot-swap, 100–240 V AC / -48 V DC",
-)
+def _per_key(mapping: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    return {key: tuple(values) for key, values in mapping.items()}
 
+
+def _spec_value(values: list[str] | dict[str, list[str]]) -> _Value:
+    return _per_key(values) if isinstance(values, dict) else tuple(values)
+
+
+_TEXTS = _read_texts()
+_STRINGS: dict[str, dict[str, str]] = _TEXTS["strings"]
+_EN_SENTENCES: dict[str, tuple[str, ...]] = _per_key(_TEXTS["sentences"]["en"])
+_DE_SENTENCES: tuple[str, ...] = tuple(_TEXTS["sentences"]["de"])
+_CS_SENTENCES: tuple[str, ...] = tuple(_TEXTS["sentences"]["cs"])
+_HEADINGS: dict[str, tuple[str, ...]] = _per_key(_TEXTS["headings"])
+_TRAINING_HEADINGS: dict[str, tuple[str, ...]] = _per_key(_TEXTS["training_headings"])
+_BULLETS: dict[str, tuple[str, ...]] = _per_key(_TEXTS["bullets"])
+_TIPS: dict[str, tuple[str, ...]] = _per_key(_TEXTS["tips"])
 _SPECS: dict[str, list[tuple[_Label, _Value]]] = {
-    "switch": [
-        (
-            _lbl("Ports", "Anschlüsse", "Porty"),
-            (
-                "24 × 1 GbE RJ45, 4 × 10G SFP+",
-                "48 × 1 GbE RJ45, 4 × 10G SFP+",
-                "24 × 2.5 GbE RJ45, 4 × 25G SFP28",
-                "48 × mGig RJ45, 6 × 100G QSFP28",
-            ),
-        ),
-        (
-            _lbl("Switching capacity", "Switching-Kapazität", "Přepínací kapacita"),
-            ("128 Gbps", "176 Gbps", "480 Gbps", "1.76 Tbps"),
-        ),
-        (
-            _lbl("Forwarding rate", "Weiterleitungsrate", "Rychlost přeposílání"),
-            ("95 Mpps", "130 Mpps", "357 Mpps", "1,310 Mpps"),
-        ),
-        (
-            _lbl("PoE budget", "PoE-Budget", "Rozpočet PoE"),
-            ("370 W (PoE+)", "740 W (PoE+)", "1,440 W (802.3bt)"),
-        ),
-        (
-            _lbl("MAC address table", "MAC-Adresstabelle", "Tabulka MAC adres"),
-            ("16K", "32K", "64K"),
-        ),
-        (_lbl("VLANs", "VLANs", "VLAN"), ("4,094 active VLAN IDs",)),
-        (_lbl("Power supply", "Stromversorgung", "Napájení"), _PSU),
-        (_lbl("Form factor", "Bauform", "Provedení"), _FORM_1U),
-        (
-            _lbl("Operating temperature", "Betriebstemperatur", "Provozní teplota"),
-            ("0–45 °C", "0–50 °C", "-5–55 °C"),
-        ),
-        (_lbl("Warranty", "Garantie", "Záruka"), _WARRANTY),
-    ],
-    "router": [
-        (
-            _lbl("WAN interfaces", "WAN-Schnittstellen", "Rozhraní WAN"),
-            ("2 × 10G SFP+, 2 × 2.5 GbE RJ45", "2 × 1 GbE RJ45, 1 × SFP", "4 × 10G SFP+"),
-        ),
-        (_lbl("LAN ports", "LAN-Ports", "Porty LAN"), ("8 × 1 GbE RJ45", "16 × 1 GbE RJ45")),
-        (
-            _lbl("Routing throughput", "Routing-Durchsatz", "Propustnost směrování"),
-            ("5 Gbps", "10 Gbps", "20 Gbps"),
-        ),
-        (
-            _lbl("IPsec VPN throughput", "IPsec-VPN-Durchsatz", "Propustnost IPsec VPN"),
-            ("1.2 Gbps", "4 Gbps", "8 Gbps"),
-        ),
-        (
-            _lbl("Concurrent sessions", "Gleichzeitige Sitzungen", "Souběžné relace"),
-            ("500,000", "1,000,000", "2,000,000"),
-        ),
-        (
-            _lbl("Routing protocols", "Routing-Protokolle", "Směrovací protokoly"),
-            ("BGP, OSPFv2/v3, IS-IS, RIPv2, PIM",),
-        ),
-        (
-            _lbl("Cellular", "Mobilfunk", "Mobilní síť"),
-            ("LTE Cat 12 (optional)", "5G SA/NSA (optional)"),
-        ),
-        (_lbl("Power supply", "Stromversorgung", "Napájení"), _PSU),
-        (_lbl("Form factor", "Bauform", "Provedení"), _FORM_1U),
-        (_lbl("Warranty", "Garantie", "Záruka"), _WARRANTY),
-    ],
-    "firewall": [
-        (
-            _lbl("Firewall throughput", "Firewall-Durchsatz", "Propustnost firewallu"),
-            ("10 Gbps", "28 Gbps", "60 Gbps"),
-        ),
-        (
-            _lbl(
-                "Threat protection throughput", "Durchsatz Bedrohungsschutz", "Propustnost ochrany"
-            ),
-            ("1.8 Gbps", "4.5 Gbps", "11 Gbps"),
-        ),
-        (
-            _lbl("IPsec VPN throughput", "IPsec-VPN-Durchsatz", "Propustnost IPsec VPN"),
-            ("6 Gbps", "14 Gbps", "35 Gbps"),
-        ),
-        (
-            _lbl(
-                "TLS inspection throughput", "TLS-Inspektionsdurchsatz", "Propustnost inspekce TLS"
-            ),
-            ("1.1 Gbps", "3 Gbps", "7.5 Gbps"),
-        ),
-        (
-            _lbl("Concurrent sessions", "Gleichzeitige Sitzungen", "Souběžné relace"),
-            ("1.5 million", "4 million", "8 million"),
-        ),
-        (
-            _lbl("New sessions per second", "Neue Sitzungen pro Sekunde", "Nové relace za sekundu"),
-            ("90,000", "220,000", "450,000"),
-        ),
-        (
-            _lbl("Interfaces", "Schnittstellen", "Rozhraní"),
-            ("8 × 1 GbE RJ45, 2 × 10G SFP+", "16 × 1 GbE RJ45, 4 × 10G SFP+"),
-        ),
-        (_lbl("Power supply", "Stromversorgung", "Napájení"), _PSU),
-        (_lbl("Form factor", "Bauform", "Provedení"), _FORM_1U),
-        (_lbl("Warranty", "Garantie", "Záruka"), _WARRANTY),
-    ],
-    "wireless": [
-        (
-            _lbl("Wi-Fi standard", "WLAN-Standard", "Standard Wi-Fi"),
-            ("Wi-Fi 6E (802.11ax)", "Wi-Fi 7 (802.11be)"),
-        ),
-        (
-            _lbl("Radios", "Funkmodule", "Rádia"),
-            ("Tri-band 2.4/5/6 GHz, 4x4 MIMO", "Dual-band 2.4/5 GHz, 2x2 MIMO"),
-        ),
-        (
-            _lbl("Maximum data rate", "Maximale Datenrate", "Maximální rychlost"),
-            ("5.4 Gbps", "10.8 Gbps", "18.7 Gbps"),
-        ),
-        (_lbl("Uplink", "Uplink", "Uplink"), ("1 × 2.5 GbE mGig", "2 × 10 GbE mGig")),
-        (_lbl("Power", "Stromversorgung", "Napájení"), ("802.3at PoE+", "802.3bt PoE")),
-        (_lbl("Maximum clients", "Maximale Clients", "Maximum klientů"), ("512", "1,024")),
-        (_lbl("Mounting", "Montage", "Montáž"), ("Ceiling / wall, T-rail clips included",)),
-        (
-            _lbl("Operating temperature", "Betriebstemperatur", "Provozní teplota"),
-            ("0–40 °C", "-10–50 °C"),
-        ),
-        (_lbl("Warranty", "Garantie", "Záruka"), _WARRANTY),
-    ],
-    "training": [
-        (_lbl("Course code", "Kurscode", "Kód kurzu"), ("ACNA-110", "ACNP-210", "ACSE-320")),
-        (
-            _lbl("Duration", "Dauer", "Délka"),
-            {
-                "en": ("2 days (16 hours)", "3 days (24 hours)", "5 days (40 hours)"),
-                "de": ("2 Tage (16 Stunden)", "3 Tage (24 Stunden)", "5 Tage (40 Stunden)"),
-                "cs": ("2 dny (16 hodin)", "3 dny (24 hodin)", "5 dní (40 hodin)"),
-            },
-        ),
-        (
-            _lbl("Level", "Niveau", "Úroveň"),
-            {
-                "en": ("Associate", "Professional", "Expert"),
-                "de": ("Einsteiger", "Fortgeschritten", "Experte"),
-                "cs": ("Začátečník", "Pokročilý", "Expert"),
-            },
-        ),
-        (
-            _lbl("Delivery", "Format", "Forma"),
-            {
-                "en": ("Instructor-led, virtual classroom", "Instructor-led, on-site or virtual"),
-                "de": (
-                    "Mit Trainer, virtuelles Klassenzimmer",
-                    "Mit Trainer, vor Ort oder virtuell",
-                ),
-                "cs": ("S lektorem, virtuální učebna", "S lektorem, prezenčně nebo online"),
-            },
-        ),
-        (
-            _lbl("Prerequisites", "Voraussetzungen", "Předpoklady"),
-            {
-                "en": ("Basic TCP/IP and Ethernet knowledge", "ACNA certification or equivalent"),
-                "de": ("Grundkenntnisse in TCP/IP und Ethernet", "ACNA-Zertifizierung o. ä."),
-                "cs": ("Základní znalost TCP/IP a Ethernetu", "Certifikace ACNA nebo ekvivalent"),
-            },
-        ),
-        (
-            _lbl("Lab environment", "Laborumgebung", "Laboratoř"),
-            {
-                "en": ("Cloud-hosted, one pod per participant",),
-                "de": ("In der Cloud, ein Pod pro Teilnehmer",),
-                "cs": ("V cloudu, jeden pod na účastníka",),
-            },
-        ),
-        (
-            _lbl("Certification", "Zertifizierung", "Certifikace"),
-            ("ACNA exam (60 min)", "ACNP exam (90 min)", "ACSE lab exam (8 h)"),
-        ),
-        (_lbl("Course languages", "Kurssprachen", "Jazyky kurzu"), ("EN, DE, CS",)),
-        (_lbl("Class size", "Gruppengröße", "Velikost skupiny"), ("max. 8", "max. 12")),
-    ],
-    "platform": [
-        (
-            _lbl("Deployment", "Bereitstellung", "Nasazení"),
-            {
-                "en": ("Cloud-managed or on-premises virtual appliance",),
-                "de": ("Cloud-verwaltet oder lokale virtuelle Appliance",),
-                "cs": ("Správa z cloudu nebo lokální virtuální appliance",),
-            },
-        ),
-        (
-            _lbl("Managed devices", "Verwaltete Geräte", "Spravovaná zařízení"),
-            ("up to 5,000", "up to 25,000"),
-        ),
-        (
-            _lbl("Supported platforms", "Unterstützte Plattformen", "Podporované platformy"),
-            ("AX switches, RX routers, FX firewalls, WX access points",),
-        ),
-        (_lbl("APIs", "Schnittstellen", "API"), ("REST, NETCONF/YANG, gRPC telemetry",)),
-        (
-            _lbl("Integrations", "Integrationen", "Integrace"),
-            ("ServiceNow, Splunk, Ansible, Terraform",),
-        ),
-        (_lbl("Data residency", "Datenspeicherung", "Umístění dat"), ("EU (Frankfurt, Prague)",)),
-        (_lbl("Availability SLA", "Verfügbarkeits-SLA", "SLA dostupnosti"), ("99.95 %", "99.99 %")),
-        (_lbl("Support", "Support", "Podpora"), ("24 × 7, 30-minute response for P1",)),
-    ],
+    category: [(row["label"], _spec_value(row["values"])) for row in rows]
+    for category, rows in _TEXTS["specs"].items()
 }
 
 

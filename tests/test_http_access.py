@@ -15,7 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
 
-from demo.data import USERS
+from demo.builder import USERS
 from kb.models import LibraryIndexPage, PortalItemPage
 from permissions.policies.files import document_policy
 from permissions.policies.pages import page_policy

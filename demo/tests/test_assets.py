@@ -189,6 +189,24 @@ def test_pdf_unknown_language_falls_back_to_english() -> None:
     assert "Technical specifications" in text
 
 
+def test_pdf_texts_data_covers_every_language_and_category() -> None:
+    """demo/data/pdf_texts.json: every language has every label and bank, every category rows."""
+    from demo import assets
+
+    languages = set(assets._LANGS)
+    assert set(assets._STRINGS) == languages
+    assert len({frozenset(strings) for strings in assets._STRINGS.values()}) == 1
+    assert set(assets._EN_SENTENCES) == {t for topics in assets._RELATED.values() for t in topics}
+    assert assets._DE_SENTENCES and assets._CS_SENTENCES
+    for bank in (assets._HEADINGS, assets._TRAINING_HEADINGS, assets._BULLETS, assets._TIPS):
+        assert set(bank) == languages and all(bank.values())
+    assert set(assets._SPECS) == set(assets._RELATED)
+    for rows in assets._SPECS.values():
+        for label, value in rows:
+            assert set(label) == languages
+            assert value and (set(value) == languages if isinstance(value, dict) else True)
+
+
 def _text_positions(data: bytes, page: int = 0) -> list[tuple[float, float, float, str]]:
     """(x, y, font size, text) of every text run on a page, in PDF user space."""
     runs: list[tuple[float, float, float, str]] = []

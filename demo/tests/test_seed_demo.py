@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.models import Locale
 
-from demo.data import ITEM_TAGS, ITEMS, ORGANIZATIONS, USERS
+from demo.builder import ITEM_TAGS, ITEMS, ORGANIZATIONS, USERS
 from kb.models import (
     ItemKey,
     LibraryIndexPage,

@@ -9,7 +9,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from demo.data import DemoSummary, demo_seed
+from demo.builder import DemoSummary, demo_seed
 
 
 class Command(BaseCommand):

@@ -1,0 +1,526 @@
+"""Builds the demo world of *Altivo Networks*' partner portal (``manage.py seed_demo``).
+
+The data (taxonomy, organisations, logins, sections, items with their texts, downloads) lives in
+demo/data/*.json and is read into specs by ``demo.loader``; this module writes it. Everything is
+written through the services (``permissions.services``, ``kb.services``) so the demo behaves
+exactly like content created in the admin or imported from a bundle. The data is chosen so that
+every journey of docs/JOURNEYS.md can be shown and every audience rule is exercised at least
+once: minimum tier, regions (with DACH under EMEA), partner types, a grant, an exception,
+inheritance (child items and a tier-restricted section), a public item, and content in en/de/cs.
+
+``demo_seed()`` is idempotent: organisations, users and items are upserted by key, sections are
+looked up by slug, images and documents by title + content hash (the generators in
+``demo.assets`` are deterministic), so a second run changes nothing that can be counted.
+docs/demo.md documents the result; demo/tests/test_seed_demo.py checks it, including what each demo
+login may and may not see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from io import BytesIO
+from typing import TextIO
+
+from django.contrib.auth import get_user_model
+from django.core.files.images import ImageFile
+from django.db import transaction
+from django.utils import timezone
+from wagtail.models import Page
+
+from demo.assets import make_logo, make_pdf, make_product_image
+from demo.loader import (
+    ANYONE_SIGNED_IN,
+    MA,
+    Doc,
+    ItemSpec,
+    OrgSpec,
+    Rule,
+    SectionSpec,
+    html,
+    load_demo,
+)
+from files.models import PortalDocument, PortalImage
+from kb.models import DownloadEvent, ItemKey, LibraryIndexPage, PortalItemPage
+from kb.services import (
+    Audience,
+    FileSpec,
+    StoredFiles,
+    document_create,
+    item_upsert,
+    library_for_locale,
+    product_ensure,
+    site_structure_ensure,
+)
+from permissions.models import (
+    AccessChange,
+    Membership,
+    PartnerOrganization,
+    PartnerType,
+    Region,
+    Tier,
+)
+from permissions.services import (
+    access_change_source,
+    organization_set_logo,
+    organization_upsert,
+    user_upsert,
+)
+
+# The data lives in demo/data/*.json (see demo.loader); these names are what the seeding below
+# (and the tests) use.
+_DEMO = load_demo()
+TIERS = _DEMO.taxonomy.tiers
+REGIONS = _DEMO.taxonomy.regions
+PARTNER_TYPES = _DEMO.taxonomy.partner_types
+ORGANIZATIONS = _DEMO.organizations
+USERS = _DEMO.users
+SECTIONS = _DEMO.sections
+ITEMS = _DEMO.items
+ITEM_TAGS = _DEMO.item_tags
+#: Downloads recorded for Anna so "Updated since you downloaded" and "Withdrawn" have content:
+#: (user e-mail, item key, attachment language or None for the master, days ago).
+DOWNLOADS = _DEMO.downloads
+
+# ============================================================================================
+# Seeding
+# ============================================================================================
+
+
+@dataclass
+class LoginRow:
+    email: str
+    password: str
+    name: str
+    organization: str
+    tier: str
+    region: str
+    partner_type: str
+    role: str
+    language: str
+    time_zone: str
+    visible_items: int
+
+
+@dataclass
+class DemoSummary:
+    organizations: int = 0
+    suspended: list[str] = field(default_factory=list)
+    users: int = 0
+    sections: int = 0
+    items_by_kind: dict[str, int] = field(default_factory=dict)
+    items_by_locale: dict[str, int] = field(default_factory=dict)
+    items_created: int = 0
+    items_updated: int = 0
+    rules: dict[str, int] = field(default_factory=dict)
+    images: int = 0
+    documents: int = 0
+    logins: list[LoginRow] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def items(self) -> int:
+        return sum(self.items_by_kind.values())
+
+
+def _sha1(data: bytes) -> str:
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
+
+
+class _Seeder:
+    def __init__(self, stdout: TextIO | None) -> None:
+        self.stdout = stdout
+        self.stored = StoredFiles()
+        self.now = timezone.now()
+        self.tiers: dict[str, Tier] = {}
+        self.regions: dict[str, Region] = {}
+        self.types: dict[str, PartnerType] = {}
+        self.orgs: dict[str, PartnerOrganization] = {}
+        self.users: dict[str, object] = {}
+        self.sections: dict[str, LibraryIndexPage] = {}
+        self.pages: dict[str, PortalItemPage] = {}
+        self.image_ids: set[int] = set()
+        self.document_ids: set[int] = set()
+        self.summary = DemoSummary()
+
+    def say(self, message: str) -> None:
+        if self.stdout is not None:
+            self.stdout.write(message + "\n")
+
+    # -- taxonomy, organisations, users -----------------------------------------------------
+    def taxonomy(self) -> None:
+        # No service exists for these reference rows yet (they are edited in the admin).
+        for key, name, rank in TIERS:
+            self.tiers[key] = Tier.objects.update_or_create(
+                key=key, defaults={"name": name, "rank": rank}
+            )[0]
+        for key, name, parent in REGIONS:
+            self.regions[key] = Region.objects.update_or_create(
+                key=key, defaults={"name": name, "parent": self.regions.get(parent)}
+            )[0]
+        for key, name in PARTNER_TYPES:
+            self.types[key] = PartnerType.objects.update_or_create(
+                key=key, defaults={"name": name}
+            )[0]
+
+    def organizations(self) -> None:
+        for spec in ORGANIZATIONS:
+            org = organization_upsert(
+                key=spec.key,
+                name=spec.name,
+                tier=self.tiers[spec.tier],
+                region=self.regions[spec.region],
+                partner_type=self.types[spec.partner_type],
+                country=spec.country,
+                status=spec.status,
+                contact_block=spec.contact_block,
+                primary_color=spec.primary_color,
+                secondary_color="#ffffff",
+            )
+            self._logo(org, spec)
+            self.orgs[spec.key] = org
+        self.summary.organizations = len(self.orgs)
+        self.summary.suspended = [o.name for o in self.orgs.values() if not o.is_active]
+        self.say(f"  {len(self.orgs)} organisations")
+
+    def _logo(self, org: PartnerOrganization, spec: OrgSpec) -> None:
+        # The demo stores a generated PNG once and keeps it while it is unchanged.
+        data = make_logo(spec.name, color=spec.primary_color)
+        if org.logo:
+            try:
+                with org.logo.open("rb") as current:
+                    if _sha1(current.read()) == _sha1(data):
+                        return
+            except OSError:
+                pass
+        organization_set_logo(
+            organization=org, name=f"{spec.key}-logo.png", content=data, stored=self.stored
+        )
+
+    def logins(self) -> None:
+        for spec in USERS:
+            user = user_upsert(
+                email=spec.email,
+                password=spec.password,
+                first_name=spec.first_name,
+                last_name=spec.last_name,
+                preferred_language=spec.language,
+                time_zone=spec.time_zone,
+                organization=self.orgs[spec.organization] if spec.organization else None,
+                role=spec.role,
+                staff_role=spec.staff_role,
+            )
+            if spec.superuser and not user.is_superuser:
+                user.is_superuser = True
+                user.save(update_fields=["is_superuser"])
+            self.users[spec.email] = user
+        self.summary.users = len(self.users)
+        self.say(f"  {len(self.users)} users")
+
+    # -- library ----------------------------------------------------------------------------
+    def structure(self) -> None:
+        site_structure_ensure()
+        library = library_for_locale("en")
+        if not library.audience_public:
+            # A public item is visible without login only if every section above it is public
+            # too (audiences only narrow down the tree), so the English library itself must be
+            # public. It adds no restriction for partners; its non-public sections still need a
+            # login.
+            library.audience_public = True
+            library.save_revision().publish()
+        for spec in SECTIONS:
+            self.sections[spec.slug] = self._section(library, spec)
+        self.summary.sections = len(self.sections)
+        self.say(f"  {len(self.sections)} library sections")
+
+    def _apply_rule(self, page, rule: Rule) -> None:
+        page.audience_public = rule.public
+        page.audience_min_tier = self.tiers[rule.min_tier] if rule.min_tier else None
+        page.audience_regions = [self.regions[k] for k in rule.regions]
+        page.audience_partner_types = [self.types[k] for k in rule.types]
+
+    def _section(self, parent: LibraryIndexPage, spec: SectionSpec) -> LibraryIndexPage:
+        section = LibraryIndexPage.objects.child_of(parent).filter(slug=spec.slug).first()
+        if section is None:
+            section = LibraryIndexPage(
+                title=spec.title, slug=spec.slug, intro=html(spec.intro), locale=parent.locale
+            )
+            self._apply_rule(section, spec.rule)
+            parent.add_child(instance=section)
+            section.save_revision().publish()
+            return section
+        wanted = (
+            spec.title,
+            spec.rule.public,
+            spec.rule.min_tier,
+            set(spec.rule.regions),
+            set(spec.rule.types),
+        )
+        current = (
+            section.title,
+            section.audience_public,
+            section.audience_min_tier.key if section.audience_min_tier else None,
+            {r.key for r in section.audience_regions.all()},
+            {t.key for t in section.audience_partner_types.all()},
+        )
+        if wanted != current or not section.live:
+            section.title, section.intro = spec.title, html(spec.intro)
+            self._apply_rule(section, spec.rule)
+            section.save_revision().publish()
+        return section
+
+    def _parent(self, ref: str):
+        kind, _, name = ref.partition(":")
+        if kind == "section":
+            return self.sections[name]
+        if kind == "item":
+            return self.pages[name]
+        if kind == "library":
+            return library_for_locale(name)
+        raise ValueError(f"unknown parent reference {ref!r}")
+
+    def _image(self, *, title: str, data: bytes, filename: str) -> PortalImage:
+        digest = _sha1(data)
+        image = PortalImage.objects.filter(title=title, file_hash=digest).first()
+        if image is None:
+            image = PortalImage(
+                title=title,
+                file=ImageFile(BytesIO(data), name=filename),
+                file_size=len(data),
+                file_hash=digest,
+            )
+            image.save()
+            self.stored.paths.append(image.file.name)
+        self.image_ids.add(image.pk)
+        return image
+
+    def _pdf(self, spec: ItemSpec, doc: Doc) -> bytes:
+        return make_pdf(
+            doc.title,
+            subtitle=doc.subtitle,
+            pages=doc.pages,
+            accent=spec.color,
+            language=doc.language,
+        )
+
+    def _document(self, *, title: str, filename: str, data: bytes) -> PortalDocument:
+        document = PortalDocument.objects.filter(title=title, file_hash=_sha1(data)).first()
+        if document is None:
+            document = document_create(name=filename, content=data, title=title, stored=self.stored)
+        self.document_ids.add(document.pk)
+        return document
+
+    def item(self, spec: ItemSpec) -> PortalItemPage:
+        slug = spec.key.removeprefix("demo-")
+        cover = self._image(
+            title=f"{spec.title} (cover)",
+            data=make_product_image(
+                spec.title, subtitle=spec.product or "Altivo Partner Programme", color=spec.color
+            ),
+            filename=f"{slug}-cover.jpg",
+        )
+        extra = {**spec.extra, "cover_image": cover}
+        if spec.kind == MA:
+            master_document = master_image = None
+            if spec.master is not None:
+                master_document = self._document(
+                    title=spec.master.title,
+                    filename=f"{slug}.pdf",
+                    data=self._pdf(spec, spec.master),
+                )
+            if spec.master_image_size is not None:
+                master_image = self._image(
+                    title=spec.title,
+                    data=make_product_image(
+                        spec.title,
+                        subtitle=spec.summary.split(".")[0][:80],
+                        color=spec.color,
+                        size=spec.master_image_size,
+                        fmt="PNG",
+                    ),
+                    filename=f"{slug}.png",
+                )
+            extra.update(
+                asset_kind=spec.asset_kind,
+                master_document=master_document,
+                master_image=master_image,
+                co_brandable=spec.co_brandable,
+            )
+        files = []
+        for doc in spec.attachments:
+            data = self._pdf(spec, doc)
+            files.append(
+                FileSpec(
+                    name=f"{slug}-{doc.language}.pdf",
+                    content=data,
+                    language=doc.language,
+                    title=f"{doc.title} ({doc.language.upper()})",
+                )
+            )
+        rule = spec.rule
+        existed = ItemKey.objects.filter(key=spec.key).exists()
+        page = item_upsert(
+            key=spec.key,
+            kind=spec.kind,
+            title=spec.title,
+            parent=self._parent(spec.parent),
+            body=spec.body,
+            summary=spec.summary,
+            product=product_ensure(name=spec.product) if spec.product else None,
+            audience=Audience(
+                min_tier=self.tiers[rule.min_tier] if rule.min_tier else None,
+                regions=[self.regions[k] for k in rule.regions],
+                partner_types=[self.types[k] for k in rule.types],
+                public=rule.public,
+                grants=[self.orgs[k] for k in rule.grants],
+                exceptions=[self.orgs[k] for k in rule.exceptions],
+            ),
+            files=files,
+            extra=extra,
+            tags=ITEM_TAGS.get(spec.key, ()),
+            stored=self.stored,
+        )
+        if spec.withdrawn:
+            page.unpublish()
+        if existed:
+            self.summary.items_updated += 1
+        else:
+            self.summary.items_created += 1
+        self.document_ids.update(page.attachments.values_list("document_id", flat=True))
+        self.pages[spec.key] = page
+        return page
+
+    def items(self) -> None:
+        for spec in ITEMS:
+            self.item(spec)
+        self.say(
+            f"  {len(self.pages)} items ({self.summary.items_created} created, "
+            f"{self.summary.items_updated} updated)"
+        )
+
+    def history(self) -> None:
+        """Spread publication dates over the last 60 days ("New for you" covers 30) and record
+        a few downloads, so the home page's feeds have something to show."""
+        for spec in ITEMS:
+            first = self._days_ago(spec.published_days_ago, spec.key)
+            updated = spec.updated_days_ago
+            last = first if updated is None else self._days_ago(updated, spec.key + ":updated")
+            Page.objects.filter(pk=self.pages[spec.key].pk).update(
+                first_published_at=first, last_published_at=last
+            )
+        for email, key, language, days in DOWNLOADS:
+            user, page = self.users[email], self.pages[key]
+            specific = page.specific
+            if language is None:
+                document_id = specific.master_document_id
+            else:
+                document_id = (
+                    specific.attachments.filter(language=language)
+                    .values_list("document_id", flat=True)
+                    .first()
+                )
+            # Downloads are recorded by the download view; there is no service to call.
+            event = DownloadEvent.objects.filter(user=user, item_id=page.pk).first()
+            if event is None:
+                event = DownloadEvent.objects.create(
+                    user=user,
+                    organization=user.membership.organization,
+                    item_id=page.pk,
+                    document_id=document_id,
+                )
+            DownloadEvent.objects.filter(pk=event.pk).update(
+                downloaded_at=self._days_ago(days, key + email), document_id=document_id
+            )
+
+    def _days_ago(self, days: int, seed: str):
+        """``days`` ago at a stable working-hours time (never in the future)."""
+        minutes = int(_sha1(seed.encode())[:6], 16) % (9 * 60)
+        moment = (self.now - timedelta(days=days)).replace(
+            hour=8, minute=0, second=0, microsecond=0
+        ) + timedelta(minutes=minutes)
+        return min(moment, self.now - timedelta(minutes=5))
+
+    # -- summary ----------------------------------------------------------------------------
+    def summarize(self) -> None:
+        s = self.summary
+        kinds: Counter[str] = Counter()
+        locales: Counter[str] = Counter()
+        for spec in ITEMS:
+            kinds[spec.kind] += 1
+            locales[self.pages[spec.key].locale.language_code] += 1
+        s.items_by_kind = dict(kinds)
+        s.items_by_locale = dict(locales)
+        s.rules = {
+            "minimum tier": sum(1 for i in ITEMS if i.rule.min_tier),
+            "regions": sum(1 for i in ITEMS if i.rule.regions),
+            "partner types": sum(1 for i in ITEMS if i.rule.types),
+            "public": sum(1 for i in ITEMS if i.rule.public),
+            "grants": sum(len(i.rule.grants) for i in ITEMS),
+            "exceptions": sum(len(i.rule.exceptions) for i in ITEMS),
+            "child items": sum(1 for i in ITEMS if i.parent.startswith("item:")),
+            "restricted sections": sum(1 for x in SECTIONS if x.rule != ANYONE_SIGNED_IN),
+            "withdrawn": sum(1 for i in ITEMS if i.withdrawn),
+        }
+        s.images = len(self.image_ids)
+        s.documents = len(self.document_ids)
+        User = get_user_model()
+        for spec in USERS:
+            user = User.objects.get(pk=self.users[spec.email].pk)  # no cached principal
+            org = self.orgs.get(spec.organization) if spec.organization else None
+            if org is not None:
+                role = dict(Membership.Role.choices)[spec.role]
+            else:
+                role = "superuser" if spec.superuser else f"staff: {spec.staff_role}"
+            s.logins.append(
+                LoginRow(
+                    email=spec.email,
+                    password=spec.password,
+                    name=spec.name,
+                    organization=(
+                        (org.name if org.is_active else f"{org.name} (suspended)")
+                        if org
+                        else "Altivo Networks (vendor)"
+                    ),
+                    tier=org.tier.name if org else "—",
+                    region=org.region.name if org else "—",
+                    partner_type=org.partner_type.name if org else "—",
+                    role=str(role),
+                    language=spec.language,
+                    time_zone=spec.time_zone,
+                    visible_items=PortalItemPage.objects.live().visible_to(user).count(),
+                )
+            )
+
+
+def demo_seed(*, stdout: TextIO | None = None) -> DemoSummary:
+    """Create or update the demo world (organisations, logins, library, items, files).
+
+    Idempotent; all-or-nothing: on an error the database is rolled back and the files written
+    so far are deleted.
+
+    Parameters:
+        stdout: where to write progress lines (nothing is written when ``None``).
+
+    Returns:
+        Counts and the login table (see docs/demo.md).
+    """
+    started = time.monotonic()
+    seeder = _Seeder(stdout)
+    try:
+        with transaction.atomic(), access_change_source(source=AccessChange.Source.DEMO):
+            seeder.say("Seeding the demo…")
+            seeder.taxonomy()
+            seeder.organizations()
+            seeder.logins()
+            seeder.structure()
+            seeder.items()
+            seeder.history()
+            seeder.summarize()
+    except BaseException:
+        seeder.stored.discard()
+        raise
+    seeder.summary.seconds = time.monotonic() - started
+    return seeder.summary

@@ -1,0 +1,506 @@
+"""The demo's data, read from ``demo/data/*.json`` into the specs ``demo.builder`` seeds.
+
+The files hold data only (each starts with a ``_comment`` describing its fields); this module
+turns them into frozen dataclasses, strictly: an unknown field, a missing required field, an
+unknown item kind or a key that refers to nothing (a tier, region, partner type, organisation,
+item or user) raises :class:`DemoDataError` before anything is written to the database.
+
+- ``taxonomy.json``: tiers, regions, partner types, product lines and their colours.
+- ``organizations.json``, ``users.json``: partner organisations and the demo logins.
+- ``sections.json``, ``items.json``: the English library's sections and every demo item with its
+  texts (en/de/cs), audience, tags, attachments and history.
+- ``downloads.json``: downloads recorded for the home page's feeds.
+
+Texts that become rich text (an item's body, a product sheet's changelog) are stored as lines of
+a tiny markup (see :func:`html`); everything else is stored as it is used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.utils.html import escape
+
+from permissions.models import Membership, PartnerOrganization
+
+DATA_DIR = Path(__file__).with_name("data")
+
+#: Item kinds (``ItemSpec.kind``).
+PS, TG, MA = "product_sheet", "training_guide", "marketing_asset"
+KINDS = (PS, TG, MA)
+
+
+class DemoDataError(ValueError):
+    """A demo data file does not match what the builder expects."""
+
+
+# ============================================================================================
+# Specs
+# ============================================================================================
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    #: (key, name, rank). Ranks leave gaps so an editor can slot a tier in between later.
+    tiers: list[tuple[str, str, int]]
+    #: (key, name, parent key). DACH sits under EMEA: EMEA items reach DACH partners, not vice
+    #: versa.
+    regions: list[tuple[str, str, str | None]]
+    #: (key, name).
+    partner_types: list[tuple[str, str]]
+    #: Product lines and their brand colour (used for cover images and PDFs).
+    products: dict[str, str]
+    #: The colour of items without a product (partner programme material).
+    programme_color: str
+
+
+@dataclass(frozen=True)
+class OrgSpec:
+    key: str
+    name: str
+    tier: str
+    region: str
+    partner_type: str
+    country: str
+    primary_color: str
+    contact_block: str
+    status: str = PartnerOrganization.Status.ACTIVE
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    email: str
+    password: str
+    first_name: str
+    last_name: str
+    language: str
+    time_zone: str
+    organization: str | None = None  # org key, for partner users
+    role: str = Membership.Role.MEMBER
+    staff_role: str | None = None  # "editor" / "moderator" / "marketer"
+    superuser: bool = False
+    #: Demo item keys this login must see / must not see (checked by demo/tests/test_seed_demo.py).
+    sees: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An item's or section's own audience, by taxonomy / organisation keys."""
+
+    min_tier: str | None = None
+    regions: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    public: bool = False
+    grants: tuple[str, ...] = ()
+    exceptions: tuple[str, ...] = ()
+
+
+ANYONE_SIGNED_IN = Rule()
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    slug: str
+    title: str
+    intro: str
+    rule: Rule = ANYONE_SIGNED_IN
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A PDF generated with demo.assets.make_pdf."""
+
+    title: str
+    language: str = "en"
+    pages: int = 2
+    subtitle: str = ""
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    key: str
+    kind: str  # product_sheet / training_guide / marketing_asset
+    title: str
+    parent: str  # "section:<slug>" (English library), "item:<key>", or "library:<language>"
+    summary: str
+    body: str
+    product: str | None = None
+    rule: Rule = ANYONE_SIGNED_IN
+    attachments: tuple[Doc, ...] = ()
+    extra: Mapping = field(default_factory=dict)
+    # marketing assets
+    asset_kind: str = ""
+    master: Doc | None = None
+    master_image_size: tuple[int, int] | None = None
+    co_brandable: bool = True
+    # history
+    published_days_ago: int = 30
+    updated_days_ago: int | None = None
+    withdrawn: bool = False
+
+    @property
+    def color(self) -> str:
+        taxonomy = load_taxonomy()
+        return taxonomy.products.get(self.product or "", taxonomy.programme_color)
+
+
+#: (user e-mail, item key, attachment language or None for the master, days ago).
+Download = tuple[str, str, str | None, int]
+
+
+@dataclass(frozen=True)
+class DemoData:
+    taxonomy: Taxonomy
+    organizations: list[OrgSpec]
+    users: list[UserSpec]
+    sections: list[SectionSpec]
+    items: list[ItemSpec]
+    #: Tags per item key (kb.services.tag_normalise form): what partners filter the search by.
+    item_tags: dict[str, tuple[str, ...]]
+    downloads: list[Download]
+
+
+# ============================================================================================
+# Text helpers
+# ============================================================================================
+
+
+def html(text: str) -> str:
+    """A tiny markup for the demo texts: blank-line separated blocks; ``## `` is a heading,
+    ``### `` a sub-heading, a block of ``- `` lines a list, anything else a paragraph."""
+    out = []
+    for block in (b.strip() for b in text.strip().split("\n\n")):
+        if not block:
+            continue
+        lines = [line.strip() for line in block.splitlines()]
+        if block.startswith("### "):
+            out.append(f"<h3>{escape(block[4:])}</h3>")
+        elif block.startswith("## "):
+            out.append(f"<h2>{escape(block[3:])}</h2>")
+        elif all(line.startswith("- ") for line in lines):
+            items = "".join(f"<li>{escape(line[2:])}</li>" for line in lines)
+            out.append(f"<ul>{items}</ul>")
+        else:
+            out.append(f"<p>{escape(' '.join(lines))}</p>")
+    return "".join(out)
+
+
+def sheet(version: str, specs: list[tuple[str, str]], changelog: str) -> dict:
+    """A product sheet's extra fields."""
+    return {
+        "version_label": version,
+        "specifications": [{"type": "spec", "value": {"name": n, "value": v}} for n, v in specs],
+        "changelog": html(changelog),
+    }
+
+
+def guide(level: str, minutes: int, modules: list[tuple[str, list[tuple[str, str]]]]) -> dict:
+    """A training guide's extra fields."""
+    return {
+        "level": level,
+        "duration_minutes": minutes,
+        "modules": [
+            {
+                "type": "module",
+                "value": {
+                    "title": title,
+                    "steps": [{"title": st, "body": sb} for st, sb in steps],
+                },
+            }
+            for title, steps in modules
+        ],
+    }
+
+
+# ============================================================================================
+# Reading
+# ============================================================================================
+
+
+def read_json(name: str) -> dict[str, Any]:
+    """One file of demo/data/ (its ``_comment`` removed)."""
+    with (DATA_DIR / name).open(encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, dict):
+        raise DemoDataError(f"{name}: expected a JSON object")
+    data.pop("_comment", None)
+    return data
+
+
+def _fields(obj: Any, where: str, required: set[str], optional: set[str] = frozenset()) -> dict:
+    if not isinstance(obj, dict):
+        raise DemoDataError(f"{where}: expected an object, got {obj!r}")
+    missing = required - obj.keys()
+    unknown = obj.keys() - required - optional
+    if missing or unknown:
+        raise DemoDataError(
+            f"{where}: missing {sorted(missing)}, unknown {sorted(unknown)}"
+            if missing and unknown
+            else f"{where}: missing {sorted(missing)}"
+            if missing
+            else f"{where}: unknown {sorted(unknown)}"
+        )
+    return obj
+
+
+def _lines(value: list[str], where: str) -> str:
+    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+        raise DemoDataError(f"{where}: expected a list of lines")
+    return "\n".join(value)
+
+
+def _rule(obj: dict | None, where: str) -> Rule:
+    if obj is None:
+        return ANYONE_SIGNED_IN
+    _fields(obj, where, set(), {"min_tier", "regions", "types", "public", "grants", "exceptions"})
+    return Rule(
+        min_tier=obj.get("min_tier"),
+        regions=tuple(obj.get("regions", ())),
+        types=tuple(obj.get("types", ())),
+        public=obj.get("public", False),
+        grants=tuple(obj.get("grants", ())),
+        exceptions=tuple(obj.get("exceptions", ())),
+    )
+
+
+def _doc(obj: dict, where: str) -> Doc:
+    return Doc(**_fields(obj, where, {"title"}, {"language", "pages", "subtitle"}))
+
+
+def _extra(obj: dict | None, where: str) -> dict:
+    if obj is None:
+        return {}
+    _fields(obj, where, set(), {"sheet", "guide"})
+    if len(obj) != 1:
+        raise DemoDataError(f"{where}: expected exactly one of 'sheet' or 'guide'")
+    if "sheet" in obj:
+        s = _fields(obj["sheet"], f"{where}.sheet", {"version", "specs", "changelog"})
+        specs = [(name, value) for name, value in s["specs"]]
+        return sheet(s["version"], specs, _lines(s["changelog"], f"{where}.sheet.changelog"))
+    g = _fields(obj["guide"], f"{where}.guide", {"level", "minutes", "modules"})
+    modules = []
+    for n, module in enumerate(g["modules"]):
+        m = _fields(module, f"{where}.guide.modules[{n}]", {"title", "steps"})
+        steps = [
+            (s["title"], s["body"])
+            for s in (
+                _fields(s, f"{where}.guide.modules[{n}].steps", {"title", "body"})
+                for s in m["steps"]
+            )
+        ]
+        modules.append((m["title"], steps))
+    return guide(g["level"], g["minutes"], modules)
+
+
+ITEM_FIELDS = {
+    "product",
+    "rule",
+    "tags",
+    "attachments",
+    "extra",
+    "asset_kind",
+    "master",
+    "master_image_size",
+    "co_brandable",
+    "published_days_ago",
+    "updated_days_ago",
+    "withdrawn",
+}
+
+
+def _item(obj: dict, n: int) -> tuple[ItemSpec, tuple[str, ...] | None]:
+    where = f"items.json: items[{n}] ({obj.get('key')})"
+    _fields(obj, where, {"key", "kind", "title", "parent", "summary", "body"}, ITEM_FIELDS)
+    if obj["kind"] not in KINDS:
+        raise DemoDataError(f"{where}: unknown kind {obj['kind']!r}")
+    size = obj.get("master_image_size")
+    spec = ItemSpec(
+        key=obj["key"],
+        kind=obj["kind"],
+        title=obj["title"],
+        parent=obj["parent"],
+        summary=obj["summary"],
+        body=html(_lines(obj["body"], f"{where}.body")),
+        product=obj.get("product"),
+        rule=_rule(obj.get("rule"), f"{where}.rule"),
+        attachments=tuple(
+            _doc(d, f"{where}.attachments[{i}]") for i, d in enumerate(obj.get("attachments", ()))
+        ),
+        extra=_extra(obj.get("extra"), f"{where}.extra"),
+        asset_kind=obj.get("asset_kind", ""),
+        master=_doc(obj["master"], f"{where}.master") if "master" in obj else None,
+        master_image_size=(size[0], size[1]) if size is not None else None,
+        co_brandable=obj.get("co_brandable", True),
+        published_days_ago=obj.get("published_days_ago", 30),
+        updated_days_ago=obj.get("updated_days_ago"),
+        withdrawn=obj.get("withdrawn", False),
+    )
+    tags = tuple(obj["tags"]) if "tags" in obj else None
+    return spec, tags
+
+
+@lru_cache(maxsize=1)
+def load_taxonomy() -> Taxonomy:
+    """The tiers, regions, partner types and product colours of ``taxonomy.json``."""
+    data = read_json("taxonomy.json")
+    _fields(
+        data,
+        "taxonomy.json",
+        {"tiers", "regions", "partner_types", "products", "programme_color"},
+    )
+    return Taxonomy(
+        tiers=[
+            (t["key"], t["name"], t["rank"])
+            for t in (
+                _fields(t, "taxonomy.json: tiers", {"key", "name", "rank"}) for t in data["tiers"]
+            )
+        ],
+        regions=[
+            (r["key"], r["name"], r["parent"])
+            for r in (
+                _fields(r, "taxonomy.json: regions", {"key", "name", "parent"})
+                for r in data["regions"]
+            )
+        ],
+        partner_types=[
+            (t["key"], t["name"])
+            for t in (
+                _fields(t, "taxonomy.json: partner_types", {"key", "name"})
+                for t in data["partner_types"]
+            )
+        ],
+        products=dict(data["products"]),
+        programme_color=data["programme_color"],
+    )
+
+
+@lru_cache(maxsize=1)
+def load_demo() -> DemoData:
+    """Every demo data file as specs; raises :class:`DemoDataError` on a malformed file or a
+    dangling reference. Cached: the files are read once per process."""
+    organizations = [
+        OrgSpec(
+            **{
+                **_fields(
+                    o,
+                    f"organizations.json: organizations[{n}]",
+                    {"key", "name", "tier", "region", "partner_type", "country"}
+                    | {"primary_color", "contact_block"},
+                    {"status", "note"},
+                ),
+                "contact_block": _lines(o["contact_block"], f"organizations[{n}].contact_block"),
+                "status": PartnerOrganization.Status(o.get("status", "active")),
+            }
+        )
+        for n, o in enumerate(read_json("organizations.json")["organizations"])
+    ]
+    users = [
+        UserSpec(
+            **{
+                **_fields(
+                    u,
+                    f"users.json: users[{n}]",
+                    {"email", "password", "first_name", "last_name", "language", "time_zone"},
+                    {"organization", "role", "staff_role", "superuser", "sees", "hidden"},
+                ),
+                "role": Membership.Role(u.get("role", "member")),
+                "sees": tuple(u.get("sees", ())),
+                "hidden": tuple(u.get("hidden", ())),
+            }
+        )
+        for n, u in enumerate(read_json("users.json")["users"])
+    ]
+    sections = [
+        SectionSpec(
+            **{
+                **_fields(s, f"sections.json: sections[{n}]", {"slug", "title", "intro"}, {"rule"}),
+                "rule": _rule(s.get("rule"), f"sections.json: sections[{n}].rule"),
+            }
+        )
+        for n, s in enumerate(read_json("sections.json")["sections"])
+    ]
+    items, item_tags = [], {}
+    for n, obj in enumerate(read_json("items.json")["items"]):
+        spec, tags = _item(obj, n)
+        items.append(spec)
+        if tags is not None:
+            item_tags[spec.key] = tags
+    downloads: list[Download] = [
+        (d["user"], d["item"], d["language"], d["days_ago"])
+        for d in (
+            _fields(d, "downloads.json: downloads", {"user", "item", "language", "days_ago"})
+            for d in read_json("downloads.json")["downloads"]
+        )
+    ]
+    data = DemoData(
+        taxonomy=load_taxonomy(),
+        organizations=organizations,
+        users=users,
+        sections=sections,
+        items=items,
+        item_tags=item_tags,
+        downloads=downloads,
+    )
+    check_references(data)
+    return data
+
+
+def check_references(data: DemoData) -> None:
+    """Raise :class:`DemoDataError` listing every key that refers to nothing."""
+    tiers = {t[0] for t in data.taxonomy.tiers}
+    regions = {r[0] for r in data.taxonomy.regions}
+    types = {t[0] for t in data.taxonomy.partner_types}
+    orgs = {o.key for o in data.organizations}
+    items = {i.key for i in data.items}
+    sections = {s.slug for s in data.sections}
+    users = {u.email for u in data.users}
+    problems: list[str] = []
+
+    def check(where: str, kind: str, keys: object, known: set) -> None:
+        for key in keys if isinstance(keys, tuple | list) else (keys,):
+            if key is not None and key not in known:
+                problems.append(f"{where}: unknown {kind} {key!r}")
+
+    for r in data.taxonomy.regions:
+        check(f"region {r[0]}", "parent region", r[2], regions)
+    for o in data.organizations:
+        check(f"organisation {o.key}", "tier", o.tier, tiers)
+        check(f"organisation {o.key}", "region", o.region, regions)
+        check(f"organisation {o.key}", "partner type", o.partner_type, types)
+    for u in data.users:
+        check(f"user {u.email}", "organisation", u.organization, orgs)
+        check(f"user {u.email}", "item", u.sees + u.hidden, items)
+    rules = [(f"section {s.slug}", s.rule) for s in data.sections]
+    rules += [(f"item {i.key}", i.rule) for i in data.items]
+    for where, rule in rules:
+        check(where, "tier", rule.min_tier, tiers)
+        check(where, "region", rule.regions, regions)
+        check(where, "partner type", rule.types, types)
+        check(where, "organisation", rule.grants + rule.exceptions, orgs)
+    seen: set[str] = set()
+    for i in data.items:
+        kind, _, name = i.parent.partition(":")
+        known = {"section": sections, "item": seen}.get(kind)
+        if not name or (kind != "library" and (known is None or name not in known)):
+            problems.append(
+                f"item {i.key}: parent {i.parent!r} is not a section, an earlier item or a library"
+            )
+        check(f"item {i.key}", "product", i.product, set(data.taxonomy.products))
+        seen.add(i.key)
+    check("item_tags", "item", tuple(data.item_tags), items)
+    for email, key, _language, _days in data.downloads:
+        check("downloads", "user", email, users)
+        check("downloads", "item", key, items)
+    if problems:
+        raise DemoDataError("demo data: " + "; ".join(problems))

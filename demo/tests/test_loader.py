@@ -1,0 +1,115 @@
+"""``demo.loader`` reads demo/data/*.json into the specs ``demo.builder`` seeds (no database).
+
+The first test pins the demo itself: the specs are exactly those of the Python module the data
+was moved out of (demo/data.py before issue #10), so pages, titles, slugs, texts, audiences,
+logins and generated files stay the same. Changing the demo on purpose means updating docs/demo.md
+and the digest below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from demo import loader
+from demo.loader import ANYONE_SIGNED_IN, DemoDataError, Doc, Rule, html, load_demo
+
+#: sha256 of _canonical(load_demo()), equal to that of the specs of the former demo/data.py.
+DEMO_DIGEST = "0f0b3c1c5bcf498c9e4e27c09bf1f3a04b96777aecfe3035b36a8ee205efb797"
+
+
+def _canonical(data: loader.DemoData) -> str:
+    """Every field of every spec (plus the derived item colours and login names) as JSON."""
+    return json.dumps(
+        {
+            "specs": dataclasses.asdict(data),
+            "colors": [item.color for item in data.items],
+            "names": [user.name for user in data.users],
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+    )
+
+
+def test_the_demo_is_the_one_before_the_data_moved_to_json():
+    digest = hashlib.sha256(_canonical(load_demo()).encode()).hexdigest()
+    assert digest == DEMO_DIGEST, "the demo data changed: update docs/demo.md and DEMO_DIGEST"
+
+
+def test_shapes_and_defaults():
+    data = load_demo()
+    counts = (len(data.organizations), len(data.users), len(data.sections), len(data.items))
+    assert counts == (11, 18, 5, 31)
+    assert len(data.item_tags) == len(data.items)
+    kestrel = next(o for o in data.organizations if o.key == "kestrel")
+    assert kestrel.status == "suspended"
+    assert "\n" in kestrel.contact_block
+    anna = next(u for u in data.users if u.email == "anna@acme.example")
+    assert (anna.organization, anna.role, anna.name) == ("acme", "member", "Anna Schmidt")
+    assert isinstance(anna.sees, tuple)
+    lounge = next(s for s in data.sections if s.slug == "platinum-lounge")
+    assert lounge.rule == Rule(min_tier="platinum")
+    assert next(s for s in data.sections if s.slug == "training").rule == ANYONE_SIGNED_IN
+    x1 = data.items[0]
+    assert x1.attachments[1] == Doc(
+        "X1 Edge Router – Datenblatt", "de", 2, "SD-WAN-Router für Filialen"
+    )
+    assert x1.extra["version_label"] == "v3"
+    assert x1.body.startswith("<p>The Altivo X1")
+    assert x1.color == data.taxonomy.products["X1 Router"]
+    assert data.downloads[1] == ("anna@acme.example", "demo-x5-promo-2025", None, 40)
+
+
+def test_html_markup():
+    assert html("## Title\n\nOne\ntwo\n\n- a\n- b & c") == (
+        "<h2>Title</h2><p>One two</p><ul><li>a</li><li>b &amp; c</li></ul>"
+    )
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A writable copy of demo/data/ that the (uncached) loader reads instead."""
+    copy = tmp_path / "data"
+    shutil.copytree(loader.DATA_DIR, copy)
+    monkeypatch.setattr(loader, "DATA_DIR", copy)
+    loader.load_taxonomy.cache_clear()
+    yield copy
+    loader.load_taxonomy.cache_clear()
+
+
+def _edit(data_dir: Path, name: str, change) -> None:
+    path = data_dir / name
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_copy_loads_the_same(data_dir):
+    assert loader.load_demo.__wrapped__() == load_demo()
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "message"),
+    [
+        ("items.json", lambda d: d["items"][0].update(titel="x"), "unknown ['titel']"),
+        ("items.json", lambda d: d["items"][0].pop("summary"), "missing ['summary']"),
+        ("items.json", lambda d: d["items"][0].update(kind="video"), "unknown kind 'video'"),
+        ("items.json", lambda d: d["items"][0].update(rule={"regions": ["mars"]}), "'mars'"),
+        ("items.json", lambda d: d["items"][0].update(parent="section:nope"), "section:nope"),
+        ("users.json", lambda d: d["users"][0].update(organization="nope"), "organisation 'nope'"),
+        ("users.json", lambda d: d["users"][0].update(sees=["demo-nope"]), "'demo-nope'"),
+        ("organizations.json", lambda d: d["organizations"][0].update(tier="gld"), "'gld'"),
+        ("downloads.json", lambda d: d["downloads"][0].update(item="demo-nope"), "'demo-nope'"),
+        ("taxonomy.json", lambda d: d["regions"][1].update(parent="europe"), "'europe'"),
+    ],
+)
+def test_malformed_data_is_refused(data_dir, name, change, message):
+    _edit(data_dir, name, change)
+    with pytest.raises(DemoDataError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        loader.load_demo.__wrapped__()
