@@ -19,9 +19,11 @@ from files.models import PortalDocument
 from files.storage import join_name
 from files.validation import validate_upload
 from permissions.models import PartnerOrganization, PartnerType, Region, Tier
+from permissions.policies.principal import principal_for
 from permissions.services import approval_workflow_ensure
 
 from .models import (
+    DownloadEvent,
     ItemAttachment,
     ItemKey,
     LibraryIndexPage,
@@ -33,6 +35,8 @@ from .models.pages import MODEL_BY_CONTENT_KIND
 from .placements import item_region_key
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from files.journal import ImportJournal
 
 
@@ -432,3 +436,32 @@ def _delete_unused_documents(
             if stored is not None:
                 stored.intend(document.file.name)
             document.delete()
+
+
+# --- downloads ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def download_record(
+    *, user, item: Page, document: PortalDocument | None, at: datetime | None = None
+) -> DownloadEvent | None:
+    """Record that ``user`` downloaded ``document`` of ``item`` (called once the file is served).
+
+    Only partners' downloads are recorded (they feed "updated since you downloaded" and the
+    statistics); the organisation is copied from the user's membership now, so statistics
+    survive membership changes. ``at`` backdates the event (demo history); None is now.
+
+    Returns:
+        The DownloadEvent written, or None for a user who is not a partner.
+    """
+    principal = principal_for(user)
+    if principal.kind != "partner":
+        return None
+    event = DownloadEvent.objects.create(
+        user=user, organization=principal.organization, item_id=item.pk, document=document
+    )
+    if at is not None:
+        # downloaded_at is auto_now_add: a given moment is written after the insert.
+        DownloadEvent.objects.filter(pk=event.pk).update(downloaded_at=at)
+        event.downloaded_at = at
+    return event

@@ -16,9 +16,8 @@ from wagtail.models import Page
 from files.serving import serve_stored_file
 from permissions.policies.files import document_policy, media_policy
 from permissions.policies.pages import page_policy
-from permissions.policies.principal import principal_for
 
-from .models import DownloadEvent
+from .services import download_record
 
 IMAGE_SPECS = {"thumb": "fill-480x300", "large": "max-1600x1200"}
 
@@ -36,14 +35,7 @@ def download(request, page_id: int, document_id: int, filename: str):
     response = serve_stored_file(
         document.file.name, document.file.storage, filename=document.filename, as_attachment=True
     )
-    principal = principal_for(request.user)
-    if principal.kind == "partner":
-        DownloadEvent.objects.create(
-            user=request.user,
-            organization=principal.organization,
-            item_id=page.pk,
-            document=document,
-        )
+    download_record(user=request.user, item=page, document=document)
     return response
 
 
