@@ -108,6 +108,7 @@ class PartnerOrganization(index.Indexed, models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     # The organisation's guardian principal: grants and exceptions are object permissions of this
     # group. Members are not added to it; the policy asks with the organisation's group directly.
+    # Created with the organisation by services.organization_create (the admin comes there too).
     group = models.OneToOneField(Group, on_delete=models.PROTECT, editable=False, related_name="+")
 
     # Brand kit, used for co-branding.
@@ -168,14 +169,6 @@ class PartnerOrganization(index.Indexed, models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
-
-    def save(self, *args, **kwargs):
-        if self.group_id is None:
-            # Every organisation is a guardian principal (admin-created ones included).
-            from .services import organization_group
-
-            self.group = organization_group(key=self.key)
-        super().save(*args, **kwargs)
 
 
 class Membership(index.Indexed, models.Model):

@@ -476,6 +476,118 @@ def organization_group(*, key: str) -> Group:
     return group
 
 
+#: The organisation fields an operator edits (the admin snippet form, imports, the demo).
+ORGANIZATION_FIELDS = (
+    "key",
+    "name",
+    "tier",
+    "region",
+    "partner_type",
+    "country",
+    "status",
+    "logo",
+    "primary_color",
+    "secondary_color",
+    "contact_block",
+)
+
+
+def _organization_write(organization: PartnerOrganization, values: dict) -> PartnerOrganization:
+    """Set ``values`` (None: unchanged) on ``organization``, validate and save it."""
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name == "logo":
+            # As a ModelForm does: a file is stored on save, False clears, a stored file stays.
+            PartnerOrganization._meta.get_field("logo").save_form_data(organization, value)
+        else:
+            setattr(organization, name, value)
+    if organization.group_id is None:
+        # Every organisation is a guardian principal: grants and exceptions name its group.
+        organization.group = organization_group(key=organization.key)
+    organization.full_clean()
+    organization.save()
+    return organization
+
+
+@transaction.atomic
+def organization_create(
+    *,
+    key: str,
+    name: str,
+    tier: Tier,
+    region: Region,
+    partner_type: PartnerType,
+    country: str,
+    status: str | None = None,
+    logo=None,
+    primary_color: str | None = None,
+    secondary_color: str | None = None,
+    contact_block: str | None = None,
+) -> PartnerOrganization:
+    """Create an organisation and its guardian group (validated with full_clean).
+
+    Values left as None take the model's defaults (active, the default brand colours, no
+    contact block). ``logo`` is an uploaded file (checked by the field's content validator and
+    stored in the organisation's residency bucket on save), as the admin form hands it over.
+    """
+    return _organization_write(
+        PartnerOrganization(key=key),
+        {
+            "name": name,
+            "tier": tier,
+            "region": region,
+            "partner_type": partner_type,
+            "country": country,
+            "status": status,
+            "logo": logo,
+            "primary_color": primary_color,
+            "secondary_color": secondary_color,
+            "contact_block": contact_block,
+        },
+    )
+
+
+@transaction.atomic
+def organization_update(
+    *,
+    organization: PartnerOrganization,
+    key: str | None = None,
+    name: str | None = None,
+    tier: Tier | None = None,
+    region: Region | None = None,
+    partner_type: PartnerType | None = None,
+    country: str | None = None,
+    status: str | None = None,
+    logo=None,
+    primary_color: str | None = None,
+    secondary_color: str | None = None,
+    contact_block: str | None = None,
+) -> PartnerOrganization:
+    """Change an organisation (validated with full_clean); values left as None are kept.
+
+    ``logo``: an uploaded file replaces the logo, False removes it. A changed ``status`` takes
+    effect on the members' very next request (see ``organization_set_status``). The guardian
+    group keeps its name when the key changes (grants and exceptions refer to the group).
+    """
+    return _organization_write(
+        organization,
+        {
+            "key": key,
+            "name": name,
+            "tier": tier,
+            "region": region,
+            "partner_type": partner_type,
+            "country": country,
+            "status": status,
+            "logo": logo,
+            "primary_color": primary_color,
+            "secondary_color": secondary_color,
+            "contact_block": contact_block,
+        },
+    )
+
+
 @transaction.atomic
 def organization_upsert(
     *,
@@ -490,27 +602,26 @@ def organization_upsert(
     primary_color: str | None = None,
     secondary_color: str | None = None,
 ) -> PartnerOrganization:
-    """Create or update an organisation by ``key`` (validated with full_clean).
+    """Create or update an organisation by ``key`` (imports and the demo).
 
     ``status`` None keeps the current status (new organisations start active), so an update that
-    does not mention it never re-activates a suspended partner.
+    does not mention it never re-activates a suspended partner. Empty colours are kept too.
     """
-    org = PartnerOrganization.objects.filter(key=key).first() or PartnerOrganization(key=key)
-    org.name, org.tier, org.region, org.partner_type = name, tier, region, partner_type
-    org.country = country.upper()
-    if status is not None:
-        org.status = status
-    if contact_block is not None:
-        org.contact_block = contact_block
-    if primary_color:
-        org.primary_color = primary_color
-    if secondary_color:
-        org.secondary_color = secondary_color
-    if org.group_id is None:
-        org.group = organization_group(key=key)
-    org.full_clean()
-    org.save()
-    return org
+    values = {
+        "name": name,
+        "tier": tier,
+        "region": region,
+        "partner_type": partner_type,
+        "country": country.upper(),
+        "status": status,
+        "contact_block": contact_block,
+        "primary_color": primary_color or None,
+        "secondary_color": secondary_color or None,
+    }
+    organization = PartnerOrganization.objects.filter(key=key).first()
+    if organization is None:
+        return organization_create(key=key, **values)
+    return organization_update(organization=organization, **values)
 
 
 STAFF_GROUPS = {"editor": "Editors", "moderator": "Moderators", "marketer": "Marketers"}

@@ -161,3 +161,43 @@ def test_bundle_with_one_bad_file_is_refused_whole(portal):
     assert not ItemKey.objects.exists()
     assert not PortalDocument.objects.exists()
     assert media_files() == before
+
+
+def _organisation_form(org, **extra) -> dict:
+    return {
+        "key": org.key,
+        "name": org.name,
+        "tier": org.tier_id,
+        "region": org.region_id,
+        "partner_type": org.partner_type_id,
+        "country": org.country,
+        "status": org.status,
+        "primary_color": org.primary_color,
+        "secondary_color": org.secondary_color,
+        "contact_block": org.contact_block,
+        **extra,
+    }
+
+
+def test_admin_logo_upload_is_checked_then_stored_through_the_service(editor_client):
+    org = OrganizationFactory()
+    url = f"/admin/snippets/permissions/partnerorganization/edit/{org.pk}/"
+    before = media_files()
+
+    bad = SimpleUploadedFile("logo.png", malicious.png_bomb())
+    response = editor_client.post(url, _organisation_form(org, logo=bad))
+    assert response.status_code == 200  # the form comes back with the error
+    org.refresh_from_db()
+    assert not org.logo and media_files() == before
+
+    good = SimpleUploadedFile("My Logo.png", malicious.image())
+    response = editor_client.post(url, _organisation_form(org, logo=good))
+    assert response.status_code == 302, response.content[:2000]
+    org.refresh_from_db()
+    assert org.logo.name.startswith("brandkits/My")
+    assert org.logo.name in media_files()
+
+    response = editor_client.post(url, _organisation_form(org, **{"logo-clear": "on"}))
+    assert response.status_code == 302, response.content[:2000]
+    org.refresh_from_db()
+    assert not org.logo

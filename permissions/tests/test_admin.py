@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from wagtail.models import ModelLogEntry
 from wagtail.test.utils.form_data import nested_form_data, rich_text
 
 from accounts.models import User
@@ -53,6 +54,44 @@ def test_organisation_created_in_admin_gets_its_principal(editor_client):
     assert response.status_code == 302, response.content[:2000]
     created = PartnerOrganization.objects.get(key="newco")
     assert created.group_id is not None
+    assert created.group.name == "partner-org:newco"
+    assert ModelLogEntry.objects.filter(object_id=str(created.pk), action="wagtail.create").exists()
+
+
+def test_organisation_edited_in_admin_goes_through_the_service(editor_client, monkeypatch):
+    from permissions import services
+
+    org = OrganizationFactory(name="Acme", country="DE")
+    group_id = org.group_id
+    calls = []
+    original = services.organization_update
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return original(**kwargs)
+
+    monkeypatch.setattr("permissions.wagtail_hooks.organization_update", spy)
+    response = editor_client.post(
+        f"/admin/snippets/permissions/partnerorganization/edit/{org.pk}/",
+        {
+            "key": org.key,
+            "name": "Acme Renamed",
+            "tier": org.tier_id,
+            "region": org.region_id,
+            "partner_type": org.partner_type_id,
+            "country": "DE",
+            "status": "suspended",
+            "primary_color": "#112233",
+            "secondary_color": "#ffffff",
+            "contact_block": "Call us",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    org.refresh_from_db()
+    assert (org.name, org.status, org.contact_block) == ("Acme Renamed", "suspended", "Call us")
+    assert org.group_id == group_id
+    assert [c["organization"].pk for c in calls] == [org.pk]
+    assert ModelLogEntry.objects.filter(object_id=str(org.pk), action="wagtail.edit").exists()
 
 
 def test_item_editor_shows_audience_and_who_can_see(editor_client):
