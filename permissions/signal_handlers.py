@@ -1,4 +1,8 @@
-"""Keep compiled audiences in step with the tree and the tier/region definitions."""
+"""Keep compiled audiences in step with the tree and the tier/region definitions.
+
+Handlers only do side effects (cache invalidation, refusing a delete) and enqueue the bulk
+re-derivation (permissions/tasks.py): a move re-derives the moved subtree, a tier's rank or a
+region's parent re-derives every page."""
 
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from wagtail.signals import post_page_move
@@ -25,20 +29,20 @@ def _forget_regions(*args, **kwargs):
 
 
 def _recompute_if_changed(sender, instance, created, **kwargs):
-    from .services import audience_recompute_all
+    from .tasks import audience_recompute_all_task
 
     if sender is Region:
         _forget_regions()
 
     current = instance.rank if sender is Tier else instance.parent_id
     if not created and getattr(instance, "_previous_value", current) != current:
-        audience_recompute_all()
+        audience_recompute_all_task.enqueue()
 
 
 def _page_moved(sender, instance, **kwargs):
-    from .services import audience_recompute_subtree
+    from .tasks import audience_recompute_subtree_task
 
-    audience_recompute_subtree(page=instance)
+    audience_recompute_subtree_task.enqueue(page_id=instance.pk)
 
 
 def _refuse_delete_in_use(sender, instance, **kwargs):

@@ -5,7 +5,8 @@ when the change commits; one drain task is enqueued after the commit and does th
 
 What changes what (the audience of an item depends on every node of its chain):
 publish / unpublish / move of a page, its compiled audience, a grant or exception on it → the
-page's subtree; a deleted item → removed; a tier's rank or a region's parent → everything.
+page's subtree; a deleted item → removed; audiences re-derived in bulk (the permissions tasks run
+after a move, a tier's rank or a region's parent changed) → that subtree, or everything.
 """
 
 from __future__ import annotations
@@ -51,15 +52,17 @@ def _item_deleted(sender, instance, **kwargs):
     _schedule(removed=instance.pk)
 
 
-def _definitions_changed(sender, instance, created, **kwargs):
-    current = instance.rank if hasattr(instance, "rank") else instance.parent_id
-    if not created and getattr(instance, "_previous_value", current) != current:
+def _audiences_recomputed(sender, root_page_id=None, **kwargs):
+    if root_page_id is None:
         _schedule(everything=True)
+    else:
+        _schedule(root=root_page_id)
 
 
 def register_signal_handlers() -> None:
     from kb.models import PortalItemPage
-    from permissions.models import PageAudience, PageGroupObjectPermission, Region, Tier
+    from permissions.models import PageAudience, PageGroupObjectPermission
+    from permissions.signals import audience_recomputed
 
     page_published.connect(_page_changed, dispatch_uid="search-published")
     page_unpublished.connect(_page_changed, dispatch_uid="search-unpublished")
@@ -72,7 +75,4 @@ def register_signal_handlers() -> None:
             dispatch_uid=f"search-permission-{name}",
         )
     post_delete.connect(_item_deleted, sender=PortalItemPage, dispatch_uid="search-item-deleted")
-    for model in (Tier, Region):
-        post_save.connect(
-            _definitions_changed, sender=model, dispatch_uid=f"search-defs-{model.__name__}"
-        )
+    audience_recomputed.connect(_audiences_recomputed, dispatch_uid="search-audiences-recomputed")

@@ -188,6 +188,53 @@ def test_move_under_restricted_section_narrows(world):
     assert sees(world["users"]["plat"], item)
 
 
+DUMMY_TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+
+
+def test_move_and_rank_change_hand_the_recomputation_to_a_task(world, settings):
+    """The handlers enqueue the bulk re-derivation (run at once by the immediate backend of
+    dev and tests, by the worker in production); running the task applies it."""
+    from django_tasks import default_task_backend
+
+    from kb.models import LibraryIndexPage
+    from permissions.tasks import audience_recompute_all_task, audience_recompute_subtree_task
+
+    library = library_for_locale("en")
+    lounge = library.add_child(
+        instance=LibraryIndexPage(
+            title="Lounge", slug="lounge", audience_min_tier=world["tiers"]["plat"]
+        )
+    )
+    item = make_item(key="x")
+    gold_item = make_item(key="y", audience=Audience(min_tier=world["tiers"]["gold"]))
+    settings.TASKS = DUMMY_TASKS
+
+    def queued():
+        return [
+            (r.task.name, r.kwargs)
+            for r in default_task_backend.results
+            if r.task.module_path.startswith("permissions.")
+        ]
+
+    item.move(lounge, pos="last-child")
+    item.refresh_from_db()
+    assert queued() == [("audience_recompute_subtree_task", {"page_id": item.pk})]
+    assert PageAudience.objects.get(page=item).eff_min_rank is None  # not re-derived yet
+    assert audience_recompute_subtree_task.call(page_id=item.pk)
+    assert PageAudience.objects.get(page=item).eff_min_rank == 3
+    assert not sees(world["users"]["acme"], item)
+
+    gold = world["tiers"]["gold"]
+    gold.rank = 9  # gold now ranks above platinum
+    gold.save()
+    assert queued()[1:] == [("audience_recompute_all_task", {})]
+    assert PageAudience.objects.get(page=gold_item).eff_min_rank == 2  # not re-derived yet
+    assert audience_recompute_all_task.call() == PageAudience.objects.count()
+    assert PageAudience.objects.get(page=gold_item).eff_min_rank == 9
+    assert not sees(world["users"]["plat"], gold_item)
+    assert not audience_recompute_subtree_task.call(page_id=10**9)
+
+
 def test_filter_query_count_is_constant(world):
     for i in range(30):
         make_item(key=f"i{i}", audience=Audience(min_tier=world["tiers"]["gold"]))

@@ -69,6 +69,20 @@ def test_audience_grant_and_move_reindex_the_subtree(portal, commit):
     assert _found("walrus", flt()) == {child.pk}
 
 
+def test_tier_rank_change_reindexes_after_the_audiences_are_re_derived(portal, commit):
+    silver = TierFactory(key="silver", rank=1)
+    gold = TierFactory(key="gold", rank=2)
+    member = MembershipFactory(organization__tier=silver).user
+    with commit():
+        item = make_item(key="gold-only", title="Walrus gold", audience=Audience(min_tier=gold))
+    flt = lambda: search_filter_for(type(member).objects.get(pk=member.pk))  # noqa: E731
+    assert _found("walrus", flt()) == set()
+    with commit():  # gold now ranks below silver: the permissions task re-derives, then search
+        gold.rank = 0
+        gold.save()
+    assert _found("walrus", flt()) == {item.pk}
+
+
 def test_indexing_failure_never_breaks_a_publish(portal, commit, monkeypatch, caplog):
     from search.backends.database import SearchBackend
 
