@@ -268,17 +268,19 @@ def audience_set_organizations(
     specific = Page.objects.get(pk=page.pk).specific
     name = "audience_grants" if codename == GRANT_CODENAME else "audience_exceptions"
     wanted = list(organizations)
+    source = source or AccessChange.Source.SYSTEM
     if {o.pk for o in getattr(specific, name).all()} == {o.pk for o in wanted}:
         # The field already says so; make sure the guardian mirror does too (idempotent).
-        with access_change_source(source=source or AccessChange.Source.SYSTEM, user=user):
-            audience_apply(page=specific, force=True)
+        audience_apply(page=specific, force=True, source=source, user=user)
         return
     getattr(specific, name).set(wanted)
-    with access_change_source(source=source or AccessChange.Source.SYSTEM, user=user):
+    # The save applies (AudienceMixin.save -> audience_apply): no argument crosses Page.save(),
+    # so the attribution goes through access_change_source.
+    with access_change_source(source=source, user=user):
         # update_fields names only the field: no other (draft) value of the page row moves.
         specific.save(update_fields=[name], clean=False)
-        if not specific.live:
-            audience_apply(page=specific, force=True)
+    if not specific.live:
+        audience_apply(page=specific, force=True, source=source, user=user)
 
 
 @transaction.atomic
@@ -317,10 +319,12 @@ class AccessContext:
     user: object | None = None
 
 
-# Who is applying access outside the admin (an import, the demo seed): set by
-# ``access_change_source`` around the operation, read by ``audience_apply`` for the audit. A
-# ContextVar (like Wagtail's own LogContext for the admin user), never data that a form hands
-# to a later hook: what is applied is always read from the page itself.
+# Who is applying access outside the admin (an import, the demo seed) when the apply happens
+# inside Page.save() (Wagtail's publish, add_child): set by ``access_change_source`` around the
+# operation, read by ``audience_apply`` for the audit. Direct calls pass ``source`` instead.
+# Ambient state like Wagtail's own LogContext (an asgiref Local) that attributes the admin's
+# changes to the request user, scoped to a ``with`` block; it carries only who and why, never
+# data that a form hands to a later hook: what is applied is always read from the page itself.
 _access_context: ContextVar[AccessContext | None] = ContextVar("portal_access", default=None)
 
 
@@ -336,9 +340,11 @@ def access_change_source(*, source: str, user=None) -> Iterator[None]:
         _access_context.reset(token)
 
 
-def _attribution(page) -> tuple[str, object | None, object | None, object | None]:
+def _attribution(
+    page, explicit: AccessContext | None
+) -> tuple[str, object | None, object | None, object | None]:
     """(source, revision, requested_by, applied_by) of an apply happening now."""
-    context = _access_context.get()
+    context = explicit or _access_context.get()
     if context is not None:
         return context.source, None, context.user, context.user
     # Inside Wagtail's publish the page's live_revision is the revision being published.
@@ -358,7 +364,12 @@ ACCESS_CHANGE_LOG_ACTION = "permissions.access_change"
 
 @transaction.atomic
 def audience_apply(
-    *, page, was_live: bool | None = None, force: bool = False
+    *,
+    page,
+    was_live: bool | None = None,
+    force: bool = False,
+    source: str | None = None,
+    user=None,
 ) -> list[AccessChange]:
     """Make what partners see of ``page`` its own (published) access fields, and audit it.
 
@@ -378,10 +389,15 @@ def audience_apply(
         was_live: whether the page was live before this save (None: as it is now). A page
             going live records its whole access, compared with ``DEFAULT_ACCESS``.
         force: apply even if the page is not live.
+        source: who applies (an ``AccessChange.Source``) for a direct call, with ``user``;
+            None: the enclosing ``access_change_source``, else Wagtail's publish context.
 
     Returns:
         The AccessChange rows written (empty when nothing changed).
     """
+    if source is not None and source not in AccessChange.Source.values:
+        raise ValueError(f"unknown access change source {source!r}")
+    explicit = AccessContext(source, user) if source is not None else None
     applied = access_state_applied(page_id=page.pk)
     if not page.live and not force:
         if applied is None:
@@ -397,7 +413,7 @@ def audience_apply(
     deltas = access_diff(before, after)
     if not deltas or not page.live:
         return []
-    source, revision, requested_by, applied_by = _attribution(page)
+    source, revision, requested_by, applied_by = _attribution(page, explicit)
     now = timezone.now()
     rows = AccessChange.objects.bulk_create(
         [
