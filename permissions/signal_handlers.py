@@ -1,8 +1,11 @@
 """Keep compiled audiences in step with the tree and the tier/region definitions.
 
-Handlers only do side effects (cache invalidation, refusing a delete) and enqueue the bulk
-re-derivation (permissions/tasks.py): a move re-derives the moved subtree, a tier's rank or a
-region's parent re-derives every page."""
+Handlers stay thin: they forget caches, refuse deletes of rows in use, and call the services that
+re-derive compiled audiences (a move: the moved subtree; a tier's rank or a region's parent: every
+page). That re-derivation runs in the same transaction as the change, never in a task: the
+compiled audience IS what listings and search filter by, so a deferred one would show partners
+what they may no longer see until a worker ran (docs/decisions.md). The heavy follow-up, the
+search index, is a task: search listens to ``signals.audience_recomputed``."""
 
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from wagtail.signals import post_page_move
@@ -29,20 +32,24 @@ def _forget_regions(*args, **kwargs):
 
 
 def _recompute_if_changed(sender, instance, created, **kwargs):
-    from .tasks import audience_recompute_all_task
+    from .services import audience_recompute_all
+    from .signals import audience_recomputed
 
     if sender is Region:
         _forget_regions()
 
     current = instance.rank if sender is Tier else instance.parent_id
     if not created and getattr(instance, "_previous_value", current) != current:
-        audience_recompute_all_task.enqueue()
+        audience_recompute_all()
+        audience_recomputed.send(sender=sender, root_page_id=None)
 
 
 def _page_moved(sender, instance, **kwargs):
-    from .tasks import audience_recompute_subtree_task
+    from .services import audience_recompute_subtree
+    from .signals import audience_recomputed
 
-    audience_recompute_subtree_task.enqueue(page_id=instance.pk)
+    audience_recompute_subtree(page=instance)
+    audience_recomputed.send(sender=sender, root_page_id=instance.pk)
 
 
 def _refuse_delete_in_use(sender, instance, **kwargs):

@@ -191,13 +191,11 @@ def test_move_under_restricted_section_narrows(world):
 DUMMY_TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
 
 
-def test_move_and_rank_change_hand_the_recomputation_to_a_task(world, settings):
-    """The handlers enqueue the bulk re-derivation (run at once by the immediate backend of
-    dev and tests, by the worker in production); running the task applies it."""
-    from django_tasks import default_task_backend
-
+def test_move_and_rank_change_apply_at_once_even_without_a_task_worker(world, settings):
+    """A move or a rank change re-derives the compiled audiences in its own transaction: with
+    no task ever running (dummy backend), listings already filter by the new audiences, so
+    there is no window in which partners see what they may no longer see."""
     from kb.models import LibraryIndexPage
-    from permissions.tasks import audience_recompute_all_task, audience_recompute_subtree_task
 
     library = library_for_locale("en")
     lounge = library.add_child(
@@ -208,31 +206,22 @@ def test_move_and_rank_change_hand_the_recomputation_to_a_task(world, settings):
     item = make_item(key="x")
     gold_item = make_item(key="y", audience=Audience(min_tier=world["tiers"]["gold"]))
     settings.TASKS = DUMMY_TASKS
-
-    def queued():
-        return [
-            (r.task.name, r.kwargs)
-            for r in default_task_backend.results
-            if r.task.module_path.startswith("permissions.")
-        ]
+    acme = world["users"]["acme"]
+    assert PortalItemPage.objects.visible_to(fresh(acme)).filter(pk=item.pk).exists()
 
     item.move(lounge, pos="last-child")
     item.refresh_from_db()
-    assert queued() == [("audience_recompute_subtree_task", {"page_id": item.pk})]
-    assert PageAudience.objects.get(page=item).eff_min_rank is None  # not re-derived yet
-    assert audience_recompute_subtree_task.call(page_id=item.pk)
     assert PageAudience.objects.get(page=item).eff_min_rank == 3
-    assert not sees(world["users"]["acme"], item)
+    assert not PortalItemPage.objects.visible_to(fresh(acme)).filter(pk=item.pk).exists()
+    assert not sees(acme, item)
 
     gold = world["tiers"]["gold"]
     gold.rank = 9  # gold now ranks above platinum
     gold.save()
-    assert queued()[1:] == [("audience_recompute_all_task", {})]
-    assert PageAudience.objects.get(page=gold_item).eff_min_rank == 2  # not re-derived yet
-    assert audience_recompute_all_task.call() == PageAudience.objects.count()
     assert PageAudience.objects.get(page=gold_item).eff_min_rank == 9
-    assert not sees(world["users"]["plat"], gold_item)
-    assert not audience_recompute_subtree_task.call(page_id=10**9)
+    plat = world["users"]["plat"]
+    assert not PortalItemPage.objects.visible_to(fresh(plat)).filter(pk=gold_item.pk).exists()
+    assert not sees(plat, gold_item)
 
 
 def test_filter_query_count_is_constant(world):
