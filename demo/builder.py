@@ -44,12 +44,13 @@ from demo.loader import (
     load_demo,
 )
 from files.models import PortalDocument, PortalImage
-from kb.models import DownloadEvent, ItemKey, LibraryIndexPage, PortalItemPage
+from kb.models import ItemKey, LibraryIndexPage, PortalItemPage
 from kb.services import (
     Audience,
     FileSpec,
     StoredFiles,
     document_create,
+    download_backfill,
     item_upsert,
     library_for_locale,
     product_ensure,
@@ -422,17 +423,11 @@ class _Seeder:
                     .values_list("document_id", flat=True)
                     .first()
                 )
-            # Downloads are recorded by the download view; there is no service to call.
-            event = DownloadEvent.objects.filter(user=user, item_id=page.pk).first()
-            if event is None:
-                event = DownloadEvent.objects.create(
-                    user=user,
-                    organization=user.membership.organization,
-                    item_id=page.pk,
-                    document_id=document_id,
-                )
-            DownloadEvent.objects.filter(pk=event.pk).update(
-                downloaded_at=self._days_ago(days, key + email), document_id=document_id
+            download_backfill(
+                user=user,
+                item=page,
+                document_id=document_id,
+                at=self._days_ago(days, key + email),
             )
 
     def _days_ago(self, days: int, seed: str):
