@@ -38,7 +38,6 @@ from demo.loader import (
     Doc,
     ItemSpec,
     OrgSpec,
-    Rule,
     SectionSpec,
     html,
     load_demo,
@@ -54,6 +53,7 @@ from kb.services import (
     item_upsert,
     library_for_locale,
     product_ensure,
+    section_upsert,
     site_structure_ensure,
 )
 from permissions.models import (
@@ -68,6 +68,9 @@ from permissions.services import (
     access_change_source,
     organization_set_logo,
     organization_upsert,
+    partner_type_upsert,
+    region_upsert,
+    tier_upsert,
     user_upsert,
 )
 
@@ -153,19 +156,14 @@ class _Seeder:
 
     # -- taxonomy, organisations, users -----------------------------------------------------
     def taxonomy(self) -> None:
-        # No service exists for these reference rows yet (they are edited in the admin).
         for key, name, rank in TIERS:
-            self.tiers[key] = Tier.objects.update_or_create(
-                key=key, defaults={"name": name, "rank": rank}
-            )[0]
+            self.tiers[key] = tier_upsert(key=key, name=name, rank=rank).instance
         for key, name, parent in REGIONS:
-            self.regions[key] = Region.objects.update_or_create(
-                key=key, defaults={"name": name, "parent": self.regions.get(parent)}
-            )[0]
+            self.regions[key] = region_upsert(
+                key=key, name=name, parent=self.regions.get(parent)
+            ).instance
         for key, name in PARTNER_TYPES:
-            self.types[key] = PartnerType.objects.update_or_create(
-                key=key, defaults={"name": name}
-            )[0]
+            self.types[key] = partner_type_upsert(key=key, name=name).instance
 
     def organizations(self) -> None:
         for spec in ORGANIZATIONS:
@@ -237,41 +235,20 @@ class _Seeder:
         self.summary.sections = len(self.sections)
         self.say(f"  {len(self.sections)} library sections")
 
-    def _apply_rule(self, page, rule: Rule) -> None:
-        page.audience_public = rule.public
-        page.audience_min_tier = self.tiers[rule.min_tier] if rule.min_tier else None
-        page.audience_regions = [self.regions[k] for k in rule.regions]
-        page.audience_partner_types = [self.types[k] for k in rule.types]
-
     def _section(self, parent: LibraryIndexPage, spec: SectionSpec) -> LibraryIndexPage:
-        section = LibraryIndexPage.objects.child_of(parent).filter(slug=spec.slug).first()
-        if section is None:
-            section = LibraryIndexPage(
-                title=spec.title, slug=spec.slug, intro=html(spec.intro), locale=parent.locale
-            )
-            self._apply_rule(section, spec.rule)
-            parent.add_child(instance=section)
-            section.save_revision().publish()
-            return section
-        wanted = (
-            spec.title,
-            spec.rule.public,
-            spec.rule.min_tier,
-            set(spec.rule.regions),
-            set(spec.rule.types),
+        rule = spec.rule
+        return section_upsert(
+            parent=parent,
+            slug=spec.slug,
+            title=spec.title,
+            intro=html(spec.intro),
+            audience=Audience(
+                min_tier=self.tiers[rule.min_tier] if rule.min_tier else None,
+                regions=[self.regions[k] for k in rule.regions],
+                partner_types=[self.types[k] for k in rule.types],
+                public=rule.public,
+            ),
         )
-        current = (
-            section.title,
-            section.audience_public,
-            section.audience_min_tier.key if section.audience_min_tier else None,
-            {r.key for r in section.audience_regions.all()},
-            {t.key for t in section.audience_partner_types.all()},
-        )
-        if wanted != current or not section.live:
-            section.title, section.intro = spec.title, html(spec.intro)
-            self._apply_rule(section, spec.rule)
-            section.save_revision().publish()
-        return section
 
     def _parent(self, ref: str):
         kind, _, name = ref.partition(":")

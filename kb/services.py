@@ -148,6 +148,70 @@ def library_for_locale(language_code: str) -> LibraryIndexPage:
     return LibraryIndexPage.objects.child_of(home).order_by("path").first()
 
 
+def _audience_assign(page: Page, audience: Audience) -> None:
+    """Set a page's own audience fields (in memory; saved and published by the caller)."""
+    page.audience_public = audience.public
+    page.audience_min_tier = audience.min_tier
+    page.audience_regions = list(audience.regions)
+    page.audience_partner_types = list(audience.partner_types)
+    # Grants and exceptions are page fields too: published with the page's revision, and applied
+    # (guardian mirror, compiled audience, audit) by permissions.services.audience_apply.
+    page.audience_grants = list(audience.grants)
+    page.audience_exceptions = list(audience.exceptions)
+
+
+def _audience_state(page: Page) -> tuple:
+    """A page's own audience as comparable values (keys of rows, sets for the lists)."""
+
+    def keys(rows: Iterable) -> frozenset[int]:
+        return frozenset(row.pk for row in rows)
+
+    return (
+        page.audience_public,
+        page.audience_min_tier_id,
+        keys(page.audience_regions.all()),
+        keys(page.audience_partner_types.all()),
+        keys(page.audience_grants.all()),
+        keys(page.audience_exceptions.all()),
+    )
+
+
+@transaction.atomic
+def section_upsert(
+    *,
+    parent: Page,
+    slug: str,
+    title: str,
+    intro: str = "",
+    audience: Audience | None = None,
+    user=None,
+) -> LibraryIndexPage:
+    """Create or update the library section ``slug`` directly below ``parent`` and publish it.
+
+    ``intro`` is rich text as stored (HTML). A section that is live and already has this title,
+    intro and audience is left alone (no revision, no publish).
+
+    Parameters:
+        parent: a portal home or library section; the new section takes its locale.
+        audience: the section's own audience; None is "no restriction" in every dimension.
+        user: recorded on the revision and the publish log.
+    """
+    audience = audience or Audience()
+    section = LibraryIndexPage.objects.child_of(parent).filter(slug=slug).first()
+    if section is None:
+        section = LibraryIndexPage(title=title, slug=slug, intro=intro, locale=parent.locale)
+        _audience_assign(section, audience)
+        parent.add_child(instance=section)
+    else:
+        before = (section.title, section.intro, _audience_state(section))
+        section.title, section.intro = title, intro
+        _audience_assign(section, audience)
+        if section.live and before == (title, intro, _audience_state(section)):
+            return section
+    section.save_revision(user=user).publish(user=user)
+    return section
+
+
 def product_ensure(*, name: str) -> Product:
     key = slugify(name)[:50] or "product"
     product, _ = Product.objects.get_or_create(key=key, defaults={"name": name})
@@ -307,14 +371,7 @@ def item_upsert(
     page.product = product
     for name, value in (extra or {}).items():
         setattr(page, name, value)
-    page.audience_public = audience.public
-    page.audience_min_tier = audience.min_tier
-    page.audience_regions = list(audience.regions)
-    page.audience_partner_types = list(audience.partner_types)
-    # Grants and exceptions are page fields too: published with the revision below, and applied
-    # (guardian mirror, compiled audience, audit) by permissions.services.audience_apply.
-    page.audience_grants = list(audience.grants)
-    page.audience_exceptions = list(audience.exceptions)
+    _audience_assign(page, audience)
     if wanted_tags is not None and sorted(wanted_tags) != sorted_tag_names(page):
         page.tags.set(wanted_tags)  # in memory (modelcluster); saved with the page below
     # A re-import of what is already live changes nothing: no revision, no publish (which would

@@ -7,11 +7,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from enum import Enum
+from typing import Generic, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 from wagtail.log_actions import get_active_log_context, log
@@ -482,6 +484,113 @@ def _sync_page_guardian(page, state: AccessState) -> None:
     )
     if changed:
         logger.debug("guardian mirror of page %s updated", page.pk)
+
+
+# --- tiers, regions, partner types ----------------------------------------------------------
+
+
+M = TypeVar("M", Tier, Region, PartnerType)
+
+
+@dataclass(frozen=True)
+class Upserted(Generic[M]):
+    """What an upsert of a tier, region or partner type did.
+
+    ``audiences_stale`` is True when compiled audiences read something that changed (an existing
+    tier's rank, a region's place in the tree): the caller re-derives them with
+    ``audience_recompute_all`` once, after its last change.
+    """
+
+    instance: M
+    created: bool
+    audiences_stale: bool = False
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP = _Keep.KEEP
+"""``region_upsert(parent=KEEP)``: leave the parent as it is (a new region has none)."""
+
+
+def _save_validated(instance: models.Model, changed: bool) -> None:
+    # A row that is already as asked is not written again (no signals, no search update).
+    if changed:
+        instance.full_clean()
+        instance.save()
+
+
+@transaction.atomic
+def tier_upsert(*, key: str, name: str, rank: int, displace: bool = False) -> Upserted[Tier]:
+    """Create or update the tier ``key`` (validated with full_clean).
+
+    Ranks are unique, so tiers that trade ranks (gold 2→1, silver 1→2) would collide half-way.
+    With ``displace`` a tier holding ``rank`` first steps aside above every rank in use; the
+    caller then upserts that tier with its own new rank (import_bundle does so for a bundle's
+    tiers, whose ranks it has checked to be unique). Without it the collision is a
+    ValidationError.
+
+    Raises:
+        ValidationError: an invalid key or name, or (without ``displace``) a rank in use.
+    """
+    tier = Tier.objects.filter(key=key).first()
+    created = tier is None
+    stale = not created and tier.rank != rank
+    if displace:
+        holder = Tier.objects.filter(rank=rank).exclude(key=key).first()
+        if holder is not None:
+            top = Tier.objects.aggregate(top=models.Max("rank"))["top"] or 0
+            holder.rank = max(top, rank) + 1
+            holder.save(update_fields=["rank"])
+            stale = True
+    if created:
+        tier = Tier(key=key)
+    changed = created or (tier.name, tier.rank) != (name, rank)
+    tier.name, tier.rank = name, rank
+    _save_validated(tier, changed)
+    return Upserted(tier, created, stale)
+
+
+@transaction.atomic
+def region_upsert(*, key: str, name: str, parent: Region | None | _Keep = KEEP) -> Upserted[Region]:
+    """Create or update the region ``key`` (validated with full_clean).
+
+    ``parent`` KEEP leaves the parent as it is, so a caller whose parent region does not exist
+    yet (it comes later in a bundle) upserts every region first and sets the parents in a second
+    round. A changed parent (also a first parent of a new region) makes ``audiences_stale``:
+    an audience for a region covers its sub-regions.
+
+    Raises:
+        ValidationError: an invalid key or name.
+    """
+    region = Region.objects.filter(key=key).first()
+    created = region is None
+    if created:
+        region = Region(key=key)
+    parent_id = region.parent_id if parent is KEEP else (parent.pk if parent else None)
+    moved = region.parent_id != parent_id
+    changed = created or moved or region.name != name
+    region.name, region.parent_id = name, parent_id
+    _save_validated(region, changed)
+    return Upserted(region, created, moved)
+
+
+@transaction.atomic
+def partner_type_upsert(*, key: str, name: str) -> Upserted[PartnerType]:
+    """Create or update the partner type ``key`` (validated with full_clean).
+
+    Raises:
+        ValidationError: an invalid key or name.
+    """
+    partner_type = PartnerType.objects.filter(key=key).first()
+    created = partner_type is None
+    if created:
+        partner_type = PartnerType(key=key)
+    changed = created or partner_type.name != name
+    partner_type.name = name
+    _save_validated(partner_type, changed)
+    return Upserted(partner_type, created)
 
 
 # --- organisations, users, memberships ------------------------------------------------------
