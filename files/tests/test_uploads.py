@@ -18,7 +18,8 @@ from wagtail.models import Collection
 from files.models import PortalDocument, PortalImage
 from files.tests import malicious
 from files.validation import UploadRejected
-from imports.bundles import BundleError, bundle_import
+from imports.importer import bundle_import
+from imports.parsing import BundleError
 from kb.models import ItemKey
 from kb.services import document_create
 from permissions.models import PartnerOrganization

@@ -21,8 +21,9 @@ from wagtail.models import Page, Site
 
 from files.models import PortalDocument
 from files.tests.factories import make_pdf_bytes
-from imports import bundles
-from imports.bundles import BundleError, bundle_import
+from imports import importer
+from imports.importer import bundle_import
+from imports.parsing import BundleError
 from kb.models import ItemAttachment, ItemKey, PortalHomePage, PortalItemTag, Product
 from kb.services import sorted_tag_names
 from kb.tests.factories import make_item
@@ -513,7 +514,7 @@ def test_failure_mid_import_rolls_back_and_discards_files(
         bundle["items"][0]["files"][0]["content_base64"] = b64(PDF_A + b"% v2\n")
     before = snapshot()
 
-    original = bundles.item_upsert
+    original = importer.item_upsert
     written: list[str] = []
 
     def flaky_upsert(**kwargs):
@@ -523,7 +524,7 @@ def test_failure_mid_import_rolls_back_and_discards_files(
         written.extend(kwargs["stored"].paths)
         return page
 
-    monkeypatch.setattr(bundles, "item_upsert", flaky_upsert)
+    monkeypatch.setattr(importer, "item_upsert", flaky_upsert)
     with pytest.raises(raised, match="storage exploded") as excinfo:
         run(tmp_path, bundle, "--json")
 

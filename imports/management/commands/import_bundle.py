@@ -11,7 +11,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from files.journal import journal_recover
-from imports.bundles import BundleError, bundle_import, bundle_parse
+from imports.importer import bundle_import
+from imports.parsing import BundleError, bundle_parse
 
 
 class ImportInterrupted(KeyboardInterrupt):
