@@ -281,6 +281,36 @@ def test_swapped_tier_ranks_and_kept_fields_on_reimport(portal, tmp_path):
     assert (anna.first_name, anna.time_zone) == ("Anna", "Europe/Berlin")
 
 
+def test_region_moved_under_another_re_derives_compiled_audiences(portal, tmp_path):
+    # An item for DACH below an item for EMEA reaches DACH's partners only while DACH sits in
+    # EMEA: the region tree is part of every compiled audience.
+    bundle = small_bundle()
+    bundle["regions"] = [{"key": "dach", "name": "DACH"}, {"key": "emea", "name": "EMEA"}]
+    bundle["organizations"][0]["region"] = "dach"
+    bundle["items"][0]["audience"] = {"regions": ["emea"]}
+    bundle["items"].append(
+        {
+            "key": "dach-only",
+            "kind": "training_guide",
+            "title": "DACH only",
+            "parent": "first",
+            "audience": {"regions": ["dach"]},
+        }
+    )
+    run(tmp_path, bundle)
+    anna = get_user_model().objects.get(email="anna@acme.example")
+    child = ItemKey.objects.get(key="dach-only").page
+    assert not page_policy.can_view(anna, child)
+
+    # The parent comes after the region in the bundle: the importer sets it in a second round.
+    bundle["regions"][0]["parent"] = "emea"
+    assert "regions: 0 created, 2 updated" in run(tmp_path, bundle)
+    assert Region.objects.get(key="dach").parent.key == "emea"
+    anna = get_user_model().objects.get(email="anna@acme.example")  # (the principal is cached)
+    assert page_policy.can_view(anna, ItemKey.objects.get(key="dach-only").page)
+    assert page_policy.can_view(anna, ItemKey.objects.get(key="first").page)
+
+
 def test_references_may_point_at_existing_rows(portal, tmp_path):
     TierFactory(key="platinum", rank=9)
     make_item(key="legacy-parent", title="Legacy parent")
