@@ -168,6 +168,7 @@ class Entry:
 
 
 def json_type(value: Any) -> str:
+    """How a message names a JSON value's type ("a string", "null", ...)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -182,12 +183,14 @@ def json_type(value: Any) -> str:
 
 
 def entry_label(section: str, index: int, data: Any, id_field: str = "key") -> str:
+    """``items[3] (key "x1-sheet")``: where an entry is, and its identifier when it has one."""
     ident = data.get(id_field) if isinstance(data, dict) else None
     suffix = f' ({id_field} "{ident}")' if isinstance(ident, str) else ""
     return f"{section}[{index}]{suffix}"
 
 
 def file_name(entry: Entry) -> str:
+    """The ``name`` of a file entry: a plain file name of an allowed document type."""
     name = entry.text("name", required=True, max_length=100)
     # The name becomes part of a storage path: anything that could leave documents/ (or hide a
     # second extension behind a control character) is refused rather than "cleaned".
