@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
 
-.PHONY: run test test-s3 install migrate seed serve lint format check bench bench-storage clean
+.PHONY: run test test-s3 install migrate seed serve lint format imports typecheck check ci bench \
+	bench-storage clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -44,9 +45,24 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+## The import graph (apps import only the apps below them: pyproject.toml [tool.importlinter]) and
+## every imported package declared in pyproject.toml.
+imports: install
+	$(VENV)/bin/lint-imports
+	$(PY) .ci/declared_imports.py
+
+## mypy with django-stubs: strict on permissions/ and files/, the rest checked non-strict.
+typecheck: install
+	$(VENV)/bin/mypy
+
 check: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
+
+## What .ci/run does minus the server legs: install, lint, import graph, typecheck, Django checks,
+## the collected-test pin, the suite on SQLite (fresh test database, 1,000 property examples).
+ci:
+	.ci/run --no-servers
 
 bench: install
 	$(PY) bench/search.py
