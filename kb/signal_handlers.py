@@ -1,4 +1,4 @@
-"""kb side effects. Indexing hooks arrive with the search issue."""
+"""kb side effects: a published item's files move to their residency bucket (in a task)."""
 
 from __future__ import annotations
 
