@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
@@ -69,7 +69,7 @@ class Lockout:
     kind: str  # "account" or "address"
     key: str
     failures: int
-    last_failure: timezone.datetime
+    last_failure: datetime
 
 
 def _lockout_object(kind: str, key: str) -> AccessAttempt | None:

@@ -21,7 +21,7 @@ import ipaddress
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from axes.attempts import get_cool_off_threshold
@@ -104,6 +104,11 @@ class PortalAxesBackend(AxesStandaloneBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
+def _client_address(request: HttpRequest) -> str | None:
+    """The client address axes resolved for this request (it sets it before calling a handler)."""
+    return request.axes_ip_address  # type: ignore[attr-defined]  # axes' own request attribute
+
+
 def _failures(attempts) -> int:
     return attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0
 
@@ -124,8 +129,8 @@ class PortalAxesHandler(AxesDatabaseHandler):
         account = address = 0
         if username:
             account = _failures(recent.filter(username=username))
-        if request.axes_ip_address:
-            address = _failures(recent.filter(ip_address=request.axes_ip_address))
+        if client_address := _client_address(request):
+            address = _failures(recent.filter(ip_address=client_address))
         return account, address
 
     def get_failures(self, request, credentials: dict | None = None) -> int:
@@ -134,10 +139,10 @@ class PortalAxesHandler(AxesDatabaseHandler):
         address_limit = settings.PORTAL_LOGIN_ADDRESS_LIMIT
         return max(account, address * account_limit // address_limit)
 
-    def lockout_ends(self, request: HttpRequest, credentials: dict | None) -> timezone.datetime:
+    def lockout_ends(self, request: HttpRequest, credentials: dict | None) -> datetime:
         """When the lockout lifts at the latest: the last counted failure plus the cool-off."""
         username = get_client_username(request, credentials)
-        match = Q(ip_address=request.axes_ip_address)
+        match = Q(ip_address=_client_address(request))
         if username:
             match |= Q(username=username)
         last = (

@@ -28,7 +28,9 @@ def _ask(client: Client, email: str):
 
 
 def _link(message) -> str:
-    return re.search(r"https?://[^/\s]+(/password-reset/\S+/)", message.body).group(1)
+    found = re.search(r"https?://[^/\s]+(/password-reset/\S+/)", message.body)
+    assert found, message.body
+    return found.group(1)
 
 
 def _set_password(client: Client, link: str, password: str):
