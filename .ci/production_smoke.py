@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from email.message import Message
 from http.cookies import SimpleCookie
+from typing import TypeVar
 from urllib.parse import urlencode, urlsplit
 
 PARTNER = ("anna@acme.example", "demo-anna-2026")
@@ -72,7 +73,8 @@ class Client:
         https: bool = True,
     ) -> Response:
         parts = urlsplit(self.base_url)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        host = found(parts.hostname, f"no host name in {self.base_url}")
+        conn = http.client.HTTPConnection(host, parts.port, timeout=60)
         headers = {"Host": parts.netloc, "User-Agent": "portal-production-smoke"}
         if https:
             headers["X-Forwarded-Proto"] = "https"
@@ -114,8 +116,10 @@ class Client:
 
     def login(self, path: str, email: str, password: str, *, then: str) -> None:
         form = self.get(path)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
-        check(token is not None, f"{path}: no CSRF token in the login form")
+        token = found(
+            re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text),
+            f"{path}: no CSRF token in the login form",
+        )
         done = self.request(
             "POST",
             path,
@@ -130,9 +134,19 @@ class Client:
         check("sessionid" in self.cookies, f"{self.name}: no session cookie after the login")
 
 
+T = TypeVar("T")
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise SmokeFailure(message)
+
+
+def found(value: T | None, message: str) -> T:
+    """``value``, which must be there (a match, a link): a failure of the smoke otherwise."""
+    if value is None:
+        raise SmokeFailure(message)
+    return value
 
 
 def wait_until_up(base_url: str, seconds: float) -> None:
@@ -180,8 +194,10 @@ def run(base_url: str, *, search_seconds: float) -> list[str]:
     items = library.links(r"^/library/[^?]+/$")
     check(len(items) >= 3, f"the library lists {len(items)} links")
     sheets = anna.get("/library/product-sheets/")
-    datasheet = next((u for u in sheets.links(r"x1-edge-router-datasheet/$")), None)
-    check(datasheet is not None, "the X1 datasheet is not listed for the partner")
+    datasheet = found(
+        next((u for u in sheets.links(r"x1-edge-router-datasheet/$")), None),
+        "the X1 datasheet is not listed for the partner",
+    )
     item = anna.get(datasheet)
     files = item.links(r"^/portal/items/\d+/files/\d+/.+\.pdf$")
     check(bool(files), "the X1 datasheet page offers no PDF download")
@@ -231,8 +247,10 @@ def run(base_url: str, *, search_seconds: float) -> list[str]:
     eva.get(pages[0])
     eva.get("/admin/pages/search/?q=router")
     lounge = eva.get("/library/platinum-lounge/")
-    roadmap = next(iter(lounge.links(r"product-roadmap-2027[^/]*/$")), None)
-    check(roadmap is not None, "staff do not see the roadmap in the Platinum lounge")
+    roadmap = found(
+        next(iter(lounge.links(r"product-roadmap-2027[^/]*/$")), None),
+        "staff do not see the roadmap in the Platinum lounge",
+    )
     roadmap_page = eva.get(roadmap)
     roadmap_files = roadmap_page.links(r"^/portal/items/\d+/files/")
     check(bool(roadmap_files), "the roadmap offers staff no file")
