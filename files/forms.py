@@ -5,25 +5,27 @@ on these bases, so a refused file never becomes an object or a row."""
 
 from __future__ import annotations
 
+from django.core.files.uploadedfile import UploadedFile
 from wagtail.documents.forms import BaseDocumentForm
 from wagtail.images.forms import BaseImageForm
 
 from .validation import validate_upload
 
 
-def _clean_upload(form, kind: str):
-    upload = form.cleaned_data.get("file")
+def _clean_upload(form: BaseDocumentForm | BaseImageForm, kind: str) -> UploadedFile | None:
+    upload: UploadedFile | None = form.cleaned_data.get("file")
     if upload is None or "file" not in form.changed_data:
         return upload
-    upload.name = validate_upload(name=upload.name, content=upload, kind=kind)
+    # An upload always has a name (none would be refused as unusable).
+    upload.name = validate_upload(name=upload.name or "", content=upload, kind=kind)
     return upload
 
 
 class PortalDocumentForm(BaseDocumentForm):
-    def clean_file(self):
+    def clean_file(self) -> UploadedFile | None:
         return _clean_upload(self, "document")
 
 
 class PortalImageForm(BaseImageForm):
-    def clean_file(self):
+    def clean_file(self) -> UploadedFile | None:
         return _clean_upload(self, "image")

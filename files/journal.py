@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -70,7 +71,8 @@ def _database_session() -> int | None:
     connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 class ImportJournal:
@@ -109,7 +111,7 @@ class ImportJournal:
         _fsync_dir(folder)
         return journal
 
-    def _append(self, entry: dict) -> None:
+    def _append(self, entry: dict[str, object]) -> None:
         os.write(self._fd, (json.dumps(entry) + "\n").encode())
         os.fsync(self._fd)
 
@@ -191,8 +193,8 @@ def journal_settle(names: Iterable[str], *, path: Path | None = None) -> Settled
     return result
 
 
-def _read(path: Path) -> tuple[dict, list[str]]:
-    header: dict = {}
+def _read(path: Path) -> tuple[dict[str, Any], list[str]]:
+    header: dict[str, Any] = {}
     names: list[str] = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
@@ -282,8 +284,8 @@ def journal_recover() -> list[Settled]:
             pass  # being opened right now
         finally:
             os.close(fd)
-    for path, fd in _journals(lock=True):
-        if fd is None:
+    for path, lock in _journals(lock=True):
+        if lock is None:
             continue
         header, names = _read(path)
         if not _wait_for_session(header.get("db_session")):

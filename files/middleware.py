@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from django.http import HttpRequest, HttpResponseBase
 from django.template.response import TemplateResponse
 
 from .storage import forget_store_health, storage_errors
@@ -13,7 +15,7 @@ logger = logging.getLogger("portal.storage")
 RETRY_AFTER_SECONDS = 30
 
 
-def storage_unavailable_response(request) -> TemplateResponse:
+def storage_unavailable_response(request: HttpRequest) -> TemplateResponse:
     response = TemplateResponse(
         request,
         "503_storage.html",
@@ -30,13 +32,15 @@ class StorageUnavailableMiddleware:
     answers 503. Uploads fail before their row is written (the object is stored first), so a
     failure leaves nothing half-written."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         return self.get_response(request)
 
-    def process_exception(self, request, exception):
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
         if isinstance(exception, storage_errors()):
             logger.warning("object store failed on %s: %r", request.path, exception)
             forget_store_health()

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import models, transaction
 
 from .storage import prefixed, split_name
 
@@ -34,7 +34,7 @@ class Placement:
     """One stored file of one row, where it is and where its rules want it."""
 
     label: str
-    model: type
+    model: type[models.Model]
     pk: int
     field: str
     name: str
@@ -97,9 +97,9 @@ def placement_move(placement: Placement) -> str:
         default_storage.delete(new)
         raise RuntimeError(f"{placement.label}: copy of {old} did not verify; nothing changed")
     with transaction.atomic():
-        updated = placement.model.objects.filter(pk=placement.pk, **{placement.field: old}).update(
-            **{placement.field: new}
-        )
+        updated = placement.model._default_manager.filter(
+            pk=placement.pk, **{placement.field: old}
+        ).update(**{placement.field: new})
         if not updated:
             # The row changed meanwhile: keep it as it is and drop our copy.
             transaction.on_commit(lambda: default_storage.delete(new))

@@ -5,14 +5,18 @@ files and images in kb.views, renders and logos in cobranding.views)."""
 from __future__ import annotations
 
 import mimetypes
+from typing import IO, Any
 
 from django.conf import settings
+from django.core.files.storage import Storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 
 from .storage import presigned_url
 
 
-def serve_stored_file(name: str, storage, *, filename: str, as_attachment: bool):
+def serve_stored_file(
+    name: str, storage: Storage, *, filename: str, as_attachment: bool
+) -> HttpResponseRedirect | FileResponse:
     """Redirect to a presigned URL when the file is on S3, else stream it through this view.
     Callers have already asked the policy. Every file exit uses this (item files, images, staff
     media, co-brand renders in cobranding.views)."""
@@ -32,7 +36,7 @@ def serve_stored_file(name: str, storage, *, filename: str, as_attachment: bool)
     return _stream(handle, filename=filename, as_attachment=as_attachment)
 
 
-def _stream(fileobj, *, filename: str, as_attachment: bool) -> FileResponse:
+def _stream(fileobj: IO[Any], *, filename: str, as_attachment: bool) -> FileResponse:
     content_type, _ = mimetypes.guess_type(filename)
     response = FileResponse(
         fileobj,

@@ -29,21 +29,67 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypedDict, TypeGuard, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
+from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, Storage
 from django.core.signals import setting_changed
 from django.utils.deconstruct import deconstructible
+
+if TYPE_CHECKING:
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
 
 
 class RegionLike(Protocol):
     """What residency needs of a region (permissions.models.Region; files imports no app)."""
 
-    pk: int
-    key: str
-    parent: RegionLike | None
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def parent(self) -> RegionLike | None: ...
+
+
+class OrganizationLike(Protocol):
+    """What residency needs of an organisation (permissions.models.PartnerOrganization)."""
+
+    @property
+    def region_id(self) -> int | None: ...
+
+    @property
+    def region(self) -> RegionLike | None: ...
+
+
+class S3Settings(TypedDict):
+    """``settings.PORTAL_S3`` (portal_site/settings/base.py), set when ``S3_BUCKET`` is."""
+
+    bucket: str
+    endpoint_url: str | None
+    region: str | None
+    access_key: str | None
+    secret_key: str | None
+    addressing_style: str
+    presign_seconds: int
+    max_attempts: int
+    connect_timeout: float
+    read_timeout: float
+    health_seconds: float
+
+
+class S3BucketStorage(Protocol):
+    """What this module uses of django-storages' S3 storage (an untyped package)."""
+
+    bucket: Any
+
+    def exists(self, name: str) -> bool: ...
+
+    def url(self, name: str, parameters: dict[str, str | None], expire: int) -> str: ...
 
 
 REGION_PREFIX = "regions/"
@@ -69,11 +115,21 @@ def s3_enabled() -> bool:
     return bool(getattr(settings, "PORTAL_S3", None))
 
 
-def client_config():
+def s3_settings() -> S3Settings:
+    """``settings.PORTAL_S3``; only called with S3 configured (``s3_enabled()``)."""
+    return cast(S3Settings, settings.PORTAL_S3)
+
+
+def _is_s3(storage: Storage) -> TypeGuard[S3BucketStorage]:
+    """A bucket of the object store (not a folder: local media, or a residency test folder)."""
+    return hasattr(storage, "bucket")
+
+
+def client_config() -> Config:
     """botocore Config: s3v4 signatures, addressing style, retries with backoff, timeouts."""
     from botocore.config import Config
 
-    s3 = settings.PORTAL_S3
+    s3 = s3_settings()
     return Config(
         signature_version="s3v4",
         s3={"addressing_style": s3["addressing_style"]},
@@ -83,16 +139,16 @@ def client_config():
     )
 
 
-def _s3_storage_class():
+def _s3_storage_class() -> type[Storage]:
     from storages.backends.s3 import S3Storage
 
     class PortalS3Storage(S3Storage):
         """One bucket. Objects are private: no ACL is sent (the bucket owner's private default)
         and URLs are presigned (querystring auth) for ``PORTAL_S3["presign_seconds"]``."""
 
-        def get_default_settings(self):
-            s3 = settings.PORTAL_S3
-            values = super().get_default_settings()
+        def get_default_settings(self) -> dict[str, Any]:
+            s3 = s3_settings()
+            values: dict[str, Any] = super().get_default_settings()
             values.update(
                 access_key=s3["access_key"],
                 secret_key=s3["secret_key"],
@@ -113,19 +169,20 @@ def _s3_storage_class():
             )
             return values
 
-        def get_available_name(self, name, max_length=None):
+        def get_available_name(self, name: str, max_length: int | None = None) -> str:
             from storages.utils import clean_name
 
             return unique_name(clean_name(name), max_length=max_length)
 
-        def _save(self, name, content):
+        def _save(self, name: str, content: File[Any]) -> str:
             # Through the client, not django-storages' ``self.bucket.Object(key)``: boto3 builds
             # that resource class anew on every call (~2-3 ms, a tenth of a 1 MB upload here).
             if self.gzip:
-                return super()._save(name, content)
+                saved: str = super()._save(name, content)
+                return saved
             from storages.utils import ReadBytesWrapper, clean_name, is_seekable
 
-            cleaned = clean_name(name)
+            cleaned: str = clean_name(name)
             key = self._normalize_name(cleaned)
             params = self._get_write_parameters(key, content)
             client = self.connection.meta.client
@@ -195,7 +252,7 @@ def display_name(filename: str) -> str:
     return UNIQUE_SUFFIX.sub("", root) + ext or filename
 
 
-def transfer_config():
+def transfer_config() -> TransferConfig:
     """Multipart uploads: bounded concurrency and parts held in memory (peak RSS stays small)."""
     from boto3.s3.transfer import TransferConfig
 
@@ -209,10 +266,11 @@ def transfer_config():
     return config
 
 
-def _disk_path(content) -> str | None:
+def _disk_path(content: File[Any]) -> str | None:
     """The path of a whole file on disk behind ``content``, if there is one."""
     if hasattr(content, "temporary_file_path"):
-        return content.temporary_file_path()
+        path: str = content.temporary_file_path()
+        return path
     raw = getattr(content, "file", content)
     name = getattr(raw, "name", None)
     if isinstance(raw, io.BufferedReader) and isinstance(name, str) and os.path.isfile(name):
@@ -227,7 +285,7 @@ def bucket_storage(region_key: str | None = None) -> Storage:
 
 @functools.cache
 def _bucket_storage(region_key: str | None) -> Storage:
-    options: dict = {}
+    options: dict[str, str] = {}
     if region_key is not None:
         try:
             entry = settings.PORTAL_STORAGE_REGIONS[region_key]
@@ -280,47 +338,50 @@ class RoutingStorage(Storage):
         region_key, key = split_name(name)
         return bucket_storage(region_key), key, region_key
 
-    def _open(self, name, mode="rb"):
+    def _open(self, name: str, mode: str = "rb") -> File[Any]:
         storage, key, _ = self._route(name)
         return storage.open(key, mode)
 
-    def _save(self, name, content):
+    def _save(self, name: str, content: IO[Any]) -> str:
         # ``name`` already comes from get_available_name (the bucket's own): the bucket storage's
         # _save, not save(), so the name is not worked out (or probed for) a second time.
         storage, key, region_key = self._route(name)
-        return join_name(region_key, storage._save(key, content))
+        # Storage's own protocol (save() calls _save()); django-stubs leave the private half out.
+        saved: str = storage._save(key, content)  # type: ignore[attr-defined]
+        return join_name(region_key, saved)
 
-    def get_available_name(self, name, max_length=None):
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
         storage, key, region_key = self._route(name)
         prefix = len(join_name(region_key, ""))
         room = None if max_length is None else max_length - prefix
         return join_name(region_key, storage.get_available_name(key, max_length=room))
 
-    def delete(self, name):
+    def delete(self, name: str) -> None:
         storage, key, _ = self._route(name)
         storage.delete(key)
 
-    def exists(self, name):
+    def exists(self, name: str) -> bool:
         storage, key, _ = self._route(name)
         return storage.exists(key)
 
-    def size(self, name):
+    def size(self, name: str) -> int:
         storage, key, _ = self._route(name)
         return storage.size(key)
 
-    def url(self, name, **kwargs):
+    # Storage.url takes None (FileSystemStorage answers its base URL); a routed name is a file's.
+    def url(self, name: str, **kwargs: Any) -> str:  # type: ignore[override]
         storage, key, _ = self._route(name)
         return storage.url(key, **kwargs) if kwargs else storage.url(key)
 
-    def listdir(self, path):
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
         storage, key, _ = self._route(path)
         return storage.listdir(key)
 
-    def get_modified_time(self, name):
+    def get_modified_time(self, name: str) -> datetime:
         storage, key, _ = self._route(name)
         return storage.get_modified_time(key)
 
-    def path(self, name):
+    def path(self, name: str) -> str:
         storage, key, _ = self._route(name)
         return storage.path(key)
 
@@ -346,7 +407,7 @@ def presigned_url(
         return None
     region_key, key = split_name(name)
     storage = bucket_storage(region_key)
-    if not hasattr(storage, "bucket"):
+    if not _is_s3(storage):
         return None
     _check_reachable(region_key, storage, key, name)
     from django.utils.http import content_disposition_header
@@ -359,15 +420,15 @@ def presigned_url(
     }
     if content_type:
         parameters["ResponseContentType"] = content_type
-    return storage.url(key, parameters=parameters, expire=settings.PORTAL_S3["presign_seconds"])
+    return storage.url(key, parameters=parameters, expire=s3_settings()["presign_seconds"])
 
 
 # Bucket (residency key, None = default) → time.monotonic() of its last answer to a HEAD.
 _answered: dict[str | None, float] = {}
 
 
-def _check_reachable(region_key: str | None, storage: Storage, key: str, name: str) -> None:
-    window = settings.PORTAL_S3.get("health_seconds", 30)
+def _check_reachable(region_key: str | None, storage: S3BucketStorage, key: str, name: str) -> None:
+    window = s3_settings().get("health_seconds", 30)
     last = _answered.get(region_key)
     now = time.monotonic()
     if last is not None and now - last < window:
@@ -398,7 +459,7 @@ def region_key_for(region: RegionLike | None) -> str | None:
     return None
 
 
-def organization_region_key(organization) -> str | None:
+def organization_region_key(organization: OrganizationLike) -> str | None:
     """Residency map key of an organisation's brand kit (and co-brand renders)."""
     return region_key_for(organization.region) if organization.region_id else None
 
@@ -412,11 +473,12 @@ def prefixed(name: str, region_key: str | None) -> str:
 def iter_objects(region_key: str | None) -> Iterator[tuple[str, datetime | None]]:
     """Every stored object in one bucket (or local folder): (storage name, last modified)."""
     storage = bucket_storage(region_key)
-    if hasattr(storage, "bucket"):
+    if _is_s3(storage):
         for obj in storage.bucket.objects.all():
             yield join_name(region_key, obj.key), obj.last_modified
         return
-    root = Path(storage.location)
+    # Not a bucket: a folder (bucket_storage builds a FileSystemStorage for every other case).
+    root = Path(cast(FileSystemStorage, storage).location)
     if not root.is_dir():
         return
     regional = root / REGION_PREFIX.rstrip("/")
@@ -429,7 +491,7 @@ def iter_objects(region_key: str | None) -> Iterator[tuple[str, datetime | None]
         yield join_name(region_key, path.relative_to(root).as_posix()), modified
 
 
-def _on_setting_changed(*, setting: str, **kwargs) -> None:
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     if setting in ("PORTAL_S3", "PORTAL_STORAGE_REGIONS", "MEDIA_ROOT", "STORAGES"):
         reset_storages()
 

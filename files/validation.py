@@ -33,10 +33,13 @@ import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 BLOCK = 1024 * 1024
 # Longest marker below; blocks overlap by this much so a marker split over two blocks is found.
@@ -200,7 +203,7 @@ def sanitize_filename(name: str, *, max_length: int | None = None) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
-def validate_upload(*, name: str, content: bytes | BinaryIO, kind: str) -> str:
+def validate_upload(*, name: str, content: bytes | IO[bytes], kind: str) -> str:
     """Check one upload by its content before it is stored; return the sanitised file name.
 
     Parameters:
@@ -223,7 +226,7 @@ def validate_upload(*, name: str, content: bytes | BinaryIO, kind: str) -> str:
     return clean
 
 
-def _check(f: BinaryIO, name: str, rules: UploadRules) -> None:
+def _check(f: IO[bytes], name: str, rules: UploadRules) -> None:
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in rules.extensions:
         allowed = ", ".join(sorted(rules.extensions))
@@ -282,7 +285,7 @@ def _magic_kind(head: bytes) -> str:
     return "text"
 
 
-def _blocks(f: BinaryIO) -> Iterator[bytes]:
+def _blocks(f: IO[bytes]) -> Iterator[bytes]:
     """The file in BLOCK-sized pieces, each starting with the previous one's last bytes."""
     f.seek(0)
     tail = b""
@@ -291,7 +294,7 @@ def _blocks(f: BinaryIO) -> Iterator[bytes]:
         tail = block[-_OVERLAP:]
 
 
-def _refuse_html(f: BinaryIO) -> None:
+def _refuse_html(f: IO[bytes]) -> None:
     """Binary files: every marker in the head, the long ones anywhere."""
     f.seek(0)
     _refuse_html_head(f.read(HEAD_BYTES))
@@ -309,7 +312,7 @@ def _refuse_html_head(block: bytes, markers: tuple[bytes, ...] = HTML_MARKERS) -
             )
 
 
-def _is_zip(f: BinaryIO) -> bool:
+def _is_zip(f: IO[bytes]) -> bool:
     f.seek(0)
     try:
         return zipfile.is_zipfile(f)
@@ -319,7 +322,7 @@ def _is_zip(f: BinaryIO) -> bool:
         f.seek(0)
 
 
-def _check_pdf(f: BinaryIO, size: int) -> None:
+def _check_pdf(f: IO[bytes], size: int) -> None:
     from pypdf import PdfReader
 
     f.seek(max(0, size - 1024))
@@ -346,7 +349,7 @@ def _check_pdf(f: BinaryIO, size: int) -> None:
         raise UploadRejected(f"the PDF is not readable ({type(exc).__name__})") from exc
 
 
-def _refuse_pdf_active_content(reader) -> None:
+def _refuse_pdf_active_content(reader: PdfReader) -> None:
     """Look at every object of the PDF (object streams included), not at raw bytes: stream
     data (ASCII85, Flate) can contain "/JS" by chance, while real actions are dictionaries."""
     from pypdf.generic import DictionaryObject
@@ -368,7 +371,7 @@ def _refuse_pdf_active_content(reader) -> None:
         if isinstance(obj, DictionaryObject):
             dictionaries.append(obj)
     for dictionary in dictionaries:
-        active = PDF_ACTIVE_KEYS.intersection(dictionary.keys())
+        active: frozenset[str] | set[str] = PDF_ACTIVE_KEYS.intersection(dictionary.keys())
         action = dictionary.get("/S")
         if not active and isinstance(action, str) and action in PDF_ACTIVE_ACTIONS:
             active = {action}
@@ -379,7 +382,7 @@ def _refuse_pdf_active_content(reader) -> None:
             )
 
 
-def _check_image(f: BinaryIO, formats: set[str]) -> None:
+def _check_image(f: IO[bytes], formats: set[str]) -> None:
     from PIL import Image
 
     limit = settings.PORTAL_UPLOAD_MAX_IMAGE_PIXELS
@@ -412,7 +415,7 @@ def _check_image(f: BinaryIO, formats: set[str]) -> None:
         ) from exc
 
 
-def _check_zip(f: BinaryIO, ext: str) -> None:
+def _check_zip(f: IO[bytes], ext: str) -> None:
     max_total = settings.PORTAL_ZIP_MAX_UNCOMPRESSED
     max_entries = settings.PORTAL_ZIP_MAX_ENTRIES
     max_ratio = settings.PORTAL_ZIP_MAX_RATIO
@@ -478,7 +481,7 @@ def _check_zip(f: BinaryIO, ext: str) -> None:
                 raise UploadRejected("the archive expands beyond its limit (a zip bomb?)")
 
 
-def _check_text(f: BinaryIO) -> None:
+def _check_text(f: IO[bytes]) -> None:
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
     for block in _blocks(f):
         if b"\x00" in block:
@@ -493,7 +496,7 @@ def _check_text(f: BinaryIO) -> None:
         raise UploadRejected("the text file is not valid UTF-8") from exc
 
 
-def _check_svg(f: BinaryIO) -> None:
+def _check_svg(f: IO[bytes]) -> None:
     f.seek(0)
     data = f.read(settings.PORTAL_LOGO_MAX_UPLOAD_SIZE + 1).lower()
     if b"<svg" not in data:

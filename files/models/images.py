@@ -1,7 +1,14 @@
 """The portal's image model (WAGTAILIMAGES_IMAGE_MODEL), served only through checked views."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db import IntegrityError, models, transaction
 from wagtail.images.models import AbstractImage, AbstractRendition, Image
+
+if TYPE_CHECKING:
+    from wagtail.images.models import Filter
 
 
 class PortalImage(AbstractImage):
@@ -16,38 +23,41 @@ class PortalImage(AbstractImage):
     # fails on the (image, filter_spec, focal_point_key) constraint and its stored file stays
     # behind, referenced by nothing (create_renditions' bulk_create(ignore_conflicts) leaves
     # files the same way). Here the loser deletes its own file and returns the winner's row.
-    def create_rendition(self, filter):
+    def create_rendition(self, filter: Filter) -> PortalRendition:
         """The rendition of ``filter``: the stored one, else a new one; never a stray file."""
         lookup = {"filter_spec": filter.spec, "focal_point_key": filter.get_cache_key(self)}
-        existing = self.renditions.filter(**lookup).first()
+        existing: PortalRendition | None = self.renditions.filter(**lookup).first()
         if existing is not None:
             return existing
-        rendition = self.get_rendition_model()(
+        rendition: PortalRendition = self.get_rendition_model()(
             image=self, file=self.generate_rendition_file(filter), **lookup
         )
         try:
             with transaction.atomic():
                 rendition.save()  # stores the file (pre_save), then INSERTs the row
         except IntegrityError:
-            winner = self.renditions.get(**lookup)
+            winner: PortalRendition = self.renditions.get(**lookup)
             if rendition.file.name and rendition.file.name != winner.file.name:
                 rendition.file.storage.delete(rendition.file.name)
             return winner
         return rendition
 
-    def create_renditions(self, *filters):
+    def create_renditions(self, *filters: Filter) -> dict[Filter, PortalRendition]:
         """One at a time through ``create_rendition``, so each clash is cleaned up."""
         return {filter: self.create_rendition(filter) for filter in filters}
 
 
 class PortalRendition(AbstractRendition):
-    image = models.ForeignKey(PortalImage, on_delete=models.CASCADE, related_name="renditions")
+    image: models.ForeignKey[PortalImage, PortalImage] = models.ForeignKey(
+        PortalImage, on_delete=models.CASCADE, related_name="renditions"
+    )
 
-    def get_upload_to(self, filename):
+    def get_upload_to(self, filename: str) -> str:
         # A rendition lives in the same bucket as its image (data residency, files/storage.py).
         from files.storage import join_name, split_name
 
-        return join_name(split_name(self.image.file.name)[0], super().get_upload_to(filename))
+        upload_to: str = super().get_upload_to(filename)
+        return join_name(split_name(self.image.file.name)[0], upload_to)
 
     class Meta:
         unique_together = (("image", "filter_spec", "focal_point_key"),)

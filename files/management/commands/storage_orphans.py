@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import models
 from django.utils import timezone
 
@@ -38,11 +39,11 @@ class Command(BaseCommand):
         "whose row is not committed yet); files of a running import are never touched."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--delete", action="store_true", help="delete orphan objects")
         parser.add_argument("--min-age", type=int, default=60, help="minutes (default 60)")
 
-    def handle(self, *args, delete: bool = False, min_age: int = 60, **options):
+    def handle(self, *args: Any, delete: bool = False, min_age: int = 60, **options: Any) -> None:
         if delete:
             # Killed imports' journals: their unreferenced files go now, whatever their age.
             for settled in journal_recover():

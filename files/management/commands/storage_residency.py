@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from files.residency import CONFLICT, placement_move, placements
 
@@ -18,10 +20,10 @@ class Command(BaseCommand):
         "misplaced file, verify it, repoint its row and delete the old object."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--move", action="store_true", help="move misplaced files")
 
-    def handle(self, *args, move: bool = False, **options):
+    def handle(self, *args: Any, move: bool = False, **options: Any) -> None:
         misplaced = conflicts = moved = failed = 0
         for placement in placements():
             if placement.required == CONFLICT:
