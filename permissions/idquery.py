@@ -12,13 +12,16 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
+from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 _PLACEHOLDER = "\x00portal-ids\x00"
-_compiled: OrderedDict = OrderedDict()
+# (using, vendor, key) → (sql, params, the ids' slot in params, the columns' converters).
+_Compiled = tuple[str, list[Any], int, list[tuple[int, tuple[list[Any], Any]]]]
+_compiled: OrderedDict[tuple[str, str, Hashable], _Compiled] = OrderedDict()
 _lock = threading.Lock()  # the cache is shared by a process's request threads
 _MAX = 512
 
@@ -32,10 +35,10 @@ def id_list(vendor: str) -> RawSQL:
 
 def rows_for_ids(
     key: Hashable,
-    build: Callable[[RawSQL], QuerySet],
+    build: Callable[[RawSQL], QuerySet[Any, Any]],
     ids: Iterable[int],
     using: str = "default",
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """Rows of ``build(id_list)`` (a ``values_list`` queryset) for ``ids``.
 
     ``key`` must identify everything ``build`` depends on besides the ids: the statement compiled
@@ -69,16 +72,16 @@ def rows_for_ids(
     params[slot] = wanted if connection.vendor == "postgresql" else json.dumps(wanted)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
     if not converters:
         return rows
     converted = []
     for row in rows:
-        row = list(row)
+        values = list(row)
         for position, (functions, expression) in converters:
-            value = row[position]
+            value = values[position]
             for function in functions:
                 value = function(value, expression, connection)
-            row[position] = value
-        converted.append(tuple(row))
+            values[position] = value
+        converted.append(tuple(values))
     return converted

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from wagtail.models import Page
 
@@ -14,6 +14,16 @@ if TYPE_CHECKING:
     from .principal import UserLike
 
 
+class RenderLike(Protocol):
+    """What the policy reads of a co-brand render (cobranding.models.CobrandRender)."""
+
+    @property
+    def item(self) -> Page: ...
+
+    @property
+    def organization(self) -> PartnerOrganization: ...
+
+
 class BrandKitPolicy:
     """An organisation's brand-kit files (its logo): that organisation's members while it is
     active, and staff who may edit organisations (they manage brand kits in the admin).
@@ -23,8 +33,8 @@ class BrandKitPolicy:
         principal = principal_for(user)
         if principal.kind == "partner" and principal.organization is not None:
             return principal.organization.pk == organization.pk
-        if principal.kind == "staff":
-            return user.has_perm("permissions.change_partnerorganization")
+        if principal.kind == "staff":  # a signed-in user, so not None
+            return user is not None and user.has_perm("permissions.change_partnerorganization")
         return False
 
 
@@ -44,7 +54,7 @@ class CobrandPolicy:
             return False
         return page_policy.can_view(user, item)
 
-    def can_download(self, user: UserLike | None, render) -> bool:
+    def can_download(self, user: UserLike | None, render: RenderLike) -> bool:
         """May ``user`` download ``render`` (a cobranding CobrandRender)?"""
         return self.can_cobrand(user, render.item, render.organization)
 

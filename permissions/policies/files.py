@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Q, QuerySet
 from wagtail.models import Page
@@ -11,13 +11,17 @@ from .pages import page_policy
 from .principal import principal_for
 
 if TYPE_CHECKING:
+    from files.models import PortalDocument
+
     from .principal import UserLike
+
+_QuerySet = TypeVar("_QuerySet", bound=QuerySet[Any, Any])
 
 
 class DocumentPolicy:
     """Files: downloadable when attached to (or the master of) an item the user may see."""
 
-    def filter_visible(self, user: UserLike | None, queryset: QuerySet) -> QuerySet:
+    def filter_visible(self, user: UserLike | None, queryset: _QuerySet) -> _QuerySet:
         principal = principal_for(user)
         if principal.kind == "staff":
             return queryset
@@ -26,7 +30,7 @@ class DocumentPolicy:
             Q(attachments__page__in=visible_pages) | Q(master_of__in=visible_pages)
         ).distinct()
 
-    def can_download(self, user: UserLike | None, item: Page, document) -> bool:
+    def can_download(self, user: UserLike | None, item: Page, document: PortalDocument) -> bool:
         """May ``user`` download ``document`` as a file of ``item``?"""
         if not page_policy.can_view(user, item):
             return False
@@ -36,9 +40,10 @@ class DocumentPolicy:
         has_file = getattr(item.specific, "has_file", None)
         return bool(has_file is not None and has_file(document.pk))
 
-    def can_serve_directly(self, user: UserLike | None, document) -> bool:
+    def can_serve_directly(self, user: UserLike | None, document: PortalDocument) -> bool:
         """Wagtail's own /documents/ URL (used by the admin): staff, or a visible item's file."""
-        return self.filter_visible(user, type(document).objects.filter(pk=document.pk)).exists()
+        same: QuerySet[PortalDocument] = type(document).objects.filter(pk=document.pk)
+        return self.filter_visible(user, same).exists()
 
 
 class MediaPolicy:

@@ -3,9 +3,9 @@ filter (the Django ``Q`` form of the rule) for listings and database search."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
@@ -35,7 +35,13 @@ from .rule import (
 )
 
 if TYPE_CHECKING:
+    from django.db.models.expressions import RawSQL
+
     from .principal import UserLike
+
+_QuerySet = TypeVar("_QuerySet", bound=QuerySet[Any, Any])
+# Does the organisation hold ``codename`` (grant or exception) on this chain node?
+HasPerm = Callable[[str, Page], bool]
 
 
 @dataclass
@@ -91,7 +97,7 @@ class Names:
     def tier(self, rank: int | None) -> str:
         return self.tiers.get(rank, str(rank)) if rank is not None else "—"
 
-    def join(self, table: dict[int, str], ids) -> str:
+    def join(self, table: dict[int, str], ids: Iterable[int]) -> str:
         return ", ".join(sorted(table.get(i, str(i)) for i in ids)) or "—"
 
 
@@ -145,7 +151,9 @@ def _rule_verdict(
         if names is None:
             reasons.append(_("type matches") if passes else _("type does not match"))
         elif passes:
-            reasons.append(_("type %(type)s") % {"type": names.types.get(principal.type_id)})
+            # passes: the type is one of ``types``, so the principal has one.
+            type_id = cast(int, principal.type_id)
+            reasons.append(_("type %(type)s") % {"type": names.types.get(type_id)})
         else:
             reasons.append(_("type not in %(types)s") % {"types": names.join(names.types, types)})
     return ok, reasons
@@ -192,9 +200,11 @@ class PagePolicy:
             return early
         chain = self._load_chain(page)
         checker = None
-        if principal.group_id and (principal.has_grants or principal.has_exceptions):
-            checker = ObjectPermissionChecker(principal.organization.group)
-            checker.prefetch_perms(chain)
+        organization = principal.organization
+        if organization is not None and (principal.has_grants or principal.has_exceptions):
+            checker = ObjectPermissionChecker(organization.group)
+            # guardian reads any list of objects (its annotation says QuerySet).
+            checker.prefetch_perms(chain)  # type: ignore[arg-type]
         return self._evaluate(
             principal,
             page,
@@ -243,14 +253,11 @@ class PagePolicy:
             )
             early = self._early_verdict(principal, page)
             if early is None:
-                group_id = org.group_id
-                early = self._evaluate(
-                    principal,
-                    page,
-                    chain,
-                    lambda code, node, g=group_id: (g, node.pk, code) in held,
-                    names,
-                )
+
+                def holds(code: str, node: Page, g: int = org.group_id) -> bool:
+                    return (g, node.pk, code) in held
+
+                early = self._evaluate(principal, page, chain, holds, names)
             results.append((org, early))
         return results
 
@@ -277,7 +284,12 @@ class PagePolicy:
         )
 
     def _evaluate(
-        self, principal: Principal, page: Page, chain: list[Page], has_perm, names=None
+        self,
+        principal: Principal,
+        page: Page,
+        chain: list[Page],
+        has_perm: HasPerm,
+        names: Names | None = None,
     ) -> Explanation:
         if not chain or chain[-1].pk != page.pk or not hasattr(chain[-1], "audience"):
             # Fail closed: a page without a compiled audience is not a partner item.
@@ -326,15 +338,17 @@ class PagePolicy:
         if principal.has_grants:
             # Only pages below one of the organisation's grants can be opened by it (a LIKE on
             # the compiled chain grants); there the chain is tested node by node.
-            rule |= Q(audience__eff_grants__contains=group) & ~Exists(
-                self._blocking_nodes(principal)
+            # Q & a conditional expression is a Q (Q._combine); the stubs say Combinable.
+            rule |= cast(
+                Q,
+                Q(audience__eff_grants__contains=group) & ~Exists(self._blocking_nodes(principal)),
             )
         q = base & rule
         if principal.has_exceptions:
             q &= ~Q(audience__eff_exceptions__contains=group)
         return q
 
-    def filter_visible(self, user: UserLike | None, queryset: QuerySet) -> QuerySet:
+    def filter_visible(self, user: UserLike | None, queryset: _QuerySet) -> _QuerySet:
         return queryset.filter(self.visible_q(principal_for(user)))
 
     def visible_ids(
@@ -357,17 +371,18 @@ class PagePolicy:
             principal.max_page_depth() if principal.has_grants else 0,
         )
 
-        def build(id_list):
-            return (
+        def build(id_list: RawSQL) -> QuerySet[Page, tuple[int]]:
+            rows: QuerySet[Page, tuple[int]] = (
                 Page.objects.filter(self.visible_q(principal))
                 .filter(pk__in=id_list)
                 .order_by()
                 .values_list("pk")
             )
+            return rows
 
         return {row[0] for row in rows_for_ids(key, build, ids, using)}
 
-    def _blocking_nodes(self, principal: Principal) -> QuerySet:
+    def _blocking_nodes(self, principal: Principal) -> QuerySet[PageAudience]:
         """Chain nodes of the outer page whose own rule fails and that are not granted."""
         max_depth = principal.max_page_depth()
         ancestor_paths = Q()

@@ -34,11 +34,17 @@ Regions = frozenset[int] | None  # None: no restriction
 
 
 class Asker(Protocol):
-    """What the rule needs to know about who is asking (a Principal or a SearchFilter)."""
+    """What the rule needs to know about who is asking (a Principal or a SearchFilter): read-only
+    members, so frozen dataclasses qualify."""
 
-    tier_rank: int | None
-    region_ids: frozenset[int]  # the organisation's region and its ancestors
-    type_id: int | None
+    @property
+    def tier_rank(self) -> int | None: ...
+
+    @property
+    def region_ids(self) -> frozenset[int]: ...  # the organisation's region and its ancestors
+
+    @property
+    def type_id(self) -> int | None: ...
 
 
 def tokens(ids: Iterable[int]) -> str:

@@ -4,7 +4,7 @@ audience as ``SearchAudience`` index fields)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from wagtail.models import Page
 
@@ -63,9 +63,11 @@ def search_filter_for_principal(principal: Principal) -> SearchFilter:
         return SearchFilter(scope="none")
     if principal.kind in ("anonymous", "unaffiliated"):
         return SearchFilter(scope="public")
+    # A partner principal always carries its organisation (Principal.for_organization).
+    organization = cast(PartnerOrganization, principal.organization)
     return SearchFilter(
         scope="partner",
-        org_id=principal.organization.pk,
+        org_id=organization.pk,
         tier_rank=principal.tier_rank,
         region_ids=principal.region_ids,
         type_id=principal.type_id,
