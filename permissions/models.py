@@ -5,6 +5,8 @@ Only permissions/policies/ reads these to decide access; everything else asks th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
@@ -18,6 +20,9 @@ from wagtail.search import index
 
 from .widgets import BrandKitLogoInput
 
+if TYPE_CHECKING:
+    from django.db.models.fields.files import FieldFile
+
 key_validator = RegexValidator(r"^[a-z0-9][a-z0-9_-]*$", _("Lower-case letters, digits, - and _."))
 color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour like #1f6feb."))
 
@@ -30,14 +35,15 @@ def brandkit_upload_to(instance: PartnerOrganization, filename: str) -> str:
     return join_name(organization_region_key(instance), f"brandkits/{sanitize_filename(filename)}")
 
 
-def validate_logo_upload(value) -> None:
+def validate_logo_upload(value: FieldFile) -> None:
     """A newly uploaded logo is checked by content (files.validation) before it is stored; a
     stored one (already checked) is not read again on every save."""
     if not value or getattr(value, "_committed", True):
         return
     from files.validation import validate_upload
 
-    validate_upload(name=value.name, content=value.file, kind="logo")
+    # A FieldFile is truthy only with a name, so ``name`` is set here.
+    validate_upload(name=value.name or "", content=value.file, kind="logo")
 
 
 class Tier(index.Indexed, models.Model):
@@ -268,7 +274,7 @@ class AudienceMixin(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
         # save_revision() (drafts, submissions, workflows) saves with update_fields and never
         # names these fields: a draft's access must not become what partners see. Full saves
@@ -281,14 +287,14 @@ class AudienceMixin(models.Model):
         was_live = (
             applies
             and self.pk is not None
-            and type(self)._base_manager.filter(pk=self.pk, live=True).exists()
+            # The mixin's concrete classes are Wagtail pages, which have ``live``.
+            and type(self)._base_manager.filter(pk=self.pk, live=True).exists()  # type: ignore[misc]
         )
-        result = super().save(*args, **kwargs)
+        super().save(*args, **kwargs)
         if applies:
             from .services import audience_apply
 
             audience_apply(page=self, was_live=was_live)
-        return result
 
 
 class PageAudience(models.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminPageForm
@@ -14,7 +16,7 @@ from .policies.pages import page_access_policy
 ACCESS_FIELDS = AudienceMixin.AUDIENCE_FIELDS
 
 
-def _comparable(value):
+def _comparable(value: Any) -> object:
     """A form or model value of an access field reduced to something comparable."""
     if value is None or isinstance(value, bool):
         return value
@@ -34,7 +36,7 @@ class AudienceAdminPageForm(WagtailAdminPageForm):
     is refused with a form error, never dropped silently.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.may_change_access = page_access_policy.user_has_permission(
             self.for_user, "change_access"
@@ -50,7 +52,7 @@ class AudienceAdminPageForm(WagtailAdminPageForm):
                         "Read-only: you may not change who can see pages (an editor can)."
                     )
 
-    def _access_baseline(self) -> dict:
+    def _access_baseline(self) -> dict[str, Any]:
         """The access values a user without the permission must leave as they are: those of the
         page's latest revision (not the form's instance, which is an older revision when
         reverting), or the defaults of a new page."""
@@ -59,8 +61,8 @@ class AudienceAdminPageForm(WagtailAdminPageForm):
             instance = type(instance).objects.get(pk=instance.pk).get_latest_revision_as_object()
         return {name: getattr(instance, name) for name in ACCESS_FIELDS if name in self.fields}
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()
         if not self.may_change_access:
             for name, baseline in self._access_baseline().items():
                 if self.add_prefix(name) not in self.data:
@@ -94,10 +96,10 @@ class WhoCanSeePanel(Panel):
     class BoundPanel(Panel.BoundPanel):
         template_name = "permissions/panels/who_can_see.html"
 
-        def get_context_data(self, parent_context=None):
+        def get_context_data(self, parent_context: dict[str, Any] | None = None) -> dict[str, Any]:
             from .selectors import audience_pending, audience_report
 
-            context = super().get_context_data(parent_context)
+            context: dict[str, Any] = super().get_context_data(parent_context)
             page = self.instance
             context["report"] = audience_report(page=page) if page and page.pk else None
             context["pending"] = audience_pending(page=page) if page else None

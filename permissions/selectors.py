@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from wagtail.models import Page
 
@@ -11,6 +12,7 @@ from .models import (
     EXCEPTION_CODENAME,
     GRANT_CODENAME,
     AccessChange,
+    AudienceMixin,
     PageAudience,
     PageGroupObjectPermission,
     PartnerOrganization,
@@ -94,7 +96,7 @@ class AccessState:
 DEFAULT_ACCESS = AccessState()
 
 
-def access_state_of(page) -> AccessState:
+def access_state_of(page: AudienceMixin) -> AccessState:
     """The access a page object carries (a draft, a revision's object or the live row)."""
     return AccessState(
         public=bool(page.audience_public),
@@ -154,13 +156,17 @@ def access_diff(before: AccessState, after: AccessState) -> list[AccessDelta]:
     if before.public != after.public:
         deltas.append(AccessDelta(Field.PUBLIC, before.public, after.public))
     if before.min_tier_id != after.min_tier_id:
-        names = dict(
+        tier_names: dict[int | None, str] = dict(
             Tier.objects.filter(pk__in=[before.min_tier_id, after.min_tier_id]).values_list(
                 "id", "name"
             )
         )
         deltas.append(
-            AccessDelta(Field.MIN_TIER, names.get(before.min_tier_id), names.get(after.min_tier_id))
+            AccessDelta(
+                Field.MIN_TIER,
+                tier_names.get(before.min_tier_id),
+                tier_names.get(after.min_tier_id),
+            )
         )
     for field, model, old, new in (
         (Field.REGIONS, Region, before.region_ids, after.region_ids),
@@ -207,7 +213,7 @@ class PendingAccess:
     )  # would stop seeing it
 
 
-def audience_pending(*, page) -> PendingAccess:
+def audience_pending(*, page: AudienceMixin) -> PendingAccess:
     """Compare ``page`` (a draft: the latest revision's object in the editor) with the access
     applied now. Publishing that revision applies exactly these changes; ``gains`` / ``losses``
     name the organisations whose view of the page they change (as if it were live)."""
@@ -221,7 +227,12 @@ def audience_pending(*, page) -> PendingAccess:
         base_page = Page.objects.get(pk=page.pk)
         base_page.live = True  # who would see it, once published
         now = {o.pk for o, e in page_policy.explain_organizations(orgs, base_page) if e.visible}
-        tier = Tier.objects.filter(pk=draft.min_tier_id).values_list("rank", flat=True).first()
+        # No minimum tier (None): pk=None matches no row, so the rank is None too.
+        tier = (
+            Tier.objects.filter(pk=draft.min_tier_id)  # type: ignore[misc]
+            .values_list("rank", flat=True)
+            .first()
+        )
         rule = DraftRule(
             public=draft.public,
             min_rank=tier,
@@ -240,7 +251,7 @@ def audience_pending(*, page) -> PendingAccess:
     return pending
 
 
-def access_change_text(change: dict) -> str:
+def access_change_text(change: dict[str, Any]) -> str:
     """One access change (``field``, ``before``, ``after``, ``organization``) as a sentence part,
     e.g. "minimum tier: Silver → Gold" or "granted: + Brightline"."""
     from django.utils.translation import gettext as _
@@ -251,9 +262,10 @@ def access_change_text(change: dict) -> str:
         label = _("granted") if field == AccessChange.Field.GRANT else _("excluded")
         sign = "+" if after else "−"
         return f"{label}: {sign} {change.get('organization') or '?'}"
-    label = str(dict(AccessChange.Field.choices).get(field, field))
+    labels: dict[str | None, object] = dict(AccessChange.Field.choices)
+    label = str(labels.get(field, field))
 
-    def show(value) -> str:
+    def show(value: object) -> str:
         if isinstance(value, bool):
             return _("yes") if value else _("no")
         if isinstance(value, list):

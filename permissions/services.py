@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import AbstractUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
@@ -47,7 +47,20 @@ from .selectors import (
     access_state_of,
 )
 
+if TYPE_CHECKING:
+    from wagtail.models import Revision
+
+    # The user model (AUTH_USER_MODEL), for annotations only: no app above permissions runs here.
+    from accounts.models import User
+
 logger = logging.getLogger("portal.permissions")
+
+
+class StoredPaths(Protocol):
+    """Where a caller collects the names of files stored for it (kb.services.StoredFiles), to
+    delete them if its transaction fails."""
+
+    paths: list[str]
 
 
 def _encode(value: Regions) -> str | None:
@@ -75,7 +88,7 @@ EFFECTIVE_FIELDS = [
 ]
 
 
-def _effective_columns(eff: Effective) -> tuple:
+def _effective_columns(eff: Effective) -> tuple[object, ...]:
     return (
         eff.public,
         eff.min_rank,
@@ -97,7 +110,7 @@ def _nearest_ancestor_effective(page: Page) -> Effective:
 
 
 @transaction.atomic
-def audience_compile(*, page) -> PageAudience:
+def audience_compile(*, page: Page) -> PageAudience:
     """Compile a page's live audience fields (and its subtree's effective rules) into PageAudience.
 
     Called on every full save of an AudienceMixin page (publish, create, import), not on
@@ -135,7 +148,9 @@ def audience_compile(*, page) -> PageAudience:
     return row
 
 
-def _recompute_rows(rows: list[PageAudience], base: dict[str, Effective], parents) -> None:
+def _recompute_rows(
+    rows: list[PageAudience], base: dict[str, Effective], parents: dict[int, int | None]
+) -> None:
     """Recompute effective rules of ``rows`` (sorted by path) top-down and save the changes."""
     by_path = dict(base)
     changed = []
@@ -166,7 +181,9 @@ def _recompute_rows(rows: list[PageAudience], base: dict[str, Effective], parent
     PageAudience.objects.bulk_update(changed, EFFECTIVE_FIELDS, batch_size=500)
 
 
-def _recompute_subtree(path: str, depth: int, eff: Effective, parents) -> None:
+def _recompute_subtree(
+    path: str, depth: int, eff: Effective, parents: dict[int, int | None]
+) -> None:
     rows = list(
         PageAudience.objects.filter(page__path__startswith=path, page__depth__gt=depth)
         .select_related("page")
@@ -201,7 +218,7 @@ def audience_recompute_all() -> int:
         row.own_min_rank = ranks.get(row.own_min_tier_id) if row.own_min_tier_id else None
     PageAudience.objects.bulk_update(rows, ["own_min_rank"], batch_size=500)
     for row in rows:  # force a full rewrite of the effective columns
-        row.eff_public = None
+        row.eff_public = None  # type: ignore[assignment]  # never saved: differs from any value
     _recompute_rows(rows, {}, region_ancestry())
     return len(rows)
 
@@ -257,7 +274,7 @@ def audience_set_organizations(
     codename: str,
     organizations: Iterable[PartnerOrganization],
     source: str | None = None,
-    user=None,
+    user: User | None = None,
 ) -> None:
     """Set the organisations granted / excluded (``codename``) on ``page`` and apply it at once.
 
@@ -318,7 +335,7 @@ def audience_set_exceptions(*, page: Page, organizations: Iterable[PartnerOrgani
 @dataclass(frozen=True)
 class AccessContext:
     source: str
-    user: object | None = None
+    user: User | None = None
 
 
 # Who is applying access outside the admin (an import, the demo seed) when the apply happens
@@ -331,7 +348,7 @@ _access_context: ContextVar[AccessContext | None] = ContextVar("portal_access", 
 
 
 @contextmanager
-def access_change_source(*, source: str, user=None) -> Iterator[None]:
+def access_change_source(*, source: str, user: User | None = None) -> Iterator[None]:
     """Attribute the access changes applied inside the block to ``source`` (and ``user``)."""
     if source not in AccessChange.Source.values:
         raise ValueError(f"unknown access change source {source!r}")
@@ -343,8 +360,8 @@ def access_change_source(*, source: str, user=None) -> Iterator[None]:
 
 
 def _attribution(
-    page, explicit: AccessContext | None
-) -> tuple[str, object | None, object | None, object | None]:
+    page: Page, explicit: AccessContext | None
+) -> tuple[str, Revision | None, User | None, User | None]:
     """(source, revision, requested_by, applied_by) of an apply happening now."""
     context = explicit or _access_context.get()
     if context is not None:
@@ -367,11 +384,11 @@ ACCESS_CHANGE_LOG_ACTION = "permissions.access_change"
 @transaction.atomic
 def audience_apply(
     *,
-    page,
+    page: Page,
     was_live: bool | None = None,
     force: bool = False,
     source: str | None = None,
-    user=None,
+    user: User | None = None,
 ) -> list[AccessChange]:
     """Make what partners see of ``page`` its own (published) access fields, and audit it.
 
@@ -460,13 +477,13 @@ def audience_apply(
     return rows
 
 
-def _user_label(user) -> str | None:
+def _user_label(user: AbstractUser | None) -> str | None:
     if user is None:
         return None
     return user.get_full_name() or user.get_username()
 
 
-def _sync_page_guardian(page, state: AccessState) -> None:
+def _sync_page_guardian(page: Page, state: AccessState) -> None:
     group_ids = dict(
         PartnerOrganization.objects.filter(
             pk__in=state.grant_ids | state.exception_ids
@@ -764,7 +781,7 @@ def user_upsert(
     organization: PartnerOrganization | None = None,
     role: str = Membership.Role.MEMBER,
     staff_role: str | None = None,
-):
+) -> User:
     """Create or update a user with either an organisation membership or a staff role.
 
     Profile fields left as None keep their current value. Partner users are never superusers;
@@ -805,7 +822,7 @@ def user_upsert(
 
 
 @transaction.atomic
-def membership_set(*, user, organization: PartnerOrganization, role: str) -> Membership:
+def membership_set(*, user: User, organization: PartnerOrganization, role: str) -> Membership:
     if role not in Membership.Role.values:
         raise ValueError(f"unknown role {role!r}")
     membership, _ = Membership.objects.update_or_create(
@@ -834,7 +851,11 @@ def audience_dimension_in_use(*, instance: Region | PartnerType) -> int:
 
 
 def organization_set_logo(
-    *, organization: PartnerOrganization, name: str, content: bytes, stored=None
+    *,
+    organization: PartnerOrganization,
+    name: str,
+    content: bytes,
+    stored: StoredPaths | None = None,
 ) -> PartnerOrganization:
     """Check a logo by its content, store it in the organisation's residency bucket and point
     the brand kit at it. The previous logo object is deleted once the row is saved.

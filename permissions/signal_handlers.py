@@ -7,13 +7,19 @@ compiled audience IS what listings and search filter by, so a deferred one would
 what they may no longer see until a worker ran (docs/decisions.md). The heavy follow-up, the
 search index, is a task: search listens to ``signals.audience_recomputed``."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from wagtail.models import Page
 from wagtail.signals import post_page_move
 
 from .models import PartnerType, Region, Tier
 
 
-def _remember_previous(sender, instance, **kwargs):
+def _remember_previous(sender: type[Tier | Region], instance: Tier | Region, **kwargs: Any) -> None:
     if instance.pk:
         previous = (
             sender.objects.filter(pk=instance.pk)
@@ -23,7 +29,7 @@ def _remember_previous(sender, instance, **kwargs):
         instance._previous_value = next(iter(previous.values())) if previous else None
 
 
-def _forget_regions(*args, **kwargs):
+def _forget_regions(*args: Any, **kwargs: Any) -> None:
     from django.core.cache import cache
 
     from .policies.principal import REGION_CACHE_KEY
@@ -31,7 +37,9 @@ def _forget_regions(*args, **kwargs):
     cache.delete(REGION_CACHE_KEY)
 
 
-def _recompute_if_changed(sender, instance, created, **kwargs):
+def _recompute_if_changed(
+    sender: type[Tier | Region], instance: Tier | Region, created: bool, **kwargs: Any
+) -> None:
     from .services import audience_recompute_all
     from .signals import audience_recomputed
 
@@ -44,7 +52,7 @@ def _recompute_if_changed(sender, instance, created, **kwargs):
         audience_recomputed.send(sender=sender, root_page_id=None)
 
 
-def _page_moved(sender, instance, **kwargs):
+def _page_moved(sender: type[Model], instance: Page, **kwargs: Any) -> None:
     from .services import audience_recompute_subtree
     from .signals import audience_recomputed
 
@@ -52,7 +60,9 @@ def _page_moved(sender, instance, **kwargs):
     audience_recomputed.send(sender=sender, root_page_id=instance.pk)
 
 
-def _refuse_delete_in_use(sender, instance, **kwargs):
+def _refuse_delete_in_use(
+    sender: type[Region | PartnerType], instance: Region | PartnerType, **kwargs: Any
+) -> None:
     """Last line of defence behind the admin hook: never widen audiences by deleting a row."""
     from django.db.models import ProtectedError
 

@@ -1,5 +1,10 @@
 """Admin screens for partners (snippets with search and filters) and audience hooks."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +23,14 @@ from .services import (
     organization_create,
     organization_update,
 )
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+    from django.http import HttpRequest, HttpResponseRedirect
+    from wagtail.log_actions import LogActionRegistry
+    from wagtail.models import BaseLogEntry
+
+    from files.residency import Placement
 
 
 class _PartnerViewSet(SnippetViewSet):
@@ -116,17 +129,18 @@ register_snippet(PartnersGroup)
 
 
 @hooks.register("register_log_actions")
-def register_access_change_log_action(actions):
+def register_access_change_log_action(actions: LogActionRegistry) -> None:
     """ "Access changed" entries in a page's history (written by services.audience_apply)."""
 
     @actions.register_action(ACCESS_CHANGE_LOG_ACTION)
     class AccessChangeFormatter(LogFormatter):
         label = _("Change who can see the page")
 
-        def format_message(self, log_entry):
+        def format_message(self, log_entry: BaseLogEntry) -> str:
             data = log_entry.data or {}
             changes = "; ".join(access_change_text(change) for change in data.get("changes", []))
-            source = dict(AccessChange.Source.choices).get(data.get("source"), data.get("source"))
+            sources: dict[str | None, object] = dict(AccessChange.Source.choices)
+            source = sources.get(data.get("source"), data.get("source"))
             requested = data.get("requested_by")
             if requested:
                 return _("Access changed (%(source)s, requested by %(user)s): %(changes)s") % {
@@ -141,7 +155,9 @@ def register_access_change_log_action(actions):
 
 
 @hooks.register("before_delete_snippet")
-def refuse_deleting_audience_dimensions_in_use(request, instances):
+def refuse_deleting_audience_dimensions_in_use(
+    request: HttpRequest, instances: Iterable[Model]
+) -> HttpResponseRedirect | None:
     for instance in instances:
         if isinstance(instance, Region | PartnerType):
             pages = audience_dimension_in_use(instance=instance)
@@ -159,7 +175,7 @@ def refuse_deleting_audience_dimensions_in_use(request, instances):
 
 
 @hooks.register("portal_file_placements", order=20)
-def brand_kit_placements():
+def brand_kit_placements() -> Iterator[Placement]:
     """Brand kits (logos) live in their organisation's region's bucket (files/residency.py)."""
     from files.residency import Placement
     from files.storage import organization_region_key

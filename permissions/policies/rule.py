@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, overload
 
 from django.db.models import Q
 from wagtail.models import Page
@@ -51,6 +51,14 @@ def tokens(ids: Iterable[int]) -> str:
     """Encode a set of ids as ``|1|5|`` (see PageAudience)."""
     ids = set(ids)
     return "|" + "|".join(str(i) for i in sorted(ids)) + ("|" if ids else "")
+
+
+@overload
+def parse_tokens(value: str) -> frozenset[int]: ...
+
+
+@overload
+def parse_tokens(value: str | None) -> frozenset[int] | None: ...
 
 
 def parse_tokens(value: str | None) -> frozenset[int] | None:

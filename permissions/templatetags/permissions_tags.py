@@ -1,6 +1,7 @@
 """Template helpers of the admin's audience panels."""
 
 from dataclasses import asdict
+from typing import Any
 
 from django import template
 
@@ -10,7 +11,7 @@ register = template.Library()
 
 
 @register.filter(name="access_change_text")
-def access_change_text_filter(change: AccessDelta | dict) -> str:
+def access_change_text_filter(change: AccessDelta | dict[str, Any]) -> str:
     """An access change (a pending AccessDelta or a logged change) as readable text."""
     if isinstance(change, AccessDelta):
         change = {**asdict(change), "organization": change.organization_name}
