@@ -112,7 +112,8 @@ def worlds(draw) -> World:
 
 
 def _region_and_ancestors(world: World, region: int) -> set[int]:
-    out, current = set(), region
+    out: set[int] = set()
+    current: int | None = region
     while current is not None:
         out.add(current)
         current = world.region_parents[current]
@@ -189,15 +190,15 @@ class PolicyAgreementTests(TestCase):
             PartnerType.objects.create(key=f"p{i}", name=f"P{i}") for i in range(world.n_types)
         ]
         orgs, users = [], []
-        for i, spec in enumerate(world.orgs):
+        for i, org_spec in enumerate(world.orgs):
             org = organization_upsert(
                 key=f"o{i}",
                 name=f"O{i}",
-                tier=tiers[spec.tier],
-                region=regions[spec.region],
-                partner_type=types[spec.ptype],
+                tier=tiers[org_spec.tier],
+                region=regions[org_spec.region],
+                partner_type=types[org_spec.ptype],
                 country="DE",
-                status="suspended" if spec.suspended else "active",
+                status="suspended" if org_spec.suspended else "active",
             )
             user = User.objects.create_user(email=f"u{i}@example.test", password=None)
             membership_set(user=user, organization=org, role="member")
@@ -233,7 +234,10 @@ class PolicyAgreementTests(TestCase):
         pages, users = self._build(world)
         ids = {index: page.pk for index, page in pages.items()}
         unaffiliated = User.objects.create_user(email="nobody@example.test", password=None)
-        askers: list[tuple[object, int | None]] = [(AnonymousUser(), None), (unaffiliated, None)]
+        askers: list[tuple[User | AnonymousUser, int | None]] = [
+            (AnonymousUser(), None),
+            (unaffiliated, None),
+        ]
         askers += [(User.objects.get(pk=u.pk), i) for i, u in enumerate(users)]
         by_pk = Page.objects.in_bulk(ids.values())
         for user, org_index in askers:
