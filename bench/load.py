@@ -135,7 +135,8 @@ def database_state(url: str) -> str:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             return "missing"
     with psycopg.connect(url, autocommit=True) as conn:
-        table = conn.execute("SELECT to_regclass('wagtailcore_page')").fetchone()[0]
+        row = conn.execute("SELECT to_regclass('wagtailcore_page')").fetchone()
+        table = row[0] if row else None
         if table is None:
             return "empty"
         found = conn.execute(

@@ -152,11 +152,14 @@ class _Partner(FastHttpUser):
     def _login(self) -> None:
         self.cookies: dict[str, str] = {}
         self.headers = dict(HEADERS)
-        origin = re.sub(r"^http:", "https:", self.host.rstrip("/"))
+        origin = re.sub(r"^http:", "https:", (self.host or "").rstrip("/"))
         form = self.client.get("/login/", headers=self.headers, name="setup: login form")
         form.raise_for_status()
         self._remember(form)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text or "")
+        if found is None:
+            raise RuntimeError("no CSRF token in the login form")
+        token = found.group(1)
         started = time.perf_counter()
         with self.client.post(
             "/login/",
@@ -177,7 +180,11 @@ class _Partner(FastHttpUser):
         state["login_ms"].append((time.perf_counter() - started) * 1000)
         home = self.client.get("/", headers=self.headers, allow_redirects=False, name="setup: home")
         # A partner reading German is sent to /de/: measure the home they really use.
-        self.home = home.headers.get("Location", "/") if home.status_code == 302 else "/"
+        headers = home.headers
+        if home.status_code == 302 and headers is not None:
+            self.home_url = str(headers.get("Location", "/"))
+        else:
+            self.home_url = "/"
 
     def fetch(self, url: str, name: str, check=None) -> None:
         with self.client.get(
@@ -195,7 +202,7 @@ class PortalPartner(_Partner):
 
     @task(2)
     def home(self) -> None:
-        self.fetch(self.home, "home")
+        self.fetch(self.home_url, "home")
 
     @task(3)
     def library(self) -> None:

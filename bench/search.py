@@ -29,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -131,9 +133,12 @@ def _generate(n: int, seed: int = 7) -> dict:
     rng = random.Random(seed)
     site_structure_ensure(hostname="testserver", port=80)
     library = library_for_locale("en")
-    tiers = [TierFactory(key=k, rank=r) for k, r in (("registered", 1), ("silver", 2), ("gold", 3))]
-    regions = [RegionFactory(key=k) for k in ("emea", "apac", "na")]
-    types = [PartnerTypeFactory(key=k) for k in ("reseller", "distributor")]
+    tiers = [
+        TierFactory.create(key=k, rank=r)
+        for k, r in (("registered", 1), ("silver", 2), ("gold", 3))
+    ]
+    regions = [RegionFactory.create(key=k) for k in ("emea", "apac", "na")]
+    types = [PartnerTypeFactory.create(key=k) for k in ("reseller", "distributor")]
     products = [product_ensure(name=f"Product {i}") for i in range(12)]
     org = organization_upsert(
         key="bench",
@@ -143,7 +148,7 @@ def _generate(n: int, seed: int = 7) -> dict:
         partner_type=types[0],
         country="DE",
     )
-    user = UserFactory(email="bench@example.test")
+    user = UserFactory.create(email="bench@example.test")
     membership_set(user=user, organization=org, role="member")
     ct = ContentType.objects.get_for_model(ProductSheetPage)
     now = timezone.now()
@@ -159,7 +164,7 @@ def _generate(n: int, seed: int = 7) -> dict:
                 for _ in range(4):
                     step = digits[num % 36] + step
                     num //= 36
-                when = now - timezone.timedelta(minutes=n - i)
+                when = now - timedelta(minutes=n - i)
                 batch.append(
                     Page(
                         title=title,
@@ -284,7 +289,7 @@ def leg_database(
 
     for q in QUERIES:  # warm caches (vocabulary, page cache) for both sides
         ours(q)
-    result = {
+    result: dict[str, Any] = {
         "leg": f"{vendor}:{n}",
         "generate_s": generate_s,
         "index_s": index_s,

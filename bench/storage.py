@@ -108,20 +108,19 @@ def _setup():
 
 def _step(operation: str, path: str, key: str, tag: str, env, *, keep: bool = False):
     """One timed operation (cleanup not timed). Returns (seconds, key of a kept upload)."""
-    from django.conf import settings
     from django.core.files import File
     from django.core.files.storage import default_storage
 
-    from files.storage import presigned_url
+    from files.storage import presigned_url, s3_settings
     from files.validation import validate_upload
 
     client, bucket, http = env
     prefix = f"bench/{key}-{tag}"
     stored = None
     if operation == "download-portal-head":
-        settings.PORTAL_S3["health_seconds"] = 0  # a HEAD before every redirect
+        s3_settings()["health_seconds"] = 0  # a HEAD before every redirect
     elif operation == "download-portal":
-        settings.PORTAL_S3["health_seconds"] = 30  # the default
+        s3_settings()["health_seconds"] = 30  # the default
     start = time.perf_counter()
     if operation == "upload-portal":
         with open(path, "rb") as handle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from contextlib import nullcontext
@@ -128,5 +129,5 @@ def cobrand_render_ensure(
         storage.delete(name)
         raise
     for _, old in superseded:
-        transaction.on_commit(lambda old=old: storage.delete(old))
+        transaction.on_commit(functools.partial(storage.delete, old))
     return render

@@ -351,7 +351,8 @@ def bundle_import(
         BundleError: the bundle is invalid, or an entry failed to import.
     """
     say = progress or (lambda line: None)
-    own = StoredFiles(journal=ImportJournal.open())
+    journal = ImportJournal.open()
+    own = StoredFiles(journal=journal)
     # Not @transaction.atomic: the files must also be settled when the commit itself fails,
     # which happens when the atomic block exits, so the try has to enclose it.
     committed: list[bool] = []
@@ -366,14 +367,15 @@ def bundle_import(
     except BaseException as exc:
         # Also after the commit (a signal during the on-commit work): the rule keeps what rows
         # reference, so a committed import never loses a file here.
-        settled = exc.settled = _settle(own.journal)
+        # Read by the import_bundle command (what was rolled back, and its stored files).
+        settled = exc.settled = _settle(journal)  # type: ignore[attr-defined]
         # A new file that is still referenced proves the commit (the flag may miss it by a
         # few instructions when the signal lands right after COMMIT).
-        exc.import_committed = bool(committed) or bool(
+        exc.import_committed = bool(committed) or bool(  # type: ignore[attr-defined]
             settled and set(own.paths) & set(settled.kept)
         )
         raise
-    _settle(own.journal)
+    _settle(journal)
     if stored is not None:
         stored.paths.extend(own.paths)
     return result

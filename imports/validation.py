@@ -242,11 +242,11 @@ class _Validator:
                 )
             by_rank.setdefault(spec.rank, spec)
         for key, tier in self.db_tiers.items():
-            spec = by_rank.get(tier.rank)
-            if key not in self.tier_keys and spec is not None:
+            ranked = by_rank.get(tier.rank)
+            if key not in self.tier_keys and ranked is not None:
                 self.errors.append(
-                    f'{spec.label}: rank {spec.rank} is already the rank of tier "{key}" in the '
-                    "database (ranks are unique)"
+                    f"{ranked.label}: rank {ranked.rank} is already the rank of tier "
+                    f'"{key}" in the database (ranks are unique)'
                 )
 
     def _region(self, label: str, data: Any) -> None:
@@ -260,7 +260,7 @@ class _Validator:
 
     def _check_region_cycles(self) -> None:
         # The hierarchy after the import: the database's, overlaid with the bundle's.
-        parents = dict(self.db_regions)
+        parents: dict[str, str | None] = dict(self.db_regions)
         for spec in self.plan.regions:
             if spec.parent_given or spec.key not in parents:
                 parents[spec.key] = spec.parent

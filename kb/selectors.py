@@ -83,7 +83,7 @@ def _locale_code(locale_id: int) -> str:
 
 
 def _kind_label(kind: str) -> str:
-    return MODEL_BY_CONTENT_KIND[kind]._meta.verbose_name
+    return str(MODEL_BY_CONTENT_KIND[kind]._meta.verbose_name)
 
 
 def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:

@@ -73,7 +73,8 @@ def outbox_add(*, kind: str, page_id: int | None = None, using: str = DEFAULT_DB
     state: _Written | None = getattr(connection, "_portal_outbox", None)
     if state is None or not state.current(connection):
         state = _Written(connection)
-        connection._portal_outbox = state
+        # A per-connection memo, kept on the connection object itself (read above).
+        connection._portal_outbox = state  # type: ignore[attr-defined]
     key = (kind, page_id)
     if key not in state.keys:
         IndexOutbox.objects.using(using).create(kind=kind, page_id=page_id)

@@ -13,6 +13,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, cast
 from urllib.parse import quote
 
 from django.conf import settings
@@ -37,6 +38,9 @@ from .backends.base import (
     SearchQuery,
     SearchResult,
 )
+
+if TYPE_CHECKING:
+    from wagtail.models.sites import SiteRootPath
 
 logger = logging.getLogger("portal.search")
 SORTS = ("relevance", "date")
@@ -163,7 +167,9 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
     ``request`` (optional) lets Wagtail cache the site root paths for the result URLs."""
     page_size = page_size or settings.PORTAL_PAGE_SIZE
     q = (params.get("q") or "").strip()[:200]
-    sort = params.get("sort") if params.get("sort") in SORTS else "relevance"
+    sort: Literal["relevance", "date"] = (
+        params.get("sort") if params.get("sort") in SORTS else "relevance"
+    )
     try:
         number = max(1, min(int(params.get("page") or 1), 500))
     except ValueError:
@@ -277,7 +283,8 @@ def _page_urls(rows, request) -> dict[int, str]:
     except LookupError:
         active_variant = None
     append_slash = getattr(settings, "WAGTAIL_APPEND_SLASH", True)
-    urls, prefixes = {}, {}
+    urls: dict[int, str] = {}
+    prefixes: dict[str, str | None] = {}
     for row in rows:
         page_id, url_path = row[0], row[3]
         root = next((r for r in roots if url_path.startswith(r.root_path)), None)
@@ -297,7 +304,7 @@ def _page_urls(rows, request) -> dict[int, str]:
                 prefixes[language] = None
         if prefixes[language] is None:
             continue
-        path = prefixes[language] + quote(rest, safe=RFC3986_SUBDELIMS + "/~:@")
+        path = cast(str, prefixes[language]) + quote(rest, safe=RFC3986_SUBDELIMS + "/~:@")
         if not append_slash and path != "/":
             path = path.rstrip("/")
         urls[page_id] = root.root_url + path if several_sites else path
@@ -313,6 +320,7 @@ class _UrlCache:
     site: URLs are relative when there is one site, absolute otherwise)."""
 
     _wagtail_site = None
+    _wagtail_cached_site_root_paths: list[SiteRootPath]  # set by _page_urls
 
 
 def portal_suggest(*, user, prefix: str, limit: int = 8) -> list[dict]:

@@ -49,7 +49,7 @@ pytestmark = pytest.mark.django_db
 
 ASKERS = {"anonymous": None, "partner": "anna@acme.example", "staff": "eva@vendor.example"}
 MARKER_TITLE = "Quillwort Fuzzmarker Confidential"
-EXAMPLES = min(settings.default.max_examples, 300)
+EXAMPLES = min(settings().max_examples, 300)
 
 # Every query parameter a portal view reads (search, suggest, library listing, home, login,
 # Wagtail's API-ish names), plus names no view reads.
@@ -691,7 +691,7 @@ SEARCH_TEXT = st.one_of(
 
 
 @settings(
-    max_examples=min(settings.default.max_examples, 200),
+    max_examples=min(settings().max_examples, 200),
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(text=SEARCH_TEXT)
@@ -712,7 +712,7 @@ def test_the_admin_search_backend_accepts_any_text(admin_search_world, text):
 
 
 @settings(
-    max_examples=min(settings.default.max_examples, 40),
+    max_examples=min(settings().max_examples, 40),
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(text=SEARCH_TEXT, template=st.sampled_from(ADMIN_SEARCHES))

@@ -33,7 +33,9 @@ def _client_for(email: str | None) -> tuple[Client, object]:
     # The real login form: e-mail in `username`, CSRF enforced.
     csrf_client = Client(enforce_csrf_checks=True)
     page = csrf_client.get("/login/")
-    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content).group(1)
+    found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)
+    assert found, "no CSRF token on the login page"
+    token = found.group(1)
     response = csrf_client.post(
         "/login/",
         {"username": email, "password": PASSWORDS[email], "csrfmiddlewaretoken": token.decode()},

@@ -57,7 +57,7 @@ def make_asset(key: str, *, audience=None, co_brandable=True, fmt="PNG", size=(4
 
 
 def make_org(region=None, **kwargs) -> PartnerOrganization:
-    org = OrganizationFactory(
+    org = OrganizationFactory.create(
         region=region or RegionFactory(),
         contact_block=CONTACT,
         primary_color="#102030",
@@ -70,7 +70,7 @@ def make_org(region=None, **kwargs) -> PartnerOrganization:
 
 def partner_client(org) -> Client:
     client = Client()
-    client.force_login(MembershipFactory(organization=org).user)
+    client.force_login(MembershipFactory.create(organization=org).user)
     return client
 
 

@@ -56,7 +56,7 @@ def state() -> dict:
 def probe(steps: list[str]) -> dict:
     from django.core.management import call_command
 
-    report = {"before": state()}
+    report: dict[str, object] = {"before": state()}
     if "sweep" in steps:
         out = io.StringIO()
         call_command("storage_orphans", "--delete", stdout=out)
@@ -75,14 +75,14 @@ def logins(stop: Path, email: str, password: str) -> list[dict]:
     if not User.objects.filter(email=email).exists():
         User.objects.create_user(email=email, password=password)
     Path(f"{stop}.ready").touch()
-    attempts = []
+    attempts: list[dict[str, object]] = []
     deadline = time.monotonic() + 120
     while not stop.exists() and time.monotonic() < deadline:
         client = Client()
         started = time.time()
         try:
             response = client.post("/login/", {"username": email, "password": password})
-            outcome = response.status_code
+            outcome: int | str = response.status_code
         except Exception as exc:  # noqa: BLE001 - the test reports every failure it sees
             outcome = repr(exc)
         attempts.append({"at": started, "seconds": time.time() - started, "outcome": outcome})

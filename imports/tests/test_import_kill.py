@@ -62,6 +62,8 @@ class _Databases:
         self.vendor = connection.vendor
         settings = connection.settings_dict
         self.test_name = settings["NAME"]  # the test database (set up: the module uses the db)
+        # The template: a database file on SQLite, a database name on PostgreSQL.
+        self.template: Path | str
         if self.vendor == "sqlite":
             self.template = workdir / "template.sqlite3"
             source = sqlite3.connect(self.test_name)
@@ -113,7 +115,7 @@ class _Databases:
             path = self.workdir / f"{label}.sqlite3"
             shutil.copy(self.template, path)
             return f"sqlite:///{path}"
-        name = f"{self.template[:40]}_{label}"
+        name = f"{str(self.template)[:40]}_{label}"
         self._admin(
             f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
             f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"',
@@ -131,8 +133,9 @@ class _Databases:
                 db.close()
         import psycopg
 
-        with psycopg.connect(url, autocommit=True) as db:
-            return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        with psycopg.connect(url, autocommit=True) as pg:
+            row = pg.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+            return row[0] if row else 0
 
     def drop(self) -> None:
         if self.vendor == "postgresql":
@@ -219,6 +222,7 @@ def _assert_no_orphans(state: dict) -> None:
 
 def _kill_after(proc: subprocess.Popen, *, items: int, delay: float, signum: int) -> str:
     """Send ``signum`` ``delay`` seconds after the import reported its ``items``-th item."""
+    assert proc.stderr is not None  # started with stderr=PIPE
     created = 0
     lines = []
     for line in proc.stderr:

@@ -8,6 +8,8 @@ translation with product sheets and guides, instead of re-building each for a sn
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import models
@@ -31,6 +33,9 @@ from permissions.models import AudienceMixin
 from permissions.panels import AudienceAdminPageForm, audience_panels
 
 from ..querysets import PortalPageManager
+
+if TYPE_CHECKING:
+    from files.models import PortalDocument
 
 ITEM_PAGE_TYPES = ["kb.ProductSheetPage", "kb.TrainingGuidePage", "kb.MarketingAssetPage"]
 
@@ -297,11 +302,12 @@ class ItemAttachment(Orderable):
     """A file attached to an item; a partner may download it only if they may see the item."""
 
     page = ParentalKey(PortalItemPage, on_delete=models.CASCADE, related_name="attachments")
-    document = models.ForeignKey(
+    # Annotated: Orderable is untyped, so the django plugin does not infer this model's fields.
+    document: models.ForeignKey[PortalDocument, PortalDocument] = models.ForeignKey(
         "files.PortalDocument", on_delete=models.PROTECT, related_name="attachments"
     )
-    title = models.CharField(max_length=200, blank=True)
-    language = models.CharField(
+    title: models.CharField[str, str] = models.CharField(max_length=200, blank=True)
+    language: models.CharField[str, str] = models.CharField(
         max_length=10, choices=settings.WAGTAIL_CONTENT_LANGUAGES, default="en"
     )
 

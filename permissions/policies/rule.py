@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol, overload
+from typing import Protocol, TypeVar, overload
 
 from django.db.models import Q
 from wagtail.models import Page
@@ -47,10 +47,13 @@ class Asker(Protocol):
     def type_id(self) -> int | None: ...
 
 
-def tokens(ids: Iterable[int]) -> str:
-    """Encode a set of ids as ``|1|5|`` (see PageAudience)."""
-    ids = set(ids)
-    return "|" + "|".join(str(i) for i in sorted(ids)) + ("|" if ids else "")
+_Token = TypeVar("_Token", int, str)
+
+
+def tokens(ids: Iterable[_Token]) -> str:
+    """Encode a set of ids (or of keys: search's tag slugs) as ``|1|5|`` (see PageAudience)."""
+    unique = set(ids)
+    return "|" + "|".join(str(i) for i in sorted(unique)) + ("|" if unique else "")
 
 
 @overload

@@ -20,6 +20,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from contextlib import contextmanager, nullcontext
+from typing import cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -101,7 +102,8 @@ def entitlement_q(flt: SearchFilter) -> Q:
             .exclude(_rule_q(flt, rank="min_rank", regions="regions", types="types"))
             .exclude(granted__contains=org)
         )
-        rule = (~granted & rule) | (granted & ~Exists(blocking))
+        # Q combined with a conditional expression is a Q (Q._combine); the stubs say Combinable.
+        rule = cast(Q, (~granted & rule) | (granted & ~Exists(blocking)))
     q = base & rule
     if flt.has_exceptions:
         q &= ~Q(excepted_orgs__contains=org)
@@ -331,6 +333,7 @@ class SearchBackend(BaseSearchBackend):
         # Each query term with its close vocabulary terms (typo tolerance).
         groups = [vocabulary.expand(term) for term in parsed.terms]
         where, where_params = self._where(query.entitlement, query.filters)
+        impl: _SQLite | _Postgres
         if self.vendor == "sqlite":
             impl = _SQLite(self, parsed, groups, vocabulary.estimate(groups, parsed.phrases))
         else:

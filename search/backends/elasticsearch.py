@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from elasticsearch import Elasticsearch, NotFoundError, helpers
@@ -36,6 +37,9 @@ from elasticsearch.dsl import (
 from elasticsearch.dsl import Search as DslSearch
 
 from permissions.policies.search import SearchFilter
+
+if TYPE_CHECKING:
+    from elasticsearch.dsl.query import Query
 
 from ..documents import FIELD_BOOSTS, SearchDocument
 from .base import (
@@ -156,7 +160,7 @@ def to_source(doc: SearchDocument) -> dict:
 # --- the entitlement, translated into engine filters -------------------------------------------
 
 
-def _rule(flt: SearchFilter, prefix: str) -> Q:
+def _rule(flt: SearchFilter, prefix: str) -> Query:
     rank = Q("bool", must_not=[Q("exists", field=f"{prefix}min_rank")]) | Q(
         "range", **{f"{prefix}min_rank": {"lte": flt.tier_rank or 0}}
     )
@@ -169,7 +173,7 @@ def _rule(flt: SearchFilter, prefix: str) -> Q:
     return Q("bool", filter=[rank, region, ptype])
 
 
-def entitlement_query(flt: SearchFilter) -> Q:
+def entitlement_query(flt: SearchFilter) -> Query:
     """``flt`` (built by permissions/) as an engine filter."""
     if flt.scope == "none":
         return Q("match_none")
@@ -194,7 +198,7 @@ def entitlement_query(flt: SearchFilter) -> Q:
     return Q("bool", filter=[live, rule], must_not=must_not)
 
 
-def facet_filters(filters: dict[str, list[str]]) -> list[Q]:
+def facet_filters(filters: dict[str, list[str]]) -> list[Query]:
     field_of = {"kind": "kind", "locale": "locale", "product": "product_key", "tags": "tags"}
     return [
         Q("terms", **{field_of[name]: [v for v in values if v]})
@@ -456,7 +460,11 @@ class SearchBackend(BaseSearchBackend):
             .source(False)
         )
         if query.sort == "date":
-            search = search.sort({"last_published_at": {"order": "desc"}}, {"_id": "desc"})
+            # elasticsearch.dsl types only the long form of a sort ({"_id": {"order": ...}}).
+            search = search.sort(
+                {"last_published_at": {"order": "desc"}},
+                {"_id": "desc"},  # type: ignore[dict-item]
+            )
         if query.facets:
             for name, field_name in FACET_FIELDS.items():
                 search.aggs.bucket(name, "terms", field=field_name, size=50)

@@ -37,7 +37,8 @@ def public_library(portal):
 
 
 def _check(backend, world: props.World) -> None:
-    pages, users = props.PolicyAgreementTests._build(None, world)
+    # _build uses nothing of its test case instance.
+    pages, users = props.PolicyAgreementTests._build(None, world)  # type: ignore[arg-type]
     ids = [page.pk for index, page in pages.items() if index != -1]
     PortalItemPage.objects.filter(pk__in=ids).update(summary="zebrafish and more")
     backend.rebuild(iter_documents(with_files=False))
@@ -46,7 +47,12 @@ def _check(backend, world: props.World) -> None:
     audiences = search_audiences(live_items)
     staff = User.objects.create_user(email="staff@example.test", password=None, is_staff=True)
     unaffiliated = User.objects.create_user(email="nobody@example.test", password=None)
-    askers = [AnonymousUser(), unaffiliated, staff, *(User.objects.get(pk=u.pk) for u in users)]
+    askers: list[User | AnonymousUser] = [
+        AnonymousUser(),
+        unaffiliated,
+        staff,
+        *(User.objects.get(pk=u.pk) for u in users),
+    ]
     for user in askers:
         expected = set(
             PortalItemPage.objects.live()
@@ -69,8 +75,8 @@ def _check(backend, world: props.World) -> None:
 
 # The database leg follows the hypothesis profile (capped: CI's 1,000 would take ~15 minutes);
 # the engine leg rebuilds three indexes per example on osmem, so it runs fewer.
-DATABASE_EXAMPLES = min(settings.default.max_examples, 200)
-ENGINE_EXAMPLES = min(settings.default.max_examples, 25)
+DATABASE_EXAMPLES = min(settings().max_examples, 200)
+ENGINE_EXAMPLES = min(settings().max_examples, 25)
 
 
 @settings(

@@ -17,7 +17,7 @@ if apps.is_installed("django_tasks_db"):
     from django_tasks_db.management.commands.db_worker import Command as _WorkerCommand
 else:  # importing it would load a model of an app that is not installed
 
-    class _WorkerCommand(BaseCommand):
+    class _WorkerCommand(BaseCommand):  # type: ignore[no-redef]  # the worker's stand-in
         help = "Run a database background worker"
 
         def handle(self, *args, **options):
