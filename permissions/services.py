@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group, Permission
@@ -48,6 +48,7 @@ from .selectors import (
 )
 
 if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
     from wagtail.models import Revision
 
     # The user model (AUTH_USER_MODEL), for annotations only: no app above permissions runs here.
@@ -634,7 +635,9 @@ ORGANIZATION_FIELDS = (
 )
 
 
-def _organization_write(organization: PartnerOrganization, values: dict) -> PartnerOrganization:
+def _organization_write(
+    organization: PartnerOrganization, values: dict[str, Any]
+) -> PartnerOrganization:
     """Set ``values`` (None: unchanged) on ``organization``, validate and save it."""
     for name, value in values.items():
         if value is None:
@@ -662,7 +665,7 @@ def organization_create(
     partner_type: PartnerType,
     country: str,
     status: str | None = None,
-    logo=None,
+    logo: UploadedFile | Literal[False] | None = None,
     primary_color: str | None = None,
     secondary_color: str | None = None,
     contact_block: str | None = None,
@@ -701,7 +704,7 @@ def organization_update(
     partner_type: PartnerType | None = None,
     country: str | None = None,
     status: str | None = None,
-    logo=None,
+    logo: UploadedFile | Literal[False] | None = None,
     primary_color: str | None = None,
     secondary_color: str | None = None,
     contact_block: str | None = None,
@@ -749,7 +752,7 @@ def organization_upsert(
     ``status`` None keeps the current status (new organisations start active), so an update that
     does not mention it never re-activates a suspended partner. Empty colours are kept too.
     """
-    values = {
+    values: dict[str, Any] = {
         "name": name,
         "tier": tier,
         "region": region,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -25,8 +25,10 @@ from .services import (
 )
 
 if TYPE_CHECKING:
+    from django import forms
     from django.db.models import Model
     from django.http import HttpRequest, HttpResponseRedirect
+    from wagtail.actions.registry import ActionRegistry
     from wagtail.log_actions import LogActionRegistry
     from wagtail.models import BaseLogEntry
 
@@ -62,7 +64,7 @@ class PartnerTypeViewSet(_PartnerViewSet):
     search_fields = ["name"]
 
 
-def _organization_values(form) -> dict:
+def _organization_values(form: forms.BaseForm) -> dict[str, Any]:
     """The organisation fields the (validated) snippet form edits, as service arguments."""
     return {name: form.cleaned_data[name] for name in ORGANIZATION_FIELDS if name in form.fields}
 
@@ -71,7 +73,9 @@ class OrganizationCreateAction(CreateAction):
     """The snippet "add" view creates organisations through ``organization_create`` (the same
     write as imports and the demo); Wagtail's action keeps validation, logging and hooks."""
 
-    def _save_instance(self):
+    instance: PartnerOrganization
+
+    def _save_instance(self) -> None:
         if self.form is None:
             self.instance = organization_create(
                 **{name: getattr(self.instance, name) for name in ORGANIZATION_FIELDS}
@@ -83,13 +87,15 @@ class OrganizationCreateAction(CreateAction):
 class OrganizationEditAction(EditAction):
     """The snippet "edit" view saves organisations through ``organization_update``."""
 
-    def _save_instance(self):
+    instance: PartnerOrganization
+
+    def _save_instance(self) -> None:
         values = _organization_values(self.form) if self.form is not None else {}
         self.instance = organization_update(organization=self.instance, **values)
 
 
 @hooks.register("register_actions")
-def register_organization_actions(registry):
+def register_organization_actions(registry: ActionRegistry) -> None:
     registry.register(PartnerOrganization, OrganizationCreateAction)
     registry.register(PartnerOrganization, OrganizationEditAction)
 
