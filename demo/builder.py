@@ -4,7 +4,7 @@ The data (taxonomy, organisations, logins, sections, items with their texts, dow
 demo/data/*.json and is read into specs by ``demo.loader``; this module writes it. Everything is
 written through the services (``permissions.services``, ``kb.services``) so the demo behaves
 exactly like content created in the admin or imported from a bundle. The data is chosen so that
-every journey of docs/JOURNEYS.md can be shown and every audience rule is exercised at least
+every journey of docs/demo.md can be shown and every audience rule is exercised at least
 once: minimum tier, regions (with DACH under EMEA), partner types, a grant, an exception,
 inheritance (child items and a tier-restricted section), a public item, and content in en/de/cs.
 
