@@ -552,9 +552,9 @@ def tier_upsert(*, key: str, name: str, rank: int, displace: bool = False) -> Up
     Raises:
         ValidationError: an invalid key or name, or (without ``displace``) a rank in use.
     """
-    tier = Tier.objects.filter(key=key).first()
-    created = tier is None
-    stale = not created and tier.rank != rank
+    found = Tier.objects.filter(key=key).first()
+    created = found is None
+    stale = found is not None and found.rank != rank
     if displace:
         holder = Tier.objects.filter(rank=rank).exclude(key=key).first()
         if holder is not None:
@@ -562,8 +562,7 @@ def tier_upsert(*, key: str, name: str, rank: int, displace: bool = False) -> Up
             holder.rank = max(top, rank) + 1
             holder.save(update_fields=["rank"])
             stale = True
-    if created:
-        tier = Tier(key=key)
+    tier = Tier(key=key) if found is None else found
     changed = created or (tier.name, tier.rank) != (name, rank)
     tier.name, tier.rank = name, rank
     _save_validated(tier, changed)
@@ -582,10 +581,9 @@ def region_upsert(*, key: str, name: str, parent: Region | None | _Keep = KEEP) 
     Raises:
         ValidationError: an invalid key or name.
     """
-    region = Region.objects.filter(key=key).first()
-    created = region is None
-    if created:
-        region = Region(key=key)
+    found = Region.objects.filter(key=key).first()
+    created = found is None
+    region = Region(key=key) if found is None else found
     parent_id = region.parent_id if parent is KEEP else (parent.pk if parent else None)
     moved = region.parent_id != parent_id
     changed = created or moved or region.name != name
@@ -601,10 +599,9 @@ def partner_type_upsert(*, key: str, name: str) -> Upserted[PartnerType]:
     Raises:
         ValidationError: an invalid key or name.
     """
-    partner_type = PartnerType.objects.filter(key=key).first()
-    created = partner_type is None
-    if created:
-        partner_type = PartnerType(key=key)
+    found = PartnerType.objects.filter(key=key).first()
+    created = found is None
+    partner_type = PartnerType(key=key) if found is None else found
     changed = created or partner_type.name != name
     partner_type.name = name
     _save_validated(partner_type, changed)
