@@ -7,7 +7,7 @@
 Legs (each in its own process, on its own fresh database):
 
 * ``sqlite:N`` / ``postgres:N`` - N generated items with multi-paragraph text. For a partner user,
-  p50/p95 of our search service call (``search.services.portal_search``: query, entitlement
+  p50/p95 of our search service call (``search.selectors.portal_search``: query, entitlement
   filter, facets, hydrated top 20) and, with ``--wagtail`` (on by default at 10k), Wagtail's own
   ``database`` backend doing ``PortalItemPage.objects.live().search(q)[:20]`` on the same data.
 * ``engine:N`` - against osmem-server (or the cluster in PORTAL_BENCH_ES_URL): our backend's search
@@ -256,7 +256,7 @@ def leg_database(
     from search.backends import get_search_backend
     from search.documents import iter_documents
     from search.models import SearchEntry
-    from search.services import portal_search
+    from search.selectors import portal_search
 
     call_command("migrate", verbosity=0, interactive=False)
     generate_s = index_s = 0.0

@@ -2,10 +2,12 @@
 
 ``SearchDocument`` is backend-neutral: the database backend stores it in its tables, the
 Elasticsearch backend turns it into an ``elasticsearch.dsl`` Document (see
-``search/backends/elasticsearch.py``). Tags: ``tags`` holds the live item's tag slugs (the facet
-and the ``?tag=`` filter, a keyword field / "|tag|" tokens); ``tag_text`` holds their names, which
-both backends index as text together with the product name (weight 2), so a query for a tag word
-finds the item.
+``search/backends/elasticsearch.py``); which of its attributes are text, filters and facets, and
+their weights, is declared once in ``search/fields.py``.
+
+Tags: ``tags`` holds the live item's tag slugs (the facet and the ``?tag=`` filter, a keyword
+field / "|tag|" tokens); ``tag_text`` holds their names, which both backends index as text
+together with the product name (the "product" text field), so a query for a tag word finds it.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from permissions.policies.search import SearchAudience, search_audiences
 
 logger = logging.getLogger("portal.search")
 
-# Field weights, shared by both backends (title boosted).
-FIELD_BOOSTS = {"title": 4.0, "summary": 2.0, "product": 2.0, "body": 1.0, "attachments": 0.5}
 MAX_ATTACHMENT_CHARS = 200_000
 
 
@@ -49,8 +49,8 @@ class SearchDocument:
     tag_text: str = ""  # tag names, searched with the product name's weight
 
     @property
-    def product_text(self) -> str:
-        """What the backends index in their "product" text field: product name and tag names."""
+    def product(self) -> str:
+        """The "product" text field (search/fields.py): product name and tag names."""
         return " ".join(p for p in (self.product_name, self.tag_text) if p)
 
 

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 
 from django.core.cache import cache
 
-from .backends.base import max_edits
+from .query import max_edits
 
 GENERATION_KEY = "portal-search:vocab-generation"
 MAX_EXPANSIONS = 8

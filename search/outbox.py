@@ -21,6 +21,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from .backends.database import engine_for
+
 logger = logging.getLogger("portal.search")
 
 # Rows applied per transaction: bounds the subtree query (one OR per root) and the lock time.
@@ -29,8 +31,6 @@ BATCH_SIZE = 200
 ATTEMPTS = 3
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
-# One number for every drain's transaction-level advisory lock on PostgreSQL (drains serialise).
-_PG_LOCK_KEY = 0x5EA2C4_0B0C
 
 
 class _Written:
@@ -146,9 +146,8 @@ def _drain_batch() -> DrainReport:
 
     with transaction.atomic():
         connection = transaction.get_connection()
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
+        with connection.cursor() as cursor:
+            engine_for(connection).lock_drains(cursor)
         rows = list(_due().order_by("pk")[:BATCH_SIZE])
         if not rows:
             return DrainReport()
@@ -171,15 +170,12 @@ def _drain_batch() -> DrainReport:
 
 
 def _apply(rows) -> None:
-    from .indexing import index_backends, index_subtrees, remove_item
     from .models import IndexOutbox
+    from .services import index_rebuild, index_subtrees, remove_item
 
     kinds = {row.kind for row in rows}
     if IndexOutbox.Kind.EVERYTHING in kinds:
-        from .documents import iter_documents
-
-        for backend in index_backends():
-            backend.rebuild(iter_documents())
+        index_rebuild()
         return
     roots = sorted({r.page_id for r in rows if r.kind == IndexOutbox.Kind.SUBTREE})
     if roots:

@@ -1,345 +1,77 @@
-"""The portal's search call: entitlement → backend query → facets → hydrated, highlighted page.
+"""Writes to the search indexes: keeping every backend of the chain in step with the content.
 
-Views call only ``portal_search`` / ``portal_suggest``; neither branches on the engine. When the
-engine is down or slower than PORTAL_SEARCH_TIMEOUT, the database backend answers and the result
-carries a notice (never a 5xx).
+Called by the outbox drain (search/outbox.py), the tasks and the rebuild command. Every write
+goes to every backend in ``PORTAL_SEARCH_BACKENDS``' chain (search/backends/__init__.py), so a
+fallback answers from current data. The read side (the portal's search call) is
+``search.selectors``.
 """
 
 from __future__ import annotations
 
-import html
 import logging
-import math
-import re
-import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, cast
-from urllib.parse import quote
 
-from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
-from django.urls import NoReverseMatch, reverse
-from django.utils import translation
-from django.utils.http import RFC3986_SUBDELIMS
-from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _
-from wagtail.coreutils import get_supported_content_language_variant
-from wagtail.models import Site
+from django.db.models import Q
+from wagtail.models import Page
 
-from permissions.idquery import rows_for_ids
-from permissions.policies.search import search_filter_for
-
-from .backends import fallback_backend, get_search_backend
-from .backends.base import (
-    FACETS,
-    MARK_END,
-    MARK_START,
-    SearchBackendError,
-    SearchQuery,
-    SearchResult,
-)
-
-if TYPE_CHECKING:
-    from wagtail.models.sites import SiteRootPath
+from .backends import search_chain
+from .backends.base import BaseSearchBackend
+from .documents import build_documents, iter_documents
 
 logger = logging.getLogger("portal.search")
-SORTS = ("relevance", "date")
 
 
-def marks_to_html(text: str) -> SafeString:
-    """Escape ``text`` and turn the backends' highlight markers into <mark> elements."""
-    # html.escape is what django.utils.html.escape runs, without its lazy-string wrapper
-    # (called twice per result line).
-    return mark_safe(  # noqa: S308 - escaped first, only our own tags added
-        html.escape(str(text)).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
-    )
+def index_backends() -> list[BaseSearchBackend]:
+    """The backends every index write goes to (the whole search chain)."""
+    return search_chain()
 
 
-@dataclass
-class ResultItem:
-    page: object  # None: result lines are built from columns, not page objects
-    url: str
-    title_html: SafeString
-    snippet_html: SafeString
-    kind: str
-    language: str
-    kind_label: str = ""
-    product: str = ""
-
-
-@dataclass
-class FacetValue:
-    value: str
-    label: str
-    count: int
-    selected: bool
-
-
-@dataclass
-class SearchPage:
-    q: str
-    results: list[ResultItem]
-    total: int
-    page: int
-    num_pages: int
-    sort: str
-    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
-    selected: dict[str, list[str]] = field(default_factory=dict)
-    notice: str = ""
-    backend: str = ""
-    total_exact: bool = True  # False: ``total`` is a lower bound ("1,000+")
-    took_ms: float = 0.0
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.num_pages
-
-
-def _run(query: SearchQuery) -> tuple[SearchResult, str]:
-    backend = get_search_backend()
-    if backend.name == "database":
-        return backend.search(query), ""
-    started = time.perf_counter()
-    try:
-        result = backend.search(query)
-    except SearchBackendError:
-        logger.warning("search engine unavailable; answering from the database", exc_info=True)
-        return fallback_backend().search(query), _(
-            "Search is running in reduced mode at the moment; results may be less precise."
-        )
-    if time.perf_counter() - started > settings.PORTAL_SEARCH_TIMEOUT:
-        logger.warning("search engine slower than the timeout; answered anyway")
-    return result, ""
-
-
-_PRODUCT_LABELS: tuple[float, dict[str, str]] = (0.0, {})
-
-
-def _product_labels(product_model, keys) -> dict[str, str]:
-    """Product names for the facet, re-read when a key is unknown and at least once a minute
-    per process (labels only: a renamed product may show its old name for up to a minute)."""
-    global _PRODUCT_LABELS
-    read_at, labels = _PRODUCT_LABELS
-    if time.monotonic() - read_at > 60 or any(key not in labels for key in keys):
-        labels = dict(product_model.objects.values_list("key", "name"))
-        _PRODUCT_LABELS = (time.monotonic(), labels)
-    return labels
-
-
-def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, dict[str, str]]:
-    from taggit.models import Tag
-
-    from kb.models import Product
-    from kb.models.pages import MODEL_BY_CONTENT_KIND
-
-    tags = (
-        dict(Tag.objects.filter(slug__in=tag_slugs).values_list("slug", "name"))
-        if tag_slugs
-        else {}
-    )
-    return {
-        "kind": {
-            k: str(m._meta.verbose_name).capitalize() for k, m in MODEL_BY_CONTENT_KIND.items()
-        },
-        "product": _product_labels(Product, product_keys),
-        "locale": dict(settings.WAGTAIL_CONTENT_LANGUAGES),
-        "tags": tags,  # the index holds slugs; editors' names ("Q4 Launch") are the labels
-    }
-
-
-def params_to_filters(params) -> dict[str, list[str]]:
-    names = {"type": "kind", "product": "product", "language": "locale", "tag": "tags"}
-    filters = {}
-    for param, name in names.items():
-        values = [v for v in params.getlist(param) if v and len(v) <= 100][:10]  # tags: ≤ 100
-        if values:
-            filters[name] = values
-    return filters
-
-
-def portal_search(*, user, params, page_size: int | None = None, request=None) -> SearchPage:
-    """Search for ``user`` with GET ``params`` (q, type, product, language, tag, sort, page).
-
-    ``request`` (optional) lets Wagtail cache the site root paths for the result URLs."""
-    page_size = page_size or settings.PORTAL_PAGE_SIZE
-    q = (params.get("q") or "").strip()[:200]
-    sort: Literal["relevance", "date"] = (
-        params.get("sort") if params.get("sort") in SORTS else "relevance"
-    )
-    try:
-        number = max(1, min(int(params.get("page") or 1), 500))
-    except ValueError:
-        number = 1
-    filters = params_to_filters(params)
-    page = SearchPage(q=q, results=[], total=0, page=number, num_pages=0, sort=sort)
-    page.selected = filters
-    if not q:
-        return page
-    started = time.perf_counter()
-    query = SearchQuery(
-        text=q,
-        entitlement=search_filter_for(user),
-        filters=filters,
-        sort=sort,
-        offset=(number - 1) * page_size,
-        limit=page_size,
-    )
-    result, page.notice = _run(query)
-    page.backend = result.backend
-    page.total = result.total
-    page.total_exact = result.total_exact
-    page.num_pages = max(1, math.ceil(result.total / page_size))
-    page.results = hydrate(user, result, request=request)
-    labels = _labels(sorted(result.facets.get("tags", {})), result.facets.get("product", {}))
-    for name in FACETS:
-        counts = result.facets.get(name, {})
-        page.facets[name] = [
-            FacetValue(value, labels[name].get(value, value), count, value in filters.get(name, []))
-            for value, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        ]
-    page.took_ms = (time.perf_counter() - started) * 1000
-    return page
-
-
-def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
-    """The hits as result lines, in hit order. The policy checks them once more (a stale index
-    entry can never show an item the user may not see); only the columns a line shows are read."""
-    from kb.models import PortalItemPage
-    from kb.models.pages import CONTENT_KIND_BY_MODEL
-    from permissions.policies.pages import page_policy
-
-    if not result.hits:
-        return []
-    visible = page_policy.visible_ids(user, result.ids)
-    rows = {
-        row[0]: row
-        for row in rows_for_ids(
-            "search.hydrate",
-            lambda id_list: (
-                PortalItemPage.objects.filter(pk__in=id_list, live=True)
-                .order_by()
-                .values_list(
-                    "id",
-                    "title",
-                    "summary",
-                    "url_path",
-                    "content_type_id",
-                    "locale__language_code",
-                    "product__name",
-                )
-            ),
-            visible,
-        )
-    }
-    urls = _page_urls(rows.values(), request)
-    kinds: dict[int, tuple[str, str]] = {}  # content type -> (kind, label), once per call
-    items = []
-    for hit in result.hits:
-        row = rows.get(hit.id)
-        if row is None:
-            continue
-        _id, title, summary, _path, content_type_id, language, product = row
-        if content_type_id not in kinds:
-            model = ContentType.objects.get_for_id(content_type_id).model_class()
-            kinds[content_type_id] = (
-                (CONTENT_KIND_BY_MODEL.get(model.__name__, "item"), str(model._meta.verbose_name))
-                if model
-                else ("item", "")
-            )
-        kind, kind_label = kinds[content_type_id]
-        items.append(
-            ResultItem(
-                page=None,
-                url=urls.get(hit.id) or "",
-                title_html=marks_to_html(hit.title_highlight or title),
-                snippet_html=marks_to_html(hit.snippet or summary),
-                kind=kind,
-                kind_label=kind_label,
-                product=product or "",
-                language=language,
-            )
-        )
-    return items
-
-
-def _page_urls(rows, request) -> dict[int, str]:
-    """Page URLs from ``url_path`` the way ``Page.get_url`` builds them (site root path, the
-    page's language for i18n patterns), without loading page objects.
-    ``search/tests/test_portal.py`` checks them against ``Page.get_url``."""
-    holder = request if request is not None else _UrlCache()
-    try:
-        roots = holder._wagtail_cached_site_root_paths
-    except AttributeError:
-        roots = holder._wagtail_cached_site_root_paths = Site.get_site_root_paths()
-    several_sites = len({root.site_id for root in roots}) > 1
-    i18n = getattr(settings, "WAGTAIL_I18N_ENABLED", False)
-    active = translation.get_language()
-    try:
-        active_variant = get_supported_content_language_variant(active) if i18n else None
-    except LookupError:
-        active_variant = None
-    append_slash = getattr(settings, "WAGTAIL_APPEND_SLASH", True)
-    urls: dict[int, str] = {}
-    prefixes: dict[str, str | None] = {}
-    for row in rows:
-        page_id, url_path = row[0], row[3]
-        root = next((r for r in roots if url_path.startswith(r.root_path)), None)
-        if root is None:
-            continue
-        language = active if active_variant == root.language_code else root.language_code
-        rest = url_path[len(root.root_path) :]
-        if not _SERVE_PATH[bool(append_slash)].fullmatch(rest):
-            continue  # not routable (reverse() would raise NoReverseMatch)
-        # reverse() once per language: the rest of the URL is the quoted page path, exactly as
-        # reverse() quotes its argument.
-        if language not in prefixes:
-            try:
-                with translation.override(language if i18n else active):
-                    prefixes[language] = reverse("wagtail_serve", args=("",))
-            except NoReverseMatch:
-                prefixes[language] = None
-        if prefixes[language] is None:
-            continue
-        path = cast(str, prefixes[language]) + quote(rest, safe=RFC3986_SUBDELIMS + "/~:@")
-        if not append_slash and path != "/":
-            path = path.rstrip("/")
-        urls[page_id] = root.root_url + path if several_sites else path
-    return urls
-
-
-# wagtail.urls' serve patterns (with and without WAGTAIL_APPEND_SLASH)
-_SERVE_PATH = {True: re.compile(r"(?:[\w\-]+/)*"), False: re.compile(r"[\w\-/]*")}
-
-
-class _UrlCache:
-    """Holds Wagtail's site-root-path cache for one call when there is no request (no current
-    site: URLs are relative when there is one site, absolute otherwise)."""
-
-    _wagtail_site = None
-    _wagtail_cached_site_root_paths: list[SiteRootPath]  # set by _page_urls
-
-
-def portal_suggest(*, user, prefix: str, limit: int = 8) -> list[dict]:
-    """Titles for as-you-type completion (only items ``user`` may see)."""
-    prefix = (prefix or "").strip()[:100]
-    if len(prefix) < 2:
-        return []
-    entitlement = search_filter_for(user)
-    backend = get_search_backend()
-    try:
-        suggestions = backend.suggest(prefix, entitlement, limit=limit)
-    except SearchBackendError:
-        suggestions = fallback_backend().suggest(prefix, entitlement, limit=limit)
+def items_below(root_ids: list[int]):
+    """PortalItemPages at or below the pages ``root_ids`` (a subtree's audience is inherited)."""
     from kb.models import PortalItemPage
 
-    urls = {
-        p.pk: p.get_url()
-        for p in PortalItemPage.objects.filter(pk__in=[s.id for s in suggestions])
-        .live()
-        .visible_to(user)
-    }
-    return [{"title": s.title, "url": urls[s.id]} for s in suggestions if s.id in urls]
+    roots = list(Page.objects.filter(pk__in=root_ids).values_list("path", flat=True))
+    if not roots:
+        return PortalItemPage.objects.none()
+    scope = Q()
+    for path in roots:
+        scope |= Q(path__startswith=path)
+    return PortalItemPage.objects.filter(scope)
+
+
+def index_subtrees(root_ids: list[int], *, batch_size: int = 200) -> int:
+    """(Re)index every item at or below ``root_ids``; items no longer live leave the index."""
+    from kb.models import PortalItemPage
+
+    ids = list(items_below(root_ids).order_by("pk").values_list("pk", flat=True))
+    gone = set(root_ids) - set(Page.objects.filter(pk__in=root_ids).values_list("pk", flat=True))
+    done = 0
+    for start in range(0, len(ids), batch_size):
+        pages = list(
+            PortalItemPage.objects.filter(pk__in=ids[start : start + batch_size])
+            .select_related("product", "locale")
+            .specific()
+        )
+        docs = build_documents(pages)
+        indexed = {d.id for d in docs}
+        gone |= {p.pk for p in pages if p.pk not in indexed}
+        for backend in index_backends():
+            backend.bulk(docs)
+        done += len(docs)
+    for item_id in gone:
+        remove_item(item_id)
+    return done
+
+
+def remove_item(item_id: int) -> None:
+    """Remove the item ``item_id`` from every index."""
+    for backend in index_backends():
+        backend.delete(item_id)
+
+
+def index_rebuild(*, with_files: bool = True) -> list[tuple[BaseSearchBackend, int]]:
+    """Replace every index of the chain with the current content (a tier rank or the region
+    tree changed). Returns (backend, documents indexed) per backend."""
+    return [
+        (backend, backend.rebuild(iter_documents(with_files=with_files)))
+        for backend in index_backends()
+    ]

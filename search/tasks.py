@@ -44,14 +44,14 @@ def drain_outbox_task() -> dict:
 
 @task()
 def index_subtrees_task(root_ids: list[int]) -> bool:
-    from .indexing import index_subtrees
+    from .services import index_subtrees
 
     return _with_retries(f"subtrees {root_ids}", index_subtrees, root_ids)
 
 
 @task()
 def remove_items_task(item_ids: list[int]) -> bool:
-    from .indexing import remove_item
+    from .services import remove_item
 
     def remove_all(ids):
         for item_id in ids:
@@ -62,11 +62,6 @@ def remove_items_task(item_ids: list[int]) -> bool:
 
 @task()
 def reindex_all_task() -> bool:
-    from .documents import iter_documents
-    from .indexing import index_backends
+    from .services import index_rebuild
 
-    def rebuild():
-        for backend in index_backends():
-            backend.rebuild(iter_documents())
-
-    return _with_retries("rebuild", rebuild)
+    return _with_retries("rebuild", index_rebuild)

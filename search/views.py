@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from .services import portal_search, portal_suggest
+from .selectors import portal_search, portal_suggest
 
 
 @require_safe

@@ -16,6 +16,7 @@ a 400 "Invalid search" page), never as a 500.
 
 from __future__ import annotations
 
+from django.utils.module_loading import import_string
 from modelsearch.backends.database import SearchBackend as stock_backend
 
 
@@ -32,14 +33,20 @@ def fts5_string(text: str) -> str:
     return '"' + text.replace("\x00", " ").replace('"', '""') + '"'
 
 
+# modelsearch's database backend class (as its factory picks it for the connection) -> ours in
+# its place. The SQLite one is imported only when in use: modelsearch registers its FTS models
+# only on SQLite, so importing its module fails on other databases.
+REPLACEMENTS = {
+    "modelsearch.backends.database.sqlite.sqlite.SQLiteSearchBackend": (
+        "search.wagtail_backend_sqlite.EscapingSQLiteSearchBackend"
+    ),
+}
+
+
 def SearchBackend(params):  # noqa: N802 (the name modelsearch looks up in a backend module)
     """The backend for the ``default`` database, as modelsearch's own factory picks it, with
     the escaping SQLite backend in place of the stock one."""
     backend = stock_backend(params)
-    # Compared by name: importing modelsearch's SQLite module fails on other databases (its
-    # FTS models are registered only on SQLite), so it is imported only when it is in use.
-    if type(backend).__name__ == "SQLiteSearchBackend":
-        from .wagtail_backend_sqlite import EscapingSQLiteSearchBackend
-
-        return EscapingSQLiteSearchBackend(params)
-    return backend
+    stock = type(backend)
+    replacement = REPLACEMENTS.get(f"{stock.__module__}.{stock.__qualname__}")
+    return import_string(replacement)(params) if replacement else backend

@@ -292,12 +292,15 @@ PORTAL_ZIP_MAX_RATIO = 200
 WAGTAIL_WORKFLOW_ENABLED = True
 
 # --- search -------------------------------------------------------------------------------------
-# PORTAL_SEARCH_URL (e.g. http://127.0.0.1:9200) switches both search surfaces to Elasticsearch 8:
-# the partners' portal search (search/, PORTAL_SEARCH_BACKENDS) and the editors' admin search
+# PORTAL_SEARCH_URL (e.g. http://127.0.0.1:9200) switches both search surfaces to the engine: the
+# partners' portal search (search/, PORTAL_SEARCH_BACKENDS) and the editors' admin search
 # (Wagtail's own backend). Without it both use the database. See docs/search.md.
 PORTAL_SEARCH_URL = os.environ.get("PORTAL_SEARCH_URL", "")
 PORTAL_SEARCH_INDEX_PREFIX = os.environ.get("PORTAL_SEARCH_INDEX_PREFIX", "portal")
-# Seconds an engine search may take before the portal answers from the database instead.
+# The engine's kind: "elasticsearch" (Elasticsearch 8, the default) or "opensearch" (an
+# OpenSearch-compatible server, spoken to in plain JSON: search/transport.py).
+PORTAL_SEARCH_FLAVOR = os.environ.get("PORTAL_SEARCH_FLAVOR", "elasticsearch")
+# Seconds an engine search may take before the portal answers from its fallback instead.
 PORTAL_SEARCH_TIMEOUT = float(os.environ.get("PORTAL_SEARCH_TIMEOUT", "2"))
 # The database backend counts, facets and ranks at most this many visible matches per query (the
 # most recently created ones, plus every item whose title, product name or tags match); beyond it
@@ -311,31 +314,33 @@ PORTAL_SEARCH_LANGUAGES = {
     "fr": {"analyzer": "french", "postgres": "french"},
     "*": {"analyzer": "folding", "postgres": "simple"},
 }
+# The portal search backends. "default" answers; when it fails (SearchBackendError: down, or
+# slower than PORTAL_SEARCH_TIMEOUT) its FALLBACK answers, and so on down the chain. Every
+# backend of the chain is kept in step with the content (search/backends/__init__.py).
+PORTAL_SEARCH_BACKENDS = {"default": {"BACKEND": "search.backends.database"}}
+# Wagtail's database backend, search text escaped for SQLite FTS5 (search/wagtail_backend.py)
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "search.wagtail_backend"}}
 if PORTAL_SEARCH_URL:
-    from search.transport import CompatibleJsonNode
-
     PORTAL_SEARCH_BACKENDS = {
         "default": {
             "BACKEND": "search.backends.elasticsearch",
             "URLS": [PORTAL_SEARCH_URL],
             "INDEX_PREFIX": PORTAL_SEARCH_INDEX_PREFIX,
             "TIMEOUT": PORTAL_SEARCH_TIMEOUT,
-        }
+            "FALLBACK": "database",
+        },
+        "database": {"BACKEND": "search.backends.database"},
     }
+    # Wagtail's elasticsearch8 backend, on the transport PORTAL_SEARCH_FLAVOR selects.
     WAGTAILSEARCH_BACKENDS = {
         "default": {
-            "BACKEND": "wagtail.search.backends.elasticsearch8",
+            "BACKEND": "search.wagtail_elasticsearch",
             "URLS": [PORTAL_SEARCH_URL],
             "INDEX": f"{PORTAL_SEARCH_INDEX_PREFIX}-admin",
             "TIMEOUT": 5,
-            "OPTIONS": {"node_class": CompatibleJsonNode},
             "INDEX_SETTINGS": {"settings": {"index": {"number_of_shards": 1}}},
         }
     }
-else:
-    PORTAL_SEARCH_BACKENDS = {"default": {"BACKEND": "search.backends.database"}}
-    # Wagtail's database backend, search text escaped for SQLite FTS5 (search/wagtail_backend.py)
-    WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "search.wagtail_backend"}}
 
 # Background work (indexing, renders, e-mails) goes through django-tasks; the embedded default runs
 # tasks immediately, production uses the database worker.

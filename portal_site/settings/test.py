@@ -20,3 +20,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "NAME": os.environ.get("PORTAL_TEST_DB") or str(BASE_DIR / ".test-db.sqlite3")  # noqa: F405
     }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# The test search server, osmem-server, is OpenSearch-compatible: the engine tests (marker
+# search_engine) talk to it in plain JSON (search/transport.py). Production defaults to
+# Elasticsearch and selects this only through PORTAL_SEARCH_FLAVOR.
+PORTAL_SEARCH_FLAVOR = "opensearch"

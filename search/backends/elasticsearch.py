@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 from elasticsearch.dsl import (
     Boolean,
@@ -38,13 +39,20 @@ from elasticsearch.dsl import Search as DslSearch
 
 from permissions.policies.search import SearchFilter
 
-if TYPE_CHECKING:
-    from elasticsearch.dsl.query import Query
-
-from ..documents import FIELD_BOOSTS, SearchDocument
+from ..documents import SearchDocument
+from ..fields import (
+    AUTOCOMPLETE_FIELDS,
+    FACETS,
+    FIELD_BOOSTS,
+    FILTER_FIELDS,
+    TEXT_FIELDS,
+    filter_values,
+    text_values,
+)
+from ..highlight import MARK_END, MARK_START
+from ..query import parse_query, words
+from ..transport import node_class_for
 from .base import (
-    MARK_END,
-    MARK_START,
     BaseSearchBackend,
     ProgressCallback,
     SearchBackendError,
@@ -52,9 +60,10 @@ from .base import (
     SearchQuery,
     SearchResult,
     Suggestion,
-    parse_query,
-    words,
 )
+
+if TYPE_CHECKING:
+    from elasticsearch.dsl.query import Query
 
 logger = logging.getLogger("portal.search")
 
@@ -76,8 +85,17 @@ class ChainNode(InnerDoc):
     granted = Keyword()
 
 
+# Mapping types of the filter fields (search/fields.py).
+_FILTER_TYPES = {"keyword": Keyword, "date": Date, "boolean": Boolean}
+
+
+def _suggest_name(field_name: str) -> str:
+    return f"{field_name}_suggest"
+
+
 def document_class(language: str) -> type[Document]:
-    """The Document (mapping) of one locale's index: text fields use that language's analyzer."""
+    """The Document (mapping) of one locale's index, built from search/fields.py: text fields
+    use that language's analyzer; the audience fields are this backend's form of the rule."""
     language_analyzer = analyzer_for(language)
 
     def text():
@@ -85,32 +103,23 @@ def document_class(language: str) -> type[Document]:
         # compares what the user typed with real words ("gide" → "guide", not the stem "guid").
         return Text(analyzer=language_analyzer, fields={"folded": Text(analyzer=folding)})
 
-    class ItemDocument(Document):
-        title = text()
-        title_suggest = SearchAsYouType(analyzer=folding)
-        summary = text()
-        product = text()
-        body = text()
-        attachments = text()
-        product_key = Keyword()
-        kind = Keyword()
-        locale = Keyword()
-        tags = Keyword()
-        first_published_at = Date()
-        last_published_at = Date()
-        expire_at = Date()
-        live = Boolean()
-        eff_public = Boolean()
-        eff_min_rank = Integer()
-        eff_regions = Keyword()
-        eff_regions_all = Boolean()
-        eff_types = Keyword()
-        eff_types_all = Boolean()
-        excepted_orgs = Keyword()
-        granted_orgs = Keyword()
-        chain = Nested(ChainNode)
-
-    return ItemDocument
+    attributes: dict = {field.field_name: text() for field in TEXT_FIELDS}
+    for field in AUTOCOMPLETE_FIELDS:
+        attributes[_suggest_name(field.field_name)] = SearchAsYouType(analyzer=folding)
+    for field in FILTER_FIELDS:
+        attributes[field.field_name] = _FILTER_TYPES[field.kwargs["type"]]()
+    attributes.update(
+        eff_public=Boolean(),
+        eff_min_rank=Integer(),
+        eff_regions=Keyword(),
+        eff_regions_all=Boolean(),
+        eff_types=Keyword(),
+        eff_types_all=Boolean(),
+        excepted_orgs=Keyword(),
+        granted_orgs=Keyword(),
+        chain=Nested(ChainNode),
+    )
+    return type("ItemDocument", (Document,), attributes)
 
 
 def _ids(values) -> list[str]:
@@ -120,20 +129,15 @@ def _ids(values) -> list[str]:
 def to_source(doc: SearchDocument) -> dict:
     aud = doc.audience
     source = {
-        "title": doc.title,
-        "title_suggest": doc.title,
-        "summary": doc.summary,
-        "product": doc.product_text,
-        "body": doc.body,
-        "attachments": doc.attachments,
-        "product_key": doc.product_key,
-        "kind": doc.kind,
-        "locale": doc.locale,
-        "tags": list(doc.tags),
-        "first_published_at": doc.first_published_at,
-        "last_published_at": doc.last_published_at,
-        "expire_at": doc.expire_at,
-        "live": doc.live,
+        **text_values(doc),
+        **{
+            _suggest_name(field.field_name): getattr(doc, field.field_name)
+            for field in AUTOCOMPLETE_FIELDS
+        },
+        **{
+            name: list(value) if isinstance(value, list | tuple) else value
+            for name, value in filter_values(doc).items()
+        },
         "eff_public": aud.public,
         "eff_min_rank": aud.min_rank,
         "eff_regions": _ids(aud.regions),
@@ -199,9 +203,8 @@ def entitlement_query(flt: SearchFilter) -> Query:
 
 
 def facet_filters(filters: dict[str, list[str]]) -> list[Query]:
-    field_of = {"kind": "kind", "locale": "locale", "product": "product_key", "tags": "tags"}
     return [
-        Q("terms", **{field_of[name]: [v for v in values if v]})
+        Q("terms", **{FACETS[name]: [v for v in values if v]})
         for name, values in filters.items()
         if any(values)
     ]
@@ -219,28 +222,33 @@ def _status(error: dict) -> int | None:
     return None
 
 
-FACET_FIELDS = {"kind": "kind", "product": "product_key", "locale": "locale", "tags": "tags"}
-
-
 class SearchBackend(BaseSearchBackend):
     name = "elasticsearch"
     catch_indexing_errors = True
 
     def __init__(self, params: dict | None = None) -> None:
         super().__init__(params)
-        from search.transport import CompatibleJsonNode
-
         self.prefix = self.params.get("INDEX_PREFIX", "portal")
         self.timeout = float(self.params.get("TIMEOUT", 2))
         self.shards = int(self.params.get("SHARDS", 1))
         self.client = self.params.get("CLIENT") or Elasticsearch(
             self.params.get("URLS", ["http://localhost:9200"]),
-            node_class=self.params.get("NODE_CLASS", CompatibleJsonNode),
+            node_class=self._node_class(),
             request_timeout=self.timeout,
             retry_on_timeout=False,
             max_retries=0,
         )
         self.languages = [code for code, _ in settings.WAGTAIL_CONTENT_LANGUAGES]
+
+    def _node_class(self):
+        """``NODE_CLASS`` (a class or its dotted path) if given, else the flavour's
+        (``FLAVOR``, default ``PORTAL_SEARCH_FLAVOR``: search/transport.py)."""
+        node_class = self.params.get("NODE_CLASS")
+        if isinstance(node_class, str):
+            return import_string(node_class)
+        if node_class is not None:
+            return node_class
+        return node_class_for(self.params.get("FLAVOR") or settings.PORTAL_SEARCH_FLAVOR)
 
     # --- names and mappings -------------------------------------------------------------------
     def alias(self, language: str) -> str:
@@ -466,7 +474,7 @@ class SearchBackend(BaseSearchBackend):
                 {"_id": "desc"},  # type: ignore[dict-item]
             )
         if query.facets:
-            for name, field_name in FACET_FIELDS.items():
+            for name, field_name in FACETS.items():
                 search.aggs.bucket(name, "terms", field=field_name, size=50)
         if query.highlight:
             search = search.highlight_options(
@@ -510,13 +518,13 @@ class SearchBackend(BaseSearchBackend):
         total = response["hits"]["total"]
         total = total["value"] if isinstance(total, dict) else total
         facets: dict[str, dict[str, int]] = defaultdict(dict)
-        for name in FACET_FIELDS:
+        for name in FACETS:
             for bucket in response.get("aggregations", {}).get(name, {}).get("buckets", []):
                 facets[name][str(bucket["key"])] = bucket["doc_count"]
         return SearchResult(
             total=total,
             hits=hits,
-            facets={name: facets.get(name, {}) for name in FACET_FIELDS} if query.facets else {},
+            facets={name: facets.get(name, {}) for name in FACETS} if query.facets else {},
             backend=self.name,
         )
 
@@ -535,9 +543,9 @@ class SearchBackend(BaseSearchBackend):
                                 "query": typed,
                                 "type": "bool_prefix",
                                 "fields": [
-                                    "title_suggest",
-                                    "title_suggest._2gram",
-                                    "title_suggest._3gram",
+                                    _suggest_name(field.field_name) + suffix
+                                    for field in AUTOCOMPLETE_FIELDS
+                                    for suffix in ("", "._2gram", "._3gram")
                                 ],
                                 "operator": "and",
                             }

@@ -12,8 +12,9 @@ from kb.services import Audience, FileSpec, library_for_locale, product_ensure
 from kb.tests.factories import make_item
 from permissions.policies.search import SearchFilter, search_filter_for
 from permissions.tests.factories import MembershipFactory, TierFactory
-from search.backends.base import MARK_START, FilterFieldError, SearchQuery
+from search.backends.base import FilterFieldError, SearchQuery
 from search.documents import iter_documents
+from search.highlight import MARK_START
 
 pytestmark = pytest.mark.django_db
 

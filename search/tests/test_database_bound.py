@@ -9,9 +9,10 @@ from kb.services import Audience
 from kb.tests.factories import make_item
 from permissions.policies.search import SearchFilter, search_filter_for
 from permissions.tests.factories import MembershipFactory, TierFactory
-from search.backends.base import MARK_END, MARK_START, SearchQuery
+from search.backends.base import SearchQuery
 from search.backends.database import SearchBackend
 from search.documents import iter_documents
+from search.highlight import MARK_END, MARK_START
 
 pytestmark = pytest.mark.django_db
 STAFF = SearchFilter(scope="all")

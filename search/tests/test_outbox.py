@@ -140,16 +140,16 @@ def test_one_bad_page_does_not_hold_back_the_others(
     with django_capture_on_commit_callbacks(execute=False):
         good = make_item(key="good", title="Walrus handbook")
         bad = make_item(key="bad", title="Narwhal handbook")
-    from search import indexing
+    from search import services
 
-    original = indexing.index_subtrees
+    original = services.index_subtrees
 
     def picky(root_ids, **kwargs):
         if bad.pk in root_ids:
             raise RuntimeError("this page breaks the document builder")
         return original(root_ids, **kwargs)
 
-    monkeypatch.setattr(indexing, "index_subtrees", picky)
+    monkeypatch.setattr(services, "index_subtrees", picky)
     report = outbox_drain()
     assert report.applied >= 1 and report.failed == 1
     assert _found("walrus") == {good.pk}

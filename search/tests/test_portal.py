@@ -134,7 +134,9 @@ def test_outage_falls_back_to_database_with_notice(client, world, situation):
                 "BACKEND": "search.backends.elasticsearch",
                 "URLS": [url],
                 "TIMEOUT": 0.5,
-            }
+                "FALLBACK": "database",
+            },
+            "database": {"BACKEND": "search.backends.database"},
         }
         with override_settings(PORTAL_SEARCH_BACKENDS=engine):
             response = client.get("/search/", {"q": "installation"})
@@ -157,7 +159,7 @@ def test_result_urls_are_the_pages_own_urls(demo):
     from accounts.tests.factories import UserFactory
     from kb.models import PortalItemPage
     from search.backends.base import SearchHit, SearchResult
-    from search.services import hydrate
+    from search.selectors import hydrate
 
     staff = UserFactory(is_staff=True)
     pages = list(PortalItemPage.objects.live())

@@ -54,9 +54,9 @@ def test_document_carries_the_live_tags(world):
     items = world["items"]
     docs = {d.id: d for d in iter_documents(with_files=False)}
     assert docs[items["sheet"].pk].tags == ["datasheet", "pricing"]
-    assert docs[items["sheet"].pk].product_text == "datasheet pricing"
+    assert docs[items["sheet"].pk].product == "datasheet pricing"
     assert docs[items["plain"].pk].tags == []
-    assert docs[items["plain"].pk].product_text == ""
+    assert docs[items["plain"].pk].product == ""
 
 
 def test_editor_names_are_labels_and_slugs_are_values(world):

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from search.documents import count_documents, iter_documents
-from search.indexing import index_backends
+from search.services import index_backends
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.backends.base import MARK_END, MARK_START, Highlighter
+from search.highlight import MARK_END, MARK_START, Highlighter
 
 
 def test_marks_whole_words_case_and_diacritics_insensitively():
@@ -45,7 +45,7 @@ TERMS = st.sets(st.from_regex(r"[a-c0-9_]{1,4}", fullmatch=True), min_size=1, ma
 def test_the_ascii_fast_path_finds_exactly_the_whole_words(text, terms):
     # The fast path checks word starts per match instead of a leading \b; it must agree with
     # the word-by-word comparison the index's tokenizer amounts to.
-    from search.backends.base import _WORD
+    from search.query import WORD as _WORD
 
     h = Highlighter(terms)
     expected = [(m.start(), m.end()) for m in _WORD.finditer(text) if m.group(0).lower() in terms]
