@@ -14,6 +14,9 @@ Legs (each in its own process, on its own fresh database):
   against the bare engine query with the same body, and bulk indexing throughput of our backend
   against raw ``helpers.bulk`` of the same documents.
 
+PostgreSQL legs use the databases ``<prefix>_<N>`` (prefix ``search_bench``, or
+``PORTAL_BENCH_DB_PREFIX``: two checkouts can then keep their data side by side).
+
 Prints a table and, with ``--markdown FILE``, appends the figures as Markdown.
 """
 
@@ -420,7 +423,7 @@ def run_leg(spec: str, args) -> dict:
     if kind == "postgres":
         import psycopg
 
-        name = f"search_bench_{n}"
+        name = f"{os.environ.get('PORTAL_BENCH_DB_PREFIX', 'search_bench')}_{n}"
         done = Path(args.workdir) / f"{name}.generated"
         reused = args.reuse and done.exists()
         if not reused:
