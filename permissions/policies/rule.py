@@ -10,8 +10,8 @@ Each form of the rule is written once:
 
 * Python, here: ``tier_passes``, ``region_passes``, ``type_passes``, ``rule_passes`` (instance
   checks and their explanations in pages.py, the search audience in search.py);
-* Django ``Q``, here: ``rule_q`` (listings and database search through
-  ``pages.PagePolicy.visible_q``);
+* Django ``Q``, here: ``rule_q`` (listings through ``pages.PagePolicy.visible_q``, the
+  database search through ``search.search_index_q`` over its index's copy of the audience);
 * Elasticsearch: search/backends/elasticsearch.py, which translates ``search.SearchFilter``
   (the query form lives with its engine; the contract tests hold it to ``rule_passes``).
 

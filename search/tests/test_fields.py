@@ -74,7 +74,7 @@ def test_a_text_field_without_its_column_fails_the_system_check(monkeypatch):
 
 
 def test_a_query_may_filter_only_on_declared_facets():
-    from permissions.policies import SearchFilter
+    from permissions.policies.search import SearchFilter
     from search.backends.base import FilterFieldError, SearchQuery
 
     SearchQuery("x", SearchFilter(scope="all"), filters={name: ["a"] for name in FACETS})
@@ -90,7 +90,7 @@ def test_an_unknown_flavor_fails_the_system_check(settings):
 
 
 def _document():
-    from permissions.policies import SearchAudience
+    from permissions.policies.search import SearchAudience
     from search.documents import SearchDocument
 
     audience = SearchAudience(
