@@ -5,7 +5,7 @@ index of those fields (``search_index_q``: the database search backend calls it)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from django.db.models import Exists, Q, QuerySet
 from wagtail.models import Page
@@ -102,7 +102,7 @@ class ChainRule:
             or flt.org_id in self.granted_org_ids
         )
 
-    def index_fields(self) -> dict:
+    def index_fields(self) -> dict[str, object]:
         """This node as a row of a database index (read by ``search_index_q``)."""
         return {
             "min_rank": self.min_rank,
@@ -136,7 +136,7 @@ class SearchAudience:
             return all(node.passes(flt) for node in self.chain)
         return rule_passes(self.min_rank, self.regions, self.types, flt)
 
-    def index_fields(self) -> dict:
+    def index_fields(self) -> dict[str, object]:
         """This audience as columns of a database index (tokens as in PageAudience; read by
         ``search_index_q``). The nodes of ``chain`` go in rows of their own
         (``ChainRule.index_fields``), needed only when ``granted_org_ids`` is not empty."""
@@ -154,7 +154,7 @@ def _tokens_or_none(ids: frozenset[int] | None) -> str | None:
     return None if ids is None else tokens(ids)
 
 
-def search_index_q(flt: SearchFilter, *, chain: QuerySet) -> Q:
+def search_index_q(flt: SearchFilter, *, chain: QuerySet[Any]) -> Q:
     """``SearchAudience.visible_to`` as a Q on a database index: rows holding ``live`` and an
     item's ``SearchAudience.index_fields()``; ``chain``: the ``ChainRule.index_fields()`` rows of
     the outer row's item, correlated with ``OuterRef`` (e.g.
@@ -179,7 +179,8 @@ def search_index_q(flt: SearchFilter, *, chain: QuerySet) -> Q:
         granted = Q(granted_orgs__contains=org)
         # A node of the item's chain whose own rule fails and that is not granted to the org.
         blocking = chain.exclude(rule_q(flt, "")).exclude(granted__contains=org)
-        rule = (~granted & rule) | (granted & ~Exists(blocking))
+        # Q combined with a conditional expression is a Q (Q._combine); the stubs say Combinable.
+        rule = cast(Q, (~granted & rule) | (granted & ~Exists(blocking)))
     q = base & rule
     if flt.has_exceptions:
         q &= ~Q(excepted_orgs__contains=org)

@@ -8,6 +8,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -317,9 +318,13 @@ PORTAL_SEARCH_LANGUAGES = {
 # The portal search backends. "default" answers; when it fails (SearchBackendError: down, or
 # slower than PORTAL_SEARCH_TIMEOUT) its FALLBACK answers, and so on down the chain. Every
 # backend of the chain is kept in step with the content (search/backends/__init__.py).
-PORTAL_SEARCH_BACKENDS = {"default": {"BACKEND": "search.backends.database"}}
+PORTAL_SEARCH_BACKENDS: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "search.backends.database"}
+}
 # Wagtail's database backend, search text escaped for SQLite FTS5 (search/wagtail_backend.py)
-WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "search.wagtail_backend"}}
+WAGTAILSEARCH_BACKENDS: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "search.wagtail_backend"}
+}
 if PORTAL_SEARCH_URL:
     PORTAL_SEARCH_BACKENDS = {
         "default": {
