@@ -1,32 +1,32 @@
-"""Benchmark the partner library listing: SQL queries per render and the entitlement filter's cost.
+"""Benchmark the partner library page against a plain Wagtail listing of the same section.
 
 Usage (from the project root)::
 
-    .venv/bin/python bench/listing.py [--sizes 100,1000,10000] [--repeat 15]
+    .venv/bin/python bench/listing.py [--sizes 100,1000,10000] [--repeat 15] [--section products]
     .venv/bin/python bench/listing.py --database-url postgresql://postgres@127.0.0.1:5432/bench_listing
 
 It builds its own throwaway database (SQLite in a temporary folder unless ``--database-url`` names a
-PostgreSQL database, which is created when missing) and its own MEDIA_ROOT, seeds a partner world,
-then for each size (seeded cumulatively) measures, for one partner user:
+PostgreSQL database, which is created when missing) and its own MEDIA_ROOT, seeds a partner world
+(tiers, regions, types, ~20 organisations; the measured partner's organisation holds grants and
+exceptions), then for each size (seeded cumulatively) measures, for that partner, over HTTP
+(django.test.Client, the whole middleware stack):
 
-* SQL queries per render of the library section (django.test.Client, pages 1, 2 and the last);
-  goal: at most 20 and the same at every size;
-* the filtered page (``kb.selectors.library_listing`` + the page's rows and count) against a plain
-  ``PortalItemPage.objects.live()`` page of the same section scope, page size and page number,
-  interleaved in the same run, medians over ``--repeat``; goal: ratio at most 1.5;
-* the full HTTP render time (for information).
+* the library page of one section (``?page=1`` and its last page), after checking that each lists
+  exactly the policy's items for that page, in order;
+* the issue's baseline, interleaved with it in the same run: a plain Wagtail listing of the same
+  section, ``Page.objects.live().child_of(section)`` in a Paginator of the same page size, rendered
+  by a minimal template (``plain_listing``: routed by Wagtail, no access check), page 1 and its own
+  last page; medians over ``--repeat``; goal: library / plain at most 1.5;
+* SQL queries per library page (pages 1, 2 and last); goal: at most 20, the same at every size.
 
-``--prototype`` also times three bench-only PROTOTYPES of the policy's grant/exception tests (see
-``prototype_policies``) and checks that they select exactly the same items. ``--breakdown`` times
-each part of the predicate and the fixed per-request costs at the largest size; ``--explain``
-prints the database's plans; ``--show-queries`` lists the queries of one render. ``--json PATH``
-writes all results (used for docs/performance.md).
+``--breakdown`` times the parts of page 1 at the largest size; ``--explain`` prints the database's
+plans of the listing's statements; ``--show-queries`` lists the queries of one render of each
+page. ``--json PATH`` writes all results (used for docs/performance.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import functools
 import json
@@ -82,10 +82,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "item, which compiles each audience on save (about 30 ms an item)",
     )
     parser.add_argument(
-        "--prototype", action="store_true", help="also time the bench-only policy prototypes"
+        "--section",
+        choices=("products", "training", "marketing-emea", "gold-programme", "library"),
+        default="products",
+        help="the library section measured (default: products; library: the top section, "
+        "whose items are mostly below its sub-sections)",
     )
     parser.add_argument(
-        "--breakdown", action="store_true", help="time each part of the cost at the last size"
+        "--breakdown", action="store_true", help="time each part of page 1 at the last size"
     )
     parser.add_argument(
         "--explain", action="store_true", help="print the query plans at the last size"
@@ -177,13 +181,14 @@ class World:
     others: list  # members of other organisations, for the prototype's equivalence check
     library: object
     sections: list  # (Node, weight)
+    measured: Node  # the section whose page is measured
     permissions: dict  # codename -> Permission
     parents: list = field(default_factory=list)  # items at depth <= 5 that may get children
     last_child: dict = field(default_factory=dict)  # path -> last child's step number
     created: int = 0
 
 
-def build_world() -> World:
+def build_world(measured: str = "products") -> World:
     """Tiers, regions, types, ~20 organisations, the measured partner and the library sections."""
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.models import ContentType
@@ -261,6 +266,7 @@ def build_world() -> World:
         ("Gold programme", "gold-programme", 0.15, {"min_tier": tiers["gold"]}),
     ]
     sections = []
+    nodes = {"library": Node(library.path, library.depth, library.url_path)}
     for title, slug, weight, rule in specs:
         section = LibraryIndexPage(
             title=title, slug=slug, audience_min_tier=rule.get("min_tier"), locale=library.locale
@@ -269,7 +275,8 @@ def build_world() -> World:
         library.add_child(instance=section)
         section.save_revision().publish()
         section.refresh_from_db()
-        sections.append((Node(section.path, section.depth, section.url_path), weight))
+        nodes[slug] = Node(section.path, section.depth, section.url_path)
+        sections.append((nodes[slug], weight))
     # The measured partner holds a grant on the whole gold section: the grant branch of the
     # filter (grant on the chain, no blocking node below it) decides those items.
     gold = LibraryIndexPage.objects.get(path=sections[3][0].path)
@@ -292,6 +299,7 @@ def build_world() -> World:
         others=others,
         library=library,
         sections=sections,
+        measured=nodes[measured],
         permissions=permissions,
     )
 
@@ -606,327 +614,84 @@ def check_seed(world: World, sample: int = 40) -> None:
             raise SystemExit(f"seed check failed: page {pk} compiled {after}, seeded {before}")
 
 
-# --- prototypes (bench only) -----------------------------------------------------------------
-#
-# Neither class is the project's policy: they exist to show, with numbers, what a change to
-# permissions/ would buy. measure() checks that each selects exactly the same items as
-# permissions.policies.page_policy for several organisations before its time is reported.
+# --- the baseline: a plain Wagtail listing ---------------------------------------------------
+
+PLAIN_TEMPLATE = """{% load wagtailcore_tags %}<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ page.title }}</title></head>
+<body><h1>{{ page.title }}</h1>
+<p>{{ children.paginator.count }} pages</p>
+<ul>{% for child in children %}
+<li><a href="{% pageurl child %}">{{ child.title }}</a></li>{% endfor %}</ul>
+<p>Page {{ children.number }} of {{ children.paginator.num_pages }}</p>
+</body></html>"""
+
+PLAIN_PREFIX = "/bench-plain"
 
 
 @functools.cache
-def overrides_model():
-    """PROTOTYPE side table: per page, the organisations' groups holding a grant anywhere on the
-    chain (``chain_grants``) and an exception anywhere on the chain (``eff_exceptions``), as
-    ``|id|`` tokens like PageAudience.eff_regions. In the project these would be two columns of
-    PageAudience compiled by audience_compile / _recompute_rows; a separate table (one more join)
-    makes the prototype's figures pessimistic, not optimistic.
+def plain_template():
+    from django.template import engines
+
+    return engines["django"].from_string(PLAIN_TEMPLATE)
+
+
+def plain_listing(request, path: str):
+    """The issue's baseline: ``Page.objects.live().child_of(section)``, a Paginator of the
+    portal's page size and a minimal template, for the section Wagtail routes ``path`` to.
+
+    Served as ``wagtail.views.serve`` serves a page — routing (site, locale, one lookup per URL
+    segment) and Wagtail's own serve hooks (the request-method check, the view-restriction check)
+    — behind the same middleware as the portal (session, user, CSRF, CSP, ...), but without the
+    portal's hooks (its access check), filters or base layout: a bare Wagtail index page.
     """
-    from django.db import models
-
-    class BenchChainOverrides(models.Model):
-        page = models.OneToOneField(
-            "wagtailcore.Page",
-            on_delete=models.DO_NOTHING,
-            primary_key=True,
-            related_name="bench_overrides",
-            db_constraint=False,
-        )
-        chain_grants = models.TextField(null=True)
-        eff_exceptions = models.TextField(null=True)
-
-        class Meta:
-            app_label = "permissions"
-            managed = False
-            db_table = "bench_chain_overrides"
-
-        def __str__(self) -> str:
-            return f"bench overrides of page {self.page_id}"
-
-    class BenchGrantAudience(models.Model):
-        """Per (page, organisation holding a grant on the page's chain): the effective rule of
-        the chain for that organisation, a granted node counting as unrestricted."""
-
-        page = models.ForeignKey(
-            "wagtailcore.Page",
-            on_delete=models.DO_NOTHING,
-            related_name="bench_grant_audiences",
-            db_constraint=False,
-        )
-        group_id = models.IntegerField()
-        eff_min_rank = models.PositiveIntegerField(null=True)
-        eff_regions = models.TextField(null=True)
-        eff_types = models.TextField(null=True)
-
-        class Meta:
-            app_label = "permissions"
-            managed = False
-            db_table = "bench_grant_audience"
-            constraints = [
-                models.UniqueConstraint(fields=["page", "group_id"], name="bench_grant_uniq")
-            ]
-
-        def __str__(self) -> str:
-            return f"bench grant audience of page {self.page_id} for group {self.group_id}"
-
-    from django.db import connection
-
-    with connection.schema_editor() as editor:
-        editor.create_model(BenchChainOverrides)
-        editor.create_model(BenchGrantAudience)
-    return BenchChainOverrides, BenchGrantAudience
-
-
-def compile_overrides() -> None:
-    """Fill the PROTOTYPE side tables top-down, as audience_compile / _recompute_rows would.
-
-    Reuses permissions.services.combine (the project's own rule for "a node's rule AND its
-    parent's") so the grant-adjusted rules cannot drift from the compiled effective ones.
-    """
-    from collections import defaultdict
-
-    from django.db import connection, transaction
-
-    from permissions.models import GRANT_CODENAME, PageAudience, PageGroupObjectPermission
-    from permissions.policies.principal import region_ancestry
-    from permissions.policies.rule import STEPLEN, parse_tokens, tokens
-    from permissions.services import UNRESTRICTED, Effective, combine
-
-    overrides, grant_audience = overrides_model()
-    parents = region_ancestry()
-    own: dict = defaultdict(lambda: (set(), set()))
-    for page_id, group_id, codename in PageGroupObjectPermission.objects.values_list(
-        "content_object_id", "group_id", "permission__codename"
-    ):
-        own[page_id][0 if codename == GRANT_CODENAME else 1].add(group_id)
-    # path -> (groups with a grant on the chain, groups with an exception on the chain,
-    #          normal effective rule, {group: grant-adjusted effective rule})
-    by_path: dict[str, tuple] = {}
-    override_rows, grant_rows = [], []
-    for row in PageAudience.objects.select_related("page").order_by("page__path"):
-        path = row.page.path
-        inherited = (frozenset(), frozenset(), UNRESTRICTED, {})
-        for depth in range(len(path) // STEPLEN - 1, 0, -1):
-            if path[: STEPLEN * depth] in by_path:
-                inherited = by_path[path[: STEPLEN * depth]]
-                break
-        granted_here, excepted_here = own[row.page_id]
-        grants = inherited[0] | granted_here
-        exceptions = inherited[1] | excepted_here
-        normal = Effective(
-            row.eff_public,
-            row.eff_min_rank,
-            parse_tokens(row.eff_regions),
-            parse_tokens(row.eff_types),
-        )
-        adjusted = {}
-        for group_id in grants:
-            parent_eff = inherited[3].get(group_id, inherited[2])
-            eff = combine(
-                parent_eff,
-                public=row.own_public or group_id in granted_here,
-                min_rank=row.own_min_rank,
-                regions=parse_tokens(row.own_regions),
-                types=parse_tokens(row.own_types),
-                parents=parents,
-            )
-            adjusted[group_id] = eff
-            grant_rows.append(
-                grant_audience(
-                    page_id=row.page_id,
-                    group_id=group_id,
-                    eff_min_rank=eff.min_rank,
-                    eff_regions=None if eff.regions is None else tokens(eff.regions),
-                    eff_types=None if eff.types is None else tokens(eff.types),
-                )
-            )
-        by_path[path] = (grants, exceptions, normal, adjusted)
-        override_rows.append(
-            overrides(
-                page_id=row.page_id,
-                chain_grants=tokens(grants) if grants else None,
-                eff_exceptions=tokens(exceptions) if exceptions else None,
-            )
-        )
-    with transaction.atomic():
-        overrides.objects.all().delete()
-        grant_audience.objects.all().delete()
-        overrides.objects.bulk_create(override_rows, batch_size=1000)
-        grant_audience.objects.bulk_create(grant_rows, batch_size=1000)
-    if connection.vendor == "postgresql":  # as seed_to does for the project's tables
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {overrides._meta.db_table}, {grant_audience._meta.db_table}")
-
-
-@functools.cache
-def prototype_policies() -> dict:
-    """PROTOTYPES, bench only: three shapes of PagePolicy.visible_q with the same rules.
-
-    ``indexed`` (no schema change): the project's ``_perm_on_chain`` compares every grant or
-    exception row of the organisation with a prefix of the outer page's path
-    (``U3.path = SUBSTR(outer.path, 1, LENGTH(U3.path))``); no index applies, so every listed row
-    scans all of the organisation's rows: O(items × grants). Here the subquery starts from the
-    outer page's chain instead (its ancestors' paths ``SUBSTR(outer.path, 1, 4·d)`` through the
-    unique path index) and probes the guardian row through its (group, permission, object) unique
-    index: O(items × depth). Permission ids are resolved once (no join to auth_permission), and
-    max depth is read once per filter.
-
-    ``exc-tokens`` (two new compiled columns): exceptions are inherited down the chain like the
-    other effective columns, so they compile to ``eff_exceptions`` tokens and the exception test
-    becomes one LIKE per row. ``chain_grants`` ("this organisation holds a grant somewhere on the
-    chain") is a cheap LIKE guard in front of the indexed blocking-node subquery, which then runs
-    only below a grant.
-
-    ``compiled`` (exception tokens + a grant-adjusted audience table): for each page and each
-    organisation holding a grant on its chain, the chain's effective rule with that
-    organisation's granted nodes counted as unrestricted (the same ``combine`` as the effective
-    columns). "Visible through grants" is then that rule matching the organisation: one probe of a
-    (page, group) unique index, and only for rows the normal rule rejects. No per-row subquery
-    depends on the number of grants or on the depth.
-    """
-    from django.contrib.auth.models import Permission
-    from django.contrib.contenttypes.models import ContentType
-    from django.db.models import Exists, Max, OuterRef, Q
-    from django.db.models.functions import Substr
+    from django.conf import settings
+    from django.core.paginator import Paginator
+    from django.http import Http404, HttpResponse
+    from wagtail import hooks
     from wagtail.models import Page
 
-    from permissions.models import (
-        EXCEPTION_CODENAME,
-        GRANT_CODENAME,
-        PageAudience,
-        PageGroupObjectPermission,
-    )
-    from permissions.policies.pages import PagePolicy
-    from permissions.policies.principal import Principal
-    from permissions.policies.rule import STEPLEN
+    route = Page.route_for_request(request, path)
+    if route is None:
+        raise Http404
+    section, args, kwargs = route
 
-    page_ct = ContentType.objects.get_for_model(Page)
-    permission_ids = dict(
-        Permission.objects.filter(
-            codename__in=(GRANT_CODENAME, EXCEPTION_CODENAME), content_type=page_ct
-        ).values_list("codename", "id")
-    )
+    def render(page, request, *args, **kwargs):
+        children = Paginator(
+            Page.objects.live().child_of(page), settings.PORTAL_PAGE_SIZE
+        ).get_page(request.GET.get("page"))
+        context = {"request": request, "page": page, "children": children}
+        return HttpResponse(plain_template().render(context))
 
-    def chain(field_name: str, max_depth: int) -> Q:
-        """``field_name`` is the outer page's path or one of its ancestors' (index lookups)."""
-        q = Q()
-        for depth in range(1, max_depth + 1):
-            q |= Q(**{field_name: Substr(OuterRef("path"), 1, STEPLEN * depth)})
-        return q
+    def wagtails(name: str) -> list:
+        return [fn for fn in hooks.get_hooks(name) if fn.__module__.startswith("wagtail.")]
 
-    def max_depth() -> int:
-        return Page.objects.aggregate(depth=Max("depth"))["depth"] or 1
-
-    class IndexedChainPolicy(PagePolicy):
-        def visible_q(self, principal: Principal) -> Q:
-            if principal.kind != "partner" or not (
-                principal.has_grants or principal.has_exceptions
-            ):
-                return super().visible_q(principal)
-            depth = max_depth()
-            rule = self._effective_rule_q(principal)
-            if principal.has_grants:
-                rule |= Exists(self._chain_perm(principal, GRANT_CODENAME, depth)) & ~Exists(
-                    self._blocking(principal, depth)
-                )
-            q = Q(live=True, audience__isnull=False) & rule
-            if principal.has_exceptions:
-                q &= ~Exists(self._chain_perm(principal, EXCEPTION_CODENAME, depth))
-            return q
-
-        def _chain_perm(self, principal: Principal, codename: str, depth: int):
-            # Start from the chain (path index), then the guardian row (unique index).
-            held = PageGroupObjectPermission.objects.filter(
-                group_id=principal.group_id,
-                permission_id=permission_ids[codename],
-                content_object_id=OuterRef("pk"),
-            )
-            return Page.objects.filter(chain("path", depth)).filter(Exists(held))
-
-        def _blocking(self, principal: Principal, depth: int):
-            own_region = Q(own_regions__isnull=True)
-            for region_id in sorted(principal.region_ids):
-                own_region |= Q(own_regions__contains=f"|{region_id}|")
-            fails = Q(own_public=False) & (
-                Q(own_min_rank__gt=principal.tier_rank)
-                | ~own_region
-                | ~(Q(own_types__isnull=True) | Q(own_types__contains=f"|{principal.type_id}|"))
-            )
-            granted = PageGroupObjectPermission.objects.filter(
-                group_id=principal.group_id,
-                permission_id=permission_ids[GRANT_CODENAME],
-                content_object_id=OuterRef("page_id"),
-            )
-            return PageAudience.objects.filter(chain("page__path", depth), fails).filter(
-                ~Exists(granted)
-            )
-
-    class CompiledOverridesPolicy(IndexedChainPolicy):
-        def visible_q(self, principal: Principal) -> Q:
-            if principal.kind != "partner" or not (
-                principal.has_grants or principal.has_exceptions
-            ):
-                return super().visible_q(principal)
-            token = f"|{principal.group_id}|"
-            rule = self._effective_rule_q(principal)
-            if principal.has_grants:
-                rule |= Q(bench_overrides__chain_grants__contains=token) & ~Exists(
-                    self._blocking(principal, max_depth())
-                )
-            q = Q(live=True, audience__isnull=False) & rule
-            if principal.has_exceptions:
-                q &= ~Q(bench_overrides__eff_exceptions__contains=token)
-            return q
-
-    class CompiledGrantsPolicy(PagePolicy):
-        def visible_q(self, principal: Principal) -> Q:
-            if principal.kind != "partner" or not (
-                principal.has_grants or principal.has_exceptions
-            ):
-                return super().visible_q(principal)
-            rule = self._effective_rule_q(principal)
-            if principal.has_grants:
-                # One probe of the (page, group) unique index, only for rows the rule rejects.
-                rule |= Exists(
-                    grant_audience.objects.filter(
-                        page_id=OuterRef("pk"), group_id=principal.group_id
-                    ).filter(self._effective_rule_q(principal, prefix="eff_"))
-                )
-            q = Q(live=True, audience__isnull=False) & rule
-            if principal.has_exceptions:
-                q &= ~Q(bench_overrides__eff_exceptions__contains=f"|{principal.group_id}|")
-            return q
-
-    _, grant_audience = overrides_model()
-    return {
-        "indexed": IndexedChainPolicy(),
-        "exc-tokens": CompiledOverridesPolicy(),
-        "compiled": CompiledGrantsPolicy(),
-    }
+    chain = render
+    for fn in reversed(wagtails("on_serve_page")):
+        chain = fn(chain)
+    for fn in wagtails("before_serve_page"):
+        result = fn(section, request, args, kwargs)
+        if isinstance(result, HttpResponse):
+            return result
+    return chain(section, request, args, kwargs)
 
 
-def with_policy(policy, fn: Callable[[], object]) -> Callable[[], object]:
-    def run():
-        with use_policy(policy):
-            return fn()
+def install_plain_view() -> None:
+    """Serve ``plain_listing`` at /bench-plain/<the section's URL> next to the portal's URLs."""
+    import types
 
-    return run
+    from django.conf import settings
+    from django.urls import clear_url_caches, path
 
+    import portal_site.urls
 
-class use_policy:
-    """Swap permissions.policies.page_policy (read by PortalPageQuerySet.visible_to) for a while."""
-
-    def __init__(self, policy):
-        self.policy = policy
-
-    def __enter__(self):
-        import permissions.policies as policies
-
-        self.saved, policies.page_policy = policies.page_policy, self.policy
-
-    def __exit__(self, *exc):
-        import permissions.policies as policies
-
-        policies.page_policy = self.saved
+    module = types.ModuleType("bench_listing_urls")
+    module.urlpatterns = [
+        path(f"{PLAIN_PREFIX.strip('/')}/<path:path>", plain_listing),
+        *portal_site.urls.urlpatterns,
+    ]
+    sys.modules[module.__name__] = module
+    settings.ROOT_URLCONF = module.__name__
+    clear_url_caches()
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -936,20 +701,18 @@ class use_policy:
 class Row:
     size: int
     seed_s: float
-    total: int
-    visible: int
-    queries: dict[str, int]
-    last_page: int
-    filtered_ms: dict[str, float]
+    total: int  # live items below the measured section
+    visible: int  # of those, what the partner may see
+    children: int  # live children of the section (the plain listing's count)
+    last_page: int  # the library page's last page for the partner
+    plain_last_page: int  # the plain listing's last page
+    queries: dict[str, int]  # library page: p1, p2, last
+    plain_queries: dict[str, int]  # plain listing: p1, last
+    library_ms: dict[str, float]  # HTTP medians: p1, last
     plain_ms: dict[str, float]
     ratio: dict[str, float]
-    http_ms: float
     grants: int
     exceptions: int
-    sql_ms: dict[str, float]  # page 1: the count + rows SQL alone
-    sql_ratio: float
-    # name -> {"ms": {p1, last}, "ratio": {p1, last}, "same": bool, "http_ms": float}
-    prototypes: dict[str, dict] = field(default_factory=dict)
 
 
 def median_ms(samples: list[float]) -> float:
@@ -977,8 +740,14 @@ def interleaved(fns: list[Callable[[], object]], repeat: int) -> list[float]:
     return [median_ms(s) for s in samples]
 
 
+def measured_section(world: World):
+    from kb.models import LibraryIndexPage
+
+    return LibraryIndexPage.objects.get(path=world.measured.path)
+
+
 def section_scope(section):
-    """The selector's scope: items below the section and its translations (language=all)."""
+    """The selector's scope: items below the section (and its translations)."""
     from django.db.models import Q
 
     scope = Q()
@@ -987,312 +756,214 @@ def section_scope(section):
     return scope
 
 
-def listing_callables(world: World, page_number: int, policy=None):
-    """(filtered, plain) callables for one page number, each doing what one request does."""
-    from django.conf import settings
-    from django.core.paginator import Paginator
-    from django.http import QueryDict
+def visible_items(world: World, user=None):
+    """What the partner may see below the measured section, in the listing's order (the policy's
+    queryset filter, not the listing: the bench checks the page against it)."""
+    from kb.models import PortalItemPage
 
-    from kb.models import LibraryIndexPage, PortalItemPage
-    from kb.selectors import library_listing
-
-    section = LibraryIndexPage.objects.get(pk=world.library.pk)
-    params = QueryDict(f"language=all&page={page_number}")
-    plain_qs = (
+    user = copy.copy(user or world.partner)
+    user.__dict__.pop("_portal_principal", None)
+    section = measured_section(world)
+    return (
         PortalItemPage.objects.live()
-        .filter(section_scope(section))
+        .visible_to(user)
+        .filter(section_scope(section), locale_id=section.locale_id)
         .order_by("-last_published_at", "-pk")
     )
 
-    def filtered(user=None):
-        # A fresh user object per call, as per request: the principal (membership, grants,
-        # regions) is resolved inside the measured time, like in a real request.
-        user = copy.copy(user or world.partner)
-        user.__dict__.pop("_portal_principal", None)
-        if policy is None:
-            listing = library_listing(user=user, section=section, params=params)
-        else:
-            with use_policy(policy):
-                listing = library_listing(user=user, section=section, params=params)
-        rows = list(listing.page.object_list)
-        return listing.page.paginator.count, rows
 
-    def plain():
-        paginator = Paginator(plain_qs, settings.PORTAL_PAGE_SIZE)
-        page = paginator.get_page(page_number)
-        rows = list(page.object_list)
-        return paginator.count, rows
-
-    return filtered, plain
-
-
-def visible_ids(user, policy=None) -> set[int]:
-    from kb.models import PortalItemPage
-
-    user = copy.copy(user)
-    user.__dict__.pop("_portal_principal", None)
-    with use_policy(policy) if policy else contextlib.nullcontext():
-        return set(PortalItemPage.objects.live().visible_to(user).values_list("pk", flat=True))
-
-
-def render_queries(world: World, page_number: int) -> list[str]:
-    from django.db import connection
+def partner_client(world: World):
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     client = Client()
     client.force_login(world.partner)
-    client.get(world.library.url, {"language": "all", "page": page_number})
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(world.library.url, {"language": "all", "page": page_number})
+    return client
+
+
+def get(client, url: str, page: int):
+    response = client.get(url, {"page": page})
     if response.status_code != 200:
-        raise SystemExit(f"GET {world.library.url}: HTTP {response.status_code}")
+        raise SystemExit(f"GET {url}?page={page}: HTTP {response.status_code}")
+    return response
+
+
+def render_queries(client, url: str, page: int) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    get(client, url, page)
+    with CaptureQueriesContext(connection) as ctx:
+        get(client, url, page)
     return [q["sql"] for q in ctx.captured_queries]
 
 
-def http_median(world: World, repeat: int, policy=None) -> float:
-    from django.test import Client
+def check_pages(world: World, client, url: str, pages: dict[str, int]) -> None:
+    """Each measured library page lists exactly the policy's items for it, in order."""
+    import html
 
-    client = Client()
-    client.force_login(world.partner)
-    url = world.library.url
-    client.get(url, {"language": "all", "page": 1})
-    samples = []
-    with use_policy(policy) if policy else contextlib.nullcontext():
-        for _ in range(repeat):
-            started = time.perf_counter()
-            client.get(url, {"language": "all", "page": 1})
-            samples.append(time.perf_counter() - started)
-    return median_ms(samples)
+    from django.conf import settings
 
-
-def listing_sql(fn: Callable[[], object]) -> list[str]:
-    """The SQL of the listing's own queries (count and rows) that ``fn`` sends."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as ctx:
-        fn()
-    return [q["sql"] for q in ctx.captured_queries if "kb_portalitempage" in q["sql"]]
-
-
-def run_sql(statements: list[str]) -> Callable[[], None]:
-    """Run captured SQL as is: the database's share of a call, without Python or the ORM."""
-    from django.db import connection
-
-    def run():
-        with connection.cursor() as cursor:
-            for sql in statements:
-                cursor.execute(sql)
-                cursor.fetchall()
-
-    return run
+    size = settings.PORTAL_PAGE_SIZE
+    expected = visible_items(world)
+    for label, number in pages.items():
+        window = list(expected[(number - 1) * size : number * size + 1])
+        titles, after = [p.title for p in window[:size]], window[size:]
+        content = html.unescape(get(client, url, number).content.decode())
+        positions = [content.find(f">{title}</a>") for title in titles]
+        if not titles or -1 in positions or positions != sorted(positions):
+            raise SystemExit(f"library page {label} ({url}?page={number}) is not the policy's")
+        if after and f">{after[0].title}</a>" in content:
+            raise SystemExit(f"library page {label} ({url}?page={number}) lists too much")
 
 
 def measure(world: World, size: int, seed_s: float, args) -> Row:
     from django.conf import settings
+    from wagtail.models import Page
 
     from permissions.models import EXCEPTION_CODENAME, GRANT_CODENAME, PageGroupObjectPermission
 
-    filtered1, plain1 = listing_callables(world, 1)
-    visible, filtered_rows = filtered1()
-    total, _ = plain1()
-    last_page = max(1, math.ceil(visible / settings.PORTAL_PAGE_SIZE))
+    section = measured_section(world)
+    url = section.url
+    plain_url = f"{PLAIN_PREFIX}{url}"
+    page_size = settings.PORTAL_PAGE_SIZE
+    visible = visible_items(world).count()
+    total = (
+        Page.objects.live()
+        .descendant_of(section)
+        .filter(depth__gt=section.depth + 0)
+        .exclude(content_type__model="libraryindexpage")
+        .count()
+    )
+    children = Page.objects.live().child_of(section).count()
     if not 0 < visible < total:
         raise SystemExit(f"the partner must see some but not all items ({visible}/{total})")
-    if len(filtered_rows) != min(settings.PORTAL_PAGE_SIZE, visible):
-        raise SystemExit("the filtered page is not full")
-
+    last_page = max(1, math.ceil(visible / page_size))
+    plain_last = max(1, math.ceil(children / page_size))
+    client = partner_client(world)
     pages = {"p1": 1, "p2": 2, "last": last_page}
-    queries = {label: len(render_queries(world, number)) for label, number in pages.items()}
+    check_pages(world, client, url, pages)
+    queries = {label: len(render_queries(client, url, n)) for label, n in pages.items()}
+    plain_pages = {"p1": 1, "last": plain_last}
+    plain_queries = {
+        label: len(render_queries(client, plain_url, n)) for label, n in plain_pages.items()
+    }
 
-    protos = prototype_policies() if args.prototype else {}
-    if protos:
-        compile_overrides()
-    filtered_ms, plain_ms, ratio = {}, {}, {}
-    proto_ms: dict = {name: {} for name in protos}
+    library_ms, plain_ms, ratio = {}, {}, {}
     for label in ("p1", "last"):
-        filtered, plain = listing_callables(world, pages[label])
-        fns = [filtered, plain]
-        fns += [listing_callables(world, pages[label], policy=p)[0] for p in protos.values()]
-        medians = interleaved(fns, args.repeat)
-        filtered_ms[label], plain_ms[label] = medians[0], medians[1]
-        ratio[label] = medians[0] / medians[1]
-        for name, value in zip(protos, medians[2:], strict=True):
-            proto_ms[name][label] = value
-        if label == "p1":
-            # The same calls' count + rows SQL alone: what the database spends on the predicate.
-            sql_ms = interleaved([run_sql(listing_sql(fn)) for fn in fns], args.repeat)
-
-    row = Row(
+        ours, plain = interleaved(
+            [
+                functools.partial(get, client, url, pages[label]),
+                functools.partial(get, client, plain_url, plain_pages[label]),
+            ],
+            args.repeat,
+        )
+        library_ms[label], plain_ms[label] = ours, plain
+        ratio[label] = ours / plain
+    perms = PageGroupObjectPermission.objects.filter(group_id=world.partner_org.group_id)
+    return Row(
         size=size,
         seed_s=seed_s,
         total=total,
         visible=visible,
-        queries=queries,
+        children=children,
         last_page=last_page,
-        filtered_ms=filtered_ms,
+        plain_last_page=plain_last,
+        queries=queries,
+        plain_queries=plain_queries,
+        library_ms=library_ms,
         plain_ms=plain_ms,
         ratio=ratio,
-        http_ms=http_median(world, args.repeat),
-        grants=0,
-        exceptions=0,
-        sql_ms={"filtered": sql_ms[0], "plain": sql_ms[1]},
-        sql_ratio=sql_ms[0] / sql_ms[1],
+        grants=perms.filter(permission__codename=GRANT_CODENAME).count(),
+        exceptions=perms.filter(permission__codename=EXCEPTION_CODENAME).count(),
     )
-    perms = PageGroupObjectPermission.objects.filter(group_id=world.partner_org.group_id)
-    row.grants = perms.filter(permission__codename=GRANT_CODENAME).count()
-    row.exceptions = perms.filter(permission__codename=EXCEPTION_CODENAME).count()
-    for name, policy in protos.items():
-        row.prototypes[name] = {
-            "ms": proto_ms[name],
-            "ratio": {k: v / plain_ms[k] for k, v in proto_ms[name].items()},
-            "sql_ms": sql_ms[2 + list(protos).index(name)],
-            "sql_ratio": sql_ms[2 + list(protos).index(name)] / sql_ms[1],
-            "same": all(
-                visible_ids(user) == visible_ids(user, policy)
-                for user in [world.partner, *world.others]
-            ),
-            "http_ms": http_median(world, args.repeat, policy),
-        }
-    return row
 
 
 # --- diagnostics (--breakdown, --explain) ----------------------------------------------------
 
 
-def breakdown(world: World, repeat: int, prototypes: dict | None = None) -> dict:
-    """Where the filtered page's time goes, at the current size.
+def breakdown(world: World, repeat: int) -> list[dict]:
+    """Where the library page's time goes at the current size (page 1, medians, interleaved).
 
-    ``predicate``: the page (count + rows) with the predicate built up part by part, each against
-    the plain page in the same interleaved run. ``fixed``: the per-request work of the selector
-    that does not depend on the catalogue size. Reads PagePolicy's internal builders on purpose:
-    this is a diagnosis, not a second implementation of the rules.
+    Each part is one piece of what the request does, timed alone with a fresh user object (so the
+    principal is resolved as in a request); the HTTP renders of both pages frame them.
     """
-    from django.conf import settings
-    from django.core.paginator import Paginator
     from django.db import connection
-    from django.db.models import Exists, Q
+    from django.http import QueryDict
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 
-    from kb.models import LibraryIndexPage, PortalItemPage, Product
-    from permissions.models import EXCEPTION_CODENAME, GRANT_CODENAME
+    from kb.selectors import library_listing
     from permissions.policies.pages import page_policy
     from permissions.policies.principal import principal_for
 
-    section = LibraryIndexPage.objects.get(pk=world.library.pk)
-    principal = principal_for(copy.copy(world.partner))
-    policy = page_policy
-    base = Q(live=True, audience__isnull=False)
-    rule = policy._effective_rule_q(principal)
-    variants = [
-        ("join PageAudience only", base),
-        ("+ effective tier/region/type rule", base & rule),
-    ]
-    if hasattr(policy, "_perm_on_chain"):  # the subquery shape of b6a3a97 and before
-        grant_branch = Exists(policy._perm_on_chain(principal, GRANT_CODENAME)) & ~Exists(
-            policy._blocking_nodes(principal)
-        )
-        no_exception = ~Exists(policy._perm_on_chain(principal, EXCEPTION_CODENAME))
-        variants += [
-            ("+ grant branch (OR)", base & (rule | grant_branch)),
-            ("rule & no exception (no grant branch)", base & rule & no_exception),
-        ]
-    variants.append(("= visible_q (rule, grants, exceptions)", policy.visible_q(principal)))
-    scope = section_scope(section)
+    section = measured_section(world)
+    client = partner_client(world)
+    url = section.url
+    params = QueryDict("page=1")
 
-    def page_of(q):
+    def fresh_user():
+        user = copy.copy(world.partner)
+        user.__dict__.pop("_portal_principal", None)
+        return user
+
+    def selector():
+        listing = library_listing(user=fresh_user(), section=section, params=params)
+        list(listing.page.object_list)
+        return listing
+
+    request = RequestFactory().get(url, {"page": 1})
+    request.user = fresh_user()
+    context = section.get_context(request)
+    list(context["listing"].page.object_list)
+
+    def render():
+        return render_to_string(section.get_template(request), context, request=request)
+
+    def replay(sql: str):
         def run():
-            qs = (
-                PortalItemPage.objects.live()
-                .filter(scope)
-                .filter(q)
-                .select_related("product", "locale")
-                .order_by("-last_published_at", "-pk")
-            )
-            paginator = Paginator(qs, settings.PORTAL_PAGE_SIZE)
-            page = paginator.get_page(1)
-            return paginator.count, list(page.object_list)
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+                cursor.fetchall()
 
         return run
 
-    predicate = []
-    for label, q in variants:
-        a, b = interleaved([page_of(q), page_of(Q())], repeat)
-        predicate.append({"part": label, "filtered_ms": a, "plain_ms": b, "ratio": a / b})
-
-    filtered, plain = listing_callables(world, 1)
-
-    def fresh_principal():
-        user = copy.copy(world.partner)
-        user.__dict__.pop("_portal_principal", None)
-        return principal_for(user)
-
-    cached_user = copy.copy(world.partner)
-    principal_for(cached_user)
-
-    def compile_only():
-        """Build the listing queryset and compile its count and page SQL, executing neither
-        (visible_q's own lookups, e.g. an uncached max depth, still run)."""
-        qs = (
-            PortalItemPage.objects.live()
-            .visible_to(cached_user)
-            .filter(scope)
-            .select_related("product", "locale")
-            .order_by("-last_published_at", "-pk")
-        )
-        count = qs.query.chain()
-        count.clear_ordering(force=True)
-        count.get_compiler(connection.alias).as_sql()
-        qs[: settings.PORTAL_PAGE_SIZE].query.get_compiler(connection.alias).as_sql()
-
+    statements = [sql for sql in render_queries(client, url, 1) if "kb_portalitempage" in sql]
     parts = {
-        "whole selector call (count + rows)": filtered,
-        "  its two listing queries, SQL only": run_sql(listing_sql(filtered)),
-        "  ORM: build visible_q + compile count & page SQL": compile_only,
-        **{
-            f"  same ORM work, {name} PROTOTYPE policy": with_policy(policy, compile_only)
-            for name, policy in (prototypes or {}).items()
-        },
-        "  child sections (LibraryIndexPage …visible_to)": lambda: list(
-            LibraryIndexPage.objects.child_of(section)
-            .live()
-            .visible_to(cached_user)
-            .order_by("path")
-        ),
-        "  principal_for (fresh user)": fresh_principal,
-        "  products for the filter": lambda: list(Product.objects.order_by("name")),
-        "plain page (count + rows)": plain,
-        "  its two queries, SQL only": run_sql(listing_sql(plain)),
+        "library page, HTTP": functools.partial(get, client, url, 1),
+        "plain listing, HTTP": functools.partial(get, client, f"{PLAIN_PREFIX}{url}", 1),
+        "  principal_for (fresh user)": lambda: principal_for(fresh_user()),
+        "  can_view(section) (serve hook)": lambda: page_policy.can_view(fresh_user(), section),
+        "  library_listing + its rows": selector,
+        "  template render (listing built)": render,
+        **{f"    SQL alone: {sql[:40]}… {sql[-40:]}": replay(sql) for sql in statements},
     }
     labelled = {}
     for label, fn in parts.items():
         with CaptureQueriesContext(connection) as ctx:
             fn()
         labelled[f"{label} [{len(ctx.captured_queries)} q]"] = fn
-    parts = labelled
-    medians = interleaved(list(parts.values()), repeat)
-    fixed = [{"part": k, "ms": v} for k, v in zip(parts, medians, strict=True)]
-    return {"predicate": predicate, "fixed": fixed}
+    medians = interleaved(list(labelled.values()), repeat)
+    return [{"part": k, "ms": v} for k, v in zip(labelled, medians, strict=True)]
 
 
-def explain(world: World, policy=None) -> list[tuple[str, str]]:
-    """The plan of the filtered count and page-1 queries, as the selector sends them."""
+def explain(world: World) -> list[tuple[str, str]]:
+    """The plans of the listing's own statements (those reading kb_portalitempage), page 1."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
-    filtered, _ = listing_callables(world, 1, policy=policy)
-    with CaptureQueriesContext(connection) as ctx:
-        filtered()
-    wanted = [q["sql"] for q in ctx.captured_queries if "kb_portalitempage" in q["sql"]]
+    section = measured_section(world)
+    wanted = [
+        sql
+        for sql in render_queries(partner_client(world), section.url, 1)
+        if "kb_portalitempage" in sql
+    ]
     prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ANALYZE "
     plans = []
     with connection.cursor() as cursor:
         for sql in wanted:
             cursor.execute(prefix + sql)
             rows = cursor.fetchall()
-            text = "\n".join(" | ".join(str(c) for c in row) for row in rows)
-            plans.append((sql, text))
+            plans.append((sql, "\n".join(" | ".join(str(c) for c in row) for row in rows)))
     return plans
 
 
@@ -1337,32 +1008,36 @@ def revision() -> str:
 def verdicts(rows: list[Row]) -> dict[str, bool]:
     counts = [tuple(r.queries.values()) for r in rows]
     return {
-        f"queries per render ≤ {GOAL_MAX_QUERIES}": all(
+        f"queries per page ≤ {GOAL_MAX_QUERIES}": all(
             max(r.queries.values()) <= GOAL_MAX_QUERIES for r in rows
         ),
         "queries constant in N": len(set(counts)) == 1,
-        f"filtered / plain ≤ {GOAL_MAX_RATIO}": all(
+        f"library / plain ≤ {GOAL_MAX_RATIO} (page 1 and last)": all(
             max(r.ratio.values()) <= GOAL_MAX_RATIO for r in rows
         ),
     }
 
 
-def report(console, rows: list[Row], description: str) -> None:
+def report(console, rows: list[Row], description: str, section: str) -> None:
     from rich.table import Table
 
-    table = Table(title=f"Library listing for one partner — {description}")
+    table = Table(
+        title=f"Library page vs plain Wagtail listing, section '{section}', HTTP medians — "
+        f"{description}"
+    )
     for name in (
         "N",
-        "visible / total",
+        "visible / below",
+        "children",
         "queries p1/p2/last",
-        "filtered ms p1",
+        "plain q p1/last",
+        "library ms p1",
         "plain ms p1",
         "ratio p1",
-        "filtered ms last",
+        "last pages",
+        "library ms last",
         "plain ms last",
         "ratio last",
-        "SQL-only ratio p1",
-        "HTTP ms p1",
         "seed s",
     ):
         table.add_column(name, justify="right")
@@ -1370,67 +1045,30 @@ def report(console, rows: list[Row], description: str) -> None:
         table.add_row(
             f"{r.size:,}",
             f"{r.visible:,} / {r.total:,}",
+            f"{r.children:,}",
             "/".join(str(v) for v in r.queries.values()),
-            f"{r.filtered_ms['p1']:.1f}",
+            "/".join(str(v) for v in r.plain_queries.values()),
+            f"{r.library_ms['p1']:.1f}",
             f"{r.plain_ms['p1']:.1f}",
             f"{r.ratio['p1']:.2f}",
-            f"{r.filtered_ms['last']:.1f}",
+            f"{r.last_page} / {r.plain_last_page}",
+            f"{r.library_ms['last']:.1f}",
             f"{r.plain_ms['last']:.1f}",
             f"{r.ratio['last']:.2f}",
-            f"{r.sql_ratio:.2f}",
-            f"{r.http_ms:.1f}",
             f"{r.seed_s:.1f}",
         )
     console.print(table)
     for goal, ok in verdicts(rows).items():
         console.print(f"{goal}: " + ("[green]PASS[/green]" if ok else "[red]FAIL[/red]"))
-    if rows[0].prototypes:
-        table = Table(
-            title="PROTOTYPES (bench only, not the project's policy): same rules, other SQL"
-        )
-        for name in (
-            "N",
-            "prototype",
-            "ms p1",
-            "ratio p1",
-            "ms last",
-            "ratio last",
-            "SQL-only ratio p1",
-            "HTTP ms p1",
-            "same items",
-        ):
-            table.add_column(name, justify="right")
-        for r in rows:
-            for name, p in r.prototypes.items():
-                table.add_row(
-                    f"{r.size:,}",
-                    name,
-                    f"{p['ms']['p1']:.1f}",
-                    f"{p['ratio']['p1']:.2f}",
-                    f"{p['ms']['last']:.1f}",
-                    f"{p['ratio']['last']:.2f}",
-                    f"{p['sql_ratio']:.2f}",
-                    f"{p['http_ms']:.1f}",
-                    "yes" if p["same"] else "[red]NO[/red]",
-                )
-        console.print(table)
 
 
-def report_breakdown(console, size: int, parts: dict) -> None:
+def report_breakdown(console, size: int, parts: list[dict]) -> None:
     from rich.table import Table
 
-    table = Table(title=f"Predicate, part by part, at N={size:,} (page 1, with select_related)")
-    for name in ("predicate", "filtered ms", "plain ms", "ratio"):
-        table.add_column(name, justify="right")
-    for p in parts["predicate"]:
-        table.add_row(
-            p["part"], f"{p['filtered_ms']:.1f}", f"{p['plain_ms']:.1f}", f"{p['ratio']:.2f}"
-        )
-    console.print(table)
-    table = Table(title=f"Per-request costs at N={size:,} (medians)")
+    table = Table(title=f"Page 1 at N={size:,}, part by part (medians)")
     table.add_column("part", justify="left")
     table.add_column("ms", justify="right")
-    for p in parts["fixed"]:
+    for p in parts:
         table.add_row(p["part"], f"{p['ms']:.2f}")
     console.print(table)
 
@@ -1446,7 +1084,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     tmp = configure(args)
     try:
-        world = build_world()
+        install_plain_view()
+        world = build_world(args.section)
         description = machine()
         console.print(f"[bold]{description}[/bold]; repeat={args.repeat}; seed={args.seed}")
         rows: list[Row] = []
@@ -1463,32 +1102,33 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(measure(world, size, seed_s, args))
             r = rows[-1]
             console.print(
-                f"  N={size:,}: queries {r.queries}, filtered/plain p1 {r.ratio['p1']:.2f}, "
-                f"last {r.ratio['last']:.2f}"
+                f"  N={size:,}: queries {r.queries}, library/plain p1 {r.ratio['p1']:.2f} "
+                f"({r.library_ms['p1']:.1f} / {r.plain_ms['p1']:.1f} ms), last "
+                f"{r.ratio['last']:.2f} ({r.library_ms['last']:.1f} / {r.plain_ms['last']:.1f} ms)"
             )
-        report(console, rows, description)
+        report(console, rows, description, args.section)
         extra: dict = {}
         if args.show_queries:
-            console.rule(f"queries of one render (page 1, N={rows[-1].size:,})")
-            for n, sql in enumerate(render_queries(world, 1), start=1):
-                console.print(f"{n:2d}. {sql[:160]}", markup=False, highlight=False)
+            section = measured_section(world)
+            client = partner_client(world)
+            for label, url in (
+                ("library page", section.url),
+                ("plain", PLAIN_PREFIX + section.url),
+            ):
+                console.rule(f"queries of one {label} render (page 1, N={rows[-1].size:,})")
+                for n, sql in enumerate(render_queries(client, url, 1), start=1):
+                    console.print(f"{n:2d}. {sql[:200]}", markup=False, highlight=False)
         if args.breakdown:
-            parts = breakdown(
-                world, min(args.repeat, 7), prototype_policies() if args.prototype else None
-            )
+            parts = breakdown(world, args.repeat)
             report_breakdown(console, rows[-1].size, parts)
             extra["breakdown"] = parts
         if args.explain:
-            plans = {"current": explain(world)}
-            if args.prototype:
-                for name, policy in prototype_policies().items():
-                    plans[name] = explain(world, policy)
-            for name, pairs in plans.items():
-                for sql, plan in pairs:
-                    console.rule(f"{name}: query")
-                    console.print(sql, markup=False, highlight=False)
-                    console.rule(f"{name}: plan")
-                    console.print(plan, markup=False, highlight=False)
+            plans = explain(world)
+            for sql, plan in plans:
+                console.rule("query")
+                console.print(sql, markup=False, highlight=False)
+                console.rule("plan")
+                console.print(plan, markup=False, highlight=False)
             extra["explain"] = plans
         total_s = time.perf_counter() - started
         console.print(f"total time {total_s:.0f} s")
@@ -1497,6 +1137,7 @@ def main(argv: list[str] | None = None) -> int:
                 json.dumps(
                     {
                         "machine": description,
+                        "section": args.section,
                         "repeat": args.repeat,
                         "seed": args.seed,
                         "total_s": total_s,
