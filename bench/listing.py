@@ -640,13 +640,16 @@ def plain_listing(request, path: str):
     portal's page size and a minimal template, for the section Wagtail routes ``path`` to.
 
     Served as ``wagtail.views.serve`` serves a page — routing (site, locale, one lookup per URL
-    segment) and Wagtail's own serve hooks (the request-method check, the view-restriction check)
-    — behind the same middleware as the portal (session, user, CSRF, CSP, ...), but without the
-    portal's hooks (its access check), filters or base layout: a bare Wagtail index page.
+    segment), Wagtail's own serve hooks (the request-method check, the view-restriction check)
+    and ``Page.serve``'s rendering (Wagtail's base context, a TemplateResponse with the request:
+    the project's context processors run) — behind the same middleware as the portal (session,
+    user, CSRF, CSP, ...), but without the portal's hooks (its access check), filters or base
+    layout: a bare Wagtail index page of this project.
     """
     from django.conf import settings
     from django.core.paginator import Paginator
     from django.http import Http404, HttpResponse
+    from django.template.response import TemplateResponse
     from wagtail import hooks
     from wagtail.models import Page
 
@@ -656,11 +659,13 @@ def plain_listing(request, path: str):
     section, args, kwargs = route
 
     def render(page, request, *args, **kwargs):
-        children = Paginator(
+        # What Page.serve does: Wagtail's base context, the template rendered with the request
+        # (TemplateResponse, so the project's context processors run as on any page).
+        context = Page.get_context(page, request, *args, **kwargs)
+        context["children"] = Paginator(
             Page.objects.live().child_of(page), settings.PORTAL_PAGE_SIZE
         ).get_page(request.GET.get("page"))
-        context = {"request": request, "page": page, "children": children}
-        return HttpResponse(plain_template().render(context))
+        return TemplateResponse(request, plain_template(), context)
 
     def wagtails(name: str) -> list:
         return [fn for fn in hooks.get_hooks(name) if fn.__module__.startswith("wagtail.")]
@@ -711,6 +716,7 @@ class Row:
     library_ms: dict[str, float]  # HTTP medians: p1, last
     plain_ms: dict[str, float]
     ratio: dict[str, float]
+    cpu_ratio: dict[str, float]  # the same medians in CPU time of this process (for information)
     grants: int
     exceptions: int
 
@@ -719,25 +725,28 @@ def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-def interleaved(fns: list[Callable[[], object]], repeat: int) -> list[float]:
+def interleaved(fns: list[Callable[[], object]], repeat: int) -> tuple[list[float], list[float]]:
     """Time ``fns`` in turn (order rotated and reversed each round) after one warm-up each.
 
-    Returns each one's median in ms; on a noisy machine the rotation spreads any slow spell over
-    all of them.
+    Returns each one's median wall time and median CPU time of this process, in ms. On a noisy
+    machine the rotation spreads any slow spell over all of them; the CPU time (everything the
+    request does in this process: with SQLite, the database too) hardly depends on what else runs.
     """
     for fn in fns:
         fn()
-    samples: list[list[float]] = [[] for _ in fns]
+    wall: list[list[float]] = [[] for _ in fns]
+    cpu: list[list[float]] = [[] for _ in fns]
     order = list(range(len(fns)))
     for r in range(repeat):
         turn = order[r % len(order) :] + order[: r % len(order)]
         if r % 2:
             turn.reverse()
         for i in turn:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             fns[i]()
-            samples[i].append(time.perf_counter() - started)
-    return [median_ms(s) for s in samples]
+            cpu[i].append(time.process_time() - started_cpu)
+            wall[i].append(time.perf_counter() - started)
+    return [median_ms(s) for s in wall], [median_ms(s) for s in cpu]
 
 
 def measured_section(world: World):
@@ -848,9 +857,9 @@ def measure(world: World, size: int, seed_s: float, args) -> Row:
         label: len(render_queries(client, plain_url, n)) for label, n in plain_pages.items()
     }
 
-    library_ms, plain_ms, ratio = {}, {}, {}
+    library_ms, plain_ms, ratio, cpu_ratio = {}, {}, {}, {}
     for label in ("p1", "last"):
-        ours, plain = interleaved(
+        (ours, plain), (ours_cpu, plain_cpu) = interleaved(
             [
                 functools.partial(get, client, url, pages[label]),
                 functools.partial(get, client, plain_url, plain_pages[label]),
@@ -859,6 +868,7 @@ def measure(world: World, size: int, seed_s: float, args) -> Row:
         )
         library_ms[label], plain_ms[label] = ours, plain
         ratio[label] = ours / plain
+        cpu_ratio[label] = ours_cpu / plain_cpu
     perms = PageGroupObjectPermission.objects.filter(group_id=world.partner_org.group_id)
     return Row(
         size=size,
@@ -873,6 +883,7 @@ def measure(world: World, size: int, seed_s: float, args) -> Row:
         library_ms=library_ms,
         plain_ms=plain_ms,
         ratio=ratio,
+        cpu_ratio=cpu_ratio,
         grants=perms.filter(permission__codename=GRANT_CODENAME).count(),
         exceptions=perms.filter(permission__codename=EXCEPTION_CODENAME).count(),
     )
@@ -943,8 +954,8 @@ def breakdown(world: World, repeat: int) -> list[dict]:
         with CaptureQueriesContext(connection) as ctx:
             fn()
         labelled[f"{label} [{len(ctx.captured_queries)} q]"] = fn
-    medians = interleaved(list(labelled.values()), repeat)
-    return [{"part": k, "ms": v} for k, v in zip(labelled, medians, strict=True)]
+    wall, cpu = interleaved(list(labelled.values()), repeat)
+    return [{"part": k, "ms": w, "cpu_ms": c} for k, w, c in zip(labelled, wall, cpu, strict=True)]
 
 
 def explain(world: World) -> list[tuple[str, str]]:
@@ -1038,6 +1049,7 @@ def report(console, rows: list[Row], description: str, section: str) -> None:
         "library ms last",
         "plain ms last",
         "ratio last",
+        "CPU ratio p1/last",
         "seed s",
     ):
         table.add_column(name, justify="right")
@@ -1055,6 +1067,7 @@ def report(console, rows: list[Row], description: str, section: str) -> None:
             f"{r.library_ms['last']:.1f}",
             f"{r.plain_ms['last']:.1f}",
             f"{r.ratio['last']:.2f}",
+            f"{r.cpu_ratio['p1']:.2f} / {r.cpu_ratio['last']:.2f}",
             f"{r.seed_s:.1f}",
         )
     console.print(table)
@@ -1068,8 +1081,9 @@ def report_breakdown(console, size: int, parts: list[dict]) -> None:
     table = Table(title=f"Page 1 at N={size:,}, part by part (medians)")
     table.add_column("part", justify="left")
     table.add_column("ms", justify="right")
+    table.add_column("CPU ms", justify="right")
     for p in parts:
-        table.add_row(p["part"], f"{p['ms']:.2f}")
+        table.add_row(p["part"], f"{p['ms']:.2f}", f"{p['cpu_ms']:.2f}")
     console.print(table)
 
 
@@ -1104,7 +1118,9 @@ def main(argv: list[str] | None = None) -> int:
             console.print(
                 f"  N={size:,}: queries {r.queries}, library/plain p1 {r.ratio['p1']:.2f} "
                 f"({r.library_ms['p1']:.1f} / {r.plain_ms['p1']:.1f} ms), last "
-                f"{r.ratio['last']:.2f} ({r.library_ms['last']:.1f} / {r.plain_ms['last']:.1f} ms)"
+                f"{r.ratio['last']:.2f} ({r.library_ms['last']:.1f} / "
+                f"{r.plain_ms['last']:.1f} ms); "
+                f"CPU ratios {r.cpu_ratio['p1']:.2f} / {r.cpu_ratio['last']:.2f}"
             )
         report(console, rows, description, args.section)
         extra: dict = {}

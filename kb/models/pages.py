@@ -96,10 +96,11 @@ class LibraryIndexPage(AudienceMixin, Page):
         verbose_name = _("library section")
 
     def get_context(self, request, *args, **kwargs):
-        from ..selectors import library_listing
+        from ..selectors import library_listing, locale_cached
 
         context = super().get_context(request, *args, **kwargs)
         context["listing"] = library_listing(user=request.user, section=self, params=request.GET)
+        self.locale = locale_cached(self.locale_id)  # the layout reads it: no query for it
         return context
 
 

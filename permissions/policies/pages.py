@@ -3,17 +3,16 @@ filter (the Django ``Q`` form of the rule) for listings and database search."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext as _
-from guardian.core import ObjectPermissionChecker
 from wagtail.models import Page
 
-from ..idquery import rows_for_ids
+from ..idquery import param, raw_param, rows_for_ids, rows_for_params
 from ..models import (
     EXCEPTION_CODENAME,
     GRANT_CODENAME,
@@ -35,13 +34,11 @@ from .rule import (
 )
 
 if TYPE_CHECKING:
-    from django.db.models.expressions import RawSQL
-
     from .principal import UserLike
 
-_QuerySet = TypeVar("_QuerySet", bound=QuerySet[Any, Any])
-# Does the organisation hold ``codename`` (grant or exception) on this chain node?
-HasPerm = Callable[[str, Page], bool]
+# The grant branch of the queryset filter finds a page's chain through the path index down to
+# this depth (home 2, library 3, sections and items below); deeper chains take a slower test.
+CHAIN_PROBE_DEPTH = 8
 
 
 @dataclass
@@ -97,7 +94,7 @@ class Names:
     def tier(self, rank: int | None) -> str:
         return self.tiers.get(rank, str(rank)) if rank is not None else "—"
 
-    def join(self, table: dict[int, str], ids: Iterable[int]) -> str:
+    def join(self, table: dict[int, str], ids) -> str:
         return ", ".join(sorted(table.get(i, str(i)) for i in ids)) or "—"
 
 
@@ -151,9 +148,7 @@ def _rule_verdict(
         if names is None:
             reasons.append(_("type matches") if passes else _("type does not match"))
         elif passes:
-            # passes: the type is one of ``types``, so the principal has one.
-            type_id = cast(int, principal.type_id)
-            reasons.append(_("type %(type)s") % {"type": names.types.get(type_id)})
+            reasons.append(_("type %(type)s") % {"type": names.types.get(principal.type_id)})
         else:
             reasons.append(_("type not in %(types)s") % {"types": names.join(names.types, types)})
     return ok, reasons
@@ -198,19 +193,9 @@ class PagePolicy:
         early = self._early_verdict(principal, page)
         if early is not None:
             return early
-        chain = self._load_chain(page)
-        checker = None
-        organization = principal.organization
-        if organization is not None and (principal.has_grants or principal.has_exceptions):
-            checker = ObjectPermissionChecker(organization.group)
-            # guardian reads any list of objects (its annotation says QuerySet).
-            checker.prefetch_perms(chain)  # type: ignore[arg-type]
+        chain, held = _chain_and_permissions(principal, page)
         return self._evaluate(
-            principal,
-            page,
-            chain,
-            lambda code, node: checker is not None and checker.has_perm(code, node),
-            names,
+            principal, page, chain, lambda code, node: (code, node.pk) in held, names
         )
 
     def explain_organizations(
@@ -253,11 +238,14 @@ class PagePolicy:
             )
             early = self._early_verdict(principal, page)
             if early is None:
-
-                def holds(code: str, node: Page, g: int = org.group_id) -> bool:
-                    return (g, node.pk, code) in held
-
-                early = self._evaluate(principal, page, chain, holds, names)
+                group_id = org.group_id
+                early = self._evaluate(
+                    principal,
+                    page,
+                    chain,
+                    lambda code, node, g=group_id: (g, node.pk, code) in held,
+                    names,
+                )
             results.append((org, early))
         return results
 
@@ -284,12 +272,7 @@ class PagePolicy:
         )
 
     def _evaluate(
-        self,
-        principal: Principal,
-        page: Page,
-        chain: list[Page],
-        has_perm: HasPerm,
-        names: Names | None = None,
+        self, principal: Principal, page: Page, chain: list[Page], has_perm, names=None
     ) -> Explanation:
         if not chain or chain[-1].pk != page.pk or not hasattr(chain[-1], "audience"):
             # Fail closed: a page without a compiled audience is not a partner item.
@@ -338,17 +321,13 @@ class PagePolicy:
         if principal.has_grants:
             # Only pages below one of the organisation's grants can be opened by it (a LIKE on
             # the compiled chain grants); there the chain is tested node by node.
-            # Q & a conditional expression is a Q (Q._combine); the stubs say Combinable.
-            rule |= cast(
-                Q,
-                Q(audience__eff_grants__contains=group) & ~Exists(self._blocking_nodes(principal)),
-            )
+            rule |= Q(audience__eff_grants__contains=group) & self._no_blocking_node_q(principal)
         q = base & rule
         if principal.has_exceptions:
             q &= ~Q(audience__eff_exceptions__contains=group)
         return q
 
-    def filter_visible(self, user: UserLike | None, queryset: _QuerySet) -> _QuerySet:
+    def filter_visible(self, user: UserLike | None, queryset: QuerySet) -> QuerySet:
         return queryset.filter(self.visible_q(principal_for(user)))
 
     def visible_ids(
@@ -359,8 +338,29 @@ class PagePolicy:
         principal = principal_for(user)
         if principal.kind == "suspended":
             return set()
-        key = (
-            "page_policy.visible_ids",
+        key = ("page_policy.visible_ids", self._rule_key(principal))
+
+        def build(id_list):
+            return (
+                Page.objects.filter(self.visible_q(principal))
+                .filter(pk__in=id_list)
+                .order_by()
+                .values_list("pk")
+            )
+
+        return {row[0] for row in rows_for_ids(key, build, ids, using)}
+
+    def filter_key(self, user: UserLike | None) -> Hashable:
+        """What ``filter_visible`` depends on for ``user``: users with equal keys get the same
+        filter, so a statement built on it may be compiled once per key and reused
+        (permissions.idquery)."""
+        return self._rule_key(principal_for(user))
+
+    @staticmethod
+    def _rule_key(principal: Principal) -> Hashable:
+        """Everything ``visible_q(principal)`` reads (and nothing of the tree: see
+        ``_no_blocking_node_q``)."""
+        return (
             principal.kind,
             principal.group_id,
             principal.tier_rank,
@@ -368,29 +368,106 @@ class PagePolicy:
             principal.type_id,
             principal.has_grants,
             principal.has_exceptions,
-            principal.max_page_depth() if principal.has_grants else 0,
         )
 
-        def build(id_list: RawSQL) -> QuerySet[Page, tuple[int]]:
-            rows: QuerySet[Page, tuple[int]] = (
-                Page.objects.filter(self.visible_q(principal))
-                .filter(pk__in=id_list)
-                .order_by()
-                .values_list("pk")
-            )
-            return rows
+    def _no_blocking_node_q(self, principal: Principal) -> Q:
+        """No node on the outer page's chain has an own rule the principal fails without a grant
+        there.
 
-        return {row[0] for row in rows_for_ids(key, build, ids, using)}
+        The chain's nodes are found through the unique path index: the outer page's path cut at
+        each depth down to ``CHAIN_PROBE_DEPTH``. Deeper chains (rare) take a second, unindexed
+        test over the nodes below that depth, only for pages deeper than it. A fixed depth, not
+        the tree's deepest page: the filter then depends on nothing read per request (no
+        ``MAX(depth)`` scan, and a statement built on it can be compiled once), and a deeper tree
+        can never skip an ancestor.
+        """
+        blocking = self._blocking_nodes(principal)
+        shallow = Q()
+        for depth in range(1, CHAIN_PROBE_DEPTH + 1):
+            shallow |= Q(page__path=Substr(OuterRef("path"), 1, STEPLEN * depth))
+        deep = blocking.filter(
+            page__depth__gt=CHAIN_PROBE_DEPTH,
+            page__path=Substr(OuterRef("path"), 1, Length("page__path")),
+        )
+        return ~Exists(blocking.filter(shallow)) & (Q(depth__lte=CHAIN_PROBE_DEPTH) | ~Exists(deep))
 
-    def _blocking_nodes(self, principal: Principal) -> QuerySet[PageAudience]:
-        """Chain nodes of the outer page whose own rule fails and that are not granted."""
-        max_depth = principal.max_page_depth()
-        ancestor_paths = Q()
-        for depth in range(1, max_depth + 1):
-            ancestor_paths |= Q(page__path=Substr(OuterRef("path"), 1, STEPLEN * depth))
+    def _blocking_nodes(self, principal: Principal) -> QuerySet:
+        """Nodes (anywhere in the tree) whose own rule fails for the principal and that are not
+        granted to it; ``_no_blocking_node_q`` narrows them to the outer page's chain."""
         fails = Q(own_public=False) & ~rule_q(principal, "own_")
         granted_here = Q(own_grants__contains=f"|{principal.group_id}|")
-        return PageAudience.objects.filter(ancestor_paths).filter(fails).exclude(granted_here)
+        return PageAudience.objects.filter(fails).exclude(granted_here)
+
+
+class _ChainNode:
+    """One page of a chain as the instance check reads it (``_chain_and_permissions``): like a
+    Page with ``select_related("audience")``, ``audience`` is missing when the page has none."""
+
+    __slots__ = ("audience", "pk", "title")
+
+    def __init__(self, pk: int, title: str, audience: PageAudience | None) -> None:
+        self.pk, self.title = pk, title
+        if audience is not None:
+            self.audience = audience
+
+
+_AUDIENCE_OWN = ("own_public", "own_min_rank", "own_regions", "own_types")
+
+
+def _chain_and_permissions(
+    principal: Principal, page: Page
+) -> tuple[list[_ChainNode], set[tuple[str, int]]]:
+    """The chain of ``page`` (root first) with each node's own rule, and the grants and
+    exceptions the principal's organisation holds on it as ``(codename, page id)``.
+
+    One statement, compiled once per depth (permissions.idquery): the guardian rows are read
+    from their table (PageGroupObjectPermission), never from the compiled PageAudience mirror,
+    so the instance check stays independent of the queryset filter.
+    """
+    paths = chain_paths(page.path)
+    perms = bool(principal.group_id and (principal.has_grants or principal.has_exceptions))
+
+    def build():
+        chain = Page.objects.filter(path__in=[param(f"p{n}") for n in range(len(paths))])
+        if perms:
+            chain = chain.annotate(
+                **{
+                    code: Exists(
+                        PageGroupObjectPermission.objects.filter(
+                            content_object_id=OuterRef("pk"),
+                            group_id=raw_param("group"),
+                            permission__codename=code,
+                        )
+                    )
+                    for code in (GRANT_CODENAME, EXCEPTION_CODENAME)
+                }
+            )
+        columns = ["pk", "title", "audience__page_id"]
+        columns += [f"audience__{name}" for name in _AUDIENCE_OWN]
+        if perms:
+            columns += [GRANT_CODENAME, EXCEPTION_CODENAME]
+        return chain.order_by("depth").values_list(*columns)
+
+    values: dict[str, object] = {f"p{n}": path for n, path in enumerate(paths)}
+    if perms:
+        values["group"] = principal.group_id
+    rows = rows_for_params(("page_policy.chain", len(paths), perms), build, values)
+    chain, held = [], set()
+    for pk, title, audience_page, *rest in rows:
+        audience = None
+        if audience_page is not None:
+            own = rest[: len(_AUDIENCE_OWN)]
+            audience = PageAudience(
+                page_id=audience_page, **dict(zip(_AUDIENCE_OWN, own, strict=True))
+            )
+        chain.append(_ChainNode(pk, title, audience))
+        if perms:
+            granted, excepted = rest[len(_AUDIENCE_OWN) :]
+            if granted:
+                held.add((GRANT_CODENAME, pk))
+            if excepted:
+                held.add((EXCEPTION_CODENAME, pk))
+    return chain, held
 
 
 class PageAccessPolicy:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from django.core.cache import cache
-from django.db.models import Exists, Max, OuterRef
-from wagtail.models import Page
+from django.db.models import Exists, OuterRef
 
 from ..idquery import rows_for_ids
 from ..models import (
@@ -21,12 +20,9 @@ from ..models import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractUser, AnonymousUser
-    from django.db.models import QuerySet
-    from django.db.models.expressions import RawSQL
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    # Who may ask: the portal's user model (accounts.User, an AbstractUser) or an anonymous one.
-    UserLike = AbstractUser | AnonymousUser
+    UserLike = AbstractBaseUser | AnonymousUser
 
 PrincipalKind = Literal["anonymous", "staff", "partner", "suspended", "unaffiliated"]
 
@@ -37,7 +33,7 @@ REGION_CACHE_KEY = "portal:region-parents"
 def region_ancestry() -> dict[int, int | None]:
     """Map region id → parent id. Regions are few and rarely change: cached until one is saved or
     deleted (signal_handlers), so resolving a partner costs no query for it."""
-    parents: dict[int, int | None] | None = cache.get(REGION_CACHE_KEY)
+    parents = cache.get(REGION_CACHE_KEY)
     if parents is None:
         parents = dict(Region.objects.values_list("id", "parent_id"))
         cache.set(REGION_CACHE_KEY, parents, None)
@@ -65,16 +61,6 @@ class Principal:
     type_id: int | None = None
     has_grants: bool = False
     has_exceptions: bool = False
-    # Per-request memo (the principal lives on the request's user object). Never a process-wide
-    # cache: a stale max depth would skip ancestors in the grant branch and leak pages.
-    memo: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-
-    def max_page_depth(self) -> int:
-        """The deepest page's depth, read once per request (bounds the chain walk)."""
-        if "max_depth" not in self.memo:
-            depth: int | None = Page.objects.aggregate(depth=Max("depth"))["depth"]
-            self.memo["max_depth"] = depth or 1
-        return self.memo["max_depth"]
 
     @classmethod
     def for_organization(
@@ -116,7 +102,7 @@ def _membership_row(user_id: int) -> tuple[PartnerOrganization, bool, bool] | No
             )
         )
 
-    def build(id_list: RawSQL) -> QuerySet[Membership, tuple[Any, ...]]:
+    def build(id_list):
         return (
             Membership.objects.filter(user_id__in=id_list)
             .annotate(has_grants=holds(GRANT_CODENAME), has_exceptions=holds(EXCEPTION_CODENAME))
@@ -142,7 +128,7 @@ def principal_for(user: UserLike | None) -> Principal:
     """Resolve (and cache on the user object, i.e. per request) what the rules need about a user."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Principal(kind="anonymous")
-    cached: Principal | None = getattr(user, "_portal_principal", None)
+    cached = getattr(user, "_portal_principal", None)
     if cached is not None:
         return cached
     if user.is_staff or user.is_superuser:
@@ -162,6 +148,5 @@ def principal_for(user: UserLike | None) -> Principal:
                 if flag
             }
             principal = Principal.for_organization(organization, codenames=held)
-    # The per-request memo: an attribute of this request's user object (read above).
-    user._portal_principal = principal  # type: ignore[attr-defined]
+    user._portal_principal = principal
     return principal
