@@ -134,18 +134,23 @@ def _locales(wanted: int | None = None) -> dict[int, Locale]:
     return locales
 
 
-def _locale_code(locale_id: int) -> str:
-    return _locales(locale_id)[locale_id].language_code
-
-
-def _locale_id(language_code: str) -> int:
+def _locale_id(language_code: str, locales: dict[int, Locale]) -> int:
     """The id of the locale ``language_code`` (0, which no locale has, when there is none)."""
     for reload in (False, True):
-        locales = _locales(-1) if reload else _locales()
+        if reload:
+            locales = _locales(-1)
         for locale in locales.values():
             if locale.language_code == language_code:
                 return locale.pk
     return 0
+
+
+def _set_locales(pages: Iterable[Page], locales: dict[int, Locale]) -> None:
+    """Give each page its ``locale`` from ``locales`` (reloaded for an unknown one)."""
+    for page in pages:
+        if page.locale_id not in locales:
+            locales = _locales(page.locale_id)
+        page.locale = locales[page.locale_id]
 
 
 def products_cached(missing: Iterable[int] = ()) -> list[Product]:
@@ -221,12 +226,13 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
     are found. Queries per page do not depend on the catalogue size (bench/listing.py).
     """
     paths = _translation_paths(section)
+    locales = _locales(section.locale_id)
     selected: dict[str, str] = {}
     filters: dict[str, object] = {}
-    language = params.get("language") or _locale_code(section.locale_id)
+    language = params.get("language") or locales[section.locale_id].language_code
     if language != "all":
         selected["language"] = language
-        filters["locale"] = _locale_id(language)
+        filters["locale"] = _locale_id(language, locales)
     else:
         selected["language"] = "all"
     product = params.get("product")
@@ -248,28 +254,29 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
     if counted <= bound:
         page = _exact_page(counted, number, size, statements.fetch)
     else:
-        found = []
+        found, more = [], False
         if number is not None and (number - 1) * size <= _MAX_OFFSET:
-            found = statements.fetch((number - 1) * size, size + 1, dense=True)
+            found, more = statements.fetch((number - 1) * size, size, dense=True)
         if not found:  # below 1 or past the end: the last page, as Django's paginator answers
             page = _exact_page(statements.count(_MAX_OFFSET), None, size, statements.fetch)
-        elif len(found) > size:
+        elif more:
             seen = (number - 1) * size + size
-            page = ListingPage(found[:size], number, max(bound, seen), False, True, size)
+            page = ListingPage(found, number, max(bound, seen), False, True, size)
         else:
             page = ListingPage(found, number, (number - 1) * size + len(found), True, False, size)
 
     products = products_cached(item.product_id for item in page.object_list)
     by_id = {p.pk: p for p in products}
-    locales = _locales()
     for item in page.object_list:
         if item.product_id in by_id:
             item.product = by_id[item.product_id]
-        item.locale = locales.get(item.locale_id) or _locales(item.locale_id)[item.locale_id]
+    _set_locales(page.object_list, locales)
+    subsections = _subsections(user, section)
+    _set_locales(subsections, locales)
     return Listing(
         page=page,
         products=products,
-        subsections=_subsections(user, section),
+        subsections=subsections,
         kinds=[(k, _kind_label(k)) for k in MODEL_BY_CONTENT_KIND],
         languages=list(settings.WAGTAIL_CONTENT_LANGUAGES),
         selected=selected,
@@ -285,8 +292,9 @@ _WALK_ITEMS = 100
 @dataclass
 class _ItemStatements:
     count: Callable[[int], int]  # visible items, counting at most ``upto``
-    # items ``offset`` to ``offset + limit`` (newest first); ``dense``: more than the exact limit
-    fetch: Callable[..., list[PortalItemPage]]
+    # items ``offset`` to ``offset + limit`` (newest first) and whether more follow; ``dense``:
+    # there are more than the exact limit
+    fetch: Callable[..., tuple[list[PortalItemPage], bool]]
 
 
 def _item_statements(user, paths: list[str], filters: dict[str, object]) -> _ItemStatements:
@@ -342,12 +350,13 @@ def _item_statements(user, paths: list[str], filters: dict[str, object]) -> _Ite
         build = lambda: items(walk=False).order_by().values_list("pk")  # noqa: E731
         return count_for_params(key, build, ranges | filters, upto=upto)
 
-    def fetch(offset: int, limit: int, dense: bool = False) -> list[PortalItemPage]:
+    def fetch(offset: int, limit: int, dense: bool = False) -> tuple[list[PortalItemPage], bool]:
         walk = dense and offset + limit <= _WALK_ITEMS
         key = ("kb.library_listing.rows", policy_key, depths, names, walk)
-        values = (prefixes if walk else ranges) | filters | {"limit": limit, "offset": offset}
-        found = rows_for_params(key, lambda: rows(walk), values)
-        return [PortalItemPage.from_db("default", _ITEM_COLUMNS, row) for row in found]
+        values = (prefixes if walk else ranges) | filters | {"offset": offset}
+        found = rows_for_params(key, lambda: rows(walk), values | {"limit": limit + 1})
+        items = [PortalItemPage.from_db("default", _ITEM_COLUMNS, row) for row in found[:limit]]
+        return items, len(found) > limit
 
     return _ItemStatements(count=count, fetch=fetch)
 
@@ -357,7 +366,7 @@ def _exact_page(count: int, number: int | None, size: int, fetch) -> ListingPage
     num_pages = max(1, math.ceil(count / size))
     if number is None or number > num_pages:
         number = num_pages
-    found = fetch((number - 1) * size, size)
+    found, _ = fetch((number - 1) * size, size)
     return ListingPage(found, number, count, True, number < num_pages, size)
 
 
@@ -379,14 +388,10 @@ def _subsections(user, section: LibraryIndexPage) -> list[LibraryIndexPage]:
 
     key = ("kb.library_subsections", page_policy.filter_key(user), section.depth)
     values = {"from": section.path, "to": _after_subtree(section.path)}
-    found = [
+    return [
         LibraryIndexPage.from_db("default", _SECTION_COLUMNS, row)
         for row in rows_for_params(key, build, values)
     ]
-    locales = _locales()
-    for child in found:
-        child.locale = locales.get(child.locale_id) or _locales(child.locale_id)[child.locale_id]
-    return found
 
 
 @dataclass

@@ -232,7 +232,7 @@ def test_filter_query_count_is_constant(world):
     with CaptureQueriesContext(connection) as ctx:
         visible = list(PortalItemPage.objects.live().visible_to(user))
     assert len(visible) == 31
-    # membership + regions + the org's grant/exception kinds + max depth + the listing itself
+    # membership (with the org's grant/exception kinds) + regions + the listing itself
     assert len(ctx.captured_queries) <= 5
 
 
@@ -268,3 +268,32 @@ def test_admin_refuses_deleting_a_type_in_use(world, client):
     )
     assert "would open them to everyone" in response.content.decode()
     assert not sees(world["users"]["acme"], item)  # acme is a reseller: still excluded
+
+
+@pytest.mark.parametrize("probe_depth", [3, 8])
+def test_grant_branch_walks_chains_deeper_than_its_index_probe(world, monkeypatch, probe_depth):
+    """The filter's grant branch finds chain nodes through the path index down to
+    CHAIN_PROBE_DEPTH and with a second test below it; both must see every node (a missed
+    node would leak). With a probe depth of 3, the items here (depth 4 to 9) take the deep test;
+    with 8, the deepest ones do."""
+    from permissions.policies import pages
+
+    monkeypatch.setattr(pages, "CHAIN_PROBE_DEPTH", probe_depth)
+    gold = world["tiers"]["gold"]
+    low = world["orgs"]["silver-dist"]
+    chain = [make_item(key="d0", audience=Audience(min_tier=gold))]
+    for depth in range(1, 6):
+        chain.append(make_item(key=f"d{depth}", parent=chain[-1]))
+    audience_set_grants(page=chain[0], organizations=[low])
+    assert chain[-1].depth == 9
+    assert all(sees(world["users"]["silver-dist"], item) for item in chain)
+    # A node deep in the chain that the organisation fails, without a grant there, closes
+    # everything below it, and only that.
+    closed = make_item(key="d3", parent=chain[2], audience=Audience(min_tier=gold))
+    assert closed.pk == chain[3].pk
+    seen = [sees(world["users"]["silver-dist"], item) for item in chain]
+    assert seen == [True, True, True, False, False, False]
+    audience_set_grants(page=chain[3], organizations=[low])
+    assert all(sees(world["users"]["silver-dist"], item) for item in chain)
+    # Other organisations keep the plain rule: the gold one sees all, the platinum one too.
+    assert all(sees(world["users"]["acme"], item) for item in chain)
