@@ -357,7 +357,7 @@ PORTAL_NEW_DAYS = 30
 PORTAL_PAGE_SIZE = 20
 # Library listing: visible items counted exactly before the page says "More than N items"
 # (bounded work per page; the pager still reaches every item).
-PORTAL_LISTING_EXACT_LIMIT = int(os.environ.get("PORTAL_LISTING_EXACT_LIMIT", "1000"))
+PORTAL_LISTING_EXACT_LIMIT = int(os.environ.get("PORTAL_LISTING_EXACT_LIMIT", "500"))
 
 LOGGING = {
     "version": 1,
