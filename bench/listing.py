@@ -178,7 +178,7 @@ class World:
     partner_org: object
     other_orgs: list
     partner: object
-    others: list  # members of other organisations, for the prototype's equivalence check
+    others: list  # members of other organisations (a realistic user table; not measured)
     library: object
     sections: list  # (Node, weight)
     measured: Node  # the section whose page is measured
