@@ -1,8 +1,9 @@
 """``manage.py seed_demo`` builds the demo of docs/demo.md through the services, idempotently.
 
-The demo is seeded once for the whole module inside a transaction that is rolled back at the end
-(the test database is reused between runs, so nothing may stay behind); each test runs in its own
-savepoint inside it.
+The demo is the session's (tests/fixtures.py: seeded once per test session inside a transaction
+that is rolled back after the last test using it; the test database is reused between runs, so
+nothing may stay behind); this module runs in its own savepoint on top of it and each test in its
+own savepoint inside that.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
-from django.db import transaction
 from django.utils import timezone
 from wagtail.models import Locale
 
@@ -38,6 +38,7 @@ from permissions.models import (
     Tier,
 )
 from permissions.policies.pages import page_policy
+from tests.fixtures import demo_assets
 
 pytestmark = pytest.mark.django_db
 
@@ -45,12 +46,9 @@ DEMO_ORG_KEYS = [o.key for o in ORGANIZATIONS]
 
 
 @pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        out = io.StringIO()
-        call_command("seed_demo", stdout=out)
-        yield out.getvalue()
-        transaction.set_rollback(True)
+def seeded(demo):
+    """What the session's first ``seed_demo`` printed."""
+    return demo
 
 
 def user(email: str):
@@ -234,7 +232,8 @@ def test_second_run_changes_no_counts(seeded):
         return {label: apps.get_model(label).objects.count() for label in models}
 
     before = counts()
-    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+    with demo_assets.disabled():  # the images and PDFs generated again, not from the cache
+        call_command("seed_demo", "--quiet", stdout=io.StringIO())
     assert counts() == before
     assert demo_items().count() == len(ITEMS)
 

@@ -200,8 +200,8 @@ def test_history_page_shows_the_access_change(client, portal):
     assert "Access changed" in html and "excluded: + Lumière" in html
 
 
-def test_seed_demo_twice_adds_no_access_rows_for_live_items(db):
-    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+def test_seed_demo_twice_adds_no_access_rows_for_live_items(demo):
+    # The first seed is the session's demo (tests/fixtures.py); this is the second.
     before = AccessChange.objects.filter(page__live=True).count()
     assert before > 0
     call_command("seed_demo", "--quiet", stdout=io.StringIO())

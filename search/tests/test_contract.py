@@ -27,8 +27,9 @@ def _pdf(text: str) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def world(portal):
+@pytest.fixture(scope="module")
+def world_ids(module_portal):
+    """Built once per module (tests/fixtures.py, module_db); each test gets fresh objects."""
     silver = TierFactory(key="silver", rank=1)
     gold = TierFactory(key="gold", rank=2)
     member = MembershipFactory(organization__tier=silver).user
@@ -69,7 +70,19 @@ def world(portal):
             parent=library_for_locale("de"),
         ),
     }
-    return {"member": member, "items": items}
+    return {"member": member.pk, "items": {key: item.pk for key, item in items.items()}}
+
+
+@pytest.fixture
+def world(db, world_ids):
+    from accounts.models import User
+    from kb.models import PortalItemPage
+
+    pages = PortalItemPage.objects.in_bulk(world_ids["items"].values())
+    return {
+        "member": User.objects.get(pk=world_ids["member"]),
+        "items": {key: pages[pk].specific for key, pk in world_ids["items"].items()},
+    }
 
 
 def _build(backend):

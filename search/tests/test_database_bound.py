@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 STAFF = SearchFilter(scope="all")
 
 
-@pytest.fixture
-def items(portal):
+@pytest.fixture(scope="module")
+def item_ids(module_portal):
+    """Built once per module (tests/fixtures.py, module_db); each test gets fresh objects."""
     # Created oldest first: the first one matches in its title, the others only in the text.
     made = [make_item(key="widget-manual", title="Widget manual", body="<p>Setup.</p>")]
     for i in range(6):
@@ -31,7 +32,15 @@ def items(portal):
                 body="<p>The widget firmware changed.</p>",
             )
         )
-    return made
+    return [item.pk for item in made]
+
+
+@pytest.fixture
+def items(db, item_ids):
+    from kb.models import PortalItemPage
+
+    pages = PortalItemPage.objects.in_bulk(item_ids)
+    return [pages[pk].specific for pk in item_ids]
 
 
 def _backend(limit: int) -> SearchBackend:

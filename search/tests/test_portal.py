@@ -18,8 +18,9 @@ from search.documents import iter_documents
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world(portal):
+@pytest.fixture(scope="module")
+def world_ids(module_portal):
+    """Built and indexed once per module (tests/fixtures.py, module_db); tests get fresh objects."""
     silver = TierFactory(key="silver", rank=1)
     gold = TierFactory(key="gold", rank=2)
     member = MembershipFactory(organization__tier=silver).user
@@ -34,7 +35,20 @@ def world(portal):
     ]
     secret = make_item(key="secret", title="Installation secrets", audience=Audience(min_tier=gold))
     get_search_backend().rebuild(iter_documents())
-    return {"member": member, "open": open_items, "secret": secret}
+    return {"member": member.pk, "open": [i.pk for i in open_items], "secret": secret.pk}
+
+
+@pytest.fixture
+def world(db, world_ids):
+    from accounts.models import User
+    from kb.models import PortalItemPage
+
+    pages = PortalItemPage.objects.in_bulk([*world_ids["open"], world_ids["secret"]])
+    return {
+        "member": User.objects.get(pk=world_ids["member"]),
+        "open": [pages[pk].specific for pk in world_ids["open"]],
+        "secret": pages[world_ids["secret"]].specific,
+    }
 
 
 def test_search_page_without_javascript(client, world):

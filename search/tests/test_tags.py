@@ -28,8 +28,9 @@ def commit(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
-@pytest.fixture
-def world(portal):
+@pytest.fixture(scope="module")
+def world_ids(module_portal):
+    """Built and indexed once per module (tests/fixtures.py, module_db); tests get fresh objects."""
     silver = TierFactory(key="silver", rank=1)
     gold = TierFactory(key="gold", rank=2)
     member = MembershipFactory(organization__tier=silver).user
@@ -47,7 +48,18 @@ def world(portal):
         "plain": make_item(key="plain", title="Router brochure", kind="marketing_asset"),
     }
     get_search_backend().rebuild(iter_documents())
-    return {"member": member, "items": items}
+    return {"member": member.pk, "items": {key: item.pk for key, item in items.items()}}
+
+
+@pytest.fixture
+def world(db, world_ids):
+    from accounts.models import User
+
+    pages = PortalItemPage.objects.in_bulk(world_ids["items"].values())
+    return {
+        "member": User.objects.get(pk=world_ids["member"]),
+        "items": {key: pages[pk].specific for key, pk in world_ids["items"].items()},
+    }
 
 
 def test_document_carries_the_live_tags(world):
