@@ -7,9 +7,9 @@ are rolled back (the test database is reused between runs, so nothing may stay b
   that use it are ordered into one block at the end of the database tests
   (``pytest_collection_modifyitems``) and the transaction is rolled back after the last of them.
 - ``module_db``: a savepoint for one module's run of tests (on top of the demo for demo tests),
-  where module-scoped fixtures build their world once: search worlds, or what a module adds to
-  the demo. It is rolled back when the module's tests that use it are done, so a module that
-  changes the demo or builds a world leaks into nothing else.
+  where module-scoped fixtures build their world once: the site structure (``portal``), search
+  worlds, what a module adds to the demo. It is rolled back when the module's tests that use it
+  are done, so a module that changes the demo or builds a world leaks into nothing else.
 - each test runs in its own savepoint on top (pytest-django's ``db``), as before.
 
 The layers are closed by ``pytest_runtest_teardown`` as soon as the next test does not use them;
@@ -29,8 +29,9 @@ import pytest
 
 
 @pytest.fixture
-def portal(db):
-    """Homes and library sections for every content locale (en, de, cs)."""
+def portal(db, module_portal):
+    """Homes and library sections for every content locale (en, de, cs). Built once per module
+    (``module_portal``); each test gets them afresh (site_structure_ensure finds them)."""
     from kb.services import site_structure_ensure
 
     return site_structure_ensure(hostname="testserver", port=80)
@@ -137,6 +138,7 @@ class _Layers:
         self.module = None  # the module savepoint's atomic block, while open
         self.module_node: pytest.Module | None = None
         self.module_on_demo = False
+        self.item: pytest.Item | None = None  # the test being set up
 
     def open_demo(self, django_db_blocker) -> str:
         if self.demo is not None:
@@ -218,6 +220,8 @@ _layers = _Layers()
 def module_db(request, django_db_setup, django_db_blocker):
     """A savepoint for this module's tests that use it: module-scoped fixtures build their world
     in it once; each test still runs in its own savepoint on top. Rolled back after them."""
+    if _layers.item is not None and _uses_demo(_layers.item):
+        _layers.open_demo(django_db_blocker)  # the demo goes under the module's savepoint
     _layers.open_module(request.node, django_db_blocker)
 
 
@@ -281,6 +285,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         ):
             items[start:end] = sorted(items[start:end], key=_uses_module_db)
             start = end
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _layers.item = item
 
 
 @pytest.hookimpl(wrapper=True)
