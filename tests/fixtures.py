@@ -264,12 +264,22 @@ def _django_order(item: pytest.Item) -> int:
     return 0 if marker or "db" in names else 2
 
 
+def _layer_order(item: pytest.Item) -> tuple[bool, int]:
+    """Within a module's run: tests without the module's savepoint first, then those with it,
+    the ones using more module-scoped fixtures (a world built on the site structure) last: a
+    module-scoped world stays until the module's savepoint is rolled back, and the tests that do
+    not ask for it must not see it."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return _uses_module_db(item), sum(1 for d in defs if d and d[-1].scope == "module")
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Keep pytest-django's order (tests in a transaction, transactional tests, the rest) and
     move the tests in a transaction that use the demo to the end of their group, in their order:
     the session demo is open for that one block and no other test runs on top of it. Within each
-    run of one module's tests (in or out of the block), those using ``module_db`` come last."""
+    run of one module's tests (in or out of the block), see ``_layer_order``."""
 
     def group(item: pytest.Item) -> tuple[int, bool]:
         order = _django_order(item)
@@ -283,7 +293,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             or _module(items[end]) is not _module(items[start])
             or group(items[end]) != group(items[start])
         ):
-            items[start:end] = sorted(items[start:end], key=_uses_module_db)
+            items[start:end] = sorted(items[start:end], key=_layer_order)
             start = end
 
 

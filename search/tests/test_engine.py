@@ -28,9 +28,18 @@ def engine(osmem_clone):
     return engine_backend(osmem_clone.url)
 
 
+@pytest.fixture(scope="module")
+def item_ids(module_portal):
+    """Built once per module (tests/fixtures.py, module_db); each test gets fresh objects."""
+    return [make_item(key=f"i{i}", title=f"Walrus guide {i}").pk for i in range(40)]
+
+
 @pytest.fixture
-def items(portal):
-    return [make_item(key=f"i{i}", title=f"Walrus guide {i}") for i in range(40)]
+def items(db, item_ids):
+    from kb.models import PortalItemPage
+
+    pages = PortalItemPage.objects.in_bulk(item_ids)
+    return [pages[pk].specific for pk in item_ids]
 
 
 def test_aliases_point_at_versioned_indexes_with_language_analyzers(engine, items):
