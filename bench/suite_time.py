@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.new:
             trees["new"] = workdir / "new"
             extract(args.new, trees["new"])
-            new_label = args.new
+            new_label = f"{args.new} ({git('rev-parse', '--short', args.new)})"
         else:
             trees["new"] = ROOT
             head = git("describe", "--always", "--dirty")
