@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -254,18 +255,22 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
     if counted <= bound:
         page = _exact_page(counted, number, size, statements.fetch)
     else:
-        found, more = [], False
+        found: list[Any] = []
+        more = False
         if number is not None and (number - 1) * size <= _MAX_OFFSET:
             found, more = statements.fetch((number - 1) * size, size, dense=True)
         if not found:  # below 1 or past the end: the last page, as Django's paginator answers
             page = _exact_page(statements.count(_MAX_OFFSET), None, size, statements.fetch)
-        elif more:
-            seen = (number - 1) * size + size
-            page = ListingPage(found, number, max(bound, seen), False, True, size)
         else:
-            page = ListingPage(found, number, (number - 1) * size + len(found), True, False, size)
+            asked = cast(int, number)  # rows were fetched only for a page number asked for
+            if more:
+                seen = (asked - 1) * size + size
+                page = ListingPage(found, asked, max(bound, seen), False, True, size)
+            else:
+                total = (asked - 1) * size + len(found)
+                page = ListingPage(found, asked, total, True, False, size)
 
-    products = products_cached(item.product_id for item in page.object_list)
+    products = products_cached(i.product_id for i in page.object_list if i.product_id is not None)
     by_id = {p.pk: p for p in products}
     for item in page.object_list:
         if item.product_id in by_id:
@@ -318,7 +323,7 @@ def _item_statements(user, paths: list[str], filters: dict[str, object]) -> _Ite
         scope = Q()
         for n, depth in enumerate(depths):
             if walk:
-                prefix = Exact(Substr("path", 1, depth * Page.steplen), param(f"from{n}"))
+                prefix: Any = Exact(Substr("path", 1, depth * Page.steplen), param(f"from{n}"))
                 scope |= Q(prefix, depth__gt=depth)
             else:
                 scope |= Q(path__gt=param(f"from{n}"), path__lt=param(f"to{n}"))

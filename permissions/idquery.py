@@ -14,13 +14,14 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 _PLACEHOLDER = "\x00portal-ids\x00"
-_compiled: OrderedDict = OrderedDict()
+_compiled: OrderedDict[Hashable, Any] = OrderedDict()
 _lock = threading.Lock()  # the cache is shared by a process's request threads
 _MAX = 512
 
@@ -34,10 +35,10 @@ def id_list(vendor: str) -> RawSQL:
 
 def rows_for_ids(
     key: Hashable,
-    build: Callable[[RawSQL], QuerySet],
+    build: Callable[[RawSQL], QuerySet[Any]],
     ids: Iterable[int],
     using: str = "default",
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """Rows of ``build(id_list)`` (a ``values_list`` queryset) for ``ids``.
 
     ``key`` must identify everything ``build`` depends on besides the ids: the statement compiled
@@ -90,7 +91,7 @@ def raw_param(name: str) -> RawSQL:
     return RawSQL("%s", [param(name)])
 
 
-def window(queryset: QuerySet) -> RawSQL:
+def window(queryset: QuerySet[Any]) -> RawSQL:
     """The rows ``param("offset")`` to ``param("offset") + param("limit")`` of ``queryset`` (an
     ordered ``values_list`` of one column), as a subquery: ``filter(pk__in=window(ids))`` sorts
     and skips ids only, then reads whole rows for the page."""
@@ -101,13 +102,13 @@ def window(queryset: QuerySet) -> RawSQL:
 
 def rows_for_params(
     key: Hashable,
-    build: Callable[[], QuerySet],
+    build: Callable[[], QuerySet[Any]],
     values: Mapping[str, object],
     *,
     limit: int | None = None,
     offset: int = 0,
     using: str = "default",
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """Rows of ``build()`` (a ``values_list`` queryset whose filters use ``param(name)``), each
     placeholder replaced by ``values[name]``; with ``limit``, rows ``offset`` to
     ``offset + limit`` (order the queryset).
@@ -126,7 +127,7 @@ def rows_for_params(
 
 def count_for_params(
     key: Hashable,
-    build: Callable[[], QuerySet],
+    build: Callable[[], QuerySet[Any]],
     values: Mapping[str, object],
     *,
     upto: int,
@@ -139,12 +140,13 @@ def count_for_params(
         # The ORM's compiled statement; every value is a parameter.
         bounded = f"SELECT COUNT(*) FROM ({sql} LIMIT %s) AS bounded"  # noqa: S608
         cursor.execute(bounded, [*params, int(upto)])
-        return cursor.fetchone()[0]
+        count: int = cursor.fetchone()[0]
+        return count
 
 
 def _compiled_with_params(
-    key: Hashable, build: Callable[[], QuerySet], values: Mapping[str, object], using: str
-) -> tuple[str, list, list]:
+    key: Hashable, build: Callable[[], QuerySet[Any]], values: Mapping[str, object], using: str
+) -> tuple[str, list[Any], list[Any]]:
     connection = connections[using]
     full_key = (using, connection.vendor, "params", key)
     with _lock:
@@ -178,18 +180,20 @@ def _compiled_with_params(
     return sql, params, converters
 
 
-def _convert(rows: list[tuple], converters: list, connection) -> list[tuple]:
+def _convert(
+    rows: list[tuple[Any, ...]], converters: list[Any], connection: Any
+) -> list[tuple[Any, ...]]:
     """Apply the database's converters for each column (dates on SQLite, booleans…), as the ORM
     would: callers get the same Python values as from a queryset."""
     if not converters:
         return rows
     converted = []
     for row in rows:
-        row = list(row)
+        values = list(row)
         for position, (functions, expression) in converters:
-            value = row[position]
+            value = values[position]
             for function in functions:
                 value = function(value, expression, connection)
-            row[position] = value
-        converted.append(tuple(row))
+            values[position] = value
+        converted.append(tuple(values))
     return converted

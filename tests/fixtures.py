@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.db.transaction import Atomic
 
 
 @pytest.fixture
@@ -132,10 +133,10 @@ class _Layers:
     """The open outer transactions: the session demo, and one module's savepoint on top."""
 
     def __init__(self) -> None:
-        self.demo = None  # the demo's atomic block, while open
+        self.demo: Atomic | None = None  # the demo's atomic block, while open
         self.demo_output = ""
         self.demo_seeds = 0
-        self.module = None  # the module savepoint's atomic block, while open
+        self.module: Atomic | None = None  # the module savepoint's atomic block, while open
         self.module_node: pytest.Module | None = None
         self.module_on_demo = False
         self.item: pytest.Item | None = None  # the test being set up
@@ -258,7 +259,7 @@ def _django_order(item: pytest.Item) -> int:
         return 0 if issubclass(cls, TestCase) else 1
     names = getattr(item, "fixturenames", ())
     marker = item.get_closest_marker("django_db")
-    transactional = bool(marker) and any(validate_django_db(marker)[:2])
+    transactional = marker is not None and any(validate_django_db(marker)[:2])
     if transactional or "transactional_db" in names or "live_server" in names:
         return 1
     return 0 if marker or "db" in names else 2

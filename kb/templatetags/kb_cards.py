@@ -16,7 +16,9 @@ from django.utils import formats
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator, capfirst
-from django.utils.timezone import template_localtime
+from django.utils.timezone import (  # type: ignore[attr-defined]  # public, not in the stubs
+    template_localtime,
+)
 
 register = template.Library()
 

@@ -3,9 +3,10 @@ filter (the Django ``Q`` form of the rule) for listings and database search."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+import functools
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Length, Substr
@@ -32,6 +33,8 @@ from .rule import (
     tokens,
     type_passes,
 )
+
+_QS = TypeVar("_QS", bound="QuerySet[Any]")
 
 if TYPE_CHECKING:
     from .principal import UserLike
@@ -94,7 +97,7 @@ class Names:
     def tier(self, rank: int | None) -> str:
         return self.tiers.get(rank, str(rank)) if rank is not None else "—"
 
-    def join(self, table: dict[int, str], ids) -> str:
+    def join(self, table: dict[int, str], ids: Iterable[int]) -> str:
         return ", ".join(sorted(table.get(i, str(i)) for i in ids)) or "—"
 
 
@@ -148,7 +151,10 @@ def _rule_verdict(
         if names is None:
             reasons.append(_("type matches") if passes else _("type does not match"))
         elif passes:
-            reasons.append(_("type %(type)s") % {"type": names.types.get(principal.type_id)})
+            type_name = (
+                names.types.get(principal.type_id) if principal.type_id is not None else None
+            )
+            reasons.append(_("type %(type)s") % {"type": type_name})
         else:
             reasons.append(_("type not in %(types)s") % {"types": names.join(names.types, types)})
     return ok, reasons
@@ -174,6 +180,11 @@ class DraftRule:
             own_regions=tokens(self.region_ids) if self.region_ids else None,
             own_types=tokens(self.type_ids) if self.type_ids else None,
         )
+
+
+def _held(held: set[tuple[int, int, str]], group_id: int, code: str, node: Page) -> bool:
+    """Does the organisation's group hold ``code`` on ``node`` (from a prefetched set)?"""
+    return (group_id, node.pk, code) in held
 
 
 class PagePolicy:
@@ -243,7 +254,7 @@ class PagePolicy:
                     principal,
                     page,
                     chain,
-                    lambda code, node, g=group_id: (g, node.pk, code) in held,
+                    functools.partial(_held, held, group_id),
                     names,
                 )
             results.append((org, early))
@@ -272,7 +283,12 @@ class PagePolicy:
         )
 
     def _evaluate(
-        self, principal: Principal, page: Page, chain: list[Page], has_perm, names=None
+        self,
+        principal: Principal,
+        page: Page,
+        chain: list[Page],
+        has_perm: Callable[[str, Page], bool],
+        names: Names | None = None,
     ) -> Explanation:
         if not chain or chain[-1].pk != page.pk or not hasattr(chain[-1], "audience"):
             # Fail closed: a page without a compiled audience is not a partner item.
@@ -327,7 +343,7 @@ class PagePolicy:
             q &= ~Q(audience__eff_exceptions__contains=group)
         return q
 
-    def filter_visible(self, user: UserLike | None, queryset: QuerySet) -> QuerySet:
+    def filter_visible(self, user: UserLike | None, queryset: _QS) -> _QS:
         return queryset.filter(self.visible_q(principal_for(user)))
 
     def visible_ids(
@@ -340,7 +356,7 @@ class PagePolicy:
             return set()
         key = ("page_policy.visible_ids", self._rule_key(principal))
 
-        def build(id_list):
+        def build(id_list: Any) -> Any:
             return (
                 Page.objects.filter(self.visible_q(principal))
                 .filter(pk__in=id_list)
@@ -391,7 +407,7 @@ class PagePolicy:
         )
         return ~Exists(blocking.filter(shallow)) & (Q(depth__lte=CHAIN_PROBE_DEPTH) | ~Exists(deep))
 
-    def _blocking_nodes(self, principal: Principal) -> QuerySet:
+    def _blocking_nodes(self, principal: Principal) -> QuerySet[PageAudience]:
         """Nodes (anywhere in the tree) whose own rule fails for the principal and that are not
         granted to it; ``_no_blocking_node_q`` narrows them to the outer page's chain."""
         fails = Q(own_public=False) & ~rule_q(principal, "own_")
@@ -427,7 +443,7 @@ def _chain_and_permissions(
     paths = chain_paths(page.path)
     perms = bool(principal.group_id and (principal.has_grants or principal.has_exceptions))
 
-    def build():
+    def build() -> Any:
         chain = Page.objects.filter(path__in=[param(f"p{n}") for n in range(len(paths))])
         if perms:
             chain = chain.annotate(

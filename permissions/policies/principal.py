@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef
@@ -20,9 +20,10 @@ from ..models import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractUser, AnonymousUser
 
-    UserLike = AbstractBaseUser | AnonymousUser
+    # Who may ask: the portal's user model (accounts.User, an AbstractUser) or an anonymous one.
+    UserLike = AbstractUser | AnonymousUser
 
 PrincipalKind = Literal["anonymous", "staff", "partner", "suspended", "unaffiliated"]
 
@@ -33,7 +34,7 @@ REGION_CACHE_KEY = "portal:region-parents"
 def region_ancestry() -> dict[int, int | None]:
     """Map region id → parent id. Regions are few and rarely change: cached until one is saved or
     deleted (signal_handlers), so resolving a partner costs no query for it."""
-    parents = cache.get(REGION_CACHE_KEY)
+    parents: dict[int, int | None] | None = cache.get(REGION_CACHE_KEY)
     if parents is None:
         parents = dict(Region.objects.values_list("id", "parent_id"))
         cache.set(REGION_CACHE_KEY, parents, None)
@@ -102,7 +103,7 @@ def _membership_row(user_id: int) -> tuple[PartnerOrganization, bool, bool] | No
             )
         )
 
-    def build(id_list):
+    def build(id_list: Any) -> Any:
         return (
             Membership.objects.filter(user_id__in=id_list)
             .annotate(has_grants=holds(GRANT_CODENAME), has_exceptions=holds(EXCEPTION_CODENAME))
@@ -128,7 +129,7 @@ def principal_for(user: UserLike | None) -> Principal:
     """Resolve (and cache on the user object, i.e. per request) what the rules need about a user."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Principal(kind="anonymous")
-    cached = getattr(user, "_portal_principal", None)
+    cached: Principal | None = getattr(user, "_portal_principal", None)
     if cached is not None:
         return cached
     if user.is_staff or user.is_superuser:
@@ -148,5 +149,6 @@ def principal_for(user: UserLike | None) -> Principal:
                 if flag
             }
             principal = Principal.for_organization(organization, codenames=held)
-    user._portal_principal = principal
+    # A per-request memo on the user object (it lives as long as the request).
+    setattr(user, "_portal_principal", principal)  # noqa: B010
     return principal
