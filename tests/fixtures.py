@@ -245,6 +245,17 @@ def demo(request, django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _language_reset():
+    """A test that activates a language (a request through LocaleMiddleware, a German user's
+    page, ``translation.activate``) must not leave it active for the next test in the thread:
+    with tests reordered into module layers, a later test read the German search notice."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _layers_open(request):
     _layers.check(request.node)
 
