@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.utils import validate_file_name
 from django.db import transaction
@@ -86,6 +87,15 @@ class StoredFiles:
 
 
 @transaction.atomic
+def locales_ensure() -> list[Locale]:
+    """Create a Locale for every configured content language (idempotent)."""
+    return [
+        Locale.objects.get_or_create(language_code=code)[0]
+        for code, _name in settings.WAGTAIL_CONTENT_LANGUAGES
+    ]
+
+
+@transaction.atomic
 def site_structure_ensure(
     *, hostname: str = "127.0.0.1", port: int = 8000
 ) -> dict[str, PortalHomePage]:
@@ -93,8 +103,6 @@ def site_structure_ensure(
 
     Returns the home page per language code.
     """
-    from localization.services import locales_ensure
-
     locales = locales_ensure()
     default = Locale.get_default()
     root = Page.get_first_root_node()
