@@ -35,6 +35,7 @@ from demo.assets import make_logo, make_pdf, make_product_image
 from demo.loader import (
     ANYONE_SIGNED_IN,
     MA,
+    DemoDataError,
     Doc,
     ItemSpec,
     OrgSpec,
@@ -43,7 +44,7 @@ from demo.loader import (
     load_demo,
 )
 from files.models import PortalDocument, PortalImage
-from kb.models import ItemKey, LibraryIndexPage, PortalItemPage
+from kb.models import ItemAttachment, ItemKey, LibraryIndexPage, PortalItemPage
 from kb.services import (
     Audience,
     FileSpec,
@@ -56,6 +57,7 @@ from kb.services import (
     section_upsert,
     site_structure_ensure,
 )
+from localization.services import marketer_set, page_translation_create
 from permissions.models import (
     AccessChange,
     Membership,
@@ -219,6 +221,13 @@ class _Seeder:
         self.summary.users = len(self.users)
         self.say(f"  {len(self.users)} users")
 
+    def marketers(self) -> None:
+        """Regional marketers' locales (after the structure: their groups hold page permissions
+        on their locale's home). user_upsert reset their groups to the role's."""
+        for spec in USERS:
+            if spec.staff_role == "marketer" and spec.locales:
+                marketer_set(user=self.users[spec.email], locales=spec.locales)
+
     # -- library ----------------------------------------------------------------------------
     def structure(self) -> None:
         site_structure_ensure()
@@ -232,6 +241,14 @@ class _Seeder:
             library.save_revision().publish()
         for spec in SECTIONS:
             self.sections[spec.slug] = self._section(library, spec)
+            for language, title in spec.translations:
+                # The translated items below it need the section in their language's library.
+                page_translation_create(
+                    source=self.sections[spec.slug],
+                    locale=language,
+                    fields={"title": title},
+                    publish=True,
+                )
         self.summary.sections = len(self.sections)
         self.say(f"  {len(self.sections)} library sections")
 
@@ -291,7 +308,8 @@ class _Seeder:
         self.document_ids.add(document.pk)
         return document
 
-    def item(self, spec: ItemSpec) -> PortalItemPage:
+    def _content(self, spec: ItemSpec) -> dict:
+        """An item's fields besides its texts: cover image, guide/sheet fields, asset files."""
         slug = spec.key.removeprefix("demo-")
         cover = self._image(
             title=f"{spec.title} (cover)",
@@ -327,6 +345,13 @@ class _Seeder:
                 master_image=master_image,
                 co_brandable=spec.co_brandable,
             )
+        return extra
+
+    def item(self, spec: ItemSpec) -> PortalItemPage:
+        if spec.translation_of is not None:
+            return self.translation(spec)
+        slug = spec.key.removeprefix("demo-")
+        extra = self._content(spec)
         files = []
         for doc in spec.attachments:
             data = self._pdf(spec, doc)
@@ -371,6 +396,84 @@ class _Seeder:
         self.pages[spec.key] = page
         return page
 
+    def translation(self, spec: ItemSpec) -> PortalItemPage:
+        """A real wagtail-localize translation of an English item (page_translation_create),
+        with its own texts, tags and files; left in review when ``in_review_by`` says so."""
+        existed = ItemKey.objects.filter(key=spec.key).select_related("page").first()
+        if existed is not None and spec.in_review_by:
+            page = existed.page.specific
+            if page.workflow_in_progress:  # a second run leaves the submission as it is
+                self.summary.items_updated += 1
+                self.pages[spec.key] = page
+                return page
+        rule = spec.rule
+        page = page_translation_create(
+            source=self.pages[spec.translation_of],
+            locale=spec.locale,
+            fields={
+                "title": spec.title,
+                "summary": spec.summary,
+                "body": spec.body,
+                "tags": ITEM_TAGS.get(spec.key, ()),
+                **self._content(spec),
+            },
+            # Its own rule narrows the source's; none given: the source's (no narrowing).
+            audience=None
+            if rule == ANYONE_SIGNED_IN
+            else Audience(
+                min_tier=self.tiers[rule.min_tier] if rule.min_tier else None,
+                regions=[self.regions[k] for k in rule.regions],
+                partner_types=[self.types[k] for k in rule.types],
+                public=rule.public,
+            ),
+            publish=spec.in_review_by is None,
+        ).specific
+        ItemKey.objects.get_or_create(key=spec.key, defaults={"page": page})
+        self._localized_files(spec, page)
+        if spec.in_review_by:
+            self._submit(page, self.users[spec.in_review_by])
+        if existed:
+            self.summary.items_updated += 1
+        else:
+            self.summary.items_created += 1
+        self.document_ids.update(page.attachments.values_list("document_id", flat=True))
+        self.pages[spec.key] = page
+        return page
+
+    def _localized_files(self, spec: ItemSpec, page: PortalItemPage) -> None:
+        """The translation's localized files, each replacing the source's attachment it names.
+
+        Stored as attachments of the translation in the attachment's language (the form
+        before localized files are linked to their master; see docs/demo.md).
+        """
+        added = False
+        slug = spec.key.removeprefix("demo-")
+        for order, doc in enumerate(spec.attachments):
+            data = self._pdf(spec, doc)
+            title = f"{doc.title} ({doc.language.upper()})"
+            current = page.attachments.filter(title=title).select_related("document").first()
+            if current is not None and current.document.file_hash == _sha1(data):
+                continue
+            document = self._document(title=title, filename=f"{slug}-{doc.language}.pdf", data=data)
+            if current is None:
+                current = ItemAttachment(page=page, title=title)
+            current.document, current.language = document, doc.language
+            current.sort_order = 100 + order
+            current.save()
+            added = True
+        if added and page.live:
+            # Into the live revision too, so the next publish keeps them.
+            page.save_revision(log_action=True).publish()
+
+    def _submit(self, page: PortalItemPage, user) -> None:
+        """Submit ``page`` to its tree's workflow as ``user`` (a marketer: "Submit for review")."""
+        if page.workflow_in_progress:
+            return
+        workflow = page.get_workflow()
+        if workflow is None:
+            raise DemoDataError(f"{page.title}: no workflow on the {page.locale} tree to submit to")
+        workflow.start(page, user)
+
     def items(self) -> None:
         for spec in ITEMS:
             self.item(spec)
@@ -383,6 +486,8 @@ class _Seeder:
         """Spread publication dates over the last 60 days ("New for you" covers 30) and record
         a few downloads, so the home page's feeds have something to show."""
         for spec in ITEMS:
+            if spec.in_review_by:
+                continue  # never published: it waits for review
             first = self._days_ago(spec.published_days_ago, spec.key)
             updated = spec.updated_days_ago
             last = first if updated is None else self._days_ago(updated, spec.key + ":updated")
@@ -425,6 +530,7 @@ class _Seeder:
             locales[self.pages[spec.key].locale.language_code] += 1
         s.items_by_kind = dict(kinds)
         s.items_by_locale = dict(locales)
+        by_key = {i.key: i for i in ITEMS}
         s.rules = {
             "minimum tier": sum(1 for i in ITEMS if i.rule.min_tier),
             "regions": sum(1 for i in ITEMS if i.rule.regions),
@@ -432,9 +538,17 @@ class _Seeder:
             "public": sum(1 for i in ITEMS if i.rule.public),
             "grants": sum(len(i.rule.grants) for i in ITEMS),
             "exceptions": sum(len(i.rule.exceptions) for i in ITEMS),
-            "child items": sum(1 for i in ITEMS if i.parent.startswith("item:")),
+            "child items": sum(1 for i in ITEMS if (i.parent or "").startswith("item:")),
             "restricted sections": sum(1 for x in SECTIONS if x.rule != ANYONE_SIGNED_IN),
             "withdrawn": sum(1 for i in ITEMS if i.withdrawn),
+            "translations": sum(1 for i in ITEMS if i.translation_of),
+            "narrowed translations": sum(
+                1
+                for i in ITEMS
+                if i.translation_of
+                and i.rule not in (ANYONE_SIGNED_IN, by_key[i.translation_of].rule)
+            ),
+            "translations in review": sum(1 for i in ITEMS if i.in_review_by),
         }
         s.images = len(self.image_ids)
         s.documents = len(self.document_ids)
@@ -488,6 +602,7 @@ def demo_seed(*, stdout: TextIO | None = None) -> DemoSummary:
             seeder.organizations()
             seeder.logins()
             seeder.structure()
+            seeder.marketers()
             seeder.items()
             seeder.history()
             seeder.summarize()

@@ -215,7 +215,8 @@ def page_translation_create(
     given ``fields`` (translated values: ``title``, ``summary``, ``body``, ...) are stored in
     wagtail-localize's translation memory wherever they line up with the source's segments (the
     translation editor then shows them, and a later sync keeps them); a value that does not line
-    up (a rich text with another paragraph structure) is written to the page as it is. Texts not
+    up (a rich text with another paragraph structure) is written to the page as it is, and so
+    are values that are not texts (``tags``, a cover image, modules). Texts not
     given keep their earlier translation, or the source's text for a new translation.
 
     ``audience`` is the translation's *own* rule (tier, regions, types, public), which can only
@@ -363,12 +364,20 @@ def _memory_store(
     direct: dict[str, Any] = {}
     if not fields:
         return direct
+    if "tags" in fields:  # not a text of the page: always the translation's own
+        direct["tags"] = fields.pop("tags")
     probe = translation_source.as_instance()
     for name, value in fields.items():
         setattr(probe, name, value)
     for name, value in fields.items():
         original = _segments_of(source, name)
-        translated = _segments_of(probe, name)
+        try:
+            translated = _segments_of(probe, name)
+        except (TypeError, ValueError, AttributeError):
+            # A value wagtail-localize cannot segment as given (a stream whose blocks have no
+            # ids yet): not matched to the source's segments.
+            direct[name] = value
+            continue
         strings = [s for s in original if isinstance(s, StringSegmentValue)]
         if not strings or _shape(original) != _shape(translated):
             direct[name] = value
@@ -462,7 +471,11 @@ def _translation_write(
 
 def _applied(page: Page, direct: dict[str, Any], audience: Audience) -> Page:
     for name, value in direct.items():
-        setattr(page, name, value)
+        if name == "tags":
+            # The translation's own tags (its language's words), in memory like the rest.
+            page.tags.set(list(dict.fromkeys(value)))
+        else:
+            setattr(page, name, value)
     _audience_set(page, audience)
     return page
 
@@ -507,6 +520,8 @@ def _state(page: Page) -> tuple:
         values.append((field.name, _comparable(value)))
     for name in ("audience_regions", "audience_partner_types"):
         values.append((name, tuple(sorted(row.pk for row in getattr(page, name).all()))))
+    if hasattr(page, "tags"):
+        values.append(("tags", tuple(sorted(tag.name for tag in page.tags.all()))))
     return tuple(values)
 
 
