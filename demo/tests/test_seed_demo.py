@@ -243,3 +243,55 @@ def test_every_demo_item_has_its_tags(seeded):
     for key, tags in ITEM_TAGS.items():
         assert all(tag_normalise(t) == t for t in tags), key
         assert sorted_tag_names(item(key)) == sorted(tags), key
+
+
+def test_german_and_czech_items_are_translations_of_english_sources(seeded):
+    from wagtail_localize.models import Translation
+
+    default = Locale.get_default()
+    for spec in ITEMS:
+        if spec.translation_of is None:
+            continue
+        page, source = item(spec.key), item(spec.translation_of)
+        assert source.locale == default, spec.key
+        assert page.locale.language_code == spec.locale, spec.key
+        assert page.translation_key == source.translation_key, spec.key
+        # Under the translation of its source's parent (a translated section here).
+        assert page.get_parent().translation_key == source.get_parent().translation_key
+        assert page.get_parent().locale == page.locale
+        assert Translation.objects.filter(
+            source__object_id=source.translation_key, target_locale=page.locale
+        ).exists(), spec.key
+    # The translated texts stay as they were.
+    assert item("demo-de-x5-messe-kit").title == "X5 Switch: Messe-Kit für DACH-Partner"
+    assert "Rückwand" in item("demo-de-x5-messe-kit").body
+
+
+def test_narrowed_translation_in_review_and_localized_files(seeded):
+    # Narrowed: the Czech W3 brochure is for Czechia only (its source for all of EMEA).
+    czech = item("demo-cs-w3-brozura")
+    assert [r.key for r in czech.audience_regions.all()] == ["cz"]
+    assert [r.key for r in item("demo-w3-brochure").audience_regions.all()] == ["emea"]
+    petr, claire = user("petr@brightline.example"), user("claire@lumiere.example")
+    assert page_policy.can_view(petr, czech)
+    assert not page_policy.can_view(claire, czech)
+    assert page_policy.can_view(claire, item("demo-w3-brochure"))
+
+    # In review: never published, submitted by Jiří to the Czech tree's workflow.
+    review = item("demo-cs-f9-datasheet")
+    assert not review.live and review.first_published_at is None
+    state = review.current_workflow_state
+    assert state is not None and state.requested_by.email == "jiri@vendor.example"
+
+    # Localized files: Czech PDFs on the Czech translations.
+    for key in ("demo-cs-x1-datasheet", "demo-cs-x1-prirucka"):
+        languages = set(item(key).attachments.values_list("language", flat=True))
+        assert "cs" in languages, key
+
+
+def test_marketers_have_their_locales(seeded):
+    from localization.selectors import marketer_locales
+
+    for email, codes in (("jiri@vendor.example", ["cs"]), ("greta@vendor.example", ["de"])):
+        assert [loc.language_code for loc in marketer_locales(user=user(email))] == codes
+    assert user("approver@vendor.example").groups.filter(name="Moderators").exists()
