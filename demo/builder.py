@@ -396,7 +396,8 @@ class _Seeder:
                 document_id = specific.master_document_id
             else:
                 document_id = (
-                    specific.attachments.filter(language=language)
+                    # The file's language is in its title (attachments carry no language tag).
+                    specific.attachments.filter(title__endswith=f"({language.upper()})")
                     .values_list("document_id", flat=True)
                     .first()
                 )
