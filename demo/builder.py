@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from io import BytesIO
 from typing import TextIO
@@ -44,6 +44,7 @@ from demo.loader import (
     load_demo,
 )
 from files.models import PortalDocument, PortalImage
+from files.storage import content_sha256
 from kb.models import ItemAttachment, ItemKey, LibraryIndexPage, PortalItemPage
 from kb.services import (
     Audience,
@@ -53,6 +54,7 @@ from kb.services import (
     download_backfill,
     item_upsert,
     library_for_locale,
+    localized_file_attach,
     product_ensure,
     section_upsert,
     site_structure_ensure,
@@ -441,29 +443,41 @@ class _Seeder:
         return page
 
     def _localized_files(self, spec: ItemSpec, page: PortalItemPage) -> None:
-        """The translation's localized files, each replacing the source's attachment it names.
-
-        Stored as attachments of the translation in the attachment's language (the form
-        before localized files are linked to their master; see docs/demo.md).
-        """
-        added = False
+        """The translation's localized files (kb.services.localized_file_attach), each linked to
+        the source's attachment it replaces; ``out_of_date`` ones were made for that master's
+        previous file (the demo's history, like the backdated downloads)."""
+        source_spec = next(i for i in ITEMS if i.key == spec.translation_of)
+        source = self.pages[spec.translation_of]
         slug = spec.key.removeprefix("demo-")
-        for order, doc in enumerate(spec.attachments):
+        for doc in spec.attachments:
+            master_doc = next(d for d in source_spec.attachments if d.title == doc.localizes)
+            master = source.attachments.select_related("document").get(
+                title=f"{master_doc.title} ({master_doc.language.upper()})"
+            )
             data = self._pdf(spec, doc)
             title = f"{doc.title} ({doc.language.upper()})"
-            current = page.attachments.filter(title=title).select_related("document").first()
-            if current is not None and current.document.file_hash == _sha1(data):
-                continue
-            document = self._document(title=title, filename=f"{slug}-{doc.language}.pdf", data=data)
-            if current is None:
-                current = ItemAttachment(page=page, title=title)
-            current.document, current.language = document, doc.language
-            current.sort_order = 100 + order
-            current.save()
-            added = True
-        if added and page.live:
-            # Into the live revision too, so the next publish keeps them.
-            page.save_revision(log_action=True).publish()
+            current = (
+                ItemAttachment.objects.filter(page=page, master=master)
+                .select_related("document")
+                .first()
+            )
+            if current is None or current.document.file_hash != _sha1(data):
+                document = self._document(
+                    title=title, filename=f"{slug}-{doc.language}.pdf", data=data
+                )
+                localized_file_attach(
+                    translation=page,
+                    master=master,
+                    document=document,
+                    title=title,
+                    publish=page.live,
+                )
+                current = ItemAttachment.objects.get(page=page, master=master)
+            self.document_ids.add(current.document_id)
+            if doc.out_of_date:
+                earlier = replace(master_doc, subtitle=f"{master_doc.subtitle} (previous edition)")
+                previous = content_sha256(self._pdf(source_spec, earlier))
+                _localized_file_backdate(current, sha256=previous)
 
     def _submit(self, page: PortalItemPage, user) -> None:
         """Submit ``page`` to its tree's workflow as ``user`` (a marketer: "Submit for review")."""
@@ -501,7 +515,8 @@ class _Seeder:
                 document_id = specific.master_document_id
             else:
                 document_id = (
-                    specific.attachments.filter(language=language)
+                    # The file's language is in its title (attachments carry no language tag).
+                    specific.attachments.filter(title__endswith=f"({language.upper()})")
                     .values_list("document_id", flat=True)
                     .first()
                 )
@@ -579,6 +594,26 @@ class _Seeder:
                     visible_items=PortalItemPage.objects.live().visible_to(user).count(),
                 )
             )
+
+
+def _localized_file_backdate(attachment: ItemAttachment, *, sha256: str) -> None:
+    """Record that ``attachment`` was made for the master file with ``sha256`` (an earlier file
+    of the master): on the row and in the page's revisions that carry it, so the published
+    state and any later publish agree that it is out of date."""
+    from wagtail.models import Revision
+
+    if attachment.master_sha256 == sha256:
+        return
+    ItemAttachment.objects.filter(pk=attachment.pk).update(master_sha256=sha256)
+    for revision in Revision.page_revisions.filter(object_id=str(attachment.page_id)):
+        children = revision.content.get("attachments") or []
+        touched = False
+        for child in children:
+            if child.get("pk") == attachment.pk and child.get("master_sha256") != sha256:
+                child["master_sha256"] = sha256
+                touched = True
+        if touched:
+            revision.save(update_fields=["content"])
 
 
 def demo_seed(*, stdout: TextIO | None = None) -> DemoSummary:

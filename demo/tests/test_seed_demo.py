@@ -133,7 +133,7 @@ def test_content_counts_files_and_dates(seeded):
         assert f.read(5) == b"%PDF-"
 
     x1 = item("demo-x1-datasheet")
-    assert {a.language for a in x1.attachments.all()} == {"en", "de"}
+    assert {a.title[-4:] for a in x1.attachments.all()} == {"(EN)", "(DE)"}
     assert x1.version_label and len(x1.specifications) >= 5 and x1.changelog
     guide = item("demo-x1-install-guide")
     assert guide.modules and guide.modules[0].value["steps"]
@@ -283,10 +283,21 @@ def test_narrowed_translation_in_review_and_localized_files(seeded):
     state = review.current_workflow_state
     assert state is not None and state.requested_by.email == "jiri@vendor.example"
 
-    # Localized files: Czech PDFs on the Czech translations.
-    for key in ("demo-cs-x1-datasheet", "demo-cs-x1-prirucka"):
-        languages = set(item(key).attachments.values_list("language", flat=True))
-        assert "cs" in languages, key
+    assert state.workflow.name == "Translation review"
+
+    # Localized files: Czech PDFs linked to their English masters; the install guide's was made
+    # for the master's previous file, so it is flagged out of date.
+    from kb.selectors import item_files
+
+    jana = user("jana@brightline.example")
+    for key, stale in (("demo-cs-x1-datasheet", False), ("demo-cs-x1-prirucka", True)):
+        page = item(key)
+        localized = page.attachments.get(master__isnull=False)
+        source_key = next(i.translation_of for i in ITEMS if i.key == key)
+        assert localized.master.page_id == item(source_key).pk
+        assert localized.title.endswith("(CS)")
+        files = [f for f in item_files(user=jana, item=page)["files"] if f.language == "cs"]
+        assert [f.out_of_date for f in files] == [stale], key
 
 
 def test_marketers_have_their_locales(seeded):
