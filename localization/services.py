@@ -330,7 +330,8 @@ def page_translation_create(
             source's own, the source's parent has no translation in the locale, or grants or
             exceptions were given.
     """
-    source = source.specific
+    # As stored: a caller's object may hold unsaved values (a stream assigned as raw data).
+    source = Page.objects.get(pk=source.pk).specific
     target = locale_for(locale)
     _check_translatable(source, target)
     fields = dict(fields or {})
@@ -366,7 +367,7 @@ def page_translation_sync(*, source: Page, publish: bool = False, user=None) -> 
     Returns:
         The translations brought up to date (specific pages), in locale order.
     """
-    source = source.specific
+    source = Page.objects.get(pk=source.pk).specific
     translation_source = _source_refreshed(source)
     pages = []
     for translation in (
@@ -455,8 +456,8 @@ def _memory_store(
     for name, value in fields.items():
         setattr(probe, name, value)
     for name, value in fields.items():
-        original = _segments_of(source, name)
         try:
+            original = _segments_of(source, name)
             translated = _segments_of(probe, name)
         except (TypeError, ValueError, AttributeError):
             # A value wagtail-localize cannot segment as given (a stream whose blocks have no
