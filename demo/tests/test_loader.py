@@ -21,7 +21,7 @@ from demo import loader
 from demo.loader import ANYONE_SIGNED_IN, DemoDataError, Doc, Rule, html
 
 #: sha256 of _canonical(_fresh()) (issue #11's demo; before it: 0f0b3c1c…, demo/data.py's).
-DEMO_DIGEST = "db9b30f845083d156e8550f80a98a194f86a24617ce37cea7ef08e473c9f814c"
+DEMO_DIGEST = "cd9af8b701a42ea45b5bc3a118887b55dfeecc421ac650394be0a4c27eb36bf8"
 
 
 def _canonical(data: loader.DemoData) -> str:
@@ -52,7 +52,7 @@ def test_the_demo_is_the_pinned_one():
 def test_shapes_and_defaults():
     data = _fresh()
     counts = (len(data.organizations), len(data.users), len(data.sections), len(data.items))
-    assert counts == (11, 19, 5, 36)
+    assert counts == (11, 19, 5, 39)
     assert len(data.item_tags) == len(data.items)
     kestrel = next(o for o in data.organizations if o.key == "kestrel")
     assert kestrel.status == "suspended"
@@ -64,12 +64,20 @@ def test_shapes_and_defaults():
     assert lounge.rule == Rule(min_tier="platinum")
     assert next(s for s in data.sections if s.slug == "training").rule == ANYONE_SIGNED_IN
     x1 = data.items[0]
-    assert x1.attachments[1] == Doc(
-        "X1 Edge Router – Datenblatt", "de", 2, "SD-WAN-Router für Filialen"
+    assert x1.attachments == (Doc("X1 Edge Router datasheet", "en", 3, "SD-WAN branch router"),)
+    german = next(i for i in data.items if i.key == "demo-de-x1-datasheet")
+    assert german.attachments[0] == Doc(
+        "X1 Edge Router – Datenblatt",
+        "de",
+        2,
+        "SD-WAN-Router für Filialen",
+        localizes="X1 Edge Router datasheet",
+        out_of_date=True,
     )
     assert x1.extra["version_label"] == "v3"
     assert x1.body.startswith("<p>The Altivo X1")
     assert x1.color == data.taxonomy.products["X1 Router"]
+    assert data.downloads[0] == ("anna@acme.example", "demo-de-x1-datasheet", "de", 21)
     assert data.downloads[1] == ("anna@acme.example", "demo-x5-promo-2025", None, 40)
     jiri = next(u for u in data.users if u.email == "jiri@vendor.example")
     assert (jiri.staff_role, jiri.locales) == ("marketer", ("cs",))

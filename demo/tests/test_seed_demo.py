@@ -133,7 +133,10 @@ def test_content_counts_files_and_dates(seeded):
         assert f.read(5) == b"%PDF-"
 
     x1 = item("demo-x1-datasheet")
-    assert {a.title[-4:] for a in x1.attachments.all()} == {"(EN)", "(DE)"}
+    assert {a.title[-4:] for a in x1.attachments.all()} == {"(EN)"}
+    # The German PDF is the German translation's localized file of it.
+    german = item("demo-de-x1-datasheet")
+    assert german.attachments.get().master.page_id == x1.pk
     assert x1.version_label and len(x1.specifications) >= 5 and x1.changelog
     guide = item("demo-x1-install-guide")
     assert guide.modules and guide.modules[0].value["steps"]
@@ -290,13 +293,19 @@ def test_narrowed_translation_in_review_and_localized_files(seeded):
     from kb.selectors import item_files
 
     jana = user("jana@brightline.example")
-    for key, stale in (("demo-cs-x1-datasheet", False), ("demo-cs-x1-prirucka", True)):
+    for key, stale in (
+        ("demo-cs-x1-datasheet", False),
+        ("demo-cs-x1-prirucka", True),
+        ("demo-de-x1-datasheet", True),  # Anna's: made for v2, the master is v3
+        ("demo-de-x5-datasheet", False),
+    ):
         page = item(key)
         localized = page.attachments.get(master__isnull=False)
         source_key = next(i.translation_of for i in ITEMS if i.key == key)
         assert localized.master.page_id == item(source_key).pk
-        assert localized.title.endswith("(CS)")
-        files = [f for f in item_files(user=jana, item=page)["files"] if f.language == "cs"]
+        code = page.locale.language_code
+        assert localized.title.endswith(f"({code.upper()})")
+        files = [f for f in item_files(user=jana, item=page)["files"] if f.language == code]
         assert [f.out_of_date for f in files] == [stale], key
 
 
