@@ -167,3 +167,18 @@ def test_refusals(source):
 def test_locale_for_accepts_any_case(portal):
     assert locale_for("DE").language_code == "de"
     assert locale_for(" Cs ").language_code == "cs"
+
+
+def test_a_source_object_holding_a_raw_stream_is_read_as_stored(portal):
+    modules = [
+        {
+            "type": "module",
+            "value": {"title": "Unbox", "steps": [{"title": "Check", "body": "Router."}]},
+        }
+    ]
+    source = make_item(key="guide", kind="training_guide", extra={"modules": modules})
+    source.modules = modules  # as the demo's second run holds it: blocks without ids
+
+    page = page_translation_create(source=source, locale="cs", fields={"title": "Příručka"})
+
+    assert page.get_latest_revision_as_object().title == "Příručka"
