@@ -55,6 +55,18 @@ def refuse_edit_outside_locales(request: Any, page: Any) -> None:
         raise PermissionDenied
 
 
+@hooks.register("construct_page_action_menu")
+def hide_publish_when_refused(menu_items: list[Any], request: Any, context: dict[str, Any]) -> None:
+    """No "Publish"/"Unpublish" in the page editor for those the publish hooks would refuse
+    (a translation is published by its review workflow's approval, shown as its own action)."""
+    page = context.get("page")
+    if page is None or not page.pk or translation_policy.can_publish(request.user, page):
+        return
+    menu_items[:] = [
+        item for item in menu_items if item.name not in ("action-publish", "action-unpublish")
+    ]
+
+
 @hooks.register("before_create_page", order=-10)
 def refuse_create_outside_locales(request: Any, parent_page: Any, page_class: Any) -> None:
     if not translation_policy.can_create(request.user, parent_page):
