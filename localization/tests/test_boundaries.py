@@ -258,3 +258,14 @@ def test_translate_a_page_tree_into_own_locale(world_ids, portal):
     cs_child = child.get_translation(cs)
     assert cs_child.get_parent().pk == cs_section.pk
     assert not cs_section.live and not cs_child.live
+
+
+def test_bulk_publish_of_a_translation_refused_for_a_moderator(world_ids):
+    client = client_for(world_ids, "moderator")
+    cs = Page.objects.get(pk=world_ids["cs"]).specific
+    cs.title = "Koncept"
+    cs.save_revision()
+    before = snapshot(cs.pk)
+    response = client.post(f"/admin/bulk/wagtailcore/page/publish/?id={cs.pk}&next=/admin/", {})
+    assert_refused(response)
+    assert snapshot(cs.pk) == before
