@@ -269,3 +269,13 @@ def test_bulk_publish_of_a_translation_refused_for_a_moderator(world_ids):
     response = client.post(f"/admin/bulk/wagtailcore/page/publish/?id={cs.pk}&next=/admin/", {})
     assert_refused(response)
     assert snapshot(cs.pk) == before
+
+
+def test_marketer_admin_home_and_explorer_open_on_his_locale(world_ids):
+    client = client_for(world_ids, "jiri")
+    assert client.get("/admin/").status_code == 200
+    cs_home = Page.objects.get(pk=world_ids["cs"]).get_parent().get_parent()
+    response = client.get(f"/admin/pages/{cs_home.pk}/")
+    assert response.status_code == 200
+    en_home = Page.objects.get(pk=world_ids["en"]).get_parent().get_parent()
+    assert client.get(f"/admin/pages/{en_home.pk}/").status_code in (302, 403, 404)
