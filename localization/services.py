@@ -40,7 +40,9 @@ from wagtail_localize.models import (
 from wagtail_localize.segments import StringSegmentValue, TemplateSegmentValue
 from wagtail_localize.segments.extract import extract_segments
 
-from kb.services import Audience
+# locales_ensure is re-exported: the content locales moved to kb (built with each locale's
+# home); callers of localization.services.locales_ensure keep working.
+from kb.services import Audience, locales_ensure  # noqa: F401
 from permissions.services import approval_workflow_ensure
 
 from .models import MarketerScope, RegionalReviewTask
