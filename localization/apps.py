@@ -9,3 +9,7 @@ class LocalizationConfig(AppConfig):
         from .signal_handlers import register_signal_handlers
 
         register_signal_handlers()
+
+        from . import task_hooks
+
+        task_hooks.register()
