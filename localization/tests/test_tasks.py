@@ -127,3 +127,16 @@ def test_full_refresh_and_backdated_snapshots(portal):
     assert today.missing >= 1 and states(source)["cs"] == "missing"
     with pytest.raises(ValueError):
         coverage_snapshot_record(locale=cs, counts={"finished": 1})
+
+
+def test_refresh_command_prints_each_locale(portal):
+    import io
+
+    from django.core.management import call_command
+
+    upsert("command", "Command", make_pdf_bytes("command"))
+    out = io.StringIO()
+    call_command("translation_tasks_refresh", stdout=out)
+    text = out.getvalue()
+    assert "cs: 0/" in text and "de: 0/" in text
+    assert CoverageSnapshot.objects.filter(day=timezone.localdate()).count() == 2
