@@ -280,21 +280,18 @@ def locale_dashboard(
         )
         files = []
         for master in masters.get(task.source_id, []):
-            loc = localized.get((task.translation_id, master.pk)) if translation else None
+            loc = None
+            upload_url = confirm_url = None
+            if translation is not None:
+                loc = localized.get((translation.pk, master.pk))
+                if may_upload:
+                    upload_url = reverse(
+                        "portal_localized_file_upload", args=[translation.pk, master.pk]
+                    )
             stale = loc is not None and loc.master_sha256 != master.document.sha256
-            files.append(
-                TaskFile(
-                    master,
-                    loc,
-                    stale,
-                    reverse("portal_localized_file_upload", args=[translation.pk, master.pk])
-                    if may_upload
-                    else None,
-                    reverse("portal_localized_file_confirm", args=[loc.pk])
-                    if may_upload and stale
-                    else None,
-                )
-            )
+            if loc is not None and stale and may_upload:
+                confirm_url = reverse("portal_localized_file_confirm", args=[loc.pk])
+            files.append(TaskFile(master, loc, stale, upload_url, confirm_url))
         translate_url = None
         if translation is None and translation_policy.can_translate(user, task.source, locale):
             translate_url = reverse("portal_submit_page_translation", args=[task.source_id])

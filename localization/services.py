@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -248,8 +248,8 @@ def translation_submit_for_review(*, translation: Translation, user: AbstractUse
 
 
 def _task_state(
-    source: dict[str, Any],
-    translation: dict[str, Any] | None,
+    source: Mapping[str, Any],
+    translation: Mapping[str, Any] | None,
     *,
     in_review: bool,
     stale_files: int,
