@@ -64,6 +64,8 @@ class FileSpec:
     content: bytes
     language: str = "en"
     title: str = ""
+    # On a translation: the title of the source's attachment this file localizes (its master).
+    localizes: str = ""
 
 
 @dataclass
@@ -463,16 +465,45 @@ def sorted_tag_names(page: PortalItemPage) -> list[str]:
 def _sync_attachments(
     page: PortalItemPage, files: list[FileSpec], stored: StoredFiles | None
 ) -> bool:
-    """Make the item's attachments ``files``; True when anything changed."""
+    """Make the item's attachments ``files``; True when anything changed.
+
+    A spec with ``localizes`` (on a translation) becomes the localized file of the source's
+    attachment with that title, recorded as translating the master's current file when the
+    file or its master is new (an unchanged re-import keeps what it translates).
+
+    Raises:
+        ValueError: ``localizes`` on a page that is no translation, or no such source file.
+    """
     current = {a.document.title: a for a in page.attachments.select_related("document")}
     changed = False
     region_key = item_region_key(page)
     keep = set()
+    masters: dict[str, ItemAttachment] = {}
+    if any(spec.localizes for spec in files):
+        from .selectors import translation_source
+
+        source = translation_source(page)
+        if source is None:
+            raise ValueError(f"item {page.pk}: only a translation has localized files")
+        masters = {
+            a.title or a.document.title: a
+            for a in source.attachments.filter(master__isnull=True).select_related("document")
+        }
     for order, spec in enumerate(files):
+        master = None
+        if spec.localizes:
+            master = masters.get(spec.localizes)
+            if master is None:
+                raise ValueError(f'item {page.pk}: the source has no file "{spec.localizes}"')
         digest = hashlib.sha1(spec.content, usedforsecurity=False).hexdigest()
         title = spec.title or spec.name
         attachment = current.get(title)
         if attachment is not None and attachment.document.file_hash == digest:
+            if attachment.master_id != (master.pk if master else None):
+                attachment.master = master
+                attachment.master_sha256 = master.document.get_sha256() if master else ""
+                attachment.save(update_fields=["master", "master_sha256"])
+                changed = True
             if attachment.sort_order != order:
                 attachment.sort_order = order
                 attachment.save(update_fields=["sort_order"])
@@ -489,6 +520,8 @@ def _sync_attachments(
             if attachment is None:
                 attachment = ItemAttachment(page=page, title=title)
             attachment.document, attachment.sort_order = document, order
+            attachment.master = master
+            attachment.master_sha256 = master.document.get_sha256() if master else ""
             attachment.save()
         keep.add(attachment.pk)
     removed, _ = ItemAttachment.objects.filter(page=page).exclude(pk__in=keep).delete()

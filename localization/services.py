@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group, Permission
@@ -45,7 +46,7 @@ from wagtail_localize.segments.extract import extract_segments
 from kb.services import Audience, locales_ensure  # noqa: F401
 from permissions.services import approval_workflow_ensure
 
-from .models import MarketerScope, RegionalReviewTask
+from .models import CoverageSnapshot, MarketerScope, RegionalReviewTask, TranslationTask
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
@@ -219,12 +220,18 @@ def translation_draft_save(*, translation: Translation, user: AbstractUser | Non
     content it produced is kept, saved as a draft revision of the untouched page.
     """
     target = translation.get_target_instance()
+    # The translation's own files (localized files, kb.models.ItemAttachment) are never
+    # synchronised: the draft keeps those of the latest revision (one uploaded since the last
+    # publish is only there), not the published rows save_target starts from.
+    previous = Page.objects.get(pk=target.pk).specific.get_latest_revision()
     savepoint = transaction.savepoint()
     try:
         translation.save_target(user=user, publish=False)
         content = Page.objects.get(pk=target.pk).specific.get_latest_revision().content
     finally:
         transaction.savepoint_rollback(savepoint)
+    if previous is not None and "attachments" in previous.content:
+        content["attachments"] = previous.content["attachments"]
     page = Page.objects.get(pk=target.pk).specific
     page.with_content_json(content).save_revision(user=user, log_action=True)
     return Page.objects.get(pk=target.pk).specific
@@ -256,6 +263,206 @@ def translation_submit_for_review(*, translation: Translation, user: AbstractUse
     if state is not None:
         state.cancel(user=user)
     return workflow.start(page, user)
+
+
+# --- translation tasks and coverage ---------------------------------------------------------
+
+
+def _task_state(
+    source: Mapping[str, Any],
+    translation: Mapping[str, Any] | None,
+    *,
+    in_review: bool,
+    stale_files: int,
+) -> tuple[str, list[str]]:
+    """The state of one task and why (docs/localized-files.md, "How a task's state is decided")."""
+    state = TranslationTask.State
+    if translation is None or translation["alias_of_id"] is not None:
+        return state.MISSING, ["new"]
+    reasons = []
+    published = translation["last_published_at"]
+    if (
+        translation["live"]
+        and published is not None
+        and source["last_published_at"] is not None
+        and source["last_published_at"] > published
+    ):
+        reasons.append("source_changed")
+    if stale_files:
+        reasons.append("files_out_of_date")
+    if in_review:
+        return state.IN_REVIEW, ["submitted", *reasons]
+    if not translation["live"]:
+        return state.IN_PROGRESS, ["not_live", *reasons]
+    if translation["has_unpublished_changes"]:
+        return state.IN_PROGRESS, ["draft", *reasons]
+    if reasons:
+        return state.OUT_OF_DATE, reasons
+    return state.DONE, []
+
+
+_PAGE_VALUES = (
+    "pk",
+    "translation_key",
+    "locale_id",
+    "live",
+    "has_unpublished_changes",
+    "last_published_at",
+    "alias_of_id",
+)
+_REFRESH_BATCH = 500
+
+
+@transaction.atomic
+def translation_tasks_refresh(
+    *, translation_keys: Iterable[Any] | None = None, day: date | None = None
+) -> int:
+    """Bring the translation tasks of some source items (all of them: None) up to date, then
+    today's coverage snapshot of every locale whose tasks changed.
+
+    A task exists for every live item of the default locale and every other content locale;
+    a source that is not live has none. Its state is derived from the translation page
+    (missing, live, draft), its workflow (in review), the source's and translation's
+    publication times (source republished after the translation) and the localized files
+    (master changed since). Queries per call: a fixed handful per batch of 500 sources.
+
+    Parameters:
+        translation_keys: the translation groups to refresh (a page's ``translation_key``).
+        day: the snapshot day (default: today in the site's time zone).
+
+    Returns:
+        The number of tasks created, changed or deleted.
+    """
+    from django.db.models import Count, F
+    from django.utils import timezone
+    from wagtail.models import get_default_page_content_type
+
+    from kb.models import ItemAttachment, PortalItemPage
+
+    default = Locale.get_default()
+    targets = list(Locale.objects.exclude(pk=default.pk).values_list("pk", flat=True))
+    sources = PortalItemPage.objects.filter(locale_id=default.pk).order_by("pk")
+    if translation_keys is not None:
+        keys = list(set(translation_keys))
+        if not keys:
+            return 0
+        sources = sources.filter(translation_key__in=keys)
+    now = timezone.now()
+    touched: set[int] = set()
+    changes = 0
+    rows = list(sources.values("pk", "translation_key", "live", "last_published_at"))
+    if translation_keys is None:
+        # A full rebuild also drops tasks whose source is gone from the default locale.
+        gone = TranslationTask.objects.exclude(source_id__in=[row["pk"] for row in rows])
+        touched |= set(gone.values_list("locale_id", flat=True).distinct())
+        changes += gone.delete()[0]
+    for start in range(0, len(rows), _REFRESH_BATCH):
+        batch = rows[start : start + _REFRESH_BATCH]
+        dead = [row["pk"] for row in batch if not row["live"]]
+        if dead:
+            gone = TranslationTask.objects.filter(source_id__in=dead)
+            touched |= set(gone.values_list("locale_id", flat=True).distinct())
+            changes += gone.delete()[0]
+        live = [row for row in batch if row["live"]]
+        if not live:
+            continue
+        translations = {
+            (row["translation_key"], row["locale_id"]): row
+            for row in PortalItemPage.objects.filter(
+                translation_key__in=[row["translation_key"] for row in live],
+                locale_id__in=targets,
+            ).values(*_PAGE_VALUES)
+        }
+        ids = [row["pk"] for row in translations.values()]
+        in_review = set(
+            WorkflowState.objects.filter(
+                base_content_type=get_default_page_content_type(),
+                object_id__in=[str(pk) for pk in ids],
+                status=WorkflowState.STATUS_IN_PROGRESS,
+            ).values_list("object_id", flat=True)
+        )
+        stale = dict(
+            ItemAttachment.objects.filter(page_id__in=ids, master__isnull=False)
+            .exclude(master_sha256=F("master__document__sha256"))
+            .values("page_id")
+            .annotate(n=Count("pk"))
+            .values_list("page_id", "n")
+        )
+        existing = {
+            (task.source_id, task.locale_id): task
+            for task in TranslationTask.objects.filter(source_id__in=[row["pk"] for row in live])
+        }
+        create, update = [], []
+        for source in live:
+            for locale_id in targets:
+                translation = translations.get((source["translation_key"], locale_id))
+                tid = translation["pk"] if translation is not None else None
+                files = stale.get(tid, 0) if tid is not None else 0
+                state, reasons = _task_state(
+                    source, translation, in_review=str(tid) in in_review, stale_files=files
+                )
+                values = {
+                    "translation_id": tid,
+                    "state": state,
+                    "reasons": ",".join(reasons),
+                    "stale_files": files,
+                }
+                task = existing.get((source["pk"], locale_id))
+                if task is None:
+                    create.append(
+                        TranslationTask(
+                            source_id=source["pk"], locale_id=locale_id, updated_at=now, **values
+                        )
+                    )
+                elif any(getattr(task, name) != value for name, value in values.items()):
+                    if task.state != state:
+                        task.updated_at = now
+                    for name, value in values.items():
+                        setattr(task, name, value)
+                    update.append(task)
+                else:
+                    continue
+                touched.add(locale_id)
+        TranslationTask.objects.bulk_create(create)
+        TranslationTask.objects.bulk_update(
+            update, ["translation_id", "state", "reasons", "stale_files", "updated_at"]
+        )
+        changes += len(create) + len(update)
+    for locale in Locale.objects.filter(pk__in=touched):
+        coverage_snapshot_record(locale=locale, day=day)
+    return changes
+
+
+@transaction.atomic
+def coverage_snapshot_record(
+    *, locale: Locale, day: date | None = None, counts: dict[str, int] | None = None
+) -> CoverageSnapshot:
+    """Write ``locale``'s coverage snapshot of ``day`` (default today): the current number of
+    its tasks in each state, or ``counts`` (state → number; the demo's back-dated history).
+    Idempotent: the day's row is replaced.
+
+    Raises:
+        ValueError: ``counts`` names an unknown state.
+    """
+    from django.db.models import Count
+    from django.utils import timezone
+
+    day = day or timezone.localdate()
+    states = [choice.value for choice in TranslationTask.State]
+    if counts is None:
+        counts = dict(
+            TranslationTask.objects.filter(locale=locale)
+            .values("state")
+            .annotate(n=Count("pk"))
+            .values_list("state", "n")
+        )
+    unknown = set(counts) - set(states)
+    if unknown:
+        raise ValueError(f"unknown task states {sorted(unknown)}")
+    snapshot, _ = CoverageSnapshot.objects.update_or_create(
+        locale=locale, day=day, defaults={state: counts.get(state, 0) for state in states}
+    )
+    return snapshot
 
 
 # --- programmatic translations (imports, the demo) -----------------------------------------

@@ -182,3 +182,27 @@ def test_attach_refuses_a_file_of_another_item(portal):
         localized_file_attach(
             translation=one, master=one.attachments.get(), document=one.attachments.get().document
         )
+
+
+def test_an_import_names_the_master_a_file_localizes(portal):
+    from kb.models import ItemKey
+
+    source = sheet("imported")
+    master = source.attachments.get()
+    translation = translate(source, "cs")
+    ItemKey.objects.create(key="imported-cs", page=translation)
+
+    def upsert(content: bytes, localizes: str = "X1 datasheet"):
+        return item_upsert(
+            key="imported-cs",
+            kind="product_sheet",
+            title="X1 datový list",
+            parent=translation.get_parent(),
+            files=[FileSpec(name="lf-cs.pdf", content=content, localizes=localizes)],
+        )
+
+    upsert(pdf("cs"))
+    localized = ItemAttachment.objects.get(page=translation)
+    assert (localized.master_id, localized.master_sha256) == (master.pk, master.document.sha256)
+    with pytest.raises(ValueError, match="no file"):
+        upsert(pdf("cs"), localizes="Nothing")
