@@ -10,6 +10,7 @@ were; an import journal (files/journal.py) extends that to an import that is kil
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,12 +27,15 @@ from files.journal import ImportJournal, Settled
 from files.models import PortalDocument
 from imports.parsing import SECTIONS, BundleError
 from imports.validation import BundlePlan, ItemSpec, bundle_validate
-from kb.models import ItemKey, LibraryIndexPage, PortalHomePage, PortalItemPage
+from kb.models import ItemAttachment, ItemKey, LibraryIndexPage, PortalHomePage, PortalItemPage
+from kb.placements import item_region_key
 from kb.services import (
     Audience,
     StoredFiles,
+    document_create,
     item_upsert,
     library_for_locale,
+    localized_file_attach,
     product_ensure,
     site_structure_ensure,
 )
@@ -317,7 +321,41 @@ class _Importer:
             source=source, locale=spec.locale, fields=fields, audience=audience, publish=True
         )
         ItemKey.objects.get_or_create(key=spec.key, defaults={"page": page})
-        return page
+        self._localized_files(spec, source, page)
+        return PortalItemPage.objects.get(pk=page.pk).specific
+
+    def _localized_files(self, spec: ItemSpec, source: PortalItemPage, page) -> None:
+        """Each file of a translation entry becomes the localized file of the source's file it
+        names (kb.services.localized_file_attach, published); an unchanged file is left alone,
+        so it keeps recording the master file it was made for."""
+        masters = {
+            a.title or a.document.title: a
+            for a in source.attachments.filter(master__isnull=True).select_related("document")
+        }
+        for file in spec.files:
+            master = masters[file.localizes]
+            current = (
+                ItemAttachment.objects.filter(page=page, master=master)
+                .select_related("document")
+                .first()
+            )
+            digest = hashlib.sha1(file.content, usedforsecurity=False).hexdigest()
+            if current is not None and current.document.file_hash == digest:
+                continue
+            document = document_create(
+                name=file.name,
+                content=file.content,
+                title=file.title or file.name,
+                stored=self.stored,
+                region_key=item_region_key(page),
+            )
+            localized_file_attach(
+                translation=page,
+                master=master,
+                document=document,
+                title=file.title or file.name,
+                publish=True,
+            )
 
     def _items(self) -> None:
         for spec in self.plan.items:

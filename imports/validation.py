@@ -465,7 +465,7 @@ class _Validator:
             raise entry.fail(
                 None, f'organisation "{sorted(both)[0]}" is both in grants and in exceptions'
             )
-        files = self._files(entry, locale)
+        files = self._files(entry, locale, translation=translation_of is not None)
         tags = self._tags(entry)
         self.plan.items.append(
             ItemSpec(
@@ -522,7 +522,6 @@ class _Validator:
         for name, why in (
             ("product", "its source's product"),
             ("tags", "its source's tags"),
-            ("files", "its source's files (localized files are uploaded in the admin)"),
         ):
             if entry.has(name):
                 raise entry.fail(name, f"a translation has {why}")
@@ -566,7 +565,7 @@ class _Validator:
                 raise entry.fail("partner_types", f'unknown partner type "{partner_type}"')
         return spec
 
-    def _files(self, item: Entry, locale: str) -> list[FileSpec]:
+    def _files(self, item: Entry, locale: str, translation: bool = False) -> list[FileSpec]:
         data = item.data.get("files")
         if data is None:
             return []
@@ -580,7 +579,7 @@ class _Validator:
                 label,
                 file_data,
                 required=("name", "content_base64"),
-                optional=("language", "title"),
+                optional=("language", "title", "localizes"),
             )
             name = file_name(entry)
             content = file_content(entry)
@@ -596,7 +595,19 @@ class _Validator:
             if effective in titles:
                 raise entry.fail(None, f'another file of this item has the title "{effective}"')
             titles.add(effective)
-            specs.append(FileSpec(name=name, content=content, language=language, title=title))
+            localizes = entry.text("localizes", default="", max_length=200)
+            if translation and not localizes:
+                raise entry.fail(
+                    "localizes",
+                    "a translation's file names the file of its source it localizes",
+                )
+            if localizes and not translation:
+                raise entry.fail("localizes", "only a translation's files localize a source file")
+            specs.append(
+                FileSpec(
+                    name=name, content=content, language=language, title=title, localizes=localizes
+                )
+            )
         return specs
 
     # cross-entry checks ---------------------------------------------------------------------
@@ -756,6 +767,22 @@ class _Validator:
                     f'translation_of: "{source_key}" already has its "{spec.locale}" '
                     f'translation, item "{_item_key(other)}"'
                 )
+        if spec.files:
+            if source_spec is not None:
+                names = {f.title or f.name for f in source_spec.files}
+            else:
+                names = {
+                    a.title or a.document.title
+                    for a in source_page.specific.attachments.filter(
+                        master__isnull=True
+                    ).select_related("document")
+                }
+            for file in spec.files:
+                if file.localizes not in names:
+                    return (
+                        f'files: "{file.title or file.name}" localizes "{file.localizes}", '
+                        f'which is not a file of "{source_key}"'
+                    )
         return self._parent_translation_problem(spec, source_spec, source_page, existing, pairs)
 
     def _parent_translation_problem(

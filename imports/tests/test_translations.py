@@ -233,3 +233,62 @@ def test_refusals_against_the_database(portal, tmp_path):
         'the item exists and is not the "cs" translation of "x1"',
     )
     assert Locale.objects.filter(language_code="cs").exists()
+
+
+def test_a_translations_files_are_localized_files_of_its_sources(portal, tmp_path):
+    from imports.tests.test_bundles import PDF_A, PDF_B, b64
+
+    source = {
+        **SOURCE,
+        "files": [{"name": "x1.pdf", "title": "X1 datasheet PDF", "content_base64": b64(PDF_A)}],
+    }
+    czech = {
+        **CS,
+        "files": [
+            {
+                "name": "x1-cs.pdf",
+                "title": "Datový list X1 (PDF)",
+                "content_base64": b64(PDF_B),
+                "localizes": "X1 datasheet PDF",
+            }
+        ],
+    }
+    payload = json.loads(run(tmp_path, bundle(source, czech), "--json"))["items"]
+
+    page = Page.objects.get(pk=payload["x1-cs"]["id"]).specific
+    localized = page.attachments.get()
+    assert localized.master.page_id == payload["x1"]["id"]
+    assert localized.master_sha256 == localized.master.document.get_sha256()
+    assert len(payload["x1-cs"]["files"]) == 1
+
+    revisions = page.revisions.count()
+    run(tmp_path, bundle(source, czech), "--json")  # unchanged: nothing new
+    assert page.revisions.count() == revisions
+
+
+LOCALIZES_REFUSED = [
+    (
+        {"localizes": "Nope"},
+        'items[1] (key "x1-cs"): files: "c.pdf" localizes "Nope", which is not a file of "x1"',
+    ),
+    ({}, "a translation's file names the file of its source it localizes"),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), LOCALIZES_REFUSED)
+def test_a_translations_file_must_name_a_file_of_its_source(portal, tmp_path, extra, expected):
+    from imports.tests.test_bundles import PDF_A, b64
+
+    source = {**SOURCE, "files": [{"name": "x1.pdf", "content_base64": b64(PDF_A)}]}
+    czech = {**CS, "files": [{"name": "c.pdf", "content_base64": b64(PDF_A), **extra}]}
+    _assert_refused(tmp_path, bundle(source, czech), expected)
+
+
+def test_localizes_only_on_a_translation(portal, tmp_path):
+    from imports.tests.test_bundles import PDF_A, b64
+
+    source = {
+        **SOURCE,
+        "files": [{"name": "x1.pdf", "content_base64": b64(PDF_A), "localizes": "x"}],
+    }
+    _assert_refused(tmp_path, bundle(source), "only a translation's files localize")
