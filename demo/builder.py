@@ -29,7 +29,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.images import ImageFile
 from django.db import transaction
 from django.utils import timezone
-from wagtail.models import Page
+from wagtail.models import Locale, Page
 
 from demo.assets import make_logo, make_pdf, make_product_image
 from demo.loader import (
@@ -59,7 +59,12 @@ from kb.services import (
     section_upsert,
     site_structure_ensure,
 )
-from localization.services import marketer_set, page_translation_create
+from localization.services import (
+    coverage_snapshot_record,
+    marketer_set,
+    page_translation_create,
+    translation_tasks_refresh,
+)
 from permissions.models import (
     AccessChange,
     Membership,
@@ -535,6 +540,30 @@ class _Seeder:
         ) + timedelta(minutes=minutes)
         return min(moment, self.now - timedelta(minutes=5))
 
+    def tasks(self) -> None:
+        """The marketers' translation tasks and coverage chart: tasks recomputed (the history's
+        date changes and back-dated localized files send no signals), today's snapshot per
+        locale, and four weekly snapshots before it in which one more item was done each week
+        (the demo's back-dated history, like its downloads)."""
+        translation_tasks_refresh()
+        today = timezone.localdate()
+        default = Locale.get_default()
+        for locale in Locale.objects.exclude(pk=default.pk).order_by("language_code"):
+            now = coverage_snapshot_record(locale=locale, day=today)
+            for weeks in range(4, 0, -1):
+                done = max(0, now.done - weeks)
+                coverage_snapshot_record(
+                    locale=locale,
+                    day=today - timedelta(weeks=weeks),
+                    counts={
+                        "done": done,
+                        "missing": now.missing + (now.done - done),
+                        "out_of_date": 0,
+                        "in_progress": 0,
+                        "in_review": 0,
+                    },
+                )
+
     # -- summary ----------------------------------------------------------------------------
     def summarize(self) -> None:
         s = self.summary
@@ -640,6 +669,7 @@ def demo_seed(*, stdout: TextIO | None = None) -> DemoSummary:
             seeder.marketers()
             seeder.items()
             seeder.history()
+            seeder.tasks()
             seeder.summarize()
     except BaseException:
         seeder.stored.discard()

@@ -315,3 +315,18 @@ def test_marketers_have_their_locales(seeded):
     for email, codes in (("jiri@vendor.example", ["cs"]), ("greta@vendor.example", ["de"])):
         assert [loc.language_code for loc in marketer_locales(user=user(email))] == codes
     assert user("approver@vendor.example").groups.filter(name="Moderators").exists()
+
+
+def test_jiris_task_list_and_coverage_history(seeded):
+    from localization.models import CoverageSnapshot, TranslationTask
+
+    czech = Locale.objects.get(language_code="cs")
+    tasks = TranslationTask.objects.filter(locale=czech)
+    states = {t.source_id: t.state for t in tasks}
+    assert states[item("demo-x1-install-guide").pk] == "out_of_date"  # its master PDF changed
+    assert states[item("demo-f9-datasheet").pk] == "in_review"
+    assert states[item("demo-x1-datasheet").pk] == "done"
+    assert tasks.filter(state="missing").count() >= 4  # new items waiting for Czech
+    history = CoverageSnapshot.objects.filter(locale=czech).order_by("day")
+    assert history.count() >= 5
+    assert history.first().done <= history.last().done
