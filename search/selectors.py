@@ -25,7 +25,7 @@ from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from wagtail.coreutils import get_supported_content_language_variant
-from wagtail.models import Site
+from wagtail.models import Locale, Site
 
 from permissions.idquery import rows_for_ids
 from permissions.policies.search import search_filter_for
@@ -76,6 +76,9 @@ class SearchPage:
     backend: str = ""
     total_exact: bool = True  # False: ``total`` is a lower bound ("1,000+")
     took_ms: float = 0.0
+    # The content languages searched when the user picked none (default_languages), as
+    # (code, name); empty when the user chose languages or asked for all of them.
+    default_languages: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def has_previous(self) -> bool:
@@ -148,6 +151,22 @@ def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, dict[str, str]]:
     }
 
 
+ALL_LANGUAGES = "all"
+
+
+def default_languages(user=None) -> list[str]:
+    """The content languages a search covers unless the user picks: the user's own (the
+    content variant of their preferred UI language, else the active one, when content exists
+    in it) and the source language, whose items every partner reads as the master copy."""
+    source = Locale.get_default().language_code
+    wanted = getattr(user, "preferred_language", "") or translation.get_language() or source
+    try:
+        mine = get_supported_content_language_variant(wanted)
+    except LookupError:  # a UI language without content (fr, ja, …): the source only
+        mine = source
+    return list(dict.fromkeys([mine, source]))
+
+
 def params_to_filters(params) -> dict[str, list[str]]:
     names = {"type": "kind", "product": "product", "language": "locale", "tag": "tags"}
     filters = {}
@@ -173,7 +192,13 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
         number = 1
     filters = params_to_filters(params)
     page = SearchPage(q=q, results=[], total=0, page=number, num_pages=0, sort=sort)
-    page.selected = filters
+    page.selected = dict(filters)
+    if ALL_LANGUAGES in filters.get("locale", []):
+        filters.pop("locale")  # ?language=all: every language, no default
+    elif "locale" not in filters:
+        filters["locale"] = default_languages(user)
+        names = dict(settings.WAGTAIL_CONTENT_LANGUAGES)
+        page.default_languages = [(code, names.get(code, code)) for code in filters["locale"]]
     if not q:
         return page
     started = time.perf_counter()

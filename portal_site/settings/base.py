@@ -313,6 +313,9 @@ PORTAL_SEARCH_LANGUAGES = {
     "en": {"analyzer": "english", "postgres": "english"},
     "de": {"analyzer": "german", "postgres": "german"},
     "fr": {"analyzer": "french", "postgres": "french"},
+    # Elasticsearch's czech analyzer; engines without it (osmem-server) index Czech with the
+    # fallback. PostgreSQL ships no Czech text search configuration: "simple" (no stemming).
+    "cs": {"analyzer": "czech", "fallback": "folding", "postgres": "simple"},
     "*": {"analyzer": "folding", "postgres": "simple"},
 }
 # The portal search backends. "default" answers; when it fails (SearchBackendError: down, or
