@@ -428,6 +428,34 @@ def audience_recompute_subtree(*, page: Page) -> None:
 
 
 @transaction.atomic
+def audience_translations_adopt() -> int:
+    """Compile as translations the rows of translation pages compiled before translations
+    shared their source's audience (a database migrated from an earlier release); idempotent,
+    one query when there is nothing to do. Run after every ``migrate`` (apps.py)."""
+    default = Locale.get_default()
+    rows = list(
+        PageAudience.objects.filter(translation_own__isnull=True, detached=False)
+        .exclude(page__locale=default)
+        .filter(
+            page__translation_key__in=Page.objects.filter(locale=default).values("translation_key")
+        )
+        .select_related("page")
+    )
+    parents = region_ancestry()
+    for row in sorted(rows, key=lambda r: r.page.path):
+        specific = row.page.specific
+        if not hasattr(specific, "audience_public"):
+            continue
+        source = translation_source_of(specific)
+        placed = source is not None and _parallel(specific, source)
+        _sync_page_guardian(specific, _own_access(specific, True))
+        _write_row(
+            specific, _translation_rule(_raw_own(specific), source, placed, parents), parents
+        )
+    return len(rows)
+
+
+@transaction.atomic
 def audience_recompute_all() -> int:
     """Re-derive every compiled audience (after a tier's rank or a region's parent changed)."""
     ranks = dict(Tier.objects.values_list("id", "rank"))

@@ -141,3 +141,17 @@ def test_a_misplaced_translation_admits_nobody(group):
     translation.refresh_from_db()
     for user in users.values():
         assert _visible(user, translation) == (False, False)
+
+
+def test_translations_compiled_by_an_earlier_release_are_adopted_after_migrate(group):
+    from permissions.services import audience_translations_adopt
+
+    translation, users = group["translation"], group["users"]
+    # As an earlier release left it: a standalone row, no source, the exception not applied.
+    PageAudience.objects.filter(page=translation).update(
+        source=None, translation_own=None, own_regions=None, eff_regions=None, own_exceptions="|"
+    )
+    assert page_policy.can_view(users["alpen-it"], translation)
+    assert audience_translations_adopt() == 1
+    assert _visible(users["alpen-it"], translation) == (False, False)
+    assert audience_translations_adopt() == 0
