@@ -318,7 +318,7 @@ class PageAudience(models.Model):
     # PageGroupObjectPermission by services.audience_set_organizations ("|" = none).
     own_grants = models.TextField(default="|")
     own_exceptions = models.TextField(default="|")
-    # Translations (docs/translations.md, "One audience per translation group"): the source page
+    # Translations (docs/translation-audience.md): the source page
     # of this translation (its group's page in the default locale); its grants and exceptions
     # are this node's, and the own_* columns above hold the translation's own fields AND the
     # source's own rule. A deleted source takes this row with it: the translation has no

@@ -1,4 +1,4 @@
-"""One audience per translation group (docs/translations.md): the leak of the first release,
+"""One audience per translation group (docs/translation-audience.md): the leak of the first release,
 reproduced and closed, and how the compiled rule follows its source through publish, unpublish,
 grants, narrowing, moves and the access audit. The property test covers random groups."""
 
