@@ -70,7 +70,10 @@ class PortalAuthenticationForm(LockoutMessageMixin, AuthenticationForm):
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = _("E-mail address")
-        self.fields["username"].widget.attrs.update({"autocomplete": "email", "type": "email"})
+        # An address reads left to right in every UI language (Arabic too).
+        self.fields["username"].widget.attrs.update(
+            {"autocomplete": "email", "type": "email", "dir": "ltr"}
+        )
 
 
 class PortalPasswordResetForm(PasswordResetForm):
@@ -79,7 +82,7 @@ class PortalPasswordResetForm(PasswordResetForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].label = _("E-mail address")
-        self.fields["email"].widget.attrs.update({"autocomplete": "email"})
+        self.fields["email"].widget.attrs.update({"autocomplete": "email", "dir": "ltr"})
 
 
 class ProfileForm(forms.Form):
