@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class PermissionsConfig(AppConfig):
     name = "permissions"
-    verbose_name = "Partners and access"
+    verbose_name = _("Partners and access")
 
     def ready(self) -> None:
         from .signal_handlers import register_signal_handlers
