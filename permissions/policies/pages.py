@@ -287,7 +287,7 @@ class PagePolicy:
         for node in chain:
             audience = getattr(node, "audience", None)
             if audience is not None and audience.source_id is not None:
-                node.source_live = audience.source.live  # type: ignore[attr-defined]
+                node.source_live = audience.source.live
         return chain
 
     def _evaluate(

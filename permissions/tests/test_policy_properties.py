@@ -311,21 +311,17 @@ class PolicyAgreementTests(TestCase):
         # that go offline while their translations stay live.
         german = Locale.objects.get(language_code="de")
         translated: dict[int, Page] = {}
-        for spec in world.translations:
-            source = pages[spec.source]
-            parent = (
-                library_for_locale("de")
-                if spec.source == -1
-                else translated[
-                    world.nodes[spec.source].parent
-                    if world.nodes[spec.source].parent is not None
-                    else -1
-                ]
-            )
-            model = LibraryIndexPage if spec.source == -1 else ProductSheetPage
+        for tspec in world.translations:
+            source = pages[tspec.source]
+            if tspec.source == -1:
+                parent = library_for_locale("de")
+            else:
+                source_parent = world.nodes[tspec.source].parent
+                parent = translated[-1 if source_parent is None else source_parent]
+            model = LibraryIndexPage if tspec.source == -1 else ProductSheetPage
             page = make(
                 parent,
-                spec.rule,
+                tspec.rule,
                 model,
                 f"{source.title}-de",
                 locale=german,
@@ -333,11 +329,11 @@ class PolicyAgreementTests(TestCase):
             )
             # A copy brings grants and exceptions of its own (wagtail-localize copies the
             # fields): applied as a publish would, they must count for nothing.
-            stray = [orgs[o] for o in sorted(spec.stray_orgs)]
+            stray = [orgs[o] for o in sorted(tspec.stray_orgs)]
             page.audience_grants = stray
             page.audience_exceptions = stray[:1]
             page.save()
-            translated[spec.source] = page
+            translated[tspec.source] = page
         for index in sorted(world.unpublished_later):
             if pages[index].live:
                 pages[index].specific.unpublish()
@@ -389,7 +385,11 @@ class PolicyAgreementTests(TestCase):
                     user, PortalDocument.objects.filter(pk__in=[d.pk for d in documents.values()])
                 ).values_list("pk", flat=True)
             )
-            organization = None if org_index is None else user.membership.organization
+            organization = (
+                user.membership.organization
+                if org_index is not None and isinstance(user, User)
+                else None
+            )
             for pk, expect in expectations.items():
                 expected = expect(org_index)
                 page = by_pk[pk]
