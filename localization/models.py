@@ -65,7 +65,7 @@ class RegionalReviewTask(Task):
     def user_can_lock(self, obj: Any, user: Any) -> bool:
         return self.can_review(obj, user)
 
-    def get_actions(self, obj: Any, user: Any) -> list[tuple[str, str, bool]]:
+    def get_actions(self, obj: Any, user: Any) -> list[tuple[str, Any, bool]]:
         if not self.can_review(obj, user):
             return []
         return [

@@ -23,6 +23,9 @@ from wagtail.models import (
 )
 from wagtail_localize.models import Translation
 
+# Re-exported: the content locales moved to kb (built with each locale's home); callers of
+# localization.services.locales_ensure keep working.
+from kb.services import locales_ensure  # noqa: F401
 from permissions.services import approval_workflow_ensure
 
 from .models import CoverageSnapshot, MarketerScope, RegionalReviewTask, TranslationTask

@@ -137,7 +137,7 @@ def xliff_upload(request: HttpRequest, translation_id: int) -> HttpResponse:
     next_url = get_valid_next_url_from_request(request) or _edit_url(instance)
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None or upload.size > XLIFF_MAX_BYTES:
+        if upload is None or (upload.size or 0) > XLIFF_MAX_BYTES:
             messages.error(request, _("Please choose an XLIFF file (at most 5 MB)."))
         else:
             try:
@@ -185,7 +185,7 @@ def translation_submit(request: HttpRequest, translation_id: int) -> HttpRespons
     if not isinstance(instance, Page):
         raise Http404
     try:
-        translation_submit_for_review(translation=translation, user=request.user)
+        translation_submit_for_review(translation=translation, user=request.user)  # type: ignore[arg-type]
     except ValueError:
         messages.error(request, _("This translation cannot be submitted for review."))
     else:

@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from wagtail import hooks
 from wagtail.admin.widgets import ListingButton
-from wagtail.models import Locale
+from wagtail.models import Locale, Page
 from wagtail_localize.models import Translation
 
 from permissions.policies.localization import translation_policy
@@ -53,6 +53,42 @@ def refuse_edit_outside_locales(request: Any, page: Any) -> None:
         and not translation_policy.can_publish(request.user, page)
     ):
         raise PermissionDenied
+
+
+@hooks.register("before_bulk_action", order=-10)
+def refuse_bulk(request: Any, action_type: str, objects: Any, action: Any) -> None:
+    """The page listing's bulk publish/unpublish/delete/move ask the same questions."""
+    if getattr(action, "model", None) is None or not issubclass(action.model, Page):
+        return
+    destination = None
+    if action_type == "move":
+        form = getattr(action, "cleaned_form", None)
+        destination = form.cleaned_data.get("chooser") if form is not None else None
+    for page in objects:
+        if action_type in ("publish", "unpublish"):
+            allowed = translation_policy.can_publish(request.user, page)
+        elif action_type == "delete":
+            allowed = translation_policy.can_delete(request.user, page)
+        elif action_type == "move":
+            allowed = destination is not None and translation_policy.can_move(
+                request.user, page, destination
+            )
+        else:
+            allowed = translation_policy.can_edit_locale(request.user, page.locale)
+        if not allowed:
+            raise PermissionDenied
+
+
+@hooks.register("construct_page_action_menu")
+def hide_publish_when_refused(menu_items: list[Any], request: Any, context: dict[str, Any]) -> None:
+    """No "Publish"/"Unpublish" in the page editor for those the publish hooks would refuse
+    (a translation is published by its review workflow's approval, shown as its own action)."""
+    page = context.get("page")
+    if page is None or not page.pk or translation_policy.can_publish(request.user, page):
+        return
+    menu_items[:] = [
+        item for item in menu_items if item.name not in ("action-publish", "action-unpublish")
+    ]
 
 
 @hooks.register("before_create_page", order=-10)

@@ -11,7 +11,7 @@ that ``StringTranslation`` only, blank targets are ignored.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polib
 from translate.storage import xliff as xliff1
@@ -45,12 +45,12 @@ class Xliff12File(xliff1.xlifffile):
     namespace = XLIFF12_NAMESPACE
 
 
-def _store(version: Version, *, source: str, target: str):  # type: ignore[no-untyped-def]
-    if version == "1.2":
-        store = Xliff12File(sourcelanguage=source)
-        store.settargetlanguage(target)
-        return store
-    store = xliff2.Xliff2File(sourcelanguage=source)
+def _store(version: Version, *, source: str, target: str) -> Any:
+    store: Any = (
+        Xliff12File(sourcelanguage=source)
+        if version == "1.2"
+        else xliff2.Xliff2File(sourcelanguage=source)
+    )
     store.settargetlanguage(target)
     return store
 

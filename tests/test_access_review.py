@@ -20,9 +20,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from wagtail.models import Page, PageLogEntry, Revision, WorkflowState
+from wagtail.models import Locale, Page, PageLogEntry, Revision, WorkflowState
 
 from kb.models import ItemKey, LibraryIndexPage
+from localization.services import marketer_set
 from permissions.models import (
     EXCEPTION_CODENAME,
     GRANT_CODENAME,
@@ -175,6 +176,20 @@ def indexed(demo, django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
+@pytest.fixture
+def czech_lounge(demo) -> LibraryIndexPage:
+    """Jiří as the Czech marketer and the Czech translation of the Platinum lounge: marketers
+    edit only their locales' pages (issue #11), and may not change who sees them."""
+    marketer_set(user=User.objects.get(email=MARKETER), locales=["cs"])
+    source = lounge()
+    czech = Locale.objects.get(language_code="cs")
+    page = source.get_translation_or_none(czech)
+    if page is None:
+        page = source.copy_for_translation(czech)
+        page.save_revision().publish()
+    return LibraryIndexPage.objects.get(pk=page.pk)
+
+
 def guardian_orgs(page, codename: str) -> set[str]:
     groups = PageGroupObjectPermission.objects.filter(
         content_object_id=page.pk, permission__codename=codename
@@ -213,8 +228,8 @@ def test_access_permission_is_held_by_editors_moderators_and_superusers_only(dem
         assert page_access_policy.user_has_permission(user, "change_access") is allowed, email
 
 
-def test_marketer_sees_access_read_only_and_can_still_edit_content(demo, indexed):
-    page = lounge()
+def test_marketer_sees_access_read_only_and_can_still_edit_content(demo, indexed, czech_lounge):
+    page = czech_lounge
     client = staff(MARKETER)
     data, disabled = edit_form(client, page)
     assert set(ACCESS_FIELDS) <= disabled
@@ -233,8 +248,10 @@ def test_marketer_sees_access_read_only_and_can_still_edit_content(demo, indexed
 @pytest.mark.parametrize(
     "field", ["audience_grants", "audience_exceptions", "audience_min_tier", "audience_public"]
 )
-def test_marketer_access_change_is_refused_with_a_form_error(demo, indexed, action, field):
-    page = lounge()
+def test_marketer_access_change_is_refused_with_a_form_error(
+    demo, indexed, czech_lounge, action, field
+):
+    page = czech_lounge
     client = staff(MARKETER)
     data, _ = edit_form(client, page)
     revisions = Revision.objects.filter(object_id=str(page.pk)).count()
@@ -266,8 +283,8 @@ def test_marketer_access_change_is_refused_with_a_form_error(demo, indexed, acti
     assert sees(partner("anna@acme.example"), item("demo-roadmap-2027"), word="roadmap") == HIDDEN
 
 
-def test_marketer_autosave_with_an_access_change_saves_nothing(demo, indexed):
-    page = lounge()
+def test_marketer_autosave_with_an_access_change_saves_nothing(demo, indexed, czech_lounge):
+    page = czech_lounge
     client = staff(MARKETER)
     data, _ = edit_form(client, page)
     revisions = Revision.objects.filter(object_id=str(page.pk)).count()

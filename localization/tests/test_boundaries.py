@@ -214,3 +214,68 @@ def test_strings_of_another_locale_refused(world_ids):
         assert_refused(client.get(url))
     assert_refused(client.post(f"/admin/localization/translations/{translation.pk}/submit/"))
     assert Page.objects.get(pk=world_ids["de"]).current_workflow_state is None
+
+
+def test_localized_file_upload_policy(world_ids):
+    jiri = User.objects.get(pk=world_ids["jiri"])
+    editor = User.objects.get(pk=world_ids["editor"])
+    pages = {key: Page.objects.get(pk=world_ids[key]) for key in ("en", "de", "cs")}
+    assert translation_policy.can_upload_localized_file(jiri, pages["cs"])
+    assert not translation_policy.can_upload_localized_file(jiri, pages["de"])
+    assert not translation_policy.can_upload_localized_file(jiri, pages["en"])
+    # A source page has no localized files, whoever asks.
+    assert not translation_policy.can_upload_localized_file(editor, pages["en"])
+    assert translation_policy.can_upload_localized_file(editor, pages["de"])
+
+
+def test_moderator_sees_no_publish_button_on_a_translation(world_ids):
+    client = client_for(world_ids, "moderator")
+    library = Page.objects.get(pk=world_ids["cs"]).get_parent()
+    response = client.get(f"/admin/pages/{library.pk}/edit/")
+    assert response.status_code == 200
+    assert b'name="action-publish"' not in response.content
+    en_library = Page.objects.get(pk=world_ids["en"]).get_parent()
+    response = client.get(f"/admin/pages/{en_library.pk}/edit/")
+    assert b'name="action-publish"' in response.content
+
+
+def test_translate_a_page_tree_into_own_locale(world_ids, portal):
+    """ "Include subtree": the section and its items, as drafts in the Czech tree."""
+    from kb.services import section_upsert
+    from kb.tests.factories import make_item
+
+    section = section_upsert(
+        parent=portal["en"].get_children().get(slug="library"), slug="guides", title="Guides"
+    )
+    child = make_item(key="guide-1", title="Guide one", parent=section)
+    client = client_for(world_ids, "jiri")
+    cs = section.locale.__class__.objects.get(language_code="cs")
+    response = client.post(
+        f"/admin/localize/submit/page/{section.pk}/", {"locales": [cs.pk], "include_subtree": "on"}
+    )
+    assert response.status_code == 302
+    cs_section = section.get_translation(cs)
+    cs_child = child.get_translation(cs)
+    assert cs_child.get_parent().pk == cs_section.pk
+    assert not cs_section.live and not cs_child.live
+
+
+def test_bulk_publish_of_a_translation_refused_for_a_moderator(world_ids):
+    client = client_for(world_ids, "moderator")
+    cs = Page.objects.get(pk=world_ids["cs"]).specific
+    cs.title = "Koncept"
+    cs.save_revision()
+    before = snapshot(cs.pk)
+    response = client.post(f"/admin/bulk/wagtailcore/page/publish/?id={cs.pk}&next=/admin/", {})
+    assert_refused(response)
+    assert snapshot(cs.pk) == before
+
+
+def test_marketer_admin_home_and_explorer_open_on_his_locale(world_ids):
+    client = client_for(world_ids, "jiri")
+    assert client.get("/admin/").status_code == 200
+    cs_home = Page.objects.get(pk=world_ids["cs"]).get_parent().get_parent()
+    response = client.get(f"/admin/pages/{cs_home.pk}/")
+    assert response.status_code == 200
+    en_home = Page.objects.get(pk=world_ids["en"]).get_parent().get_parent()
+    assert client.get(f"/admin/pages/{en_home.pk}/").status_code in (302, 403, 404)

@@ -73,3 +73,36 @@ def test_marketer_set_exact_locales_and_regions(portal):
 
 def test_global_marketers_group_holds_nothing_on_pages(portal):
     assert not GroupPagePermission.objects.filter(group__name="Marketers").exists()
+
+
+def test_migrations_on_an_existing_site(portal):
+    """localization/0001 and 0002 on a database whose homes exist: the global Marketers group
+    loses its root permissions, each translation home gets its group and the Translation
+    review workflow; running them again changes nothing."""
+    import importlib
+
+    from django.apps import apps
+    from wagtail.models import Page, Workflow, WorkflowPage
+
+    marketers = Group.objects.get(name="Marketers")
+    root = Page.get_first_root_node()
+    change = GroupPagePermission.objects.filter(group__name="Editors").first().permission
+    GroupPagePermission.objects.create(group=marketers, page=root, permission=change)
+    WorkflowPage.objects.filter(page__in=[portal["de"], portal["cs"]]).delete()
+
+    first = importlib.import_module("localization.migrations.0001_marketers")
+    second = importlib.import_module("localization.migrations.0002_regional_review")
+    for _ in range(2):
+        first.scope_marketers(apps, None)
+        second.ensure(apps, None)
+
+    assert not GroupPagePermission.objects.filter(group=marketers).exists()
+    assert set(
+        GroupPagePermission.objects.filter(group__name="Marketers (cs)").values_list(
+            "page_id", "permission__codename"
+        )
+    ) == {(portal["cs"].pk, "add_page"), (portal["cs"].pk, "change_page")}
+    assert Workflow.objects.filter(name="Translation review").count() == 1
+    for code in ("de", "cs"):
+        assert WorkflowPage.objects.get(page=portal[code]).workflow.name == "Translation review"
+    assert WorkflowPage.objects.get(page=portal["en"]).workflow.name == "Approval"

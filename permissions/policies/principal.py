@@ -153,7 +153,8 @@ def _staff_principal(user: UserLike) -> Principal:
     from wagtail.models import Locale
 
     default_code = Locale.get_default().language_code
-    rows = Group.objects.filter(user=user).values_list(
+    user_id = int(user.pk or 0)  # a signed-in user (principal_for checked)
+    rows = Group.objects.filter(user__pk=user_id).values_list(
         "name",
         "page_permissions__permission__codename",
         "page_permissions__page__depth",

@@ -22,6 +22,7 @@ from accounts.models import User
 from kb.models import ItemKey, LibraryIndexPage, PortalHomePage
 from kb.services import Audience, library_for_locale
 from kb.tests.factories import make_item
+from localization.services import marketer_set
 from permissions.models import (
     EXCEPTION_CODENAME,
     GRANT_CODENAME,
@@ -142,8 +143,12 @@ def test_roles_and_the_approval_workflow(portal):
     workflow = Workflow.objects.get(name=APPROVAL_WORKFLOW)
     (task,) = [t.specific for t in workflow.tasks]
     assert list(task.groups.all()) == [moderators]
+    # Source-locale pages go to "Approval"; translations to "Translation review" (Regional
+    # review, then the same Approval task: issue #11, localization.services).
     for home in PortalHomePage.objects.all():
-        assert home.get_workflow() == workflow
+        expected = "Approval" if home.locale.language_code == "en" else "Translation review"
+        assert home.get_workflow().name == expected
+        assert [t.specific for t in home.get_workflow().tasks][-1] == task
     item = make_item(key="z")
     assert item.get_workflow() == workflow
 
@@ -213,9 +218,11 @@ def test_seed_demo_twice_adds_no_access_rows_for_live_items(demo):
 
 def test_create_view_refuses_access_from_a_marketer_and_accepts_it_from_an_editor(client, portal):
     org = OrganizationFactory(name="Nordlicht")
-    library = library_for_locale("en")
+    # A marketer adds pages only in his locale (issue #11): the Czech library.
+    library = library_for_locale("cs")
     url = f"/admin/pages/add/kb/libraryindexpage/{library.pk}/"
     marketer = user_upsert(email="m@example.test", password="x", staff_role="marketer")
+    marketer_set(user=marketer, locales=["cs"])
     editor = user_upsert(email="e@example.test", password="x", staff_role="editor")
     data = nested_form_data({"title": "New section", "slug": "new-section", "intro": rich_text("")})
     data["audience_grants"] = [org.pk]
