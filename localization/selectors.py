@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Q
 from wagtail.models import Locale
 
 from .models import MarketerScope
@@ -69,8 +70,42 @@ def dashboard_locales(*, user: Any) -> list[Locale]:
     ]
 
 
-def task_counts(*, locales: list[Locale]) -> dict[int, dict[str, int]]:
-    """Tasks per state for each locale (one query): ``{locale_id: {state: n}}``."""
+def task_scope_q(*, user: Any) -> Q:
+    """The tasks a user's list shows: for a marketer with regions (``marketer_regions``), the
+    items for everyone or for a region related to his (the region, a sub-region, or a region it
+    lies in); everyone else: all. Regions narrow the list, they are no access boundary (the
+    locale is: ``dashboard_locales``)."""
+    from kb.models import PortalItemPage
+    from permissions.models import Region
+
+    regions = marketer_regions(user=user) if getattr(user, "is_authenticated", False) else []
+    if not regions:
+        return Q()
+    parents = dict(Region.objects.values_list("pk", "parent_id"))
+    mine = {region.pk for region in regions}
+    related = set()
+    for region_id in parents:
+        chain, seen = [], set()
+        current: int | None = region_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            chain.append(current)
+            current = parents.get(current)
+        if mine & set(chain):  # the region is one of his, or lies below one of his
+            related.add(region_id)
+    for region_id in mine:  # and the regions his lie in
+        current = parents.get(region_id)
+        while current is not None and current not in related:
+            related.add(current)
+            current = parents.get(current)
+    unrestricted = PortalItemPage.objects.filter(audience_regions__isnull=True).values("pk")
+    matching = PortalItemPage.objects.filter(audience_regions__in=related).values("pk")
+    return Q(source_id__in=unrestricted) | Q(source_id__in=matching)
+
+
+def task_counts(*, locales: list[Locale], scope: Q | None = None) -> dict[int, dict[str, int]]:
+    """Tasks per state for each locale (one query): ``{locale_id: {state: n}}``; ``scope``
+    narrows them (``task_scope_q``)."""
     from django.db.models import Count
 
     from .models import TranslationTask
@@ -80,6 +115,7 @@ def task_counts(*, locales: list[Locale]) -> dict[int, dict[str, int]]:
     }
     rows = (
         TranslationTask.objects.filter(locale_id__in=list(counts))
+        .filter(scope or Q())
         .values("locale_id", "state")
         .annotate(n=Count("pk"))
         .values_list("locale_id", "state", "n")
@@ -228,9 +264,14 @@ def locale_dashboard(
 
     if locales is None:
         locales = dashboard_locales(user=user)
-    counts = task_counts(locales=[locale])[locale.pk]
+    scope = task_scope_q(user=user)
+    counts = task_counts(locales=[locale], scope=scope)[locale.pk]
     total = sum(counts.values())
-    tasks = TranslationTask.objects.filter(locale=locale).select_related("source", "translation")
+    tasks = (
+        TranslationTask.objects.filter(locale=locale)
+        .filter(scope)
+        .select_related("source", "translation")
+    )
     if state in STATE_ORDER:
         tasks = tasks.filter(state=state)
     else:
