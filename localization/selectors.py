@@ -144,6 +144,7 @@ class TaskRow:
     translation_url: str | None
     translate_url: str | None
     files: list[TaskFile]
+    sync_url: str | None = None  # the source changed: bring its new text into the translation
 
 
 @dataclass
@@ -304,6 +305,16 @@ def locale_dashboard(
     ).select_related("document"):
         localized[(att.page_id, att.master_id)] = att
 
+    # The wagtail-localize sources of the listed items (for "Sync" on a changed source).
+    from wagtail_localize.models import TranslationSource
+
+    changed = [t.source.translation_key for t in found if "source_changed" in t.reasons]
+    sync_sources = dict(
+        TranslationSource.objects.filter(object_id__in=changed).values_list("object_id", "pk")
+        if changed
+        else []
+    )
+
     # Who may do what is the policy's to say; it answers per locale for translating, and per
     # translation page for uploads (Wagtail's page permissions, cached per user).
     labels = dict(TranslationTask.State.choices)
@@ -333,9 +344,13 @@ def locale_dashboard(
             if loc is not None and stale and may_upload:
                 confirm_url = reverse("portal_localized_file_confirm", args=[loc.pk])
             files.append(TaskFile(master, loc, stale, upload_url, confirm_url))
-        translate_url = None
-        if translation is None and translation_policy.can_translate(user, task.source, locale):
+        translate_url = sync_url = None
+        may_translate = translation_policy.can_translate(user, task.source, locale)
+        if translation is None and may_translate:
             translate_url = reverse("portal_submit_page_translation", args=[task.source_id])
+        sync_source = sync_sources.get(task.source.translation_key)
+        if translation is not None and sync_source is not None and may_translate:
+            sync_url = reverse("portal_update_translations", args=[sync_source])
         rows.append(
             TaskRow(
                 task,
@@ -344,6 +359,7 @@ def locale_dashboard(
                 reverse("wagtailadmin_pages:edit", args=[translation.pk]) if translation else None,
                 translate_url,
                 files,
+                sync_url,
             )
         )
 

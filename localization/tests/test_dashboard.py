@@ -100,6 +100,9 @@ def test_marketer_sees_only_his_locales(world):
         "done": 0,
     }
     assert [loc.language_code for loc in response.context["dashboard"].locales] == ["cs"]
+    (stale,) = [r for r in response.context["dashboard"].rows if r.task.state == "out_of_date"]
+    assert stale.sync_url and stale.sync_url.startswith("/admin/localize/update/")
+    assert jiri.get(stale.sync_url).status_code == 200
     assert_refused(jiri.get("/admin/translations/de/"))
     assert_refused(jiri.get("/admin/translations/en/"))
     home = jiri.get("/admin/").content.decode()
