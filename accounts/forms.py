@@ -1,24 +1,42 @@
-"""Forms for the e-mail-login user model: the portal login and the Wagtail admin user forms."""
+"""Forms for the e-mail-login user model: the portal login, the profile and the Wagtail admin
+user forms."""
+
+from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms.auth import LoginForm as WagtailLoginForm
 from wagtail.users.forms import UserCreationForm, UserEditForm
 
-from .models import time_zone_choices
+from .languages import normalize_language
+from .models import DigestFrequency, time_zone_choices
 
 PROFILE_FIELDS = {"preferred_language", "time_zone"}
 
 
-class PortalUserCreationForm(UserCreationForm):
+class LanguageInAnyCaseMixin:
+    """A ``preferred_language`` in any case or with ``_`` ("pt-BR", "zh_Hans") is the same choice
+    as Django's lower-case code ("pt-br", "zh-hans")."""
+
+    def full_clean(self):
+        field = self.add_prefix("preferred_language")
+        if self.is_bound and field in self.data:
+            data = self.data.copy()
+            data[field] = normalize_language(data.get(field)) or data.get(field) or ""
+            self.data = data
+        super().full_clean()
+
+
+class PortalUserCreationForm(LanguageInAnyCaseMixin, UserCreationForm):
     time_zone = forms.ChoiceField(choices=time_zone_choices, initial="UTC")
 
     class Meta(UserCreationForm.Meta):
         fields = UserCreationForm.Meta.fields | PROFILE_FIELDS
 
 
-class PortalUserEditForm(UserEditForm):
+class PortalUserEditForm(LanguageInAnyCaseMixin, UserEditForm):
     time_zone = forms.ChoiceField(choices=time_zone_choices)
 
     class Meta(UserEditForm.Meta):
@@ -65,7 +83,10 @@ class PortalAuthenticationForm(LockoutMessageMixin, AuthenticationForm):
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = _("E-mail address")
-        self.fields["username"].widget.attrs.update({"autocomplete": "email", "type": "email"})
+        # An address reads left to right in every UI language (Arabic too).
+        self.fields["username"].widget.attrs.update(
+            {"autocomplete": "email", "type": "email", "dir": "ltr"}
+        )
 
 
 class PortalPasswordResetForm(PasswordResetForm):
@@ -74,4 +95,40 @@ class PortalPasswordResetForm(PasswordResetForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].label = _("E-mail address")
-        self.fields["email"].widget.attrs.update({"autocomplete": "email"})
+        self.fields["email"].widget.attrs.update({"autocomplete": "email", "dir": "ltr"})
+
+
+class ProfileForm(LanguageInAnyCaseMixin, forms.Form):
+    """The partner's own profile (``/portal/account/profile/``): UI language, time zone and
+    notification preferences. Saved by ``accounts.services.user_preferences_update``."""
+
+    preferred_language = forms.ChoiceField(label=_("Language of the portal"))
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=time_zone_choices,
+        help_text=_("Dates and times in the portal are shown in this time zone."),
+        widget=forms.Select(attrs={"aria-describedby": "id_time_zone-help"}),
+    )
+    notify_new_versions = forms.BooleanField(
+        label=_("E-mail me when a file I downloaded gets a new version"), required=False
+    )
+    digest_frequency = forms.ChoiceField(
+        label=_("Digest of new and updated items"),
+        choices=DigestFrequency.choices,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each language by its own name (endonym), as the language switcher lists them.
+        self.fields["preferred_language"].choices = list(settings.LANGUAGES)
+
+    @classmethod
+    def for_user(cls, user, data=None) -> ProfileForm:
+        initial = {
+            "preferred_language": normalize_language(user.preferred_language) or "en",
+            "time_zone": user.time_zone or "UTC",
+            "notify_new_versions": user.notify_new_versions,
+            "digest_frequency": user.digest_frequency,
+        }
+        return cls(data=data, initial=initial)

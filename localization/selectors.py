@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Q
 from wagtail.models import Locale
 
 from .models import MarketerScope
@@ -69,8 +70,42 @@ def dashboard_locales(*, user: Any) -> list[Locale]:
     ]
 
 
-def task_counts(*, locales: list[Locale]) -> dict[int, dict[str, int]]:
-    """Tasks per state for each locale (one query): ``{locale_id: {state: n}}``."""
+def task_scope_q(*, user: Any) -> Q:
+    """The tasks a user's list shows: for a marketer with regions (``marketer_regions``), the
+    items for everyone or for a region related to his (the region, a sub-region, or a region it
+    lies in); everyone else: all. Regions narrow the list, they are no access boundary (the
+    locale is: ``dashboard_locales``)."""
+    from kb.models import PortalItemPage
+    from permissions.models import Region
+
+    regions = marketer_regions(user=user) if getattr(user, "is_authenticated", False) else []
+    if not regions:
+        return Q()
+    parents = dict(Region.objects.values_list("pk", "parent_id"))
+    mine = {region.pk for region in regions}
+    related = set()
+    for region_id in parents:
+        chain, seen = [], set()
+        current: int | None = region_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            chain.append(current)
+            current = parents.get(current)
+        if mine & set(chain):  # the region is one of his, or lies below one of his
+            related.add(region_id)
+    for region_id in mine:  # and the regions his lie in
+        current = parents.get(region_id)
+        while current is not None and current not in related:
+            related.add(current)
+            current = parents.get(current)
+    unrestricted = PortalItemPage.objects.filter(audience_regions__isnull=True).values("pk")
+    matching = PortalItemPage.objects.filter(audience_regions__in=related).values("pk")
+    return Q(source_id__in=unrestricted) | Q(source_id__in=matching)
+
+
+def task_counts(*, locales: list[Locale], scope: Q | None = None) -> dict[int, dict[str, int]]:
+    """Tasks per state for each locale (one query): ``{locale_id: {state: n}}``; ``scope``
+    narrows them (``task_scope_q``)."""
     from django.db.models import Count
 
     from .models import TranslationTask
@@ -80,6 +115,7 @@ def task_counts(*, locales: list[Locale]) -> dict[int, dict[str, int]]:
     }
     rows = (
         TranslationTask.objects.filter(locale_id__in=list(counts))
+        .filter(scope or Q())
         .values("locale_id", "state")
         .annotate(n=Count("pk"))
         .values_list("locale_id", "state", "n")
@@ -108,6 +144,7 @@ class TaskRow:
     translation_url: str | None
     translate_url: str | None
     files: list[TaskFile]
+    sync_url: str | None = None  # the source changed: bring its new text into the translation
 
 
 @dataclass
@@ -228,9 +265,14 @@ def locale_dashboard(
 
     if locales is None:
         locales = dashboard_locales(user=user)
-    counts = task_counts(locales=[locale])[locale.pk]
+    scope = task_scope_q(user=user)
+    counts = task_counts(locales=[locale], scope=scope)[locale.pk]
     total = sum(counts.values())
-    tasks = TranslationTask.objects.filter(locale=locale).select_related("source", "translation")
+    tasks = (
+        TranslationTask.objects.filter(locale=locale)
+        .filter(scope)
+        .select_related("source", "translation")
+    )
     if state in STATE_ORDER:
         tasks = tasks.filter(state=state)
     else:
@@ -263,6 +305,16 @@ def locale_dashboard(
     ).select_related("document"):
         localized[(att.page_id, att.master_id)] = att
 
+    # The wagtail-localize sources of the listed items (for "Sync" on a changed source).
+    from wagtail_localize.models import TranslationSource
+
+    changed = [t.source.translation_key for t in found if "source_changed" in t.reasons]
+    sync_sources = dict(
+        TranslationSource.objects.filter(object_id__in=changed).values_list("object_id", "pk")
+        if changed
+        else []
+    )
+
     # Who may do what is the policy's to say; it answers per locale for translating, and per
     # translation page for uploads (Wagtail's page permissions, cached per user).
     labels = dict(TranslationTask.State.choices)
@@ -292,9 +344,13 @@ def locale_dashboard(
             if loc is not None and stale and may_upload:
                 confirm_url = reverse("portal_localized_file_confirm", args=[loc.pk])
             files.append(TaskFile(master, loc, stale, upload_url, confirm_url))
-        translate_url = None
-        if translation is None and translation_policy.can_translate(user, task.source, locale):
+        translate_url = sync_url = None
+        may_translate = translation_policy.can_translate(user, task.source, locale)
+        if translation is None and may_translate:
             translate_url = reverse("portal_submit_page_translation", args=[task.source_id])
+        sync_source = sync_sources.get(task.source.translation_key)
+        if translation is not None and sync_source is not None and may_translate:
+            sync_url = reverse("portal_update_translations", args=[sync_source])
         rows.append(
             TaskRow(
                 task,
@@ -303,6 +359,7 @@ def locale_dashboard(
                 reverse("wagtailadmin_pages:edit", args=[translation.pk]) if translation else None,
                 translate_url,
                 files,
+                sync_url,
             )
         )
 

@@ -28,7 +28,9 @@ def note_page(page_id: int | None = None, translation_key: Any = None) -> None:
         page_ids.add(int(page_id))
     if translation_key is not None:
         keys.add(translation_key)
-    transaction.on_commit(flush)
+    # robust: a failed refresh is logged, never turned into an error of the committed request
+    # (``manage.py translation_tasks_refresh`` repairs the tasks).
+    transaction.on_commit(flush, robust=True)
 
 
 def flush() -> None:

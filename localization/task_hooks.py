@@ -33,9 +33,10 @@ class TranslationTasksPanel(Component):
 
     def get_context_data(self, parent_context: Any) -> dict[str, Any]:
         from .models import TranslationTask
-        from .selectors import STATE_ORDER, task_counts
+        from .selectors import STATE_ORDER, task_counts, task_scope_q
 
-        counts = task_counts(locales=self.locales)
+        user = parent_context["request"].user
+        counts = task_counts(locales=self.locales, scope=task_scope_q(user=user))
         labels = dict(TranslationTask.State.choices)
         return {
             "states": [(state, labels[state]) for state in STATE_ORDER],

@@ -318,6 +318,27 @@ class PageAudience(models.Model):
     # PageGroupObjectPermission by services.audience_set_organizations ("|" = none).
     own_grants = models.TextField(default="|")
     own_exceptions = models.TextField(default="|")
+    # Translations (docs/translation-audience.md): the source page
+    # of this translation (its group's page in the default locale); its grants and exceptions
+    # are this node's, and the own_* columns above hold the translation's own fields AND the
+    # source's own rule. A deleted source takes this row with it: the translation has no
+    # compiled audience then, so no partner sees it (fail closed) until it is compiled again.
+    source = models.ForeignKey(
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="translation_audiences",
+    )
+    # False while the source is not live: no partner sees the translation (checked on the
+    # outer page by every exit; kept in step synchronously by services.audience_apply).
+    source_live = models.BooleanField(default=True)
+    # A translation that does not sit under the translation of its source's parent (or whose
+    # source has no compiled audience): its rule admits nobody and it takes no grants.
+    detached = models.BooleanField(default=False)
+    # A translation's own fields as its editor set them (own_* hold them AND the source's rule):
+    # what the access audit compares with. None for pages that are not translations.
+    translation_own = models.JSONField(null=True, blank=True)
     eff_public = models.BooleanField(default=False)
     eff_min_rank = models.PositiveIntegerField(null=True, blank=True)
     eff_regions = models.TextField(null=True, blank=True)

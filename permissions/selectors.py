@@ -125,6 +125,18 @@ def access_state_applied(*, page_id: int) -> AccessState | None:
             "group_id", "id"
         )
     )
+    if row.translation_own is not None:
+        # A translation: own_* hold its fields AND its source's rule; what was applied from
+        # the translation's own fields is kept beside them. It holds no grants or exceptions.
+        raw = row.translation_own
+        return AccessState(
+            public=bool(raw["public"]),
+            min_tier_id=raw["min_tier"],
+            region_ids=frozenset(raw["regions"]),
+            type_ids=frozenset(raw["types"]),
+            grant_ids=frozenset(),
+            exception_ids=frozenset(),
+        )
     return AccessState(
         public=row.own_public,
         min_tier_id=row.own_min_tier_id,

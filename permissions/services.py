@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
@@ -19,6 +19,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from wagtail.log_actions import get_active_log_context, log
 from wagtail.models import (
     GroupApprovalTask,
+    Locale,
     Page,
     Workflow,
     WorkflowPage,
@@ -38,7 +39,16 @@ from .models import (
     Tier,
 )
 from .policies.principal import region_ancestry
-from .policies.rule import UNRESTRICTED, Effective, Regions, combine, parse_tokens, tokens
+from .policies.rule import (
+    UNRESTRICTED,
+    Effective,
+    Regions,
+    chain_paths,
+    combine,
+    intersect_own,
+    parse_tokens,
+    tokens,
+)
 from .selectors import (
     DEFAULT_ACCESS,
     AccessState,
@@ -110,43 +120,228 @@ def _nearest_ancestor_effective(page: Page) -> Effective:
     return _effective_of(row) if row else UNRESTRICTED
 
 
+def _own_effective(row: PageAudience) -> Effective:
+    """A compiled row's own rule (no grants) as an Effective."""
+    return Effective(
+        row.own_public,
+        row.own_min_rank,
+        parse_tokens(row.own_regions),
+        parse_tokens(row.own_types),
+    )
+
+
+def translation_source_of(page: Page) -> Page | None:
+    """The source of ``page``'s translation group: its page in the default locale, or None when
+    ``page`` is in the default locale or its group has no page there (a standalone page)."""
+    default = Locale.get_default()
+    if page.locale_id == default.pk:
+        return None
+    return (
+        Page.objects.filter(translation_key=page.translation_key, locale=default)
+        .exclude(pk=page.pk)
+        .first()
+    )
+
+
+def _parallel(page: Page, source: Page) -> bool:
+    """Does ``page`` sit where its source's translation belongs: at the source's depth, every
+    ancestor a page of the same translation group as the source's ancestor at that depth?"""
+    if page.depth != source.depth:
+        return False
+    keys = dict(
+        Page.objects.filter(
+            path__in=chain_paths(page.path)[:-1] + chain_paths(source.path)[:-1]
+        ).values_list("path", "translation_key")
+    )
+    return all(
+        keys.get(mine) is not None and keys.get(mine) == keys.get(theirs)
+        for mine, theirs in zip(
+            chain_paths(page.path)[:-1], chain_paths(source.path)[:-1], strict=True
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _OwnRule:
+    """What audience_compile writes as a node's own columns (and what it compiles from)."""
+
+    public: bool
+    min_tier: Tier | None
+    min_rank: int | None
+    regions: Regions
+    types: Regions
+    grants: frozenset[int]
+    exceptions: frozenset[int]
+    source_id: int | None = None
+    source_live: bool = True
+    detached: bool = False
+    translation_own: dict[str, Any] | None = None
+
+
+_NOBODY = frozenset[int]()
+
+
+def _translation_rule(
+    raw: dict[str, Any], source: Page | None, placed: bool, parents: dict[int, int | None]
+) -> _OwnRule:
+    """A translation's compiled own rule from its own fields (``raw``) and its source's row:
+    its fields AND the source's own rule, the source's grants and exceptions; admits nobody
+    when detached (misplaced, or its source has no compiled audience)."""
+    source_row = PageAudience.objects.filter(page_id=source.pk).first() if source else None
+    if source is None or source_row is None or not placed:
+        return _OwnRule(
+            public=False,
+            min_tier=None,
+            min_rank=None,
+            regions=_NOBODY,
+            types=None,
+            grants=frozenset(),
+            exceptions=frozenset(),
+            detached=True,
+            translation_own=raw,
+        )
+    tiers = {
+        t.pk: t for t in Tier.objects.filter(pk__in=[raw["min_tier"], source_row.own_min_tier_id])
+    }
+    mine_tier = tiers.get(raw["min_tier"])
+    mine = Effective(
+        raw["public"],
+        mine_tier.rank if mine_tier else None,
+        frozenset(raw["regions"]) or None,
+        frozenset(raw["types"]) or None,
+    )
+    both = intersect_own(mine, _own_effective(source_row), parents)
+    # The tier whose rank the combined rule keeps (a rank change recompiles: recompute_all).
+    min_tier = None
+    if both.min_rank is not None:
+        min_tier = next(
+            (t for t in tiers.values() if t.rank == both.min_rank),
+            None,
+        )
+    return _OwnRule(
+        public=both.public,
+        min_tier=min_tier,
+        min_rank=both.min_rank,
+        regions=both.regions,
+        types=both.types,
+        grants=parse_tokens(source_row.own_grants) or frozenset(),
+        exceptions=parse_tokens(source_row.own_exceptions) or frozenset(),
+        source_id=source.pk,
+        source_live=source.live,
+        translation_own=raw,
+    )
+
+
+def _raw_own(page: Page) -> dict[str, Any]:
+    """A page's own audience fields (not its grants: a translation takes its source's)."""
+    return {
+        "public": bool(page.audience_public),
+        "min_tier": page.audience_min_tier_id,
+        "regions": sorted(r.pk for r in page.audience_regions.all()),
+        "types": sorted(t.pk for t in page.audience_partner_types.all()),
+    }
+
+
+def _write_row(page: Page, rule: _OwnRule, parents: dict[int, int | None]) -> PageAudience:
+    """Save a node's compiled row from its own rule and re-derive its subtree."""
+    eff = combine(
+        _nearest_ancestor_effective(page),
+        public=rule.public,
+        min_rank=rule.min_rank,
+        regions=rule.regions,
+        types=rule.types,
+        parents=parents,
+        grants=rule.grants,
+        exceptions=rule.exceptions,
+    )
+    row, _ = PageAudience.objects.update_or_create(
+        page_id=page.pk,
+        defaults={
+            "own_public": rule.public,
+            "own_min_tier": rule.min_tier,
+            "own_min_rank": rule.min_rank,
+            "own_regions": _encode(rule.regions),
+            "own_types": _encode(rule.types),
+            "own_grants": tokens(rule.grants),
+            "own_exceptions": tokens(rule.exceptions),
+            "source_id": rule.source_id,
+            "source_live": rule.source_live,
+            "detached": rule.detached,
+            "translation_own": rule.translation_own,
+            **dict(zip(EFFECTIVE_FIELDS, _effective_columns(eff), strict=True)),
+        },
+    )
+    _recompute_subtree(page.path, page.depth, eff, parents)
+    return row
+
+
 @transaction.atomic
 def audience_compile(*, page: Page) -> PageAudience:
     """Compile a page's live audience fields (and its subtree's effective rules) into PageAudience.
 
     Called on every full save of an AudienceMixin page (publish, create, import), not on
     ``save_revision`` so a draft's audience never leaks into what partners see.
+
+    A translation (a page whose group has a page in the default locale: its source) compiles
+    its own fields AND its source's own rule, with its source's grants and exceptions, so
+    ``visible(translation) = visible(source) AND own rule AND visible(parent)`` holds in every
+    form that reads the compiled rows; a source recompiles its translations.
     """
     parents = region_ancestry()
+    source = translation_source_of(page)
+    if source is not None:
+        rule = _translation_rule(_raw_own(page), source, _parallel(page, source), parents)
+        return _write_row(page, rule, parents)
     tier = page.audience_min_tier
-    region_ids = frozenset(r.pk for r in page.audience_regions.all()) or None
-    type_ids = frozenset(t.pk for t in page.audience_partner_types.all()) or None
     own_grants, own_exceptions = _own_organization_tokens(page.pk)
-    eff = combine(
-        _nearest_ancestor_effective(page),
+    rule = _OwnRule(
         public=page.audience_public,
+        min_tier=tier,
         min_rank=tier.rank if tier else None,
-        regions=region_ids,
-        types=type_ids,
-        parents=parents,
+        regions=frozenset(r.pk for r in page.audience_regions.all()) or None,
+        types=frozenset(t.pk for t in page.audience_partner_types.all()) or None,
         grants=own_grants,
         exceptions=own_exceptions,
     )
-    row, _ = PageAudience.objects.update_or_create(
-        page_id=page.pk,
-        defaults={
-            "own_public": page.audience_public,
-            "own_min_tier": tier,
-            "own_min_rank": tier.rank if tier else None,
-            "own_regions": _encode(region_ids),
-            "own_types": _encode(type_ids),
-            "own_grants": tokens(own_grants),
-            "own_exceptions": tokens(own_exceptions),
-            **dict(zip(EFFECTIVE_FIELDS, _effective_columns(eff), strict=True)),
-        },
-    )
-    _recompute_subtree(page.path, page.depth, eff, parents)
+    row = _write_row(page, rule, parents)
+    _translations_recompile(source=page, parents=parents)
     return row
+
+
+def _translations_recompile(*, source: Page, parents: dict[int, int | None]) -> None:
+    """Recompile the translations of ``source`` after its rule, grants or liveness changed
+    (from each translation's stored own fields: no page object is loaded)."""
+    translations = list(
+        Page.objects.filter(translation_key=source.translation_key)
+        .exclude(pk=source.pk)
+        .filter(audience__isnull=False)
+        .select_related("audience")
+    )
+    for translation in translations:
+        row = translation.audience
+        raw = row.translation_own
+        if raw is None:  # compiled before it was known as a translation: from its fields
+            specific = translation.specific
+            if not hasattr(specific, "audience_public"):
+                continue
+            raw = _raw_own(specific)
+        rule = _translation_rule(raw, source, _parallel(translation, source), parents)
+        _write_row(translation, rule, parents)
+
+
+def audience_follow_source(*, page: Page) -> int:
+    """Make the translations of ``page`` follow its liveness (``source_live``), in the caller's
+    transaction; returns how many rows changed. Called on every full save of a source, also
+    one that only unpublishes it (which compiles nothing)."""
+    from .signals import audience_recomputed
+
+    rows = list(PageAudience.objects.filter(source_id=page.pk).exclude(source_live=page.live))
+    for row in rows:
+        row.source_live = page.live
+        # save(): post_save tells search to reindex the translation's subtree.
+        row.save(update_fields=["source_live", "updated_at"])
+        audience_recomputed.send(sender=PageAudience, root_page_id=row.page_id)
+    return len(rows)
 
 
 def _recompute_rows(
@@ -194,20 +389,70 @@ def _recompute_subtree(
     _recompute_rows(rows, {path: eff}, parents)
 
 
+def _translation_rows_recompile(
+    rows: Iterable[PageAudience], parents: dict[int, int | None]
+) -> None:
+    """Recompile translation rows from their stored own fields and their source now (after a
+    move, a tier's rank or a region's parent changed: placement and the combined rule may
+    differ). Sources are looked up afresh: a row may have been detached."""
+    for row in sorted(rows, key=lambda r: r.page.path):
+        page = row.page
+        source = translation_source_of(page)
+        raw = row.translation_own or {"public": False, "min_tier": None, "regions": [], "types": []}
+        placed = source is not None and _parallel(page, source)
+        _write_row(page, _translation_rule(raw, source, placed, parents), parents)
+
+
 @transaction.atomic
 def audience_recompute_subtree(*, page: Page) -> None:
-    """Re-derive the effective rules of ``page`` and everything below it (after a move)."""
+    """Re-derive the effective rules of ``page`` and everything below it (after a move), and
+    recompile the translations inside it or of a source inside it (their placement changed)."""
     row = PageAudience.objects.filter(page_id=page.pk).first()
     parents = region_ancestry()
     if row is None:
         _recompute_subtree(page.path, page.depth, _nearest_ancestor_effective(page), parents)
-        return
+    else:
+        rows = list(
+            PageAudience.objects.filter(page__path__startswith=page.path)
+            .select_related("page")
+            .order_by("page__path")
+        )
+        _recompute_rows(
+            rows, {page.path[: -Page.steplen]: _nearest_ancestor_effective(page)}, parents
+        )
+    translations = PageAudience.objects.filter(
+        models.Q(page__path__startswith=page.path, translation_own__isnull=False)
+        | models.Q(source__path__startswith=page.path)
+    ).select_related("page")
+    _translation_rows_recompile(list(translations), parents)
+
+
+@transaction.atomic
+def audience_translations_adopt() -> int:
+    """Compile as translations the rows of translation pages compiled before translations
+    shared their source's audience (a database migrated from an earlier release); idempotent,
+    one query when there is nothing to do. Run after every ``migrate`` (apps.py)."""
+    default = Locale.get_default()
     rows = list(
-        PageAudience.objects.filter(page__path__startswith=page.path)
+        PageAudience.objects.filter(translation_own__isnull=True, detached=False)
+        .exclude(page__locale=default)
+        .filter(
+            page__translation_key__in=Page.objects.filter(locale=default).values("translation_key")
+        )
         .select_related("page")
-        .order_by("page__path")
     )
-    _recompute_rows(rows, {page.path[: -Page.steplen]: _nearest_ancestor_effective(page)}, parents)
+    parents = region_ancestry()
+    for row in sorted(rows, key=lambda r: r.page.path):
+        specific = row.page.specific
+        if not hasattr(specific, "audience_public"):
+            continue
+        source = translation_source_of(specific)
+        placed = source is not None and _parallel(specific, source)
+        _sync_page_guardian(specific, _own_access(specific, True))
+        _write_row(
+            specific, _translation_rule(_raw_own(specific), source, placed, parents), parents
+        )
+    return len(rows)
 
 
 @transaction.atomic
@@ -220,7 +465,10 @@ def audience_recompute_all() -> int:
     PageAudience.objects.bulk_update(rows, ["own_min_rank"], batch_size=500)
     for row in rows:  # force a full rewrite of the effective columns
         row.eff_public = None  # type: ignore[assignment]  # never saved: differs from any value
-    _recompute_rows(rows, {}, region_ancestry())
+    parents = region_ancestry()
+    _recompute_rows(rows, {}, parents)
+    # Translations combine their rule with their source's: recompiled from the fresh sources.
+    _translation_rows_recompile([r for r in rows if r.translation_own is not None], parents)
     return len(rows)
 
 
@@ -286,6 +534,10 @@ def audience_set_organizations(
     if codename not in (GRANT_CODENAME, EXCEPTION_CODENAME):
         raise ValueError(f"unknown audience permission {codename!r}")
     specific = Page.objects.get(pk=page.pk).specific
+    if translation_source_of(specific) is not None:
+        raise ValueError(
+            "grants and exceptions are set on the source page; they apply to its translations"
+        )
     name = "audience_grants" if codename == GRANT_CODENAME else "audience_exceptions"
     wanted = list(organizations)
     source = source or AccessChange.Source.SYSTEM
@@ -312,6 +564,7 @@ def audience_refresh_organizations(*, page: Page) -> None:
     )
     if updated:
         audience_recompute_subtree(page=page)
+        _translations_recompile(source=page, parents=region_ancestry())
 
 
 def audience_organizations(*, page: Page, codename: str) -> list[PartnerOrganization]:
@@ -418,15 +671,19 @@ def audience_apply(
     if source is not None and source not in AccessChange.Source.values:
         raise ValueError(f"unknown access change source {source!r}")
     explicit = AccessContext(source, user) if source is not None else None
+    # Translations follow their source's liveness at once, also when this save only
+    # unpublishes (or expires) the source and compiles nothing.
+    audience_follow_source(page=page)
     applied = access_state_applied(page_id=page.pk)
+    translation = translation_source_of(page) is not None
     if not page.live and not force:
         if applied is None:
-            _sync_page_guardian(page, access_state_of(page))
+            _sync_page_guardian(page, _own_access(page, translation))
             audience_compile(page=page)
         return []
     if was_live is None:
         was_live = page.live
-    after = access_state_of(page)
+    after = _own_access(page, translation)
     before = applied if (applied is not None and was_live) else DEFAULT_ACCESS
     _sync_page_guardian(page, after)
     audience_compile(page=page)
@@ -476,6 +733,16 @@ def audience_apply(
     )
     logger.info("Access of page %s changed (%s): %d change(s)", page.pk, source, len(deltas))
     return rows
+
+
+def _own_access(page: Page, translation: bool) -> AccessState:
+    """The access ``page``'s fields set. Grants and exceptions exist only on the source of a
+    translation group (they apply to every translation): a translation's own are ignored, so
+    a copied or edited grant on it can never open it to anyone its source hides from."""
+    state = access_state_of(page)
+    if translation:
+        state = replace(state, grant_ids=frozenset(), exception_ids=frozenset())
+    return state
 
 
 def _user_label(user: AbstractUser | None) -> str | None:

@@ -13,6 +13,7 @@ import logging
 import math
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, cast
 from urllib.parse import quote
@@ -23,9 +24,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from wagtail.coreutils import get_supported_content_language_variant
-from wagtail.models import Site
+from wagtail.models import Locale, Site
 
 from permissions.idquery import rows_for_ids
 from permissions.policies.search import search_filter_for
@@ -36,6 +38,7 @@ from .fields import FACETS
 from .highlight import marks_to_html
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
     from wagtail.models.sites import SiteRootPath
 
 logger = logging.getLogger("portal.search")
@@ -50,14 +53,14 @@ class ResultItem:
     snippet_html: SafeString
     kind: str
     language: str
-    kind_label: str = ""
+    kind_label: StrOrPromise = ""  # lazy: rendered in the template's (the UI) language
     product: str = ""
 
 
 @dataclass
 class FacetValue:
     value: str
-    label: str
+    label: StrOrPromise  # kind and language labels are lazy (the UI language)
     count: int
     selected: bool
 
@@ -76,6 +79,9 @@ class SearchPage:
     backend: str = ""
     total_exact: bool = True  # False: ``total`` is a lower bound ("1,000+")
     took_ms: float = 0.0
+    # The content languages searched when the user picked none (default_languages), as
+    # (code, name); empty when the user chose languages or asked for all of them.
+    default_languages: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def has_previous(self) -> bool:
@@ -127,7 +133,7 @@ def _product_labels(product_model, keys) -> dict[str, str]:
     return labels
 
 
-def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, dict[str, str]]:
+def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, Mapping[str, StrOrPromise]]:
     from taggit.models import Tag
 
     from kb.models import Product
@@ -139,13 +145,34 @@ def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, dict[str, str]]:
         else {}
     )
     return {
+        # Lazy labels: rendered in the language of the template.
         "kind": {
-            k: str(m._meta.verbose_name).capitalize() for k, m in MODEL_BY_CONTENT_KIND.items()
+            k: capfirst(cast("StrOrPromise", m._meta.verbose_name))
+            for k, m in MODEL_BY_CONTENT_KIND.items()
         },
         "product": _product_labels(Product, product_keys),
-        "locale": dict(settings.WAGTAIL_CONTENT_LANGUAGES),
+        "locale": {
+            code: translation.get_language_info(code)["name_translated"]
+            for code, _name in settings.WAGTAIL_CONTENT_LANGUAGES
+        },
         "tags": tags,  # the index holds slugs; editors' names ("Q4 Launch") are the labels
     }
+
+
+ALL_LANGUAGES = "all"
+
+
+def default_languages(user=None) -> list[str]:
+    """The content languages a search covers unless the user picks: the user's own (the
+    content variant of their preferred UI language, else the active one, when content exists
+    in it) and the source language, whose items every partner reads as the master copy."""
+    source = Locale.get_default().language_code
+    wanted = getattr(user, "preferred_language", "") or translation.get_language() or source
+    try:
+        mine = get_supported_content_language_variant(wanted)
+    except LookupError:  # a UI language without content (fr, ja, …): the source only
+        mine = source
+    return list(dict.fromkeys([mine, source]))
 
 
 def params_to_filters(params) -> dict[str, list[str]]:
@@ -173,7 +200,13 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
         number = 1
     filters = params_to_filters(params)
     page = SearchPage(q=q, results=[], total=0, page=number, num_pages=0, sort=sort)
-    page.selected = filters
+    page.selected = dict(filters)
+    if ALL_LANGUAGES in filters.get("locale", []):
+        filters.pop("locale")  # ?language=all: every language, no default
+    elif "locale" not in filters:
+        filters["locale"] = default_languages(user)
+        names = dict(settings.WAGTAIL_CONTENT_LANGUAGES)
+        page.default_languages = [(code, names.get(code, code)) for code in filters["locale"]]
     if not q:
         return page
     started = time.perf_counter()
@@ -233,7 +266,7 @@ def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
         )
     }
     urls = _page_urls(rows.values(), request)
-    kinds: dict[int, tuple[str, str]] = {}  # content type -> (kind, label), once per call
+    kinds: dict[int, tuple[str, StrOrPromise]] = {}  # content type -> (kind, label), once per call
     items = []
     for hit in result.hits:
         row = rows.get(hit.id)
@@ -243,7 +276,10 @@ def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
         if content_type_id not in kinds:
             model = ContentType.objects.get_for_id(content_type_id).model_class()
             kinds[content_type_id] = (
-                (CONTENT_KIND_BY_MODEL.get(model.__name__, "item"), str(model._meta.verbose_name))
+                (
+                    CONTENT_KIND_BY_MODEL.get(model.__name__, "item"),
+                    cast("StrOrPromise", model._meta.verbose_name),
+                )
                 if model
                 else ("item", "")
             )

@@ -6,6 +6,7 @@ Custom from the first migration so file versions and localized files can extend 
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from wagtail.documents.models import AbstractDocument, Document
 
 from files.storage import content_sha256
@@ -22,8 +23,8 @@ class PortalDocument(AbstractDocument):
     )
 
     class Meta(AbstractDocument.Meta):
-        verbose_name = "document"
-        verbose_name_plural = "documents"
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
         # Moved from kb (issue #10): the table keeps its name, so nothing is copied.
         db_table = "kb_portaldocument"
 

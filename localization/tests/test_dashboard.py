@@ -100,6 +100,9 @@ def test_marketer_sees_only_his_locales(world):
         "done": 0,
     }
     assert [loc.language_code for loc in response.context["dashboard"].locales] == ["cs"]
+    (stale,) = [r for r in response.context["dashboard"].rows if r.task.state == "out_of_date"]
+    assert stale.sync_url and stale.sync_url.startswith("/admin/localize/update/")
+    assert jiri.get(stale.sync_url).status_code == 200
     assert_refused(jiri.get("/admin/translations/de/"))
     assert_refused(jiri.get("/admin/translations/en/"))
     home = jiri.get("/admin/").content.decode()
@@ -179,3 +182,34 @@ def test_chart_shows_backdated_history(world):
     chart = response.context["dashboard"].chart
     assert [p.coverage for p in chart.points][:3] == [0, 25, 50]
     assert 'class="line-done"' in response.content.decode()
+
+
+def test_a_marketers_regions_narrow_his_list(portal, django_capture_on_commit_callbacks):
+    from kb.services import Audience
+    from permissions.tests.factories import RegionFactory
+
+    emea = RegionFactory(key="r-emea")
+    dach = RegionFactory(key="r-dach", parent=emea)
+    apac = RegionFactory(key="r-apac")
+
+    def restricted(key, regions):
+        return item_upsert(
+            key=key,
+            kind="product_sheet",
+            title=key,
+            parent=library_for_locale("en"),
+            audience=Audience(regions=regions),
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        restricted("for-all", [])
+        restricted("for-emea", [emea])
+        restricted("for-dach", [dach])
+        restricted("for-apac", [apac])
+    user = marketer_set(user=UserFactory(email="k@vendor.example"), locales=["cs"], regions=[dach])
+    dashboard = client_for(user).get("/admin/translations/cs/").context["dashboard"]
+    assert {row.task.source.title for row in dashboard.rows} == {"for-all", "for-emea", "for-dach"}
+    assert dashboard.counts["missing"] == 3
+    wide = marketer_set(user=UserFactory(email="w@vendor.example"), locales=["cs"], regions=[emea])
+    dashboard = client_for(wide).get("/admin/translations/cs/").context["dashboard"]
+    assert {row.task.source.title for row in dashboard.rows} == {"for-all", "for-emea", "for-dach"}

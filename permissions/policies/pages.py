@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Length, Substr
+from django.db.models.functions import Coalesce, Length, Substr
 from django.utils.translation import gettext as _
 from wagtail.models import Page
 
@@ -221,12 +221,15 @@ class PagePolicy:
         publishing a draft would give; its parents keep their applied rules).
         """
         chain = self._load_chain(page)
-        held = set(
-            PageGroupObjectPermission.objects.filter(
-                content_object_id__in=[node.pk for node in chain],
+        # A translation node holds its source's grants and exceptions (read from the source).
+        origin = {_grants_origin(node): node.pk for node in chain}
+        held = {
+            (group_id, origin[page_id], code)
+            for group_id, page_id, code in PageGroupObjectPermission.objects.filter(
+                content_object_id__in=list(origin),
                 group_id__in=[org.group_id for org in organizations],
             ).values_list("group_id", "content_object_id", "permission__codename")
-        )
+        }
         if own_rule is not None and chain and chain[-1].pk == page.pk:
             chain[-1].audience = own_rule.as_audience(page)
             held = {entry for entry in held if entry[1] != page.pk}
@@ -276,11 +279,16 @@ class PagePolicy:
 
     @staticmethod
     def _load_chain(page: Page) -> list[Page]:
-        return list(
+        chain = list(
             Page.objects.filter(path__in=chain_paths(page.path))
-            .select_related("audience")
+            .select_related("audience", "audience__source")
             .order_by("depth")
         )
+        for node in chain:
+            audience = getattr(node, "audience", None)
+            if audience is not None and audience.source_id is not None:
+                node.source_live = audience.source.live
+        return chain
 
     def _evaluate(
         self,
@@ -293,6 +301,9 @@ class PagePolicy:
         if not chain or chain[-1].pk != page.pk or not hasattr(chain[-1], "audience"):
             # Fail closed: a page without a compiled audience is not a partner item.
             return Explanation(False, _("no audience defined"))
+        if getattr(chain[-1], "source_live", None) is False:
+            # visible(translation) needs visible(source), which needs the source live.
+            return Explanation(False, _("the original of this translation is not published"))
         nodes: list[NodeVerdict] = []
         visible = True
         for node in chain:
@@ -328,7 +339,8 @@ class PagePolicy:
             return Q()
         if principal.kind == "suspended":
             return Q(pk__in=[])
-        base = Q(live=True, audience__isnull=False)
+        # source_live: a translation is hidden while its source is not live (True otherwise).
+        base = Q(live=True, audience__isnull=False, audience__source_live=True)
         if principal.kind in ("anonymous", "unaffiliated"):
             return base & Q(audience__eff_public=True)
 
@@ -419,10 +431,13 @@ class _ChainNode:
     """One page of a chain as the instance check reads it (``_chain_and_permissions``): like a
     Page with ``select_related("audience")``, ``audience`` is missing when the page has none."""
 
-    __slots__ = ("audience", "pk", "title")
+    __slots__ = ("audience", "pk", "source_live", "title")
 
-    def __init__(self, pk: int, title: str, audience: PageAudience | None) -> None:
+    def __init__(
+        self, pk: int, title: str, audience: PageAudience | None, source_live: bool | None
+    ) -> None:
         self.pk, self.title = pk, title
+        self.source_live = source_live  # None: not a translation
         if audience is not None:
             self.audience = audience
 
@@ -446,11 +461,13 @@ def _chain_and_permissions(
     def build() -> Any:
         chain = Page.objects.filter(path__in=[param(f"p{n}") for n in range(len(paths))])
         if perms:
+            # A translation's grants and exceptions are its source's (read from the source).
+            origin = Coalesce(OuterRef("audience__source_id"), OuterRef("pk"))
             chain = chain.annotate(
                 **{
                     code: Exists(
                         PageGroupObjectPermission.objects.filter(
-                            content_object_id=OuterRef("pk"),
+                            content_object_id=origin,
                             group_id=raw_param("group"),
                             permission__codename=code,
                         )
@@ -458,7 +475,7 @@ def _chain_and_permissions(
                     for code in (GRANT_CODENAME, EXCEPTION_CODENAME)
                 }
             )
-        columns = ["pk", "title", "audience__page_id"]
+        columns = ["pk", "title", "audience__page_id", "audience__source__live"]
         columns += [f"audience__{name}" for name in _AUDIENCE_OWN]
         if perms:
             columns += [GRANT_CODENAME, EXCEPTION_CODENAME]
@@ -469,14 +486,14 @@ def _chain_and_permissions(
         values["group"] = principal.group_id
     rows = rows_for_params(("page_policy.chain", len(paths), perms), build, values)
     chain, held = [], set()
-    for pk, title, audience_page, *rest in rows:
+    for pk, title, audience_page, source_live, *rest in rows:
         audience = None
         if audience_page is not None:
             own = rest[: len(_AUDIENCE_OWN)]
             audience = PageAudience(
                 page_id=audience_page, **dict(zip(_AUDIENCE_OWN, own, strict=True))
             )
-        chain.append(_ChainNode(pk, title, audience))
+        chain.append(_ChainNode(pk, title, audience, source_live))
         if perms:
             granted, excepted = rest[len(_AUDIENCE_OWN) :]
             if granted:
@@ -484,6 +501,14 @@ def _chain_and_permissions(
             if excepted:
                 held.add((EXCEPTION_CODENAME, pk))
     return chain, held
+
+
+def _grants_origin(node: Page) -> int:
+    """The page whose guardian rows are ``node``'s grants and exceptions: a translation's
+    source, else the node itself."""
+    audience = getattr(node, "audience", None)
+    source_id = audience.source_id if audience is not None else None
+    return int(source_id) if source_id is not None else int(node.pk)
 
 
 class PageAccessPolicy:

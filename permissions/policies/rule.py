@@ -201,3 +201,25 @@ def combine(
             else parent.types & types
         ),
     )
+
+
+def intersect_own(a: Effective, b: Effective, parents: dict[int, int | None]) -> Effective:
+    """The AND of two nodes' own rules as one own rule (grants and exceptions are not rules:
+    the caller sets them). A translation's compiled own rule is its own fields AND its source's
+    (``visible(translation) = visible(source) AND own rule AND visible(parent)``, per level).
+
+    A public rule lets everyone through, so it adds nothing; regions intersect in the region
+    tree (an empty result admits nobody), types as sets, the higher minimum rank wins.
+    """
+    if a.public:
+        return Effective(b.public, b.min_rank, b.regions, b.types)
+    if b.public:
+        return Effective(a.public, a.min_rank, a.regions, a.types)
+    ranks = [r for r in (a.min_rank, b.min_rank) if r is not None]
+    types = a.types if b.types is None else b.types if a.types is None else a.types & b.types
+    return Effective(
+        public=False,
+        min_rank=max(ranks) if ranks else None,
+        regions=intersect_regions(a.regions, b.regions, parents),
+        types=types,
+    )

@@ -190,7 +190,8 @@ def search_index_q(flt: SearchFilter, *, chain: QuerySet[Any]) -> Q:
 def search_audiences(pages: list[Page]) -> dict[int, SearchAudience]:
     """The indexable audience of each page in ``pages`` (items; constant number of queries).
 
-    Pages without a compiled audience are absent from the result (fail closed: not indexed).
+    Pages without a compiled audience are absent from the result (fail closed: not indexed);
+    a translation whose source is not live gets an audience nobody but staff passes.
     """
     if not pages:
         return {}
@@ -199,7 +200,9 @@ def search_audiences(pages: list[Page]) -> dict[int, SearchAudience]:
         row.page.path: row
         for row in PageAudience.objects.filter(page__path__in=paths).select_related("page")
     }
-    node_ids = [row.page_id for row in rows.values()]
+    # A translation node holds its source's grants and exceptions: read them from the source.
+    origin = {row.page_id: row.source_id or row.page_id for row in rows.values()}
+    node_ids = list(set(origin.values()))
     org_by_group = dict(
         PartnerOrganization.objects.filter(
             group_id__in=PageGroupObjectPermission.objects.filter(
@@ -219,6 +222,19 @@ def search_audiences(pages: list[Page]) -> dict[int, SearchAudience]:
         own = rows.get(page.path)
         if own is None:
             continue
+        if not own.source_live:
+            # A translation whose source is offline: indexed (staff search everything) with a
+            # rule no partner and no visitor passes and no grant opens.
+            out[page.pk] = SearchAudience(
+                public=False,
+                min_rank=None,
+                regions=frozenset(),
+                types=None,
+                excepted_org_ids=frozenset(),
+                granted_org_ids=frozenset(),
+                chain=(),
+            )
+            continue
         chain: list[ChainRule] = []
         excepted: set[int] = set()
         granted: set[int] = set()
@@ -226,8 +242,8 @@ def search_audiences(pages: list[Page]) -> dict[int, SearchAudience]:
             row = rows.get(prefix)
             if row is None:
                 continue
-            excepted |= held.get((row.page_id, EXCEPTION_CODENAME), set())
-            node_granted = frozenset(held.get((row.page_id, GRANT_CODENAME), set()))
+            excepted |= held.get((origin[row.page_id], EXCEPTION_CODENAME), set())
+            node_granted = frozenset(held.get((origin[row.page_id], GRANT_CODENAME), set()))
             if row.own_public:
                 continue  # a public node lets every partner through: no constraint
             granted |= node_granted

@@ -70,10 +70,33 @@ logger = logging.getLogger("portal.search")
 folding = analyzer("folding", tokenizer="standard", filter=["lowercase", "asciifolding"])
 
 
-def analyzer_for(language: str):
+def _language_settings(language: str) -> dict:
     languages = getattr(settings, "PORTAL_SEARCH_LANGUAGES", {})
-    name = (languages.get(language) or languages.get("*") or {}).get("analyzer", "folding")
+    return languages.get(language) or languages.get("*") or {}
+
+
+def analyzer_for(language: str, *, fallback: bool = False):
+    """The analyzer of ``language``'s text fields (``PORTAL_SEARCH_LANGUAGES``); with
+    ``fallback``, the one to use where the engine lacks it (default ``folding``)."""
+    config = _language_settings(language)
+    name = config.get("fallback", "folding") if fallback else config.get("analyzer", "folding")
     return folding if name == "folding" else name
+
+
+def _unknown_analyzer(exc: Exception) -> bool:
+    """Did the engine refuse an index because it does not know an analyzer? (Elasticsearch
+    without a language plugin, or osmem-server, which lacks czech, polish, dutch.)"""
+    text = str(exc).lower()
+    return "analyzer" in text and any(
+        word in text
+        for word in (
+            "not been configured",
+            "not found",
+            "failed to find",
+            "unknown",
+            "not supported",
+        )
+    )
 
 
 class ChainNode(InnerDoc):
@@ -93,10 +116,11 @@ def _suggest_name(field_name: str) -> str:
     return f"{field_name}_suggest"
 
 
-def document_class(language: str) -> type[Document]:
+def document_class(language: str, *, fallback: bool = False) -> type[Document]:
     """The Document (mapping) of one locale's index, built from search/fields.py: text fields
-    use that language's analyzer; the audience fields are this backend's form of the rule."""
-    language_analyzer = analyzer_for(language)
+    use that language's analyzer (its fallback with ``fallback``); the audience fields are this
+    backend's form of the rule."""
+    language_analyzer = analyzer_for(language, fallback=fallback)
 
     def text():
         # The language analyzer stems; the "folded" sub-field keeps whole words so fuzzy matching
@@ -257,10 +281,26 @@ class SearchBackend(BaseSearchBackend):
     def _create_index(self, language: str) -> str:
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())  # UTC, read by _drop_abandoned_builds
         name = f"{self.alias(language)}-{stamp}-{uuid.uuid4().hex[:6]}"
-        index = document_class(language)._index.clone(name)
-        index.settings(number_of_shards=self.shards, number_of_replicas=0)
-        index.document(document_class(language))
-        index.create(using=self.client)
+        for fallback in (False, True):
+            index = document_class(language, fallback=fallback)._index.clone(name)
+            index.settings(number_of_shards=self.shards, number_of_replicas=0)
+            index.document(document_class(language, fallback=fallback))
+            try:
+                index.create(using=self.client)
+            except Exception as exc:  # noqa: BLE001 - the client raises BadRequestError here
+                if fallback or not _unknown_analyzer(exc):
+                    raise
+                # A language analyzer the engine lacks: index the language with its fallback
+                # (docs/search.md) rather than not at all; a production cluster with the
+                # analyzer gets it.
+                logger.warning(
+                    "search engine lacks the %r analyzer of language %r; using %r",
+                    analyzer_for(language),
+                    language,
+                    analyzer_for(language, fallback=True),
+                )
+                continue
+            break
         return name
 
     def ensure_indexes(self) -> None:

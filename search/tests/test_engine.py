@@ -52,6 +52,7 @@ def test_aliases_point_at_versioned_indexes_with_language_analyzers(engine, item
     assert props["title"]["analyzer"] == "german"
     cs = engine.client.indices.get_mapping(index=engine.alias("cs"))
     (cs_props,) = [m["mappings"]["properties"] for m in cs.values()]
+    # osmem-server lacks the czech analyzer: the index is made with its fallback (docs/search.md).
     assert cs_props["title"]["analyzer"] == "folding"
     engine.rebuild(iter_documents())
     (new_name,) = engine.client.indices.get_alias(name=engine.alias("en")).keys()

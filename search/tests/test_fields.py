@@ -21,8 +21,19 @@ def test_the_elasticsearch_mapping_is_built_from_the_declaration(settings):
     for field in FILTER_FIELDS:
         assert mapping[field.field_name]["type"] == types[field.kwargs["type"]]
     assert mapping["title_suggest"]["type"] == "search_as_you_type"
-    assert document_class("cs")._doc_type.mapping.to_dict()["properties"]["body"]["analyzer"] == (
-        "folding"
+
+    # Czech: Elasticsearch's czech analyzer, and its fallback for engines without it.
+    def body_analyzer(**kwargs):
+        return document_class("cs", **kwargs)._doc_type.mapping.to_dict()["properties"]["body"][
+            "analyzer"
+        ]
+
+    assert body_analyzer() == "czech"
+    assert body_analyzer(fallback=True) == "folding"
+    # A language without its own entry takes the "*" default.
+    assert (
+        document_class("pl")._doc_type.mapping.to_dict()["properties"]["body"]["analyzer"]
+        == "folding"
     )
 
 

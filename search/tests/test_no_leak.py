@@ -38,8 +38,11 @@ def public_library(portal):
 
 def _check(backend, world: props.World) -> None:
     # _build uses nothing of its test case instance.
-    pages, users = props.PolicyAgreementTests._build(None, world)  # type: ignore[arg-type]
+    built = props.PolicyAgreementTests._build(None, world)  # type: ignore[arg-type]
+    pages, users, translated = built
+    # Items in both languages: translations carry their source's word and are searched too.
     ids = [page.pk for index, page in pages.items() if index != -1]
+    ids += [page.pk for index, page in translated.items() if index != -1]
     PortalItemPage.objects.filter(pk__in=ids).update(summary="zebrafish and more")
     backend.rebuild(iter_documents(with_files=False))
     backend.refresh()
@@ -66,6 +69,9 @@ def _check(backend, world: props.World) -> None:
         result = backend.search(SearchQuery("zebrafish", flt, limit=50))
         assert set(result.ids) == expected, (user, sorted(result.ids), sorted(expected))
         assert result.total == len(expected)
+        # Suggest: as-you-type titles ("Item…", translations "Item…-de") from the same filter.
+        suggested = {s.id for s in backend.suggest("item", flt, limit=50)}
+        assert suggested == expected, (user, "suggest", sorted(suggested), sorted(expected))
         if expected:
             assert sum(result.facets["kind"].values()) == len(expected)
             assert sum(result.facets["locale"].values()) == len(expected)

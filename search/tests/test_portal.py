@@ -197,3 +197,51 @@ def test_visible_ids_agrees_with_the_queryset_filter(demo):
         assert page_policy.visible_ids(user, ids) == expected, user.email
         user.__dict__.pop("_portal_principal", None)
         assert page_policy.visible_ids(user, ids[:3]) == expected & set(ids[:3])
+
+
+@pytest.fixture
+def languages_world(portal):
+    """One word in three languages: an English source with Czech and German translations
+    (translations share the source's audience: docs/translations.md)."""
+    from wagtail.models import Locale
+
+    from kb.services import library_for_locale
+
+    member = MembershipFactory().user
+    source = make_item(key="zubr-sheet", title="Zubr datasheet", summary="zubr")
+    copies = {}
+    for code in ("cs", "de"):
+        copy = source.copy_for_translation(Locale.objects.get(language_code=code))
+        copy.title = f"Zubr ({code})"
+        copy.save_revision().publish()
+        copies[code] = copy.pk
+    assert library_for_locale("cs").get_children().filter(pk=copies["cs"]).exists()
+    get_search_backend().rebuild(iter_documents())
+    return {"member": member, "en": source.pk, **copies}
+
+
+def _found(client, **params) -> set[str]:
+    import re
+
+    html = client.get("/search/", {"q": "zubr", **params}).content.decode()
+    html = re.sub(r"</?mark>", "", html)  # the search word is highlighted in titles
+    return set(re.findall(r"Zubr (?:datasheet|\((?:cs|de)\))", html))
+
+
+def test_search_covers_the_users_language_and_the_source_language(client, languages_world):
+    member = languages_world["member"]
+    client.force_login(member)
+    # English UI: the source language only (English is both).
+    assert _found(client) == {"Zubr datasheet"}
+    member.preferred_language = "cs"
+    member.save(update_fields=["preferred_language"])
+    # Czech UI: Czech and the English source; German is one filter away.
+    assert _found(client) == {"Zubr datasheet", "Zubr (cs)"}
+    html = client.get("/search/", {"q": "zubr"}).content.decode()
+    assert "language=all" in html
+    assert _found(client, language="all") == {"Zubr datasheet", "Zubr (cs)", "Zubr (de)"}
+    assert _found(client, language="de") == {"Zubr (de)"}
+    # A UI language without content (French): the source language.
+    member.preferred_language = "fr"
+    member.save(update_fields=["preferred_language"])
+    assert _found(client) == {"Zubr datasheet"}
