@@ -306,7 +306,7 @@ class _Importer:
 
     def _translation(self, spec: ItemSpec, audience: Audience) -> PortalItemPage:
         """The translation of the entry's source into its locale, published (CLARIFICATIONS 1)."""
-        source = self._item_page(spec.translation_of)
+        source = self._item_page(spec.translation_of or "")
         values = {"title": spec.title, "summary": spec.summary, "body": spec.body}
         fields = {name: value for name, value in values.items() if name in spec.given}
         if "audience" not in spec.given:

@@ -377,7 +377,9 @@ class _Validator:
             if staff_role != "marketer":
                 raise entry.fail("locales", 'applies to staff_role "marketer" only')
             locales = [
-                self._locale_code(entry, "locales", code) for code in entry.key_list("locales")
+                code
+                for value in entry.key_list("locales")
+                if (code := self._locale_code(entry, "locales", value)) is not None
             ]
             for code in locales:
                 if code == settings.LANGUAGE_CODE:
@@ -706,7 +708,7 @@ class _Validator:
         pairs: dict[tuple[str, str], str] = {}
         translations = [spec for spec in self.plan.items if spec.translation_of is not None]
         for spec in translations:
-            pairs.setdefault((spec.translation_of, spec.locale), spec.key)
+            pairs.setdefault((spec.translation_of or "", spec.locale), spec.key)
         for spec in translations:
             problem = self._translation_problem(spec, items, existing, pairs)
             if problem is not None:
@@ -720,7 +722,7 @@ class _Validator:
         pairs: dict[tuple[str, str], str],
     ) -> str | None:
         default = settings.LANGUAGE_CODE
-        source_key = spec.translation_of
+        source_key = spec.translation_of or ""
         first = pairs[(source_key, spec.locale)]
         if first != spec.key:
             return (
@@ -777,7 +779,7 @@ class _Validator:
         if spec.files:
             if source_spec is not None:
                 names = {f.title or f.name for f in source_spec.files}
-            else:
+            elif source_page is not None:
                 names = {
                     a.title or a.document.title
                     for a in source_page.specific.attachments.filter(

@@ -636,7 +636,7 @@ def _segments_of(instance: Page, name: str) -> list:
 
 
 def _shape(segments: list) -> list[tuple]:
-    shape = []
+    shape: list[tuple] = []
     for segment in segments:
         if isinstance(segment, StringSegmentValue):
             shape.append(("string", segment.path, segment.order))
