@@ -15,6 +15,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 from wagtail.models import Locale
@@ -330,3 +331,49 @@ def test_jiris_task_list_and_coverage_history(seeded):
     history = CoverageSnapshot.objects.filter(locale=czech).order_by("day")
     assert history.count() >= 5
     assert history.first().done <= history.last().done
+
+
+def test_jiris_journey_on_the_demo(seeded, django_capture_on_commit_callbacks):
+    """docs/demo.md, Jiří: his dashboard shows the out-of-date Czech install guide; he uploads
+    the Czech PDF, submits it; the moderator (no other Czech marketer) reviews and approves it and
+    it is live; English and German pages are not his."""
+    from django.test import Client
+    from wagtail_localize.models import Translation
+
+    from files.tests.factories import make_pdf_bytes
+    from localization.models import TranslationTask
+
+    run = lambda: django_capture_on_commit_callbacks(execute=True)  # noqa: E731
+    jiri = Client()
+    assert jiri.login(email="jiri@vendor.example", password="demo-jiri-2026")
+    for key in ("demo-x1-datasheet", "demo-de-x5-messe-kit"):
+        assert jiri.get(f"/admin/pages/{item(key).pk}/edit/").status_code == 302, key
+
+    guide, source = item("demo-cs-x1-prirucka"), item("demo-x1-install-guide")
+    dashboard = jiri.get("/admin/translations/cs/").context["dashboard"]
+    (row,) = [r for r in dashboard.rows if r.task.source_id == source.pk]
+    assert row.task.state == "out_of_date"
+    (file_row,) = row.files
+    with run():
+        response = jiri.post(
+            file_row.upload_url,
+            {"file": SimpleUploadedFile("x1-cs-v2.pdf", make_pdf_bytes("Instalace v2"))},
+        )
+        assert response.status_code == 302
+    translation = Translation.objects.get(
+        source__object_id=source.translation_key, target_locale=guide.locale
+    )
+    with run():
+        response = jiri.post(f"/admin/localization/translations/{translation.pk}/submit/")
+        assert response.status_code == 302
+    assert TranslationTask.objects.get(pk=row.task.pk).state == "in_review"
+
+    approver = user("approver@vendor.example")
+    with run():
+        state = item("demo-cs-x1-prirucka").current_workflow_state
+        assert state.requested_by == user("jiri@vendor.example")
+        state.current_task_state.approve(user=approver)  # Regional review (no other marketer)
+        state.refresh_from_db()
+        state.current_task_state.approve(user=approver)  # Approval
+    assert TranslationTask.objects.get(pk=row.task.pk).state == "done"
+    assert item("demo-cs-x1-prirucka").live
