@@ -499,6 +499,8 @@ def item_files(*, user, item: PortalItemPage) -> dict:
                 stale = att.master_sha256 != master_att.document.sha256
                 files.append(entry(item, att, out_of_date=stale))
         own = [att for att in own if att.pk not in used]
+    elif wanted != language and own:
+        files += _localized_for_reader(user, item, own, wanted, entry)
     files += [entry(item, att) for att in own]
     files.sort(key=lambda f: (not f.preferred,))
     has_wanted = any(f.language == wanted for f in files)
@@ -508,6 +510,32 @@ def item_files(*, user, item: PortalItemPage) -> dict:
         # On a translation each file says so itself; on a source, one note for the list.
         "fallback_note": source is None and bool(files) and not has_wanted and wanted != "en",
     }
+
+
+def _localized_for_reader(user, item: PortalItemPage, own: list, wanted: str, entry) -> list:
+    """On a source item: the localized files of its translation in the reader's language, when
+    that translation is live and the reader may see it (then listed first, downloaded from
+    the translation). Two queries, only for readers of another language."""
+    locale_id = _locale_id(wanted, _locales())
+    if not locale_id:
+        return []
+    translation = (
+        PortalItemPage.objects.live()
+        .filter(translation_key=item.translation_key, locale_id=locale_id)
+        .first()
+    )
+    if translation is None or not page_policy.can_view(user, translation):
+        return []
+    masters = {att.pk: att for att in own}
+    found = []
+    for att in (
+        translation.attachments.filter(master_id__in=list(masters))
+        .select_related("document")
+        .order_by("sort_order", "pk")
+    ):
+        stale = att.master_sha256 != masters[att.master_id].document.sha256
+        found.append(entry(translation, att, out_of_date=stale))
+    return found
 
 
 @dataclass

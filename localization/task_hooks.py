@@ -65,6 +65,27 @@ def register() -> None:
             _("Translations"), reverse("portal_translations"), icon_name="globe", order=250
         )
 
+    @hooks.register("register_page_header_buttons")
+    def localized_files_button(
+        page: Any, user: Any, view_name: Any = None, next_url: Any = None
+    ) -> Any:
+        """ "Localized files" on an item's translation, for those who may upload them."""
+        from wagtail.admin.widgets import ListingButton
+
+        from kb.models import PortalItemPage
+        from permissions.policies.localization import translation_policy
+
+        if not isinstance(page, PortalItemPage):
+            return
+        if not translation_policy.can_upload_localized_file(user, page):
+            return
+        yield ListingButton(
+            _("Localized files"),
+            reverse("portal_localized_files", args=[page.pk]),
+            priority=66,
+            icon_name="doc-full",
+        )
+
     @hooks.register("construct_homepage_panels")
     def add_tasks_panel(request: Any, panels: list[Any]) -> None:
         from permissions.policies.principal import principal_for

@@ -81,6 +81,50 @@ def _translation_and_master(
     return translation, master
 
 
+def localized_files(request: HttpRequest, translation_id: int) -> HttpResponse:
+    """The source's files of one translation, each with its localized file (or none), whether
+    it is out of date, and the upload / confirm actions."""
+    translation = get_object_or_404(PortalItemPage, pk=translation_id).specific
+    if not translation_policy.can_upload_localized_file(request.user, translation):
+        raise PermissionDenied
+    source = translation_source(translation)
+    if source is None:
+        raise PermissionDenied
+    localized = {
+        att.master_id: att
+        for att in ItemAttachment.objects.filter(
+            page=translation, master__isnull=False
+        ).select_related("document")
+    }
+    rows = []
+    for master in source.attachments.select_related("document").order_by("sort_order", "pk"):
+        loc = localized.get(master.pk)
+        stale = loc is not None and loc.master_sha256 != master.document.sha256
+        rows.append(
+            {
+                "master": master,
+                "localized": loc,
+                "out_of_date": stale,
+                "upload_url": reverse(
+                    "portal_localized_file_upload", args=[translation.pk, master.pk]
+                ),
+                "confirm_url": reverse("portal_localized_file_confirm", args=[loc.pk])
+                if stale and loc is not None
+                else None,
+            }
+        )
+    return TemplateResponse(
+        request,
+        "localization/localized_files.html",
+        {
+            "translation": translation,
+            "source": source,
+            "rows": rows,
+            "pending": translation.has_unpublished_changes,
+        },
+    )
+
+
 def localized_file_upload(
     request: HttpRequest, translation_id: int, master_id: int
 ) -> HttpResponse:
@@ -152,6 +196,11 @@ def urlpatterns() -> list[Any]:
             "translations/<str:code>/",
             translations_dashboard,
             name="portal_translations_locale",
+        ),
+        path(
+            "translations/pages/<int:translation_id>/files/",
+            localized_files,
+            name="portal_localized_files",
         ),
         path(
             "translations/pages/<int:translation_id>/files/<int:master_id>/",

@@ -206,3 +206,23 @@ def test_an_import_names_the_master_a_file_localizes(portal):
     assert (localized.master_id, localized.master_sha256) == (master.pk, master.document.sha256)
     with pytest.raises(ValueError, match="no file"):
         upsert(pdf("cs"), localizes="Nothing")
+
+
+def test_a_reader_of_another_language_gets_its_localized_file_on_the_source(portal):
+    from permissions.tests.factories import MembershipFactory
+
+    source = sheet("reader")
+    master = source.attachments.get()
+    translation = translate(source, "cs")
+    czech = document_create(name="lf-reader-cs.pdf", content=pdf("reader-cs"), title="CS")
+    localized_file_attach(translation=translation, master=master, document=czech, publish=True)
+    partner = MembershipFactory().user
+    partner.preferred_language = "cs"
+    listed = item_files(user=partner, item=source)
+    assert [f.document_id for f in listed["files"]] == [czech.pk, master.document_id]
+    assert f"/{translation.pk}/files/{czech.pk}/" in listed["files"][0].url
+    assert not listed["fallback_note"]
+    partner.preferred_language = "de"  # no German file: the English one with the note
+    listed = item_files(user=partner, item=source)
+    assert [f.document_id for f in listed["files"]] == [master.document_id]
+    assert listed["fallback_note"]

@@ -142,6 +142,12 @@ def test_marketer_uploads_and_confirms_only_in_his_locale(world):
     live = ItemAttachment.objects.get(page=world["cs"])
     assert live.document_id != child["document"]
 
+    listing = jiri.get(f"/admin/translations/pages/{world['cs'].pk}/files/")
+    assert listing.status_code == 200 and url in listing.content.decode()
+    assert_refused(jiri.get(f"/admin/translations/pages/{world['de'].pk}/files/"))
+    edit = jiri.get(f"/admin/pages/{world['cs'].pk}/edit/").content.decode()
+    assert f"/admin/translations/pages/{world['cs'].pk}/files/" in edit
+
     other = f"/admin/translations/pages/{world['de'].pk}/files/{master.pk}/"
     assert_refused(jiri.get(other))
     source_url = f"/admin/translations/pages/{source.pk}/files/{master.pk}/"
