@@ -66,7 +66,7 @@ def test_an_exception_on_the_source_closes_the_translation_at_every_exit(group):
     translation, document = group["translation"], group["document"]
     alpen = group["users"]["alpen-it"]
     assert _visible(alpen, translation) == (False, False)
-    assert translation.attachments.filter(document=document).exists()
+    assert ItemAttachment.objects.filter(page=translation, document=document).exists()
     assert not document_policy.can_download(alpen, translation, document)
     assert not document_policy.filter_visible(
         alpen, PortalDocument.objects.filter(pk=document.pk)
