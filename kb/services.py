@@ -670,8 +670,6 @@ def localized_file_confirm(*, attachment: ItemAttachment, user=None) -> ItemAtta
     Raises:
         ValueError: ``attachment`` is not a localized file.
     """
-    from wagtail.models import Revision
-
     attachment = ItemAttachment.objects.select_related("master__document", "page").get(
         pk=attachment.pk
     )
@@ -680,17 +678,102 @@ def localized_file_confirm(*, attachment: ItemAttachment, user=None) -> ItemAtta
     sha = attachment.master.document.get_sha256()
     attachment.master_sha256 = sha
     attachment.save(update_fields=["master_sha256"])
-    page = attachment.page
+
+    def patch(content: dict) -> bool:
+        touched = False
+        for child in content.get("attachments") or []:
+            if child.get("pk") == attachment.pk and child.get("master_sha256") != sha:
+                child["master_sha256"] = sha
+                touched = True
+        return touched
+
+    _pending_revisions_patch(attachment.page, patch)
+    return attachment
+
+
+def _pending_revisions_patch(page: Page, patch) -> None:
+    """Apply ``patch(content) -> changed`` to ``page``'s revisions newer than its live one, so
+    publishing a draft made before a confirmation does not bring the old value back."""
+    from wagtail.models import Revision
+
     revisions = Revision.page_revisions.filter(object_id=str(page.pk))
     if page.live_revision_id is not None:
         revisions = revisions.filter(pk__gt=page.live_revision_id)
     for revision in revisions:
-        children = revision.content.get("attachments") or []
-        touched = False
-        for child in children:
-            if child.get("pk") == attachment.pk and child.get("master_sha256") != sha:
-                child["master_sha256"] = sha
-                touched = True
-        if touched:
+        if patch(revision.content):
             revision.save(update_fields=["content"])
-    return attachment
+
+
+def _asset_field(translation: Page, which: str) -> tuple[PortalItemPage, str]:
+    """``translation`` (specific) and the kind ("document" / "image") of its field ``which``."""
+    specific = translation.specific
+    kind = getattr(specific, "localized_asset_fields", {}).get(which)
+    if kind is None:
+        raise ValueError(f"{which!r} is not a localizable file of page {translation.pk}")
+    return specific, kind
+
+
+@transaction.atomic
+def localized_asset_file_attach(
+    *, translation: PortalItemPage, which: str, document_or_image, user=None, publish: bool = False
+):
+    """Make ``document_or_image`` the localized file of ``translation``'s field ``which``
+    (``master_document``, ``master_image``, ``cover_image``), in a new revision.
+
+    Like ``localized_file_attach``: the translation's latest revision gets the file and the
+    SHA-256 of the source's current file in that field (``<which>_source_sha256``: up to date
+    until the source's file changes), saved as a new draft revision that goes live with review;
+    ``publish`` publishes it at once (imports, the demo). Who may do this is asked by the caller
+    (permissions.policies.localization).
+
+    Returns:
+        The new Revision.
+
+    Raises:
+        ValueError: ``translation`` is not a translation of an item, ``which`` is not one of its
+            localizable files, the source has no file there, or the file is of the wrong kind.
+    """
+    specific, kind = _asset_field(translation, which)
+    source = _source_of(translation).specific
+    master = getattr(source, which, None)
+    if master is None:
+        raise ValueError(f"the source of {translation.pk} has no {which}")
+    if not isinstance(document_or_image, type(master)):
+        raise ValueError(f"{which} takes a {kind}")
+    draft = specific.get_latest_revision_as_object()
+    setattr(draft, which, document_or_image)
+    setattr(draft, f"{which}_source_sha256", master.get_sha256())
+    revision = draft.save_revision(user=user, log_action=True)
+    if publish:
+        revision.publish(user=user)
+    return revision
+
+
+@transaction.atomic
+def localized_asset_file_confirm(*, translation: PortalItemPage, which: str, user=None) -> None:
+    """Confirm that ``translation``'s localized file in field ``which`` still fits the source's
+    current file: records its SHA-256 on the page and on pending drafts (as
+    ``localized_file_confirm`` does). Not a content change: no review.
+
+    Raises:
+        ValueError: ``which`` is not localized on ``translation`` (nothing to confirm).
+    """
+    specific, _kind = _asset_field(translation, which)
+    name = f"{which}_source_sha256"
+    if not getattr(specific, name):
+        raise ValueError(f"{which} of page {translation.pk} is not localized")
+    master = getattr(_source_of(translation).specific, which, None)
+    if master is None:
+        return
+    sha = master.get_sha256()
+    setattr(specific, name, sha)
+    # A save (not a queryset update): its post_save tells the translation tasks.
+    specific.save(clean=False, update_fields=[name])
+
+    def patch(content: dict) -> bool:
+        if content.get(name) in (None, "", sha):
+            return False
+        content[name] = sha
+        return True
+
+    _pending_revisions_patch(specific, patch)

@@ -320,6 +320,7 @@ def translation_tasks_refresh(
     from wagtail.models import get_default_page_content_type
 
     from kb.models import ItemAttachment, PortalItemPage
+    from kb.selectors import stale_asset_counts
 
     default = Locale.get_default()
     targets = list(Locale.objects.exclude(pk=default.pk).values_list("pk", flat=True))
@@ -370,6 +371,9 @@ def translation_tasks_refresh(
             .annotate(n=Count("pk"))
             .values_list("page_id", "n")
         )
+        # Localized master documents / images and covers (kb.selectors.localized_asset).
+        for tid, n in stale_asset_counts(ids).items():
+            stale[tid] = stale.get(tid, 0) + n
         existing = {
             (task.source_id, task.locale_id): task
             for task in TranslationTask.objects.filter(source_id__in=[row["pk"] for row in live])
