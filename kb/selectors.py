@@ -494,28 +494,25 @@ def stale_asset_counts(translation_ids: list[int]) -> dict[int, int]:
             "pk", "translation_key", *shas
         )
     )
-    covers = [
-        row
-        for row in PortalItemPage.objects.filter(pk__in=translation_ids)
+    covers = list(
+        PortalItemPage.objects.filter(pk__in=translation_ids)
         .exclude(cover_image_source_sha256="")
         .exclude(pk__in=[row["pk"] for row in rows])
         .values("pk", "translation_key", "cover_image_source_sha256")
-    ]
+    )
     if not rows and not covers:
         return {}
     keys = {row["translation_key"] for row in rows + covers}
     default = Locale.get_default()
     current: dict[Any, dict[str, str | None]] = {}
-    for row in PortalItemPage.objects.filter(translation_key__in=keys, locale=default).values(
-        "translation_key", "cover_image__sha256"
-    ):
-        current[row["translation_key"]] = {"cover_image": row["cover_image__sha256"]}
-    for row in MarketingAssetPage.objects.filter(translation_key__in=keys, locale=default).values(
-        "translation_key", "master_document__sha256", "master_image__sha256"
-    ):
-        current.setdefault(row["translation_key"], {}).update(
-            master_document=row["master_document__sha256"], master_image=row["master_image__sha256"]
-        )
+    for key, cover in PortalItemPage.objects.filter(
+        translation_key__in=keys, locale=default
+    ).values_list("translation_key", "cover_image__sha256"):
+        current[key] = {"cover_image": cover}
+    for key, document, picture in MarketingAssetPage.objects.filter(
+        translation_key__in=keys, locale=default
+    ).values_list("translation_key", "master_document__sha256", "master_image__sha256"):
+        current.setdefault(key, {}).update(master_document=document, master_image=picture)
     counts: dict[int, int] = {}
     for row in rows + covers:
         now = current.get(row["translation_key"], {})

@@ -17,7 +17,7 @@ from wagtail import hooks
 from wagtail.blocks import StreamValue
 from wagtail.models import Locale, Page, Site
 
-from files.models import PortalDocument
+from files.models import PortalDocument, PortalImage
 from files.storage import content_sha256, join_name
 from files.validation import validate_upload
 from permissions.models import PartnerOrganization, PartnerType, Region, Tier
@@ -266,25 +266,56 @@ def document_create(
     Raises:
         UploadRejected: the file was refused (files.validation); nothing was stored.
     """
-    name = validate_upload(name=name, content=content, kind="document")
-    document = PortalDocument(title=title or name)
-    field = document.file.field
-    target = join_name(region_key, field.generate_filename(document, name))
-    document.file.name = _save_file(
+    return _file_row_create(
+        PortalDocument,
+        "document",
+        name=name,
+        content=content,
+        title=title,
+        stored=stored,
+        region_key=region_key,
+    )
+
+
+def image_create(
+    *, name: str, content: bytes, title: str = "", region_key: str | None = None
+) -> PortalImage:
+    """Check an image by its content, then store it (a translation's localized master image or
+    cover; ``region_key`` as for ``document_create``).
+
+    Raises:
+        UploadRejected: the file was refused (files.validation); nothing was stored.
+    """
+    return _file_row_create(
+        PortalImage, "image", name=name, content=content, title=title, region_key=region_key
+    )
+
+
+def _file_row_create(model, kind: str, *, name, content, title, region_key, stored=None):
+    name = validate_upload(name=name, content=content, kind=kind)
+    row = model(title=title or name)
+    field = row.file.field
+    target = join_name(region_key, field.generate_filename(row, name))
+    row.file.name = _save_file(
         field.storage, target, ContentFile(content, name=name), field.max_length, stored
     )
     if stored is not None:
-        stored.paths.append(document.file.name)
-    document.file_size = len(content)
-    document.file_hash = hashlib.sha1(content, usedforsecurity=False).hexdigest()
-    document.sha256 = content_sha256(content)
+        stored.paths.append(row.file.name)
+    row.file_size = len(content)
+    row.file_hash = hashlib.sha1(content, usedforsecurity=False).hexdigest()
+    row.sha256 = content_sha256(content)
+    if kind == "image":
+        # Width and height from the stored bytes, as Wagtail's own upload sets them.
+        from django.core.files.images import get_image_dimensions
+
+        row.width, row.height = get_image_dimensions(ContentFile(content))
     try:
-        document.save()
+        row.save()
     except BaseException:
         # No row points at the object: remove it now rather than leave an orphan.
-        document.file.storage.delete(document.file.name)
+        row.file.storage.delete(row.file.name)
         raise
-    return document
+    return row
 
 
 def _save_file(storage, target: str, content, max_length: int, stored: StoredFiles | None) -> str:

@@ -53,7 +53,7 @@ class FileSha256Mixin(models.Model):
         return sha
 
 
-class PortalDocument(FileSha256Mixin, AbstractDocument):
+class PortalDocument(FileSha256Mixin, AbstractDocument):  # noqa: DJ008 (AbstractDocument's)
     admin_form_fields = Document.admin_form_fields
 
     class Meta(AbstractDocument.Meta):

@@ -95,9 +95,7 @@ def test_master_change_flags_the_task_then_confirm_and_upload_clear(portal):
 
     # A new master document on the source, published.
     draft = reload(source)
-    draft.master_document = document_create(
-        name="v2.pdf", content=make_pdf_bytes("v2"), title="v2"
-    )
+    draft.master_document = document_create(name="v2.pdf", content=make_pdf_bytes("v2"), title="v2")
     draft.save_revision().publish()
     translation_tasks_refresh()
     task.refresh_from_db()
