@@ -25,7 +25,7 @@ from wagtail.admin.panels import (
     TabbedInterface,
 )
 from wagtail.fields import RichTextField, StreamField
-from wagtail.models import Locale, Orderable, Page
+from wagtail.models import Orderable, Page
 from wagtail.search import index
 from wagtail_localize.fields import BaseTranslatableField
 
@@ -213,10 +213,12 @@ class PortalItemPage(AudienceMixin, Page):
         attached = self.attachments.filter(document_id=document_id).exists()
         if attached or getattr(self, "master_document_id", None) != document_id:
             return attached
-        # A translation's master document is its file only once localized (otherwise it is a
-        # stale copy of the source's; partners get the source's at the source's URL).
-        is_translation = self.locale_id != Locale.get_default().pk
-        return not is_translation or bool(getattr(self, "master_document_source_sha256", ""))
+        # A translation's own master document is its file only once localized (otherwise it is
+        # a possibly stale copy of the source's): the file readers get (kb.selectors).
+        from ..selectors import localized_asset
+
+        master = localized_asset(self, "master_document").file
+        return master is not None and master.pk == document_id
 
     @property
     def kind(self) -> str:
