@@ -38,6 +38,7 @@ def test_marketer_uploads_and_confirms_a_localized_master_image(
     listing = jiri.get(f"/admin/translations/pages/{translation.pk}/files/").content.decode()
     assert url in listing and "Master image" in listing
     assert url in jiri.get("/admin/translations/cs/").content.decode()
+    assert jiri.get(url).status_code == 200
     assert_refused(hans.get(url))
     assert jiri.get(f"/admin/translations/pages/{translation.pk}/assets/body/").status_code == 404
 
