@@ -27,13 +27,19 @@ class NotCobrandable(Exception):
 
 
 def cobrand_source(item: PortalItemPage) -> PortalImage | None:
-    """The image a co-brand render of ``item`` starts from, or None when it cannot have one."""
+    """The image a co-brand render of ``item`` starts from, or None when it cannot have one.
+
+    On a translation: its localized master image when there is one, else the source's
+    (``kb.selectors.localized_asset``); the render's key names the image, so either is cached
+    apart."""
     from kb.models import MarketingAssetPage
+    from kb.selectors import localized_asset
 
     specific = item.specific
     if not isinstance(specific, MarketingAssetPage) or not specific.co_brandable:
         return None
-    return specific.master_image
+    image: PortalImage | None = localized_asset(specific, "master_image").file
+    return image
 
 
 def brandkit_fingerprint(organization: PartnerOrganization) -> str:

@@ -438,6 +438,94 @@ def translation_source(item: Page) -> PortalItemPage | None:
     )
 
 
+@dataclass(frozen=True)
+class LocalizedAsset:
+    """What readers of ``item`` get for one of its single-file fields (``localized_asset``)."""
+
+    file: Any  # PortalDocument | PortalImage | None
+    page: PortalItemPage  # the page whose file it is (the item, or its source)
+    # On a translation: the file is the source's (nothing localized yet), shown with a note.
+    not_in_language: bool = False
+    # A localized file whose source file has changed since ("may be out of date").
+    out_of_date: bool = False
+
+
+def localized_asset(
+    item: PortalItemPage, which: str, *, source: PortalItemPage | None = None
+) -> LocalizedAsset:
+    """``item``'s file in field ``which`` (a key of ``localized_asset_fields``: a marketing
+    asset's ``master_document`` / ``master_image``, an item's ``cover_image``) as readers get it.
+
+    A source (or an item whose type has no such field) gives its own. A translation gives its
+    own file once localized (``<which>_source_sha256`` set, by
+    ``kb.services.localized_asset_file_attach``), ``out_of_date`` when the source's current file
+    has another SHA-256; otherwise the source's current file, ``not_in_language``. ``source``
+    saves the query when the caller has it.
+    """
+    item = item.specific
+    own = getattr(item, which, None)
+    if which not in getattr(item, "localized_asset_fields", {}):
+        return LocalizedAsset(own, item)
+    if source is None:
+        source = translation_source(item)
+    if source is None:
+        return LocalizedAsset(own, item)
+    source = source.specific
+    master = getattr(source, which, None)
+    recorded = getattr(item, f"{which}_source_sha256")
+    if recorded and own is not None:
+        stale = master is not None and master.get_sha256() != recorded
+        return LocalizedAsset(own, item, out_of_date=stale)
+    return LocalizedAsset(master, source, not_in_language=master is not None)
+
+
+def stale_asset_counts(translation_ids: list[int]) -> dict[int, int]:
+    """Per translation id: how many of its localized asset files (``localized_asset``) are out
+    of date. A fixed number of queries for any number of translations (translation tasks)."""
+    from .models import MarketingAssetPage
+
+    fields = dict(MarketingAssetPage.localized_asset_fields)
+    shas = [f"{name}_source_sha256" for name in fields]
+    localized = Q()
+    for sha in shas:
+        localized |= ~Q(**{sha: ""})
+    rows = list(
+        MarketingAssetPage.objects.filter(localized, pk__in=translation_ids).values(
+            "pk", "translation_key", *shas
+        )
+    )
+    covers = list(
+        PortalItemPage.objects.filter(pk__in=translation_ids)
+        .exclude(cover_image_source_sha256="")
+        .exclude(pk__in=[row["pk"] for row in rows])
+        .values("pk", "translation_key", "cover_image_source_sha256")
+    )
+    if not rows and not covers:
+        return {}
+    keys = {row["translation_key"] for row in rows + covers}
+    default = Locale.get_default()
+    current: dict[Any, dict[str, str | None]] = {}
+    for key, cover in PortalItemPage.objects.filter(
+        translation_key__in=keys, locale=default
+    ).values_list("translation_key", "cover_image__sha256"):
+        current[key] = {"cover_image": cover}
+    for key, document, picture in MarketingAssetPage.objects.filter(
+        translation_key__in=keys, locale=default
+    ).values_list("translation_key", "master_document__sha256", "master_image__sha256"):
+        current.setdefault(key, {}).update(master_document=document, master_image=picture)
+    counts: dict[int, int] = {}
+    for row in rows + covers:
+        now = current.get(row["translation_key"], {})
+        n = 0
+        for name in fields:
+            recorded = row.get(f"{name}_source_sha256")
+            # A source file without a known SHA-256 (not read yet) is not taken for a change.
+            n += bool(recorded and now.get(name) not in (None, "", recorded))
+        if n:
+            counts[row["pk"]] = n
+    return counts
+
+
 def item_files(*, user, item: PortalItemPage) -> dict:
     """The item's downloadable files, the user's language first; a note when it has none.
 
@@ -453,19 +541,25 @@ def item_files(*, user, item: PortalItemPage) -> dict:
     wanted = getattr(user, "preferred_language", None) or "en"
     language = locale_cached(item.locale_id).language_code
     files: list[ItemFile] = []
-    specific = item.specific
-    master = getattr(specific, "master_document", None)
+    source = translation_source(item)
+    # A marketing asset's master document: the translation's localized one, else the source's
+    # at the source's URL with the note (``localized_asset``).
+    asset = localized_asset(item, "master_document", source=source)
+    master = asset.file
     if master is not None:
+        code = locale_cached(asset.page.locale_id).language_code
         files.append(
             ItemFile(
                 None,
                 master.pk,
                 master.title,
                 master.filename,
-                language,
+                code,
                 master.file_size,
-                reverse("kb:download", args=[item.pk, master.pk, master.filename]),
-                language == wanted,
+                reverse("kb:download", args=[asset.page.pk, master.pk, master.filename]),
+                code == wanted,
+                not_in_language=asset.not_in_language,
+                out_of_date=asset.out_of_date,
             )
         )
 
@@ -485,7 +579,6 @@ def item_files(*, user, item: PortalItemPage) -> dict:
         )
 
     own = list(item.attachments.select_related("document").order_by("sort_order", "pk"))
-    source = translation_source(item)
     if source is not None:
         localized = {att.master_id: att for att in own if att.master_id is not None}
         masters = source.attachments.select_related("document").order_by("sort_order", "pk")

@@ -17,7 +17,7 @@ from wagtail import hooks
 from wagtail.blocks import StreamValue
 from wagtail.models import Locale, Page, Site
 
-from files.models import PortalDocument
+from files.models import PortalDocument, PortalImage
 from files.storage import content_sha256, join_name
 from files.validation import validate_upload
 from permissions.models import PartnerOrganization, PartnerType, Region, Tier
@@ -266,25 +266,56 @@ def document_create(
     Raises:
         UploadRejected: the file was refused (files.validation); nothing was stored.
     """
-    name = validate_upload(name=name, content=content, kind="document")
-    document = PortalDocument(title=title or name)
-    field = document.file.field
-    target = join_name(region_key, field.generate_filename(document, name))
-    document.file.name = _save_file(
+    return _file_row_create(
+        PortalDocument,
+        "document",
+        name=name,
+        content=content,
+        title=title,
+        stored=stored,
+        region_key=region_key,
+    )
+
+
+def image_create(
+    *, name: str, content: bytes, title: str = "", region_key: str | None = None
+) -> PortalImage:
+    """Check an image by its content, then store it (a translation's localized master image or
+    cover; ``region_key`` as for ``document_create``).
+
+    Raises:
+        UploadRejected: the file was refused (files.validation); nothing was stored.
+    """
+    return _file_row_create(
+        PortalImage, "image", name=name, content=content, title=title, region_key=region_key
+    )
+
+
+def _file_row_create(model, kind: str, *, name, content, title, region_key, stored=None):
+    name = validate_upload(name=name, content=content, kind=kind)
+    row = model(title=title or name)
+    field = row.file.field
+    target = join_name(region_key, field.generate_filename(row, name))
+    row.file.name = _save_file(
         field.storage, target, ContentFile(content, name=name), field.max_length, stored
     )
     if stored is not None:
-        stored.paths.append(document.file.name)
-    document.file_size = len(content)
-    document.file_hash = hashlib.sha1(content, usedforsecurity=False).hexdigest()
-    document.sha256 = content_sha256(content)
+        stored.paths.append(row.file.name)
+    row.file_size = len(content)
+    row.file_hash = hashlib.sha1(content, usedforsecurity=False).hexdigest()
+    row.sha256 = content_sha256(content)
+    if kind == "image":
+        # Width and height from the stored bytes, as Wagtail's own upload sets them.
+        from django.core.files.images import get_image_dimensions
+
+        row.width, row.height = get_image_dimensions(ContentFile(content))
     try:
-        document.save()
+        row.save()
     except BaseException:
         # No row points at the object: remove it now rather than leave an orphan.
-        document.file.storage.delete(document.file.name)
+        row.file.storage.delete(row.file.name)
         raise
-    return document
+    return row
 
 
 def _save_file(storage, target: str, content, max_length: int, stored: StoredFiles | None) -> str:
@@ -670,8 +701,6 @@ def localized_file_confirm(*, attachment: ItemAttachment, user=None) -> ItemAtta
     Raises:
         ValueError: ``attachment`` is not a localized file.
     """
-    from wagtail.models import Revision
-
     attachment = ItemAttachment.objects.select_related("master__document", "page").get(
         pk=attachment.pk
     )
@@ -680,17 +709,102 @@ def localized_file_confirm(*, attachment: ItemAttachment, user=None) -> ItemAtta
     sha = attachment.master.document.get_sha256()
     attachment.master_sha256 = sha
     attachment.save(update_fields=["master_sha256"])
-    page = attachment.page
+
+    def patch(content: dict) -> bool:
+        touched = False
+        for child in content.get("attachments") or []:
+            if child.get("pk") == attachment.pk and child.get("master_sha256") != sha:
+                child["master_sha256"] = sha
+                touched = True
+        return touched
+
+    _pending_revisions_patch(attachment.page, patch)
+    return attachment
+
+
+def _pending_revisions_patch(page: Page, patch) -> None:
+    """Apply ``patch(content) -> changed`` to ``page``'s revisions newer than its live one, so
+    publishing a draft made before a confirmation does not bring the old value back."""
+    from wagtail.models import Revision
+
     revisions = Revision.page_revisions.filter(object_id=str(page.pk))
     if page.live_revision_id is not None:
         revisions = revisions.filter(pk__gt=page.live_revision_id)
     for revision in revisions:
-        children = revision.content.get("attachments") or []
-        touched = False
-        for child in children:
-            if child.get("pk") == attachment.pk and child.get("master_sha256") != sha:
-                child["master_sha256"] = sha
-                touched = True
-        if touched:
+        if patch(revision.content):
             revision.save(update_fields=["content"])
-    return attachment
+
+
+def _asset_field(translation: Page, which: str) -> tuple[PortalItemPage, str]:
+    """``translation`` (specific) and the kind ("document" / "image") of its field ``which``."""
+    specific = translation.specific
+    kind = getattr(specific, "localized_asset_fields", {}).get(which)
+    if kind is None:
+        raise ValueError(f"{which!r} is not a localizable file of page {translation.pk}")
+    return specific, kind
+
+
+@transaction.atomic
+def localized_asset_file_attach(
+    *, translation: PortalItemPage, which: str, document_or_image, user=None, publish: bool = False
+):
+    """Make ``document_or_image`` the localized file of ``translation``'s field ``which``
+    (``master_document``, ``master_image``, ``cover_image``), in a new revision.
+
+    Like ``localized_file_attach``: the translation's latest revision gets the file and the
+    SHA-256 of the source's current file in that field (``<which>_source_sha256``: up to date
+    until the source's file changes), saved as a new draft revision that goes live with review;
+    ``publish`` publishes it at once (imports, the demo). Who may do this is asked by the caller
+    (permissions.policies.localization).
+
+    Returns:
+        The new Revision.
+
+    Raises:
+        ValueError: ``translation`` is not a translation of an item, ``which`` is not one of its
+            localizable files, the source has no file there, or the file is of the wrong kind.
+    """
+    specific, kind = _asset_field(translation, which)
+    source = _source_of(translation).specific
+    master = getattr(source, which, None)
+    if master is None:
+        raise ValueError(f"the source of {translation.pk} has no {which}")
+    if not isinstance(document_or_image, type(master)):
+        raise ValueError(f"{which} takes a {kind}")
+    draft = specific.get_latest_revision_as_object()
+    setattr(draft, which, document_or_image)
+    setattr(draft, f"{which}_source_sha256", master.get_sha256())
+    revision = draft.save_revision(user=user, log_action=True)
+    if publish:
+        revision.publish(user=user)
+    return revision
+
+
+@transaction.atomic
+def localized_asset_file_confirm(*, translation: PortalItemPage, which: str, user=None) -> None:
+    """Confirm that ``translation``'s localized file in field ``which`` still fits the source's
+    current file: records its SHA-256 on the page and on pending drafts (as
+    ``localized_file_confirm`` does). Not a content change: no review.
+
+    Raises:
+        ValueError: ``which`` is not localized on ``translation`` (nothing to confirm).
+    """
+    specific, _kind = _asset_field(translation, which)
+    name = f"{which}_source_sha256"
+    if not getattr(specific, name):
+        raise ValueError(f"{which} of page {translation.pk} is not localized")
+    master = getattr(_source_of(translation).specific, which, None)
+    if master is None:
+        return
+    sha = master.get_sha256()
+    setattr(specific, name, sha)
+    # A save (not a queryset update): its post_save tells the translation tasks.
+    specific.save(clean=False, update_fields=[name])
+
+    def patch(content: dict) -> bool:
+        if content.get(name) in (None, "", sha):
+            return False
+        content[name] = sha
+        return True
+
+    _pending_revisions_patch(specific, patch)

@@ -17,6 +17,7 @@ from files.serving import serve_stored_file
 from permissions.policies.files import document_policy, media_policy
 from permissions.policies.pages import page_policy
 
+from .selectors import localized_asset
 from .services import download_record
 
 IMAGE_SPECS = {"thumb": "fill-480x300", "large": "max-1600x1200"}
@@ -41,13 +42,18 @@ def download(request, page_id: int, document_id: int, filename: str):
 
 @require_safe
 def item_image(request, page_id: int, which: str, size: str):
-    """An item's cover or master image as a rendition, only for users who may see the item."""
+    """An item's cover or master image as a rendition, only for users who may see the item.
+
+    On a translation: its localized image when there is one, else the source's
+    (``kb.selectors.localized_asset``)."""
     if which not in ("cover", "master") or size not in IMAGE_SPECS:
         raise Http404
     page = get_object_or_404(Page, pk=page_id)
     if not page_policy.can_view(request.user, page):
         raise Http404
-    image = getattr(page.specific, f"{which}_image", None)
+    # A translation's own localized image, else its source's (visible(translation) is within
+    # visible(source), so whoever may see the translation may see the source's image).
+    image = localized_asset(page.specific, f"{which}_image").file
     if image is None:
         raise Http404
     rendition = image.get_rendition(IMAGE_SPECS[size])

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 from wagtail.models import Locale
 
 from .models import MarketerScope
@@ -134,6 +135,85 @@ class TaskFile:
     out_of_date: bool
     upload_url: str | None
     confirm_url: str | None
+
+
+@dataclass(frozen=True)
+class AssetRef:
+    """A single-file field's file shown like an attachment (``title``, ``document``)."""
+
+    title: str
+    document: Any  # kb PortalDocument or PortalImage (both have ``title`` and ``filename``)
+
+
+def _asset_labels() -> dict[str, Any]:
+    return {
+        "master_document": gettext_lazy("Master document"),
+        "master_image": gettext_lazy("Master image"),
+        "cover_image": gettext_lazy("Cover image"),
+    }
+
+
+def asset_task_files(
+    pairs: list[tuple[int, int | None]], *, may_upload
+) -> dict[tuple[int, int | None], list[TaskFile]]:
+    """Per (source id, translation id): a ``TaskFile`` for each single-file field of the source
+    a translation may localize (``kb.selectors.localized_asset``: master document / image of a
+    marketing asset, an item's cover), with upload / confirm URLs when ``may_upload(translation)``.
+    Four queries for any number of pairs (the dashboard's bound)."""
+    from django.urls import reverse
+
+    from kb.models import MarketingAssetPage, PortalItemPage
+
+    ids = {pk for pair in pairs for pk in pair if pk is not None}
+    if not ids:
+        return {}
+    pages: dict[int, Any] = {
+        page.pk: page
+        for page in PortalItemPage.objects.filter(pk__in=ids).select_related(
+            "cover_image", "locale"
+        )
+    }
+    pages.update(
+        (page.pk, page)
+        for page in MarketingAssetPage.objects.filter(pk__in=ids).select_related(
+            "cover_image", "master_document", "master_image", "locale"
+        )
+    )
+    labels = _asset_labels()
+    found: dict[tuple[int, int | None], list[TaskFile]] = {}
+    for source_id, translation_id in pairs:
+        source = pages.get(source_id)
+        if source is None:
+            continue
+        translation = pages.get(translation_id) if translation_id is not None else None
+        rows = []
+        for which in source.localized_asset_fields:
+            master = getattr(source, which)
+            if master is None:
+                continue
+            loc = stale = None
+            upload_url = confirm_url = None
+            if translation is not None:
+                recorded = getattr(translation, f"{which}_source_sha256", "")
+                own = getattr(translation, which, None)
+                if recorded and own is not None:
+                    loc = AssetRef(str(labels[which]), own)
+                    stale = bool(master.sha256) and master.sha256 != recorded
+                if may_upload(translation):
+                    upload_url = reverse(
+                        "portal_localized_asset_upload", args=[translation.pk, which]
+                    )
+                    if stale:
+                        confirm_url = reverse(
+                            "portal_localized_asset_confirm", args=[translation.pk, which]
+                        )
+            rows.append(
+                TaskFile(
+                    AssetRef(str(labels[which]), master), loc, bool(stale), upload_url, confirm_url
+                )
+            )
+        found[(source_id, translation_id)] = rows
+    return found
 
 
 @dataclass
@@ -319,6 +399,11 @@ def locale_dashboard(
     # translation page for uploads (Wagtail's page permissions, cached per user).
     labels = dict(TranslationTask.State.choices)
     default = Locale.get_default()
+    # Master document / image and cover rows (localized asset files), a fixed number of queries.
+    assets = asset_task_files(
+        [(t.source_id, t.translation_id) for t in found],
+        may_upload=lambda page: translation_policy.can_upload_localized_file(user, page),
+    )
     rows = []
     for task in found:
         # Every source is in the default locale, every translation in ``locale``: known here,
@@ -344,6 +429,7 @@ def locale_dashboard(
             if loc is not None and stale and may_upload:
                 confirm_url = reverse("portal_localized_file_confirm", args=[loc.pk])
             files.append(TaskFile(master, loc, stale, upload_url, confirm_url))
+        files += assets.get((task.source_id, task.translation_id), [])
         translate_url = sync_url = None
         may_translate = translation_policy.can_translate(user, task.source, locale)
         if translation is None and may_translate:

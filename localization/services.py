@@ -338,6 +338,7 @@ def translation_tasks_refresh(
     from wagtail.models import get_default_page_content_type
 
     from kb.models import ItemAttachment, PortalItemPage
+    from kb.selectors import stale_asset_counts
 
     default = Locale.get_default()
     targets = list(Locale.objects.exclude(pk=default.pk).values_list("pk", flat=True))
@@ -381,13 +382,16 @@ def translation_tasks_refresh(
                 status=WorkflowState.STATUS_IN_PROGRESS,
             ).values_list("object_id", flat=True)
         )
-        stale = dict(
+        stale: dict[int, int] = dict(
             ItemAttachment.objects.filter(page_id__in=ids, master__isnull=False)
             .exclude(master_sha256=F("master__document__sha256"))
             .values("page_id")
             .annotate(n=Count("pk"))
             .values_list("page_id", "n")
         )
+        # Localized master documents / images and covers (kb.selectors.localized_asset).
+        for page_id, n in stale_asset_counts(ids).items():
+            stale[page_id] = stale.get(page_id, 0) + n
         existing = {
             (task.source_id, task.locale_id): task
             for task in TranslationTask.objects.filter(source_id__in=[row["pk"] for row in live])

@@ -92,7 +92,7 @@ def attachment_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
 def document_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
     """A document's file replaced in place (Wagtail's document edit): the items it is the
     master file of may have out-of-date localized files now."""
-    from kb.models import ItemAttachment
+    from kb.models import ItemAttachment, MarketingAssetPage
 
     update_fields = kwargs.get("update_fields")
     if kwargs.get("created") or (update_fields is not None and "file" not in update_fields):
@@ -100,6 +100,37 @@ def document_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
     masters = ItemAttachment.objects.filter(document_id=instance.pk, localized__isnull=False)
     for page_id in masters.values_list("page_id", flat=True).distinct():
         note_page(page_id=page_id)
+    # The master document of marketing assets (their translations' localized master documents).
+    for key in MarketingAssetPage.objects.filter(master_document=instance.pk).values_list(
+        "translation_key", flat=True
+    ):
+        note_page(translation_key=key)
+
+
+def asset_confirmed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A localized master/cover file confirmed (``kb.services.localized_asset_file_confirm``
+    saves only its ``*_source_sha256``): no longer out of date."""
+    fields = kwargs.get("update_fields") or ()
+    if _is_item(sender) and any(name.endswith("_source_sha256") for name in fields):
+        note_page(translation_key=instance.translation_key)
+
+
+def image_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """An image's file replaced in place (Wagtail's image edit): translations localizing it as
+    a source's master or cover image may be out of date now."""
+    from kb.models import MarketingAssetPage, PortalItemPage
+
+    update_fields = kwargs.get("update_fields")
+    if kwargs.get("created") or (update_fields is not None and "file" not in update_fields):
+        return
+    pages = PortalItemPage.objects.filter(cover_image=instance.pk).values_list(
+        "translation_key", flat=True
+    )
+    assets = MarketingAssetPage.objects.filter(master_image=instance.pk).values_list(
+        "translation_key", flat=True
+    )
+    for key in {*pages, *assets}:
+        note_page(translation_key=key)
 
 
 def register_signal_handlers() -> None:
@@ -107,7 +138,7 @@ def register_signal_handlers() -> None:
     from wagtail.models import Revision, WorkflowState
     from wagtail.signals import page_published, page_unpublished
 
-    from files.models import PortalDocument
+    from files.models import PortalDocument, PortalImage
     from kb.models import ItemAttachment
 
     uid = "localization.tasks."
@@ -120,3 +151,5 @@ def register_signal_handlers() -> None:
     post_save.connect(attachment_changed, sender=ItemAttachment, dispatch_uid=uid + "att_save")
     post_delete.connect(attachment_changed, sender=ItemAttachment, dispatch_uid=uid + "att_del")
     post_save.connect(document_saved, sender=PortalDocument, dispatch_uid=uid + "document")
+    post_save.connect(image_saved, sender=PortalImage, dispatch_uid=uid + "image")
+    post_save.connect(asset_confirmed, dispatch_uid=uid + "asset_confirmed")

@@ -11,22 +11,30 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from wagtail.images import get_image_model
 from wagtail.models import Locale
 
 from kb.models import ItemAttachment, PortalItemPage
 from kb.placements import item_region_key
 from kb.selectors import translation_source
-from kb.services import document_create, localized_file_attach, localized_file_confirm
+from kb.services import (
+    document_create,
+    image_create,
+    localized_asset_file_attach,
+    localized_asset_file_confirm,
+    localized_file_attach,
+    localized_file_confirm,
+)
 from permissions.policies.localization import translation_policy
 
-from .selectors import dashboard_locales, locale_dashboard
+from .selectors import asset_task_files, dashboard_locales, locale_dashboard
 
 
 def translations_index(request: HttpRequest) -> HttpResponse:
@@ -113,6 +121,21 @@ def localized_files(request: HttpRequest, translation_id: int) -> HttpResponse:
                 else None,
             }
         )
+    # The source's master document / image and cover (localized asset files) come first.
+    assets = asset_task_files(
+        [(source.pk, translation.pk)],
+        may_upload=lambda page: True,  # asked above for this translation
+    )
+    rows = [
+        {
+            "master": f.master,
+            "localized": f.localized,
+            "out_of_date": f.out_of_date,
+            "upload_url": f.upload_url,
+            "confirm_url": f.confirm_url,
+        }
+        for f in assets.get((source.pk, translation.pk), [])
+    ] + rows
     return TemplateResponse(
         request,
         "localization/localized_files.html",
@@ -166,6 +189,90 @@ def localized_file_upload(
     )
 
 
+class LocalizedAssetForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Localized file"))
+
+
+def _translation_and_asset(
+    request: HttpRequest, translation_id: int, which: str
+) -> tuple[PortalItemPage, Any]:
+    """The translation (after the policy) and its source's current file in field ``which``."""
+    translation = get_object_or_404(PortalItemPage, pk=translation_id).specific
+    if not translation_policy.can_upload_localized_file(request.user, translation):
+        raise PermissionDenied
+    source = translation_source(translation)
+    if source is None or which not in getattr(translation, "localized_asset_fields", {}):
+        raise Http404
+    master = getattr(source.specific, which, None)
+    if master is None:
+        raise Http404
+    return translation, master
+
+
+def localized_asset_upload(request: HttpRequest, translation_id: int, which: str) -> HttpResponse:
+    """Upload the translation's own master document / master image / cover for the source's.
+    It becomes part of a new draft revision of the translation, live after review."""
+    translation, master = _translation_and_asset(request, translation_id, which)
+    form = LocalizedAssetForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            if isinstance(master, get_image_model()):
+                stored = image_create(
+                    name=upload.name,
+                    content=upload.read(),
+                    title=master.title,
+                    region_key=item_region_key(translation),
+                )
+            else:
+                stored = document_create(
+                    name=upload.name,
+                    content=upload.read(),
+                    title=master.title,
+                    region_key=item_region_key(translation),
+                )
+        except ValidationError as exc:
+            form.add_error("file", exc)
+        else:
+            localized_asset_file_attach(
+                translation=translation, which=which, document_or_image=stored, user=request.user
+            )
+            messages.success(
+                request,
+                _(
+                    "The localized file is in a new draft of this translation; submit it for "
+                    "review to publish it."
+                ),
+            )
+            return redirect("wagtailadmin_pages:edit", translation.pk)
+    return TemplateResponse(
+        request,
+        "localization/localized_file_upload.html",
+        {
+            "form": form,
+            "translation": translation,
+            "master": {"title": master.title, "document": master},
+        },
+    )
+
+
+@require_POST
+def localized_asset_confirm_view(
+    request: HttpRequest, translation_id: int, which: str
+) -> HttpResponse:
+    """Confirm that a localized master document / image / cover still fits the source's."""
+    translation, _master = _translation_and_asset(request, translation_id, which)
+    try:
+        localized_asset_file_confirm(translation=translation, which=which, user=request.user)
+    except ValueError as exc:
+        raise Http404 from exc
+    messages.success(request, _("The localized file is marked as up to date."))
+    return redirect(
+        "portal_translations_locale",
+        code=Locale.objects.get(pk=translation.locale_id).language_code,
+    )
+
+
 @require_POST
 def localized_file_confirm_view(request: HttpRequest, attachment_id: int) -> HttpResponse:
     """Confirm that a localized file still fits its (changed) original."""
@@ -211,5 +318,15 @@ def urlpatterns() -> list[Any]:
             "translations/files/<int:attachment_id>/confirm/",
             localized_file_confirm_view,
             name="portal_localized_file_confirm",
+        ),
+        path(
+            "translations/pages/<int:translation_id>/assets/<str:which>/",
+            localized_asset_upload,
+            name="portal_localized_asset_upload",
+        ),
+        path(
+            "translations/pages/<int:translation_id>/assets/<str:which>/confirm/",
+            localized_asset_confirm_view,
+            name="portal_localized_asset_confirm",
         ),
     ]

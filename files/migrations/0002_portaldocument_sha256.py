@@ -5,9 +5,10 @@ import hashlib
 from django.db import migrations, models
 
 
-def fill_sha256(apps, schema_editor):
-    PortalDocument = apps.get_model("files", "PortalDocument")
-    for document in PortalDocument.objects.filter(sha256="").iterator():
+def fill_rows(model):
+    """Fill ``sha256`` of every row of ``model`` (a historical document or image model) that has
+    none; also used by 0003 for images."""
+    for document in model.objects.filter(sha256="").iterator():
         digest = hashlib.sha256()
         try:
             with document.file.open("rb") as f:
@@ -17,7 +18,11 @@ def fill_sha256(apps, schema_editor):
             # Not readable now (a missing object, a store that cannot be reached): left blank,
             # PortalDocument.get_sha256() computes it when it is first needed.
             continue
-        PortalDocument.objects.filter(pk=document.pk).update(sha256=digest.hexdigest())
+        model.objects.filter(pk=document.pk).update(sha256=digest.hexdigest())
+
+
+def fill_sha256(apps, schema_editor):
+    fill_rows(apps.get_model("files", "PortalDocument"))
 
 
 class Migration(migrations.Migration):

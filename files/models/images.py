@@ -7,11 +7,15 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, models, transaction
 from wagtail.images.models import AbstractImage, AbstractRendition, Image
 
+from .documents import FileSha256Mixin
+
 if TYPE_CHECKING:
     from wagtail.images.models import Filter
 
 
-class PortalImage(AbstractImage):
+class PortalImage(FileSha256Mixin, AbstractImage):
+    # ``sha256``: a marketing asset's localized master image (or an item's localized cover)
+    # records its source image's value, like localized files (docs/localized-files.md).
     admin_form_fields = Image.admin_form_fields
 
     class Meta(AbstractImage.Meta):

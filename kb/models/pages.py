@@ -143,6 +143,9 @@ class PortalItemPage(AudienceMixin, Page):
     cover_image = models.ForeignKey(
         "files.PortalImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # On a translation: the SHA-256 of the source's cover image its own cover localizes; blank
+    # = not localized (partners get the source's). See ``localized_asset_fields``.
+    cover_image_source_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     tags = ClusterTaggableManager(
         through=PortalItemTag,
         blank=True,
@@ -166,7 +169,13 @@ class PortalItemPage(AudienceMixin, Page):
     override_translatable_fields = [
         *getattr(AudienceMixin, "override_translatable_fields", ()),
         TranslationOwnedField("attachments"),
+        # Localized asset files (docs/localized-files.md): each translation's own, never
+        # replaced by a sync; the source's is shown while the *_source_sha256 is blank.
+        TranslationOwnedField("cover_image"),
+        TranslationOwnedField("cover_image_source_sha256"),
     ]
+    # Single-file fields a translation may localize: field -> "document" | "image".
+    localized_asset_fields: dict[str, str] = {"cover_image": "image"}
 
     content_panels = Page.content_panels + [
         FieldPanel("summary"),
@@ -202,16 +211,25 @@ class PortalItemPage(AudienceMixin, Page):
         """Is document ``document_id`` one of this item's files (an attachment, or a marketing
         asset's master)? Asked by permissions.policies.files before any download."""
         attached = self.attachments.filter(document_id=document_id).exists()
-        return attached or getattr(self, "master_document_id", None) == document_id
+        if attached or getattr(self, "master_document_id", None) != document_id:
+            return attached
+        # A translation's own master document is its file only once localized (otherwise it is
+        # a possibly stale copy of the source's): the file readers get (kb.selectors).
+        from ..selectors import localized_asset
+
+        master = localized_asset(self, "master_document").file
+        return master is not None and master.pk == document_id
 
     @property
     def kind(self) -> str:
         return CONTENT_KIND_BY_MODEL.get(self.specific_class.__name__, "item")
 
     def get_context(self, request, *args, **kwargs):
-        from ..selectors import item_files, item_tags
+        from ..selectors import item_files, item_tags, localized_asset
 
         context = super().get_context(request, *args, **kwargs)
+        # On a translation: its localized cover, or the source's (kb.views.item_image serves it).
+        context["cover_image"] = localized_asset(self, "cover_image")
         context["files"] = item_files(user=request.user, item=self)
         context["tags"] = item_tags(item=self)
         return context
@@ -300,7 +318,24 @@ class MarketingAssetPage(PortalItemPage):
     master_image = models.ForeignKey(
         "files.PortalImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # On a translation: the SHA-256 of the source's master file it localizes (blank: not
+    # localized, partners get the source's master with a note).
+    master_document_source_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    master_image_source_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     co_brandable = models.BooleanField(default=True)
+
+    override_translatable_fields = [
+        *PortalItemPage.override_translatable_fields,
+        TranslationOwnedField("master_document"),
+        TranslationOwnedField("master_document_source_sha256"),
+        TranslationOwnedField("master_image"),
+        TranslationOwnedField("master_image_source_sha256"),
+    ]
+    localized_asset_fields = {
+        **PortalItemPage.localized_asset_fields,
+        "master_document": "document",
+        "master_image": "image",
+    }
 
     item_panels = [
         FieldPanel("asset_kind"),
@@ -314,10 +349,12 @@ class MarketingAssetPage(PortalItemPage):
         verbose_name = _("marketing asset")
 
     def get_context(self, request, *args, **kwargs):
-        from ..selectors import item_actions
+        from ..selectors import item_actions, localized_asset
 
         context = super().get_context(request, *args, **kwargs)
         context["item_actions"] = item_actions(request=request, item=self)
+        # On a translation: its localized master image, or the source's with a note.
+        context["master_image"] = localized_asset(self, "master_image")
         return context
 
 

@@ -24,7 +24,8 @@ pytestmark = [
 ]
 
 BEFORE = [("kb", "0008_page_last_published_index"), ("files", "0001_initial")]
-AFTER = [("kb", "0009_localized_attachments"), ("files", "0002_portaldocument_sha256")]
+# The latest migrations: the test then reads with today's models.
+AFTER = [("kb", "0010_localized_asset_files"), ("files", "0003_portalimage_sha256")]
 
 
 def _migrate(targets):
@@ -64,3 +65,23 @@ def test_language_tagged_attachments_move_to_the_translation(portal):
     czech.get_latest_revision().publish()
     source.get_latest_revision().publish()
     assert ItemAttachment.objects.get(pk=cs.pk).page_id == czech.pk
+
+
+def test_translator_overrides_of_asset_files_become_localized_files(portal):
+    """kb 0010: a translation's own master image (a wagtail-localize override) is localized."""
+    from kb.models import MarketingAssetPage
+    from kb.tests.test_localized_assets import asset, image
+
+    source = asset("mig-asset")
+    czech = source.copy_for_translation(Locale.objects.get(language_code="cs"))
+    czech.master_image = image("mig-cs", (3, 3, 3))
+    czech.save_revision().publish()
+    _migrate([("kb", "0009_localized_attachments"), ("files", "0002_portaldocument_sha256")])
+    _migrate(AFTER)
+
+    czech = MarketingAssetPage.objects.get(pk=czech.pk)
+    source = MarketingAssetPage.objects.get(pk=source.pk)
+    assert czech.master_image_source_sha256 == source.master_image.sha256 != ""
+    assert czech.master_document_source_sha256 == ""  # the same file as the source's: a copy
+    latest = czech.get_latest_revision().content
+    assert latest["master_image_source_sha256"] == source.master_image.sha256
