@@ -219,3 +219,20 @@ def test_a_marketers_regions_narrow_his_list(portal, django_capture_on_commit_ca
     wide = marketer_set(user=UserFactory(email="w@vendor.example"), locales=["cs"], regions=[emea])
     dashboard = client_for(wide).get("/admin/translations/cs/").context["dashboard"]
     assert {row.task.source.title for row in dashboard.rows} == {"for-all", "for-emea", "for-dach"}
+
+
+def test_chart_coordinates_are_not_localized(world):
+    """A Czech (or German) admin formats floats with a decimal comma; SVG coordinates must not."""
+    import re
+
+    from wagtail.users.models import UserProfile
+
+    profile = UserProfile.get_for_user(world["jiri"])
+    profile.preferred_language = "cs"
+    profile.save()
+    coverage_snapshot_record(locale=Locale.objects.get(language_code="cs"), day=None)
+    svg = client_for(world["jiri"]).get("/admin/translations/cs/").content.decode()
+    svg = svg[svg.index('class="portal-coverage-chart"') :]
+    svg = svg[: svg.index("</svg>")]
+    assert re.findall(r'\b[xy]\d?="[^"]*,[^"]*"', svg) == []
+    assert re.search(r'<text x="\d+(\.\d+)?" y="', svg)
