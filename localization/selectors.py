@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django.db.models import Q
 from wagtail.models import Locale
@@ -347,7 +348,13 @@ def locale_dashboard(
         translate_url = sync_url = None
         may_translate = translation_policy.can_translate(user, task.source, locale)
         if translation is None and may_translate:
-            translate_url = reverse("portal_submit_page_translation", args=[task.source_id])
+            # Opened from a locale's task list: that locale is ticked already (wagtail-localize's
+            # select_locale), not an unticked box to find.
+            translate_url = (
+                reverse("portal_submit_page_translation", args=[task.source_id])
+                + "?"
+                + urlencode({"select_locale": locale.language_code})
+            )
         sync_source = sync_sources.get(task.source.translation_key)
         if translation is not None and sync_source is not None and may_translate:
             sync_url = reverse("portal_update_translations", args=[sync_source])

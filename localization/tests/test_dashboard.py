@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -223,8 +225,6 @@ def test_a_marketers_regions_narrow_his_list(portal, django_capture_on_commit_ca
 
 def test_chart_coordinates_are_not_localized(world):
     """A Czech (or German) admin formats floats with a decimal comma; SVG coordinates must not."""
-    import re
-
     from wagtail.users.models import UserProfile
 
     profile = UserProfile.get_for_user(world["jiri"])
@@ -236,3 +236,12 @@ def test_chart_coordinates_are_not_localized(world):
     svg = svg[: svg.index("</svg>")]
     assert re.findall(r'\b[xy]\d?="[^"]*,[^"]*"', svg) == []
     assert re.search(r'<text x="\d+(\.\d+)?" y="', svg)
+
+
+def test_translate_link_ticks_the_locale_of_the_task_list(world):
+    client = client_for(world["jiri"])
+    rows = client.get("/admin/translations/cs/").context["dashboard"].rows
+    url = next(row.translate_url for row in rows if row.translate_url)
+    assert url.endswith("?select_locale=cs")
+    form = client.get(url).content.decode()
+    assert re.search(r'<input[^>]*name="locales"[^>]*checked', form), form
