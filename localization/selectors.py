@@ -56,6 +56,8 @@ STATE_COLORS = {
     "done": "#27ae60",
 }
 TASKS_PER_PAGE = 50
+# Tasks whose translation has unsubmitted work (not live, or a draft: edits, a sync, an upload).
+SUBMITTABLE = ("in_progress",)
 
 
 def dashboard_locales(*, user: Any) -> list[Locale]:
@@ -146,6 +148,10 @@ class TaskRow:
     translate_url: str | None
     files: list[TaskFile]
     sync_url: str | None = None  # the source changed: bring its new text into the translation
+    # The translation editor (wagtail-localize's) shows neither the page header's "Localized
+    # files" nor "Submit for review": the task list offers both.
+    files_url: str | None = None
+    submit_url: str | None = None
 
 
 @dataclass
@@ -316,6 +322,17 @@ def locale_dashboard(
         else []
     )
 
+    # The wagtail-localize translations of the listed items (for "Submit for review").
+    from wagtail_localize.models import Translation
+
+    # (Of every listed translation, not only the submittable ones: one query whatever the states.)
+    translated = [t.source.translation_key for t in found if t.translation_id]
+    translation_ids = dict(
+        Translation.objects.filter(
+            source__object_id__in=translated, target_locale=locale
+        ).values_list("source__object_id", "pk")
+    )
+
     # Who may do what is the policy's to say; it answers per locale for translating, and per
     # translation page for uploads (Wagtail's page permissions, cached per user).
     labels = dict(TranslationTask.State.choices)
@@ -358,6 +375,12 @@ def locale_dashboard(
         sync_source = sync_sources.get(task.source.translation_key)
         if translation is not None and sync_source is not None and may_translate:
             sync_url = reverse("portal_update_translations", args=[sync_source])
+        submit_url = None
+        translation_id = translation_ids.get(task.source.translation_key)
+        if (
+            translation_id and task.state in SUBMITTABLE and may_upload
+        ):  # may edit this translation (same question)
+            submit_url = reverse("portal_translation_submit", args=[translation_id])
         rows.append(
             TaskRow(
                 task,
@@ -367,6 +390,8 @@ def locale_dashboard(
                 translate_url,
                 files,
                 sync_url,
+                reverse("portal_localized_files", args=[translation.pk]) if may_upload else None,
+                submit_url,
             )
         )
 

@@ -20,7 +20,7 @@ from kb.services import (
     library_for_locale,
     localized_file_attach,
 )
-from localization.services import coverage_snapshot_record, marketer_set
+from localization.services import coverage_snapshot_record, marketer_set, page_translation_create
 from permissions.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -245,3 +245,27 @@ def test_translate_link_ticks_the_locale_of_the_task_list(world):
     assert url.endswith("?select_locale=cs")
     form = client.get(url).content.decode()
     assert re.search(r'<input[^>]*name="locales"[^>]*checked', form), form
+
+
+def test_task_list_offers_localized_files_and_submit_for_review(
+    world, django_capture_on_commit_callbacks
+):
+    """The translation editor has neither "Localized files" nor "Submit for review": a draft's
+    task row offers both, and submitting from it puts the translation in review."""
+    with django_capture_on_commit_callbacks(execute=True):
+        draft = page_translation_create(source=item("draft"), locale="cs")
+    client = client_for(world["jiri"])
+    rows = client.get("/admin/translations/cs/").context["dashboard"].rows
+    row = next(row for row in rows if row.task.translation_id == draft.pk)
+    assert row.files_url == f"/admin/translations/pages/{draft.pk}/files/"
+    assert client.get(row.files_url).status_code == 200
+    assert row.submit_url
+    assert not any(r.submit_url for r in rows if r.task.state != "in_progress")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(row.submit_url, {"next": "/admin/translations/cs/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/translations/cs/"
+    rows = client.get("/admin/translations/cs/").context["dashboard"].rows
+    assert next(r for r in rows if r.task.translation_id == draft.pk).task.state == "in_review"
+    # A German marketer gets neither on a Czech translation (he has no Czech task list at all).
+    assert_refused(client_for(world["hans"]).post(row.submit_url))
