@@ -158,7 +158,9 @@ def localized_file_upload(
                     "review to publish it."
                 ),
             )
-            return redirect("wagtailadmin_pages:edit", translation.pk)
+            # Back to the task list, where the row offers "Submit translation for review" (the
+            # translation editor has no such button).
+            return redirect(dashboard_url(translation.locale) + "?state=in_progress")
     return TemplateResponse(
         request,
         "localization/localized_file_upload.html",

@@ -137,6 +137,8 @@ def test_marketer_uploads_and_confirms_only_in_his_locale(world):
     upload = SimpleUploadedFile("novy.pdf", make_pdf_bytes("cs v2"), "application/pdf")
     response = jiri.post(url, {"file": upload, "title": ""})
     assert response.status_code == 302
+    # To the task list, whose row offers "Submit translation for review".
+    assert response["Location"] == "/admin/translations/cs/?state=in_progress"
     draft = PortalItemPage.objects.get(pk=world["cs"].pk).get_latest_revision().content
     (child,) = draft["attachments"]
     assert child["master"] == master.pk and child["master_sha256"] == master.document.sha256
