@@ -271,3 +271,16 @@ def test_task_list_offers_localized_files_and_submit_for_review(
     assert next(r for r in rows if r.task.translation_id == draft.pk).task.state == "in_review"
     # A German marketer gets neither on a Czech translation (he has no Czech task list at all).
     assert_refused(client_for(world["hans"]).post(row.submit_url))
+
+
+def test_localized_file_default_title_carries_the_translations_language(world):
+    jiri, source = client_for(world["jiri"]), world["source"]
+    master = source.attachments.get()
+    master.title = "Sheet (EN)"
+    master.save()
+    url = f"/admin/translations/pages/{world['cs'].pk}/files/{master.pk}/"
+    upload = SimpleUploadedFile("list.pdf", make_pdf_bytes("cs v3"), "application/pdf")
+    assert jiri.post(url, {"file": upload, "title": ""}).status_code == 302
+    draft = PortalItemPage.objects.get(pk=world["cs"].pk).get_latest_revision().content
+    (child,) = draft["attachments"]
+    assert child["title"] == "Sheet (CS)"
