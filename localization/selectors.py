@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
@@ -56,6 +57,8 @@ STATE_COLORS = {
     "done": "#27ae60",
 }
 TASKS_PER_PAGE = 50
+# Tasks whose translation has unsubmitted work (not live, or a draft: edits, a sync, an upload).
+SUBMITTABLE = ("in_progress",)
 
 
 def dashboard_locales(*, user: Any) -> list[Locale]:
@@ -225,6 +228,10 @@ class TaskRow:
     translate_url: str | None
     files: list[TaskFile]
     sync_url: str | None = None  # the source changed: bring its new text into the translation
+    # The translation editor (wagtail-localize's) shows neither the page header's "Localized
+    # files" nor "Submit for review": the task list offers both.
+    files_url: str | None = None
+    submit_url: str | None = None
 
 
 @dataclass
@@ -395,6 +402,17 @@ def locale_dashboard(
         else []
     )
 
+    # The wagtail-localize translations of the listed items (for "Submit for review").
+    from wagtail_localize.models import Translation
+
+    # (Of every listed translation, not only the submittable ones: one query whatever the states.)
+    translated = [t.source.translation_key for t in found if t.translation_id]
+    translation_ids = dict(
+        Translation.objects.filter(
+            source__object_id__in=translated, target_locale=locale
+        ).values_list("source__object_id", "pk")
+    )
+
     # Who may do what is the policy's to say; it answers per locale for translating, and per
     # translation page for uploads (Wagtail's page permissions, cached per user).
     labels = dict(TranslationTask.State.choices)
@@ -433,10 +451,22 @@ def locale_dashboard(
         translate_url = sync_url = None
         may_translate = translation_policy.can_translate(user, task.source, locale)
         if translation is None and may_translate:
-            translate_url = reverse("portal_submit_page_translation", args=[task.source_id])
+            # Opened from a locale's task list: that locale is ticked already (wagtail-localize's
+            # select_locale), not an unticked box to find.
+            translate_url = (
+                reverse("portal_submit_page_translation", args=[task.source_id])
+                + "?"
+                + urlencode({"select_locale": locale.language_code})
+            )
         sync_source = sync_sources.get(task.source.translation_key)
         if translation is not None and sync_source is not None and may_translate:
             sync_url = reverse("portal_update_translations", args=[sync_source])
+        submit_url = None
+        translation_id = translation_ids.get(task.source.translation_key)
+        if (
+            translation_id and task.state in SUBMITTABLE and may_upload
+        ):  # may edit this translation (same question)
+            submit_url = reverse("portal_translation_submit", args=[translation_id])
         rows.append(
             TaskRow(
                 task,
@@ -446,6 +476,8 @@ def locale_dashboard(
                 translate_url,
                 files,
                 sync_url,
+                reverse("portal_localized_files", args=[translation.pk]) if may_upload else None,
+                submit_url,
             )
         )
 

@@ -73,6 +73,18 @@ class LocalizedFileForm(forms.Form):
     )
 
 
+def localized_title(master: ItemAttachment, translation: PortalItemPage) -> str:
+    """The default title of a localized file: its original's, with a trailing source-language
+    tag swapped for the translation's ("X5 datasheet (EN)" -> "X5 datasheet (CS)"), so that
+    readers are not offered a Czech file labelled English."""
+    title = master.title or master.document.title
+    tag = f"({Locale.get_default().language_code.upper()})"
+    if title.endswith(tag):
+        code = Locale.objects.get(pk=translation.locale_id).language_code
+        return f"{title[: -len(tag)]}({code.upper()})"
+    return title
+
+
 def _translation_and_master(
     request: HttpRequest, translation_id: int, master_id: int
 ) -> tuple[PortalItemPage, ItemAttachment]:
@@ -157,11 +169,12 @@ def localized_file_upload(
     form = LocalizedFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        title = form.cleaned_data["title"] or localized_title(master, translation)
         try:
             document = document_create(
                 name=upload.name,
                 content=upload.read(),
-                title=form.cleaned_data["title"] or master.title or master.document.title,
+                title=title,
                 region_key=item_region_key(translation),
             )
         except ValidationError as exc:
@@ -172,7 +185,7 @@ def localized_file_upload(
                 master=master,
                 document=document,
                 user=request.user,
-                title=form.cleaned_data["title"],
+                title=title,
             )
             messages.success(
                 request,
@@ -181,7 +194,9 @@ def localized_file_upload(
                     "review to publish it."
                 ),
             )
-            return redirect("wagtailadmin_pages:edit", translation.pk)
+            # Back to the task list, where the row offers "Submit translation for review" (the
+            # translation editor has no such button).
+            return redirect(dashboard_url(translation.locale) + "?state=in_progress")
     return TemplateResponse(
         request,
         "localization/localized_file_upload.html",

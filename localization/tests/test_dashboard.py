@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -18,7 +20,7 @@ from kb.services import (
     library_for_locale,
     localized_file_attach,
 )
-from localization.services import coverage_snapshot_record, marketer_set
+from localization.services import coverage_snapshot_record, marketer_set, page_translation_create
 from permissions.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -135,6 +137,8 @@ def test_marketer_uploads_and_confirms_only_in_his_locale(world):
     upload = SimpleUploadedFile("novy.pdf", make_pdf_bytes("cs v2"), "application/pdf")
     response = jiri.post(url, {"file": upload, "title": ""})
     assert response.status_code == 302
+    # To the task list, whose row offers "Submit translation for review".
+    assert response["Location"] == "/admin/translations/cs/?state=in_progress"
     draft = PortalItemPage.objects.get(pk=world["cs"].pk).get_latest_revision().content
     (child,) = draft["attachments"]
     assert child["master"] == master.pk and child["master_sha256"] == master.document.sha256
@@ -219,3 +223,64 @@ def test_a_marketers_regions_narrow_his_list(portal, django_capture_on_commit_ca
     wide = marketer_set(user=UserFactory(email="w@vendor.example"), locales=["cs"], regions=[emea])
     dashboard = client_for(wide).get("/admin/translations/cs/").context["dashboard"]
     assert {row.task.source.title for row in dashboard.rows} == {"for-all", "for-emea", "for-dach"}
+
+
+def test_chart_coordinates_are_not_localized(world):
+    """A Czech (or German) admin formats floats with a decimal comma; SVG coordinates must not."""
+    from wagtail.users.models import UserProfile
+
+    profile = UserProfile.get_for_user(world["jiri"])
+    profile.preferred_language = "cs"
+    profile.save()
+    coverage_snapshot_record(locale=Locale.objects.get(language_code="cs"), day=None)
+    svg = client_for(world["jiri"]).get("/admin/translations/cs/").content.decode()
+    svg = svg[svg.index('class="portal-coverage-chart"') :]
+    svg = svg[: svg.index("</svg>")]
+    assert re.findall(r'\b[xy]\d?="[^"]*,[^"]*"', svg) == []
+    assert re.search(r'<text x="\d+(\.\d+)?" y="', svg)
+
+
+def test_translate_link_ticks_the_locale_of_the_task_list(world):
+    client = client_for(world["jiri"])
+    rows = client.get("/admin/translations/cs/").context["dashboard"].rows
+    url = next(row.translate_url for row in rows if row.translate_url)
+    assert url.endswith("?select_locale=cs")
+    form = client.get(url).content.decode()
+    assert re.search(r'<input[^>]*name="locales"[^>]*checked', form), form
+
+
+def test_task_list_offers_localized_files_and_submit_for_review(
+    world, django_capture_on_commit_callbacks
+):
+    """The translation editor has neither "Localized files" nor "Submit for review": a draft's
+    task row offers both, and submitting from it puts the translation in review."""
+    with django_capture_on_commit_callbacks(execute=True):
+        draft = page_translation_create(source=item("draft"), locale="cs")
+    client = client_for(world["jiri"])
+    rows = client.get("/admin/translations/cs/").context["dashboard"].rows
+    row = next(row for row in rows if row.task.translation_id == draft.pk)
+    assert row.files_url == f"/admin/translations/pages/{draft.pk}/files/"
+    assert client.get(row.files_url).status_code == 200
+    assert row.submit_url
+    assert not any(r.submit_url for r in rows if r.task.state != "in_progress")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(row.submit_url, {"next": "/admin/translations/cs/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/translations/cs/"
+    rows = client.get("/admin/translations/cs/").context["dashboard"].rows
+    assert next(r for r in rows if r.task.translation_id == draft.pk).task.state == "in_review"
+    # A German marketer gets neither on a Czech translation (he has no Czech task list at all).
+    assert_refused(client_for(world["hans"]).post(row.submit_url))
+
+
+def test_localized_file_default_title_carries_the_translations_language(world):
+    jiri, source = client_for(world["jiri"]), world["source"]
+    master = source.attachments.get()
+    master.title = "Sheet (EN)"
+    master.save()
+    url = f"/admin/translations/pages/{world['cs'].pk}/files/{master.pk}/"
+    upload = SimpleUploadedFile("list.pdf", make_pdf_bytes("cs v3"), "application/pdf")
+    assert jiri.post(url, {"file": upload, "title": ""}).status_code == 302
+    draft = PortalItemPage.objects.get(pk=world["cs"].pk).get_latest_revision().content
+    (child,) = draft["attachments"]
+    assert child["title"] == "Sheet (CS)"
