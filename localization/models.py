@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail.models import Task, TaskState
 
 from permissions.policies.localization import regional_review_policy
@@ -108,11 +109,13 @@ class TranslationTask(models.Model):
     """
 
     class State(models.TextChoices):
-        MISSING = "missing", _("Missing")
-        OUT_OF_DATE = "out_of_date", _("Out of date")
-        IN_PROGRESS = "in_progress", _("In progress")
-        IN_REVIEW = "in_review", _("In review")
-        DONE = "done", _("Done")
+        # A context of their own: Wagtail's catalogues hold the same words for its workflow
+        # states, with other meanings (cs "Probíhající..").
+        MISSING = "missing", pgettext_lazy("translation task state", "Missing")
+        OUT_OF_DATE = "out_of_date", pgettext_lazy("translation task state", "Out of date")
+        IN_PROGRESS = "in_progress", pgettext_lazy("translation task state", "In progress")
+        IN_REVIEW = "in_review", pgettext_lazy("translation task state", "In review")
+        DONE = "done", pgettext_lazy("translation task state", "Done")
 
     # Why a task is in its state (several may hold; stored as codes, shown translated).
     REASONS = {
