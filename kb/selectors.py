@@ -46,7 +46,15 @@ def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
     principal = principal_for(user)
     since = timezone.now() - timedelta(days=settings.PORTAL_NEW_DAYS)
     items = _visible_items(user).select_related("product", "locale")
-    new = list(items.filter(first_published_at__gte=since).order_by("-first_published_at")[:limit])
+    # New items in this home's language and the source language, one per translation group
+    # (a Czech partner gets the Czech version, not also its English source and a German copy).
+    source_locale = Locale.get_default().pk
+    candidates = list(
+        items.filter(
+            first_published_at__gte=since, locale_id__in={home.locale_id, source_locale}
+        ).order_by("-first_published_at")[: limit * 2]
+    )
+    new = _one_per_translation_group(candidates, prefer=home.locale_id)[:limit]
     last_download = (
         DownloadEvent.objects.filter(user_id=user.pk, item_id=OuterRef("pk"))
         .values("item_id")
@@ -67,6 +75,18 @@ def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
         sections=sections,
         suspended=principal.kind == "suspended",
     )
+
+
+def _one_per_translation_group(items: list[PortalItemPage], *, prefer: int) -> list[PortalItemPage]:
+    """Keep one item per translation group, in the order given: the one in locale ``prefer``
+    when the group has it there, else the first."""
+    chosen: dict[object, PortalItemPage] = {}
+    for item in items:
+        current = chosen.get(item.translation_key)
+        if current is None or (item.locale_id == prefer and current.locale_id != prefer):
+            chosen[item.translation_key] = item
+    kept = {id(item) for item in chosen.values()}
+    return [item for item in items if id(item) in kept]
 
 
 @dataclass

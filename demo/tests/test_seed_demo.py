@@ -342,6 +342,7 @@ def test_jiris_journey_on_the_demo(seeded, django_capture_on_commit_callbacks):
 
     from files.tests.factories import make_pdf_bytes
     from localization.models import TranslationTask
+    from localization.selectors import AssetRef
 
     run = lambda: django_capture_on_commit_callbacks(execute=True)  # noqa: E731
     jiri = Client()
@@ -353,7 +354,8 @@ def test_jiris_journey_on_the_demo(seeded, django_capture_on_commit_callbacks):
     dashboard = jiri.get("/admin/translations/cs/").context["dashboard"]
     (row,) = [r for r in dashboard.rows if r.task.source_id == source.pk]
     assert row.task.state == "out_of_date"
-    (file_row,) = row.files
+    # The guide's attached PDF (cover and master rows, when the item has them, come first).
+    (file_row,) = [f for f in row.files if not isinstance(f.master, AssetRef)]
     with run():
         response = jiri.post(
             file_row.upload_url,
