@@ -28,6 +28,7 @@ from wagtail.admin.panels import (
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
+from wagtail_localize.fields import SynchronizedField
 
 from permissions.models import AudienceMixin
 from permissions.panels import AudienceAdminPageForm, audience_panels
@@ -145,6 +146,12 @@ class PortalItemPage(AudienceMixin, Page):
         index.FilterField("product"),
     ]
     item_panels: list = []
+    # An item's translation keeps pointing at the SOURCE product (the row in the default
+    # locale, THE product): wagtail-localize would otherwise rewrite the foreign key to the
+    # product's translation and refuse to translate an item whose product is not translated yet
+    # (MissingRelatedObjectError). Partners still read the product's name in their language
+    # (kb.selectors.products_for_language). docs/decisions.md, "Products are translatable".
+    override_translatable_fields = [SynchronizedField("product", overridable=False)]
 
     content_panels = Page.content_panels + [
         FieldPanel("summary"),
@@ -187,9 +194,10 @@ class PortalItemPage(AudienceMixin, Page):
         return CONTENT_KIND_BY_MODEL.get(self.specific_class.__name__, "item")
 
     def get_context(self, request, *args, **kwargs):
-        from ..selectors import item_files, item_tags
+        from ..selectors import item_files, item_product, item_tags
 
         context = super().get_context(request, *args, **kwargs)
+        context["product"] = item_product(item=self)  # named in the page's language
         context["files"] = item_files(user=request.user, item=self)
         context["tags"] = item_tags(item=self)
         return context
