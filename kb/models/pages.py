@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import models
@@ -34,6 +35,7 @@ from permissions.models import AudienceMixin
 from permissions.panels import AudienceAdminPageForm, audience_panels
 
 from ..querysets import PortalPageManager
+from .snippets import source_products
 
 if TYPE_CHECKING:
     from files.models import PortalDocument
@@ -123,7 +125,12 @@ class PortalItemPage(AudienceMixin, Page):
     summary = models.TextField(blank=True, help_text=_("One or two sentences shown in listings."))
     body = RichTextField(blank=True)
     product = models.ForeignKey(
-        "kb.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+        "kb.Product",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+        limit_choices_to=source_products,
     )
     cover_image = models.ForeignKey(
         "files.PortalImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -155,7 +162,9 @@ class PortalItemPage(AudienceMixin, Page):
 
     content_panels = Page.content_panels + [
         FieldPanel("summary"),
-        FieldPanel("product"),
+        # A plain select of the source products (limit_choices_to), not the snippet chooser,
+        # which would offer the translations of the page's locale too.
+        FieldPanel("product", widget=forms.Select),
         FieldPanel("cover_image"),
         FieldPanel("tags"),
         FieldPanel("body"),

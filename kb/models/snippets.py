@@ -1,10 +1,19 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import TranslatableMixin
 from wagtail.search import index
 from wagtail_localize.fields import SynchronizedField, TranslatableField
 
 from permissions.models import key_validator
+
+
+def source_products() -> Q:
+    """The products an item may point at: the rows in the default locale (THE products), not
+    their translations (``PortalItemPage.product``'s ``limit_choices_to``; no query)."""
+    return Q(locale__language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
 
 
 class Product(TranslatableMixin, index.Indexed, models.Model):
