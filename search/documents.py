@@ -186,8 +186,9 @@ def build_documents(pages: Iterable, *, with_files: bool = True) -> list[SearchD
         audience = audiences.get(page.pk)
         if audience is None:
             continue
-        product_key, product_name = products.get(page.product_id, (None, ""))
-        local_name = local_names.get((product_key, page.locale_id), "")
+        product = products.get(page.product_id)
+        product_key, product_name = product if product else (None, "")
+        local_name = local_names.get((product[0], page.locale_id), "") if product else ""
         if local_name and local_name != product_name:
             both = f"{local_name} {product_name}"
             # Within a product name's length (120): the text column is bounded (search.models).
