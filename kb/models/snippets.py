@@ -33,7 +33,7 @@ class Product(TranslatableMixin, index.Indexed, models.Model):
     search_fields = [
         index.SearchField("name"),
         index.AutocompleteField("name"),
-        index.FilterField("locale"),  # the admin's snippet chooser and listing filter by locale
+        index.FilterField("locale"),  # Wagtail filters a translatable model by locale
     ]
     # The key is the product's identity across locales: copied from the source, never
     # translated (a SlugField would otherwise be a translatable text field).
