@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from io import BytesIO
 from typing import TextIO
@@ -29,12 +29,13 @@ from django.contrib.auth import get_user_model
 from django.core.files.images import ImageFile
 from django.db import transaction
 from django.utils import timezone
-from wagtail.models import Page
+from wagtail.models import Locale, Page
 
 from demo.assets import make_logo, make_pdf, make_product_image
 from demo.loader import (
     ANYONE_SIGNED_IN,
     MA,
+    DemoDataError,
     Doc,
     ItemSpec,
     OrgSpec,
@@ -43,7 +44,8 @@ from demo.loader import (
     load_demo,
 )
 from files.models import PortalDocument, PortalImage
-from kb.models import ItemKey, LibraryIndexPage, PortalItemPage
+from files.storage import content_sha256
+from kb.models import ItemAttachment, ItemKey, LibraryIndexPage, PortalItemPage
 from kb.services import (
     Audience,
     FileSpec,
@@ -52,9 +54,16 @@ from kb.services import (
     download_backfill,
     item_upsert,
     library_for_locale,
+    localized_file_attach,
     product_ensure,
     section_upsert,
     site_structure_ensure,
+)
+from localization.services import (
+    coverage_snapshot_record,
+    marketer_set,
+    page_translation_create,
+    translation_tasks_refresh,
 )
 from permissions.models import (
     AccessChange,
@@ -219,6 +228,13 @@ class _Seeder:
         self.summary.users = len(self.users)
         self.say(f"  {len(self.users)} users")
 
+    def marketers(self) -> None:
+        """Regional marketers' locales (after the structure: their groups hold page permissions
+        on their locale's home). user_upsert reset their groups to the role's."""
+        for spec in USERS:
+            if spec.staff_role == "marketer" and spec.locales:
+                marketer_set(user=self.users[spec.email], locales=spec.locales)
+
     # -- library ----------------------------------------------------------------------------
     def structure(self) -> None:
         site_structure_ensure()
@@ -232,6 +248,14 @@ class _Seeder:
             library.save_revision().publish()
         for spec in SECTIONS:
             self.sections[spec.slug] = self._section(library, spec)
+            for language, title in spec.translations:
+                # The translated items below it need the section in their language's library.
+                page_translation_create(
+                    source=self.sections[spec.slug],
+                    locale=language,
+                    fields={"title": title},
+                    publish=True,
+                )
         self.summary.sections = len(self.sections)
         self.say(f"  {len(self.sections)} library sections")
 
@@ -291,7 +315,8 @@ class _Seeder:
         self.document_ids.add(document.pk)
         return document
 
-    def item(self, spec: ItemSpec) -> PortalItemPage:
+    def _content(self, spec: ItemSpec) -> dict:
+        """An item's fields besides its texts: cover image, guide/sheet fields, asset files."""
         slug = spec.key.removeprefix("demo-")
         cover = self._image(
             title=f"{spec.title} (cover)",
@@ -327,6 +352,13 @@ class _Seeder:
                 master_image=master_image,
                 co_brandable=spec.co_brandable,
             )
+        return extra
+
+    def item(self, spec: ItemSpec) -> PortalItemPage:
+        if spec.translation_of is not None:
+            return self.translation(spec)
+        slug = spec.key.removeprefix("demo-")
+        extra = self._content(spec)
         files = []
         for doc in spec.attachments:
             data = self._pdf(spec, doc)
@@ -371,6 +403,96 @@ class _Seeder:
         self.pages[spec.key] = page
         return page
 
+    def translation(self, spec: ItemSpec) -> PortalItemPage:
+        """A real wagtail-localize translation of an English item (page_translation_create),
+        with its own texts, tags and files; left in review when ``in_review_by`` says so."""
+        existed = ItemKey.objects.filter(key=spec.key).select_related("page").first()
+        if existed is not None and spec.in_review_by:
+            page = existed.page.specific
+            if page.workflow_in_progress:  # a second run leaves the submission as it is
+                self.summary.items_updated += 1
+                self.pages[spec.key] = page
+                return page
+        rule = spec.rule
+        page = page_translation_create(
+            source=self.pages[spec.translation_of],
+            locale=spec.locale,
+            fields={
+                "title": spec.title,
+                "summary": spec.summary,
+                "body": spec.body,
+                "tags": ITEM_TAGS.get(spec.key, ()),
+                **self._content(spec),
+            },
+            # Its own rule narrows the source's; none given: the source's (no narrowing).
+            audience=None
+            if rule == ANYONE_SIGNED_IN
+            else Audience(
+                min_tier=self.tiers[rule.min_tier] if rule.min_tier else None,
+                regions=[self.regions[k] for k in rule.regions],
+                partner_types=[self.types[k] for k in rule.types],
+                public=rule.public,
+            ),
+            publish=spec.in_review_by is None,
+        ).specific
+        ItemKey.objects.get_or_create(key=spec.key, defaults={"page": page})
+        self._localized_files(spec, page)
+        if spec.in_review_by:
+            self._submit(page, self.users[spec.in_review_by])
+        if existed:
+            self.summary.items_updated += 1
+        else:
+            self.summary.items_created += 1
+        self.document_ids.update(page.attachments.values_list("document_id", flat=True))
+        self.pages[spec.key] = page
+        return page
+
+    def _localized_files(self, spec: ItemSpec, page: PortalItemPage) -> None:
+        """The translation's localized files (kb.services.localized_file_attach), each linked to
+        the source's attachment it replaces; ``out_of_date`` ones were made for that master's
+        previous file (the demo's history, like the backdated downloads)."""
+        source_spec = next(i for i in ITEMS if i.key == spec.translation_of)
+        source = self.pages[spec.translation_of]
+        slug = spec.key.removeprefix("demo-")
+        for doc in spec.attachments:
+            master_doc = next(d for d in source_spec.attachments if d.title == doc.localizes)
+            master = source.attachments.select_related("document").get(
+                title=f"{master_doc.title} ({master_doc.language.upper()})"
+            )
+            data = self._pdf(spec, doc)
+            title = f"{doc.title} ({doc.language.upper()})"
+            current = (
+                ItemAttachment.objects.filter(page=page, master=master)
+                .select_related("document")
+                .first()
+            )
+            if current is None or current.document.file_hash != _sha1(data):
+                document = self._document(
+                    title=title, filename=f"{slug}-{doc.language}.pdf", data=data
+                )
+                localized_file_attach(
+                    translation=page,
+                    master=master,
+                    document=document,
+                    title=title,
+                    publish=page.live,
+                )
+                current = ItemAttachment.objects.get(page=page, master=master)
+            self.document_ids.add(current.document_id)
+            if doc.out_of_date:
+                earlier = replace(master_doc, subtitle=f"{master_doc.subtitle} (previous edition)")
+                previous = content_sha256(self._pdf(source_spec, earlier))
+                _localized_file_backdate(current, sha256=previous)
+
+    def _submit(self, page: PortalItemPage, user) -> None:
+        """Submit ``page`` to its tree's workflow as ``user`` (a marketer: "Submit for review")."""
+        if page.workflow_in_progress:
+            return
+        workflow = page.get_workflow()
+        if workflow is None:
+            raise DemoDataError(f"{page.title}: no workflow on the {page.locale} tree to submit to")
+        workflow.start(page, user)
+
     def items(self) -> None:
         for spec in ITEMS:
             self.item(spec)
@@ -383,6 +505,8 @@ class _Seeder:
         """Spread publication dates over the last 60 days ("New for you" covers 30) and record
         a few downloads, so the home page's feeds have something to show."""
         for spec in ITEMS:
+            if spec.in_review_by:
+                continue  # never published: it waits for review
             first = self._days_ago(spec.published_days_ago, spec.key)
             updated = spec.updated_days_ago
             last = first if updated is None else self._days_ago(updated, spec.key + ":updated")
@@ -396,7 +520,8 @@ class _Seeder:
                 document_id = specific.master_document_id
             else:
                 document_id = (
-                    specific.attachments.filter(language=language)
+                    # The file's language is in its title (attachments carry no language tag).
+                    specific.attachments.filter(title__endswith=f"({language.upper()})")
                     .values_list("document_id", flat=True)
                     .first()
                 )
@@ -415,6 +540,30 @@ class _Seeder:
         ) + timedelta(minutes=minutes)
         return min(moment, self.now - timedelta(minutes=5))
 
+    def tasks(self) -> None:
+        """The marketers' translation tasks and coverage chart: tasks recomputed (the history's
+        date changes and back-dated localized files send no signals), today's snapshot per
+        locale, and four weekly snapshots before it in which one more item was done each week
+        (the demo's back-dated history, like its downloads)."""
+        translation_tasks_refresh()
+        today = timezone.localdate()
+        default = Locale.get_default()
+        for locale in Locale.objects.exclude(pk=default.pk).order_by("language_code"):
+            now = coverage_snapshot_record(locale=locale, day=today)
+            for weeks in range(4, 0, -1):
+                done = max(0, now.done - weeks)
+                coverage_snapshot_record(
+                    locale=locale,
+                    day=today - timedelta(weeks=weeks),
+                    counts={
+                        "done": done,
+                        "missing": now.missing + (now.done - done),
+                        "out_of_date": 0,
+                        "in_progress": 0,
+                        "in_review": 0,
+                    },
+                )
+
     # -- summary ----------------------------------------------------------------------------
     def summarize(self) -> None:
         s = self.summary
@@ -425,6 +574,7 @@ class _Seeder:
             locales[self.pages[spec.key].locale.language_code] += 1
         s.items_by_kind = dict(kinds)
         s.items_by_locale = dict(locales)
+        by_key = {i.key: i for i in ITEMS}
         s.rules = {
             "minimum tier": sum(1 for i in ITEMS if i.rule.min_tier),
             "regions": sum(1 for i in ITEMS if i.rule.regions),
@@ -432,9 +582,17 @@ class _Seeder:
             "public": sum(1 for i in ITEMS if i.rule.public),
             "grants": sum(len(i.rule.grants) for i in ITEMS),
             "exceptions": sum(len(i.rule.exceptions) for i in ITEMS),
-            "child items": sum(1 for i in ITEMS if i.parent.startswith("item:")),
+            "child items": sum(1 for i in ITEMS if (i.parent or "").startswith("item:")),
             "restricted sections": sum(1 for x in SECTIONS if x.rule != ANYONE_SIGNED_IN),
             "withdrawn": sum(1 for i in ITEMS if i.withdrawn),
+            "translations": sum(1 for i in ITEMS if i.translation_of),
+            "narrowed translations": sum(
+                1
+                for i in ITEMS
+                if i.translation_of
+                and i.rule not in (ANYONE_SIGNED_IN, by_key[i.translation_of].rule)
+            ),
+            "translations in review": sum(1 for i in ITEMS if i.in_review_by),
         }
         s.images = len(self.image_ids)
         s.documents = len(self.document_ids)
@@ -467,6 +625,26 @@ class _Seeder:
             )
 
 
+def _localized_file_backdate(attachment: ItemAttachment, *, sha256: str) -> None:
+    """Record that ``attachment`` was made for the master file with ``sha256`` (an earlier file
+    of the master): on the row and in the page's revisions that carry it, so the published
+    state and any later publish agree that it is out of date."""
+    from wagtail.models import Revision
+
+    if attachment.master_sha256 == sha256:
+        return
+    ItemAttachment.objects.filter(pk=attachment.pk).update(master_sha256=sha256)
+    for revision in Revision.page_revisions.filter(object_id=str(attachment.page_id)):
+        children = revision.content.get("attachments") or []
+        touched = False
+        for child in children:
+            if child.get("pk") == attachment.pk and child.get("master_sha256") != sha256:
+                child["master_sha256"] = sha256
+                touched = True
+        if touched:
+            revision.save(update_fields=["content"])
+
+
 def demo_seed(*, stdout: TextIO | None = None) -> DemoSummary:
     """Create or update the demo world (organisations, logins, library, items, files).
 
@@ -488,8 +666,10 @@ def demo_seed(*, stdout: TextIO | None = None) -> DemoSummary:
             seeder.organizations()
             seeder.logins()
             seeder.structure()
+            seeder.marketers()
             seeder.items()
             seeder.history()
+            seeder.tasks()
             seeder.summarize()
     except BaseException:
         seeder.stored.discard()

@@ -85,6 +85,8 @@ class UserSpec:
     role: str = Membership.Role.MEMBER
     staff_role: str | None = None  # "editor" / "moderator" / "marketer"
     superuser: bool = False
+    #: A regional marketer's content locales (localization.services.marketer_set).
+    locales: tuple[str, ...] = ()
     #: Demo item keys this login must see / must not see (checked by demo/tests/test_seed_demo.py).
     sees: tuple[str, ...] = ()
     hidden: tuple[str, ...] = ()
@@ -115,6 +117,8 @@ class SectionSpec:
     title: str
     intro: str
     rule: Rule = ANYONE_SIGNED_IN
+    #: (language code, title) of the section's translations (where translated items go).
+    translations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,10 @@ class Doc:
     language: str = "en"
     pages: int = 2
     subtitle: str = ""
+    #: On a translation: the title of the source's attachment this file is the localized file
+    #: of, and whether it was made for the master's previous file (out of date).
+    localizes: str | None = None
+    out_of_date: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,7 +140,9 @@ class ItemSpec:
     key: str
     kind: str  # product_sheet / training_guide / marketing_asset
     title: str
-    parent: str  # "section:<slug>" (English library), "item:<key>", or "library:<language>"
+    # "section:<slug>" (English library), "item:<key>", or "library:<language>"; None for a
+    # translation, which sits under the translation of its source's parent.
+    parent: str | None
     summary: str
     body: str
     product: str | None = None
@@ -148,6 +158,11 @@ class ItemSpec:
     published_days_ago: int = 30
     updated_days_ago: int | None = None
     withdrawn: bool = False
+    # translations (wagtail-localize): the source item's key and this copy's language
+    translation_of: str | None = None
+    locale: str | None = None
+    #: A translation left in review: submitted to its locale's workflow by this marketer.
+    in_review_by: str | None = None
 
     @property
     def color(self) -> str:
@@ -275,7 +290,11 @@ def _rule(obj: dict | None, where: str) -> Rule:
 
 
 def _doc(obj: dict, where: str) -> Doc:
-    return Doc(**_fields(obj, where, {"title"}, {"language", "pages", "subtitle"}))
+    return Doc(
+        **_fields(
+            obj, where, {"title"}, {"language", "pages", "subtitle", "localizes", "out_of_date"}
+        )
+    )
 
 
 def _extra(obj: dict | None, where: str) -> dict:
@@ -316,20 +335,30 @@ ITEM_FIELDS = {
     "published_days_ago",
     "updated_days_ago",
     "withdrawn",
+    "parent",
+    "translation_of",
+    "locale",
+    "in_review_by",
 }
 
 
 def _item(obj: dict, n: int) -> tuple[ItemSpec, tuple[str, ...] | None]:
     where = f"items.json: items[{n}] ({obj.get('key')})"
-    _fields(obj, where, {"key", "kind", "title", "parent", "summary", "body"}, ITEM_FIELDS)
+    _fields(obj, where, {"key", "kind", "title", "summary", "body"}, ITEM_FIELDS)
     if obj["kind"] not in KINDS:
         raise DemoDataError(f"{where}: unknown kind {obj['kind']!r}")
+    if ("parent" in obj) == ("translation_of" in obj):
+        raise DemoDataError(f"{where}: needs exactly one of 'parent' or 'translation_of'")
+    if ("translation_of" in obj) != ("locale" in obj):
+        raise DemoDataError(f"{where}: 'translation_of' and 'locale' go together")
+    if "in_review_by" in obj and "translation_of" not in obj:
+        raise DemoDataError(f"{where}: only a translation is left in review")
     size = obj.get("master_image_size")
     spec = ItemSpec(
         key=obj["key"],
         kind=obj["kind"],
         title=obj["title"],
-        parent=obj["parent"],
+        parent=obj.get("parent"),
         summary=obj["summary"],
         body=html(_lines(obj["body"], f"{where}.body")),
         product=obj.get("product"),
@@ -345,6 +374,9 @@ def _item(obj: dict, n: int) -> tuple[ItemSpec, tuple[str, ...] | None]:
         published_days_ago=obj.get("published_days_ago", 30),
         updated_days_ago=obj.get("updated_days_ago"),
         withdrawn=obj.get("withdrawn", False),
+        translation_of=obj.get("translation_of"),
+        locale=obj.get("locale"),
+        in_review_by=obj.get("in_review_by"),
     )
     tags = tuple(obj["tags"]) if "tags" in obj else None
     return spec, tags
@@ -412,9 +444,11 @@ def load_demo() -> DemoData:
                     u,
                     f"users.json: users[{n}]",
                     {"email", "password", "first_name", "last_name", "language", "time_zone"},
-                    {"organization", "role", "staff_role", "superuser", "sees", "hidden"},
+                    {"organization", "role", "staff_role", "superuser", "sees", "hidden"}
+                    | {"locales"},
                 ),
                 "role": Membership.Role(u.get("role", "member")),
+                "locales": tuple(u.get("locales", ())),
                 "sees": tuple(u.get("sees", ())),
                 "hidden": tuple(u.get("hidden", ())),
             }
@@ -424,8 +458,14 @@ def load_demo() -> DemoData:
     sections = [
         SectionSpec(
             **{
-                **_fields(s, f"sections.json: sections[{n}]", {"slug", "title", "intro"}, {"rule"}),
+                **_fields(
+                    s,
+                    f"sections.json: sections[{n}]",
+                    {"slug", "title", "intro"},
+                    {"rule", "translations"},
+                ),
                 "rule": _rule(s.get("rule"), f"sections.json: sections[{n}].rule"),
+                "translations": tuple(sorted(s.get("translations", {}).items())),
             }
         )
         for n, s in enumerate(read_json("sections.json")["sections"])
@@ -489,8 +529,30 @@ def check_references(data: DemoData) -> None:
         check(where, "partner type", rule.types, types)
         check(where, "organisation", rule.grants + rule.exceptions, orgs)
     seen: set[str] = set()
+    by_key = {i.key: i for i in data.items}
+    users_by_email = {u.email: u for u in data.users}
+    translated_sections = {(s.slug, code) for s in data.sections for code, _t in s.translations}
+    for s in data.sections:
+        for code, _title in s.translations:
+            check(f"section {s.slug}", "translation locale", code, set(TRANSLATION_LOCALES))
+    for u in data.users:
+        if u.locales and u.staff_role != "marketer":
+            problems.append(f"user {u.email}: locales are for marketers only")
+        check(f"user {u.email}", "marketer locale", u.locales, set(TRANSLATION_LOCALES))
+    translated: set[tuple[str, str]] = set()
     for i in data.items:
-        kind, _, name = i.parent.partition(":")
+        if i.translation_of is not None:
+            problems += _translation_problems(i, by_key, seen, translated, translated_sections)
+            review = users_by_email.get(i.in_review_by) if i.in_review_by else None
+            if i.in_review_by and (review is None or i.locale not in review.locales):
+                problems.append(
+                    f"item {i.key}: in_review_by {i.in_review_by!r} is not a marketer of "
+                    f"{i.locale!r}"
+                )
+            translated.add((i.translation_of, i.locale or ""))
+            seen.add(i.key)
+            continue
+        kind, _, name = (i.parent or "").partition(":")
         known = {"section": sections, "item": seen}.get(kind)
         if not name or (kind != "library" and (known is None or name not in known)):
             problems.append(
@@ -499,8 +561,55 @@ def check_references(data: DemoData) -> None:
         check(f"item {i.key}", "product", i.product, set(data.taxonomy.products))
         seen.add(i.key)
     check("item_tags", "item", tuple(data.item_tags), items)
+    for i in data.items:
+        for doc in i.attachments:
+            if (doc.localizes or doc.out_of_date) and i.translation_of is None:
+                problems.append(f"item {i.key}: only a translation has localized files")
     for email, key, _language, _days in data.downloads:
         check("downloads", "user", email, users)
         check("downloads", "item", key, items)
     if problems:
         raise DemoDataError("demo data: " + "; ".join(problems))
+
+
+#: Languages items are translated into (the source language is English).
+TRANSLATION_LOCALES = ("de", "cs")
+
+
+def _translation_problems(
+    item: ItemSpec,
+    by_key: dict[str, ItemSpec],
+    seen: set[str],
+    translated: set[tuple[str, str]],
+    translated_sections: set[tuple[str, str]],
+) -> list[str]:
+    """What is wrong with a translation item: its source must be an earlier English item, one
+    translation per source and language, its source's parent translated, no grants/exceptions."""
+    where = f"item {item.key}"
+    source = by_key.get(item.translation_of or "")
+    if source is None or item.translation_of not in seen:
+        return [f"{where}: translation_of {item.translation_of!r} is not an earlier item"]
+    problems = []
+    if source.translation_of is not None or (source.parent or "").startswith("library:"):
+        problems.append(f"{where}: its source {source.key} is not an English item")
+    if item.locale not in TRANSLATION_LOCALES:
+        problems.append(f"{where}: unknown translation locale {item.locale!r}")
+    if (source.key, item.locale) in translated:
+        problems.append(f"{where}: {source.key} already has a {item.locale} translation")
+    if item.kind != source.kind:
+        problems.append(f"{where}: kind {item.kind} differs from its source's")
+    if item.rule.grants or item.rule.exceptions:
+        problems.append(f"{where}: grants and exceptions are set on the source only")
+    kind, _, name = (source.parent or "").partition(":")
+    if kind == "section" and (name, item.locale) not in translated_sections:
+        problems.append(f"{where}: section {name} has no {item.locale} translation")
+    if kind == "item" and (name, item.locale) not in translated:
+        problems.append(f"{where}: item {name} has no {item.locale} translation before it")
+    titles = {doc.title for doc in source.attachments}
+    for doc in item.attachments:
+        if doc.localizes not in titles:
+            problems.append(
+                f"{where}: attachment {doc.title!r} localizes {doc.localizes!r}, which is not "
+                f"an attachment of {source.key}"
+            )
+    return problems

@@ -20,6 +20,7 @@ else goes to the default bucket.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import os
 import posixpath
@@ -93,6 +94,22 @@ class S3BucketStorage(Protocol):
 
 
 REGION_PREFIX = "regions/"
+
+
+def content_sha256(content: bytes | IO[bytes]) -> str:
+    """The SHA-256 (hex) of ``content``: bytes, or a binary file read in blocks from its start
+    (and left at its start), so a large upload is never held whole in memory."""
+    digest = hashlib.sha256()
+    if isinstance(content, bytes | bytearray):
+        digest.update(content)
+        return digest.hexdigest()
+    if content.seekable():
+        content.seek(0)
+    for block in iter(lambda: content.read(1024 * 1024), b""):
+        digest.update(block)
+    if content.seekable():
+        content.seek(0)
+    return digest.hexdigest()
 
 
 class StorageUnavailable(Exception):

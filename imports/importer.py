@@ -10,6 +10,7 @@ were; an import journal (files/journal.py) extends that to an import that is kil
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,15 +27,20 @@ from files.journal import ImportJournal, Settled
 from files.models import PortalDocument
 from imports.parsing import SECTIONS, BundleError
 from imports.validation import BundlePlan, ItemSpec, bundle_validate
-from kb.models import ItemKey, LibraryIndexPage, PortalHomePage, PortalItemPage
+from kb.models import ItemAttachment, ItemKey, LibraryIndexPage, PortalHomePage, PortalItemPage
+from kb.placements import item_region_key
 from kb.services import (
     Audience,
     StoredFiles,
+    document_create,
     item_upsert,
     library_for_locale,
+    localized_file_attach,
     product_ensure,
     site_structure_ensure,
 )
+from localization.selectors import marketer_locales
+from localization.services import TranslationError, marketer_set, page_translation_create
 from permissions.models import AccessChange, PartnerOrganization, PartnerType, Region, Tier
 from permissions.services import (
     Upserted,
@@ -70,7 +76,10 @@ class BundleResult:
         (self.created if created else self.updated)[section] += 1
 
     def links(self) -> dict:
-        """``{"items": {key: {"url": ..., "files": [...]}}}`` with absolute URLs.
+        """``{"items": {key: {"url", "files", "id", "locale"}}}`` with absolute URLs.
+
+        ``id`` is the item's page id, ``locale`` its content language code (CLARIFICATIONS 11:
+        the output only ever gains keys).
 
         File URLs point at the permission-checked download view, never at raw media.
         """
@@ -83,6 +92,8 @@ class BundleResult:
                         root_url + reverse("kb:download", args=[item.page.pk, doc.pk, doc.filename])
                         for doc in item.documents
                     ],
+                    "id": item.page.pk,
+                    "locale": item.page.locale.language_code,
                 }
                 for key, item in self.items.items()
             }
@@ -248,8 +259,15 @@ class _Importer:
                 "time_zone": current.time_zone if current else "UTC",
                 **spec.profile,
             }
+            # user_upsert sets a staff user's groups to the role's: a marketer's locales are
+            # re-applied afterwards, the bundle's or (when it names none) the ones they had.
+            keep_locales = (
+                [locale.language_code for locale in marketer_locales(user=current)]
+                if current is not None and spec.staff_role == "marketer"
+                else []
+            )
             try:
-                user_upsert(
+                user = user_upsert(
                     email=current.email if current else spec.email,
                     password=spec.password,
                     organization=self._org(spec.organization) if spec.organization else None,
@@ -257,6 +275,11 @@ class _Importer:
                     staff_role=spec.staff_role,
                     **profile,
                 )
+                if spec.staff_role == "marketer":
+                    marketer_set(
+                        user=user,
+                        locales=spec.locales if spec.locales is not None else keep_locales,
+                    )
             except (ValidationError, ValueError) as exc:
                 message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else exc
                 raise BundleError(f"{spec.label}: {message}") from exc
@@ -276,6 +299,64 @@ class _Importer:
                 return parent
         return library
 
+    def _item_page(self, key: str) -> PortalItemPage:
+        if key in self.result.items:
+            return self.result.items[key].page
+        return ItemKey.objects.select_related("page").get(key=key).page.specific
+
+    def _translation(self, spec: ItemSpec, audience: Audience) -> PortalItemPage:
+        """The translation of the entry's source into its locale, published (CLARIFICATIONS 1)."""
+        source = self._item_page(spec.translation_of or "")
+        values = {"title": spec.title, "summary": spec.summary, "body": spec.body}
+        fields = {name: value for name, value in values.items() if name in spec.given}
+        if "audience" not in spec.given:
+            # No audience of its own: no narrowing, i.e. its source's rule.
+            audience = Audience(
+                min_tier=source.audience_min_tier,
+                regions=list(source.audience_regions.all()),
+                partner_types=list(source.audience_partner_types.all()),
+                public=source.audience_public,
+            )
+        page = page_translation_create(
+            source=source, locale=spec.locale, fields=fields, audience=audience, publish=True
+        )
+        ItemKey.objects.get_or_create(key=spec.key, defaults={"page": page})
+        self._localized_files(spec, source, page)
+        return PortalItemPage.objects.get(pk=page.pk).specific
+
+    def _localized_files(self, spec: ItemSpec, source: PortalItemPage, page) -> None:
+        """Each file of a translation entry becomes the localized file of the source's file it
+        names (kb.services.localized_file_attach, published); an unchanged file is left alone,
+        so it keeps recording the master file it was made for."""
+        masters = {
+            a.title or a.document.title: a
+            for a in source.attachments.filter(master__isnull=True).select_related("document")
+        }
+        for file in spec.files:
+            master = masters[file.localizes]
+            current = (
+                ItemAttachment.objects.filter(page=page, master=master)
+                .select_related("document")
+                .first()
+            )
+            digest = hashlib.sha1(file.content, usedforsecurity=False).hexdigest()
+            if current is not None and current.document.file_hash == digest:
+                continue
+            document = document_create(
+                name=file.name,
+                content=file.content,
+                title=file.title or file.name,
+                stored=self.stored,
+                region_key=item_region_key(page),
+            )
+            localized_file_attach(
+                translation=page,
+                master=master,
+                document=document,
+                title=file.title or file.name,
+                publish=True,
+            )
+
     def _items(self) -> None:
         for spec in self.plan.items:
             created = not ItemKey.objects.filter(key=spec.key).exists()
@@ -288,22 +369,25 @@ class _Importer:
                 exceptions=[self._org(k) for k in spec.exceptions],
             )
             try:
-                page = item_upsert(
-                    key=spec.key,
-                    kind=spec.kind,
-                    title=spec.title,
-                    parent=self._parent_page(spec),
-                    body=spec.body,
-                    summary=spec.summary,
-                    product=product_ensure(name=spec.product) if spec.product else None,
-                    audience=audience,
-                    files=spec.files,
-                    tags=spec.tags,
-                    stored=self.stored,
-                )
+                if spec.translation_of is not None:
+                    page = self._translation(spec, audience)
+                else:
+                    page = item_upsert(
+                        key=spec.key,
+                        kind=spec.kind,
+                        title=spec.title,
+                        parent=self._parent_page(spec),
+                        body=spec.body,
+                        summary=spec.summary,
+                        product=product_ensure(name=spec.product) if spec.product else None,
+                        audience=audience,
+                        files=spec.files,
+                        tags=spec.tags,
+                        stored=self.stored,
+                    )
             except ValidationError as exc:
                 raise BundleError(f"{spec.label}: {'; '.join(exc.messages)}") from exc
-            except (ValueError, DatabaseError) as exc:
+            except (TranslationError, ValueError, DatabaseError) as exc:
                 raise BundleError(f"{spec.label}: {exc}") from exc
             documents = [
                 a.document

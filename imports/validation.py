@@ -95,6 +95,8 @@ class UserSpec:
     organization: str | None
     role: str
     staff_role: str | None
+    # Content locales of a regional marketer (staff_role "marketer"); None: as they are.
+    locales: list[str] | None
     # Only the profile fields the bundle gives; the others stay as they are on re-import.
     profile: dict[str, str]
 
@@ -123,6 +125,10 @@ class ItemSpec:
     exceptions: list[str]
     files: list[FileSpec]
     tags: list[str] = field(default_factory=list)
+    # A translation (docs/bundle-format.md, "Translations"): the key of its source item, and
+    # which of title / summary / body the entry gives (the others keep their translation).
+    translation_of: str | None = None
+    given: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -347,6 +353,7 @@ class _Validator:
                 "last_name",
                 "preferred_language",
                 "time_zone",
+                "locales",
             ),
         )
         email = entry.text("email", required=True, max_length=254)
@@ -365,6 +372,23 @@ class _Validator:
         if staff_role is not None and entry.has("role"):
             raise entry.fail("role", "applies to organisation members only, not to staff")
         role = entry.choice("role", Membership.Role.values, default=Membership.Role.MEMBER)
+        locales = None
+        if entry.has("locales"):
+            if staff_role != "marketer":
+                raise entry.fail("locales", 'applies to staff_role "marketer" only')
+            locales = [
+                code
+                for value in entry.key_list("locales")
+                if (code := self._locale_code(entry, "locales", value)) is not None
+            ]
+            for code in locales:
+                if code == settings.LANGUAGE_CODE:
+                    raise entry.fail(
+                        "locales",
+                        f'"{code}" is the source locale: its pages are edited by editors, '
+                        "not by regional marketers",
+                    )
+            locales = list(dict.fromkeys(locales))
         if organization is not None and organization not in self.org_keys:
             self.org_refs.setdefault(organization, []).append((label, "organization"))
         profile: dict[str, str] = {}
@@ -399,7 +423,9 @@ class _Validator:
             except ValidationError as exc:
                 raise entry.fail("password", " ".join(exc.messages)) from exc
         self.plan.users.append(
-            UserSpec(label, email.lower(), password, organization, role, staff_role, profile)
+            UserSpec(
+                label, email.lower(), password, organization, role, staff_role, locales, profile
+            )
         )
 
     # items ----------------------------------------------------------------------------------
@@ -420,6 +446,7 @@ class _Validator:
                 "exceptions",
                 "files",
                 "tags",
+                "translation_of",
             ),
         )
         key = entry.key("key", pattern=ITEM_KEY_RE, max_length=120)
@@ -427,7 +454,10 @@ class _Validator:
         title = entry.text("title", required=True, max_length=255)
         body = entry.text("body", default="", blank=True)
         summary = entry.text("summary", default="", blank=True)
-        locale = entry.choice("locale", self.content_languages, default=settings.LANGUAGE_CODE)
+        locale = self._locale_code(entry, "locale", entry.text("locale")) or settings.LANGUAGE_CODE
+        translation_of = entry.text("translation_of")
+        if translation_of is not None:
+            self._translation_entry(entry, key, translation_of)
         parent = entry.text("parent")
         if parent == key:
             raise entry.fail("parent", "an item cannot be its own parent")
@@ -444,7 +474,7 @@ class _Validator:
             raise entry.fail(
                 None, f'organisation "{sorted(both)[0]}" is both in grants and in exceptions'
             )
-        files = self._files(entry, locale)
+        files = self._files(entry, locale, translation=translation_of is not None)
         tags = self._tags(entry)
         self.plan.items.append(
             ItemSpec(
@@ -462,8 +492,48 @@ class _Validator:
                 exceptions,
                 files,
                 tags,
+                translation_of,
+                frozenset(n for n in ("title", "summary", "body", "audience") if entry.has(n)),
             )
         )
+
+    def _locale_code(self, entry: Entry, name: str, value: str | None) -> str | None:
+        """A content language code given in any case (``DE``, ``pt-BR``), in Django's form."""
+        if value is None:
+            return None
+        code = value.strip().lower().replace("_", "-")
+        if code not in self.content_languages:
+            raise entry.fail(
+                name,
+                f'unknown locale "{value}" (content locales: {", ".join(self.content_languages)})',
+            )
+        return code
+
+    def _translation_entry(self, entry: Entry, key: str, source: str) -> None:
+        """What a translation entry may not carry (it has its source's place and grants)."""
+        if source == key:
+            raise entry.fail("translation_of", "an item cannot be a translation of itself")
+        if not entry.has("locale"):
+            raise entry.fail("locale", "a translation needs the locale it is written in")
+        if entry.has("parent"):
+            raise entry.fail(
+                "parent",
+                "a translation has no parent of its own: it takes its place under the "
+                "translation of its source's parent",
+            )
+        for name in ("grants", "exceptions"):
+            if entry.data.get(name):
+                raise entry.fail(
+                    name,
+                    "grants and exceptions are set on the source and apply to all its "
+                    "translations; a translation narrows only by its audience",
+                )
+        for name, why in (
+            ("product", "its source's product"),
+            ("tags", "its source's tags"),
+        ):
+            if entry.has(name):
+                raise entry.fail(name, f"a translation has {why}")
 
     def _tags(self, item: Entry) -> list[str]:
         """Normalised tags (``kb.services.tag_normalise``), repeats after normalising dropped."""
@@ -504,7 +574,7 @@ class _Validator:
                 raise entry.fail("partner_types", f'unknown partner type "{partner_type}"')
         return spec
 
-    def _files(self, item: Entry, locale: str) -> list[FileSpec]:
+    def _files(self, item: Entry, locale: str, translation: bool = False) -> list[FileSpec]:
         data = item.data.get("files")
         if data is None:
             return []
@@ -518,7 +588,7 @@ class _Validator:
                 label,
                 file_data,
                 required=("name", "content_base64"),
-                optional=("language", "title"),
+                optional=("language", "title", "localizes"),
             )
             name = file_name(entry)
             content = file_content(entry)
@@ -534,7 +604,19 @@ class _Validator:
             if effective in titles:
                 raise entry.fail(None, f'another file of this item has the title "{effective}"')
             titles.add(effective)
-            specs.append(FileSpec(name=name, content=content, language=language, title=title))
+            localizes = entry.text("localizes", default="", max_length=200)
+            if translation and not localizes:
+                raise entry.fail(
+                    "localizes",
+                    "a translation's file names the file of its source it localizes",
+                )
+            if localizes and not translation:
+                raise entry.fail("localizes", "only a translation's files localize a source file")
+            specs.append(
+                FileSpec(
+                    name=name, content=content, language=language, title=title, localizes=localizes
+                )
+            )
         return specs
 
     # cross-entry checks ---------------------------------------------------------------------
@@ -567,13 +649,28 @@ class _Validator:
 
     def _check_items(self) -> None:
         items = {spec.key: spec for spec in self.plan.items}
-        wanted = set(items) | {spec.parent for spec in self.plan.items if spec.parent}
+        wanted = (
+            set(items)
+            | {spec.parent for spec in self.plan.items if spec.parent}
+            | {spec.translation_of for spec in self.plan.items if spec.translation_of}
+        )
         existing = {
             row.key: row.page
             for row in ItemKey.objects.filter(key__in=wanted).select_related("page__locale")
         }
+        self._check_translations(items, existing)
         for spec in self.plan.items:
+            if spec.translation_of is not None:
+                continue  # checked above
             page = existing.get(spec.key)
+            if page is not None and page.locale.language_code != settings.LANGUAGE_CODE:
+                source = _source_of(page)
+                if source is not None:
+                    self.errors.append(
+                        f'{spec.label}: the item is a translation of "{_item_key(source)}"; '
+                        'give "translation_of" and its "locale" (a translation stays one)'
+                    )
+                    continue
             if page is not None:
                 if page.specific_class is not MODEL_BY_CONTENT_KIND[spec.kind]:
                     self.errors.append(
@@ -605,6 +702,138 @@ class _Validator:
         # Ordering also finds parent cycles, so it runs even when other entries failed.
         self.plan.items = self._item_order(items, existing)
 
+    def _check_translations(self, items: dict[str, ItemSpec], existing: dict[str, Page]) -> None:
+        """Each translation: a known source in the default locale, another locale than the
+        source's, one per (source, locale), and its source's parent translated into it."""
+        pairs: dict[tuple[str, str], str] = {}
+        translations = [spec for spec in self.plan.items if spec.translation_of is not None]
+        for spec in translations:
+            pairs.setdefault((spec.translation_of or "", spec.locale), spec.key)
+        for spec in translations:
+            problem = self._translation_problem(spec, items, existing, pairs)
+            if problem is not None:
+                self.errors.append(f"{spec.label}: {problem}")
+
+    def _translation_problem(
+        self,
+        spec: ItemSpec,
+        items: dict[str, ItemSpec],
+        existing: dict[str, Page],
+        pairs: dict[tuple[str, str], str],
+    ) -> str | None:
+        default = settings.LANGUAGE_CODE
+        source_key = spec.translation_of or ""
+        first = pairs[(source_key, spec.locale)]
+        if first != spec.key:
+            return (
+                f'translation_of: "{source_key}" is already translated into "{spec.locale}" '
+                f'by item "{first}" (one translation per source and locale)'
+            )
+        source_spec = items.get(source_key)
+        source_page = existing.get(source_key)
+        if source_spec is not None:
+            if source_spec.translation_of is not None:
+                return (
+                    f'translation_of: "{source_key}" is itself a translation; translate its '
+                    f'source "{source_spec.translation_of}" instead'
+                )
+            source_locale, source_kind = source_spec.locale, source_spec.kind
+        elif source_page is not None:
+            source_locale = source_page.locale.language_code
+            source_kind = _kind_of(source_page)
+            if source_locale != default and _source_of(source_page) is not None:
+                return (
+                    f'translation_of: "{source_key}" is itself a translation; translate its '
+                    f'source "{_item_key(_source_of(source_page))}" instead'
+                )
+        elif source_key in self.item_keys:
+            return None  # the source's own entry is invalid and reported there
+        else:
+            return f'translation_of: unknown item "{source_key}"'
+        if spec.locale == source_locale:
+            return f'locale: "{spec.locale}" is the locale of its source "{source_key}"'
+        if source_locale != default:
+            return (
+                f'translation_of: "{source_key}" is in locale "{source_locale}"; translations are '
+                f'made of items in the source locale "{default}"'
+            )
+        if spec.kind != source_kind:
+            return f'kind: "{spec.kind}" but its source "{source_key}" is "{source_kind}"'
+        page = existing.get(spec.key)
+        if page is not None:
+            same_group = source_page is not None and (
+                page.translation_key == source_page.translation_key
+            )
+            if not same_group or page.locale.language_code != spec.locale:
+                return (
+                    f'the item exists and is not the "{spec.locale}" translation of '
+                    f'"{source_key}" (an item does not become another item\'s translation)'
+                )
+        elif source_page is not None:
+            other = source_page.get_translation_or_none(_locale_row(spec.locale))
+            if other is not None and _item_key(other) not in (None, spec.key):
+                return (
+                    f'translation_of: "{source_key}" already has its "{spec.locale}" '
+                    f'translation, item "{_item_key(other)}"'
+                )
+        if spec.files:
+            if source_spec is not None:
+                names = {f.title or f.name for f in source_spec.files}
+            elif source_page is not None:
+                names = {
+                    a.title or a.document.title
+                    for a in source_page.specific.attachments.filter(
+                        master__isnull=True
+                    ).select_related("document")
+                }
+            for file in spec.files:
+                if file.localizes not in names:
+                    return (
+                        f'files: "{file.title or file.name}" localizes "{file.localizes}", '
+                        f'which is not a file of "{source_key}"'
+                    )
+        return self._parent_translation_problem(spec, source_spec, source_page, existing, pairs)
+
+    def _parent_translation_problem(
+        self,
+        spec: ItemSpec,
+        source_spec: ItemSpec | None,
+        source_page: Page | None,
+        existing: dict[str, Page],
+        pairs: dict[tuple[str, str], str],
+    ) -> str | None:
+        """The source's parent (after this import) must have a translation in the locale."""
+        parent_key = source_spec.parent if source_spec is not None else None
+        parent_page = None
+        if parent_key is None and source_page is not None:
+            parent_page = source_page.get_parent()
+            parent_key = _item_key(parent_page)
+        if parent_key is not None:
+            if (parent_key, spec.locale) in pairs:
+                return None  # translated by this bundle, before this entry
+            parent_page = existing.get(parent_key) or (
+                ItemKey.objects.filter(key=parent_key).select_related("page").first()
+            )
+            if isinstance(parent_page, ItemKey):
+                parent_page = parent_page.page
+            if parent_page is None and parent_key in self.item_keys:
+                return (
+                    f'translation_of: the parent of "{spec.translation_of}" (item "{parent_key}") '
+                    f'has no translation in "{spec.locale}"; translate it first (in the bundle '
+                    "or before)"
+                )
+            if parent_page is None:
+                return None  # an unknown parent is reported on the source's entry
+        if parent_page is None:
+            return None  # the locale's library: every content locale has one
+        if parent_page.get_translation_or_none(_locale_row(spec.locale)) is None:
+            name = f'item "{parent_key}"' if parent_key else f'"{parent_page.title}"'
+            return (
+                f'translation_of: the parent of "{spec.translation_of}" ({name}) has no '
+                f'translation in "{spec.locale}"; translate it first (in the bundle or before)'
+            )
+        return None
+
     def _item_order(self, items: dict[str, ItemSpec], existing: dict[str, Page]) -> list[ItemSpec]:
         """Bundle items sorted so every item comes after the bundle items it will sit under.
 
@@ -614,8 +843,22 @@ class _Validator:
         """
         page_to_key = {existing[key].pk: key for key in items if key in existing}
         depends: dict[str, str | None] = {}
+        translated = {
+            (s.translation_of, s.locale): s.key for s in items.values() if s.translation_of
+        }
         for spec in items.values():
-            if spec.parent is None:
+            if spec.translation_of is not None:
+                # After the translation of its source's parent when the bundle makes it (and,
+                # see ready() below, after its source when the bundle has it).
+                source = items.get(spec.translation_of)
+                if source is not None:
+                    parent = source.parent
+                elif spec.translation_of in existing:
+                    parent = _item_key(existing[spec.translation_of].get_parent())
+                else:
+                    parent = None
+                depends[spec.key] = translated.get((parent, spec.locale)) if parent else None
+            elif spec.parent is None:
                 depends[spec.key] = None
             elif spec.parent in items:
                 depends[spec.key] = spec.parent
@@ -630,9 +873,17 @@ class _Validator:
         order: list[ItemSpec] = []
         placed: set[str] = set()
         pending = list(items.values())
+
+        def is_ready(spec: ItemSpec) -> bool:
+            if depends[spec.key] is not None and depends[spec.key] not in placed:
+                return False
+            # A translation also waits for its source (when the bundle has it).
+            source = spec.translation_of
+            return source is None or source not in items or source in placed
+
         # Items are few (hundreds); a repeated scan keeps the bundle's order among siblings.
         while pending:
-            ready = [s for s in pending if depends[s.key] is None or depends[s.key] in placed]
+            ready = [s for s in pending if is_ready(s)]
             if not ready:
                 break
             for spec in ready:
@@ -668,6 +919,28 @@ def _error_position(message: str) -> tuple[int, int]:
     if match is None or match.group(1) not in SECTIONS:
         return (-1, 0)
     return (SECTIONS.index(match.group(1)), int(match.group(2)))
+
+
+def _locale_row(code: str):
+    from wagtail.models import Locale
+
+    return Locale.objects.filter(language_code=code).first()
+
+
+def _item_key(page: Page) -> str | None:
+    """The bundle key of an item page, or None (a section, a library, an unkeyed page)."""
+    return ItemKey.objects.filter(page_id=page.pk).values_list("key", flat=True).first()
+
+
+def _source_of(page: Page) -> Page | None:
+    """The default-locale page of ``page``'s translation group, or None."""
+    from wagtail.models import Locale
+
+    if page.locale_id == Locale.get_default().pk:
+        return None
+    return Page.objects.filter(
+        translation_key=page.translation_key, locale=Locale.get_default()
+    ).first()
 
 
 def _kind_of(page: Page) -> str:

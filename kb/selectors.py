@@ -475,13 +475,39 @@ class ItemFile:
     size: int | None
     url: str
     preferred: bool
+    # On a translation: the file is the source's (no localized file yet), shown with a note.
+    not_in_language: bool = False
+    # A localized file whose master has changed since it was made ("may be out of date").
+    out_of_date: bool = False
+
+
+def translation_source(item: Page) -> PortalItemPage | None:
+    """The source of ``item``'s translation group (its page in the default locale), or None
+    when ``item`` is itself in the default locale or its source is gone."""
+    default = Locale.get_default()
+    if item.locale_id == default.pk:
+        return None
+    return (
+        PortalItemPage.objects.filter(translation_key=item.translation_key, locale_id=default.pk)
+        .select_related("locale")
+        .first()
+    )
 
 
 def item_files(*, user, item: PortalItemPage) -> dict:
-    """The item's downloadable files, the user's language first; a note when it has none."""
+    """The item's downloadable files, the user's language first; a note when it has none.
+
+    On a translation the files are the source's attachments in the source's order, each replaced
+    by its localized file (an attachment of the translation whose ``master`` it is) when there
+    is one; otherwise the source's file is offered at its own stable URL with a "not yet
+    available in your language" note. A localized file whose master changed since is flagged
+    ``out_of_date``. The translation's own files without a master follow. Bounded: three
+    queries for a translation, one for a source (plus the locale).
+    """
     from django.urls import reverse
 
     wanted = getattr(user, "preferred_language", None) or "en"
+    language = locale_cached(item.locale_id).language_code
     files: list[ItemFile] = []
     specific = item.specific
     master = getattr(specific, "master_document", None)
@@ -492,33 +518,80 @@ def item_files(*, user, item: PortalItemPage) -> dict:
                 master.pk,
                 master.title,
                 master.filename,
-                item.locale.language_code,
+                language,
                 master.file_size,
                 reverse("kb:download", args=[item.pk, master.pk, master.filename]),
-                False,
+                language == wanted,
             )
         )
-    for att in item.attachments.select_related("document").order_by("sort_order"):
+
+    def entry(page, att, **flags) -> ItemFile:
         doc = att.document
-        files.append(
-            ItemFile(
-                att.pk,
-                doc.pk,
-                att.title or doc.title,
-                doc.filename,
-                att.language,
-                doc.file_size,
-                reverse("kb:download", args=[item.pk, doc.pk, doc.filename]),
-                att.language == wanted,
-            )
+        code = locale_cached(page.locale_id).language_code
+        return ItemFile(
+            att.pk,
+            doc.pk,
+            att.title or doc.title,
+            doc.filename,
+            code,
+            doc.file_size,
+            reverse("kb:download", args=[page.pk, doc.pk, doc.filename]),
+            code == wanted,
+            **flags,
         )
-    has_wanted = any(f.language == wanted for f in files)
+
+    own = list(item.attachments.select_related("document").order_by("sort_order", "pk"))
+    source = translation_source(item)
+    if source is not None:
+        localized = {att.master_id: att for att in own if att.master_id is not None}
+        masters = source.attachments.select_related("document").order_by("sort_order", "pk")
+        used = set()
+        for master_att in masters:
+            att = localized.get(master_att.pk)
+            if att is None:
+                files.append(entry(source, master_att, not_in_language=True))
+            else:
+                used.add(att.pk)
+                stale = att.master_sha256 != master_att.document.sha256
+                files.append(entry(item, att, out_of_date=stale))
+        own = [att for att in own if att.pk not in used]
+    elif wanted != language and own:
+        files += _localized_for_reader(user, item, own, wanted, entry)
+    files += [entry(item, att) for att in own]
     files.sort(key=lambda f: (not f.preferred,))
+    has_wanted = any(f.language == wanted for f in files)
     return {
         "files": files,
         "language": wanted,
-        "fallback_note": bool(files) and not has_wanted and wanted != "en",
+        # On a translation each file says so itself; on a source, one note for the list.
+        "fallback_note": source is None and bool(files) and not has_wanted and wanted != "en",
     }
+
+
+def _localized_for_reader(user, item: PortalItemPage, own: list, wanted: str, entry) -> list:
+    """On a source item: the localized files of its translation in the reader's language, when
+    that translation is live and the reader may see it (then listed first, downloaded from
+    the translation). Two queries, only for readers of another language."""
+    locale_id = _locale_id(wanted, _locales())
+    if not locale_id:
+        return []
+    translation = (
+        PortalItemPage.objects.live()
+        .filter(translation_key=item.translation_key, locale_id=locale_id)
+        .first()
+    )
+    if translation is None or not page_policy.can_view(user, translation):
+        return []
+    masters = {att.pk: att for att in own}
+    found = []
+    for att in (
+        translation.attachments.filter(master_id__in=list(masters))
+        .select_related("document")
+        .order_by("sort_order", "pk")
+    ):
+        stale = att.master_sha256 != masters[att.master_id].document.sha256
+        found.append(entry(translation, att, out_of_date=stale))
+    return found
 
 
 @dataclass

@@ -18,7 +18,7 @@ from wagtail.blocks import StreamValue
 from wagtail.models import Locale, Page, Site
 
 from files.models import PortalDocument
-from files.storage import join_name
+from files.storage import content_sha256, join_name
 from files.validation import validate_upload
 from permissions.models import PartnerOrganization, PartnerType, Region, Tier
 from permissions.policies.principal import principal_for
@@ -56,10 +56,16 @@ class Audience:
 
 @dataclass
 class FileSpec:
+    """One file of an item. ``language`` is accepted for older callers and not stored: a file's
+    language is its item's locale (localized files are attachments of the translation,
+    localization.services.localized_file_attach)."""
+
     name: str
     content: bytes
     language: str = "en"
     title: str = ""
+    # On a translation: the title of the source's attachment this file localizes (its master).
+    localizes: str = ""
 
 
 @dataclass
@@ -276,6 +282,7 @@ def document_create(
         stored.paths.append(document.file.name)
     document.file_size = len(content)
     document.file_hash = hashlib.sha1(content, usedforsecurity=False).hexdigest()
+    document.sha256 = content_sha256(content)
     try:
         document.save()
     except BaseException:
@@ -463,19 +470,48 @@ def sorted_tag_names(page: PortalItemPage) -> list[str]:
 def _sync_attachments(
     page: PortalItemPage, files: list[FileSpec], stored: StoredFiles | None
 ) -> bool:
-    """Make the item's attachments ``files``; True when anything changed."""
+    """Make the item's attachments ``files``; True when anything changed.
+
+    A spec with ``localizes`` (on a translation) becomes the localized file of the source's
+    attachment with that title, recorded as translating the master's current file when the
+    file or its master is new (an unchanged re-import keeps what it translates).
+
+    Raises:
+        ValueError: ``localizes`` on a page that is no translation, or no such source file.
+    """
     current = {a.document.title: a for a in page.attachments.select_related("document")}
     changed = False
     region_key = item_region_key(page)
     keep = set()
+    masters: dict[str, ItemAttachment] = {}
+    if any(spec.localizes for spec in files):
+        from .selectors import translation_source
+
+        source = translation_source(page)
+        if source is None:
+            raise ValueError(f"item {page.pk}: only a translation has localized files")
+        masters = {
+            a.title or a.document.title: a
+            for a in source.attachments.filter(master__isnull=True).select_related("document")
+        }
     for order, spec in enumerate(files):
+        master = None
+        if spec.localizes:
+            master = masters.get(spec.localizes)
+            if master is None:
+                raise ValueError(f'item {page.pk}: the source has no file "{spec.localizes}"')
         digest = hashlib.sha1(spec.content, usedforsecurity=False).hexdigest()
         title = spec.title or spec.name
         attachment = current.get(title)
         if attachment is not None and attachment.document.file_hash == digest:
-            if (attachment.sort_order, attachment.language) != (order, spec.language):
-                attachment.sort_order, attachment.language = order, spec.language
-                attachment.save(update_fields=["sort_order", "language"])
+            if attachment.master_id != (master.pk if master else None):
+                attachment.master = master
+                attachment.master_sha256 = master.document.get_sha256() if master else ""
+                attachment.save(update_fields=["master", "master_sha256"])
+                changed = True
+            if attachment.sort_order != order:
+                attachment.sort_order = order
+                attachment.save(update_fields=["sort_order"])
                 changed = True
         else:
             changed = True
@@ -488,11 +524,9 @@ def _sync_attachments(
             )
             if attachment is None:
                 attachment = ItemAttachment(page=page, title=title)
-            attachment.document, attachment.sort_order, attachment.language = (
-                document,
-                order,
-                spec.language,
-            )
+            attachment.document, attachment.sort_order = document, order
+            attachment.master = master
+            attachment.master_sha256 = master.document.get_sha256() if master else ""
             attachment.save()
         keep.add(attachment.pk)
     removed, _ = ItemAttachment.objects.filter(page=page).exclude(pk__in=keep).delete()
@@ -559,3 +593,109 @@ def download_backfill(
     DownloadEvent.objects.filter(pk=event.pk).update(downloaded_at=at, document_id=document_id)
     event.downloaded_at, event.document_id = at, document_id
     return event
+
+
+# --- localized files ------------------------------------------------------------------------
+
+
+def _source_of(translation: Page) -> PortalItemPage:
+    from .selectors import translation_source
+
+    source = translation_source(translation)
+    if source is None:
+        raise ValueError(f"page {translation.pk} is not a translation of an item")
+    return source
+
+
+@transaction.atomic
+def localized_file_attach(
+    *,
+    translation: PortalItemPage,
+    master: ItemAttachment,
+    document: PortalDocument,
+    user=None,
+    title: str = "",
+    publish: bool = False,
+):
+    """Make ``document`` the localized file of ``master`` on ``translation``, in a new revision.
+
+    The file is part of the translation's next revision (CLARIFICATIONS #6: a localized upload
+    goes live with the page revision that carries it, after review): the translation's latest
+    revision is taken, its localized file for ``master`` replaced (or added), and saved as a new
+    revision; ``publish`` publishes it at once (imports and the demo, which publish). The file
+    records the SHA-256 of ``master``'s current file: it is up to date until the master changes.
+    Who may do this is asked by the caller (permissions.policies.localization).
+
+    Returns:
+        The new Revision.
+
+    Raises:
+        ValueError: ``translation`` is not a translation of an item, or ``master`` is not one of
+            its source's attachments.
+    """
+    source = _source_of(translation)
+    # The master as it is now (its document may have changed since the caller loaded it).
+    master = ItemAttachment.objects.select_related("document").get(pk=master.pk)
+    if master.page_id != source.pk or master.master_id is not None:
+        raise ValueError(f"attachment {master.pk} is not a file of the source of {translation.pk}")
+    sha = master.document.get_sha256()
+    draft = translation.specific.get_latest_revision_as_object()
+    children = list(draft.attachments.all())
+    existing = next((child for child in children if child.master_id == master.pk), None)
+    if existing is None:
+        children.append(
+            ItemAttachment(
+                page=draft,
+                master=master,
+                document=document,
+                title=title or master.title,
+                master_sha256=sha,
+                sort_order=master.sort_order,
+            )
+        )
+    else:
+        existing.document, existing.master_sha256 = document, sha
+        if title:
+            existing.title = title
+    draft.attachments.set(children)
+    revision = draft.save_revision(user=user, log_action=True)
+    if publish:
+        revision.publish(user=user)
+    return revision
+
+
+@transaction.atomic
+def localized_file_confirm(*, attachment: ItemAttachment, user=None) -> ItemAttachment:
+    """Confirm that a localized file still fits its master's current file (no new upload).
+
+    Records the master's current SHA-256 on the published attachment, and on the translation's
+    revisions newer than the published one that carry it, so publishing a pending draft does
+    not bring the old value back. Not a content change: it needs no review.
+
+    Raises:
+        ValueError: ``attachment`` is not a localized file.
+    """
+    from wagtail.models import Revision
+
+    attachment = ItemAttachment.objects.select_related("master__document", "page").get(
+        pk=attachment.pk
+    )
+    if attachment.master is None:
+        raise ValueError(f"attachment {attachment.pk} is not a localized file")
+    sha = attachment.master.document.get_sha256()
+    attachment.master_sha256 = sha
+    attachment.save(update_fields=["master_sha256"])
+    page = attachment.page
+    revisions = Revision.page_revisions.filter(object_id=str(page.pk))
+    if page.live_revision_id is not None:
+        revisions = revisions.filter(pk__gt=page.live_revision_id)
+    for revision in revisions:
+        children = revision.content.get("attachments") or []
+        touched = False
+        for child in children:
+            if child.get("pk") == attachment.pk and child.get("master_sha256") != sha:
+                child["master_sha256"] = sha
+                touched = True
+        if touched:
+            revision.save(update_fields=["content"])
+    return attachment

@@ -38,7 +38,7 @@ def item_file_placements():
 
 
 class ProductViewSet(SnippetViewSet):
-    """Products in the admin (Editors and Moderators add and change them: kb migration 0012),
+    """Products in the admin (Editors and Moderators add and change them: kb migration 0013),
     with wagtail-localize's Translate action (locale-scoped by localization.views)."""
 
     model = Product

@@ -1,9 +1,10 @@
 """``demo.loader`` reads demo/data/*.json into the specs ``demo.builder`` seeds (no database).
 
-The first test pins the demo itself: the specs are exactly those of the Python module the data
-was moved out of (demo/data.py before issue #10), so pages, titles, slugs, texts, audiences,
-logins and generated files stay the same. Changing the demo on purpose means updating docs/demo.md
-and the digest below.
+The first test pins the demo itself: the specs as of issue #11 (the demo of demo/data.py before
+issue #10, whose German and Czech items became wagtail-localize translations of English sources,
+with section translations, marketers' locales, localized files, a translation in review and a
+narrowed one), so pages, titles, slugs, texts, audiences, logins and generated files stay the
+same. Changing the demo on purpose means updating docs/demo.md and the digest below.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import pytest
 from demo import loader
 from demo.loader import ANYONE_SIGNED_IN, DemoDataError, Doc, Rule, html
 
-#: sha256 of _canonical(_fresh()), equal to that of the specs of the former demo/data.py.
-DEMO_DIGEST = "0f0b3c1c5bcf498c9e4e27c09bf1f3a04b96777aecfe3035b36a8ee205efb797"
+#: sha256 of _canonical(_fresh()) (issue #11's demo; before it: 0f0b3c1c…, demo/data.py's).
+DEMO_DIGEST = "49b20bd0ab7b75d5e193fedd40065ea9e9634b80597a816a6b4b8f0c968d01b4"
 
 
 def _canonical(data: loader.DemoData) -> str:
@@ -43,7 +44,7 @@ def _fresh() -> loader.DemoData:
     return loader.load_demo.__wrapped__()
 
 
-def test_the_demo_is_the_one_before_the_data_moved_to_json():
+def test_the_demo_is_the_pinned_one():
     digest = hashlib.sha256(_canonical(_fresh()).encode()).hexdigest()
     assert digest == DEMO_DIGEST, "the demo data changed: update docs/demo.md and DEMO_DIGEST"
 
@@ -51,7 +52,7 @@ def test_the_demo_is_the_one_before_the_data_moved_to_json():
 def test_shapes_and_defaults():
     data = _fresh()
     counts = (len(data.organizations), len(data.users), len(data.sections), len(data.items))
-    assert counts == (11, 18, 5, 31)
+    assert counts == (11, 19, 5, 39)
     assert len(data.item_tags) == len(data.items)
     kestrel = next(o for o in data.organizations if o.key == "kestrel")
     assert kestrel.status == "suspended"
@@ -63,13 +64,35 @@ def test_shapes_and_defaults():
     assert lounge.rule == Rule(min_tier="platinum")
     assert next(s for s in data.sections if s.slug == "training").rule == ANYONE_SIGNED_IN
     x1 = data.items[0]
-    assert x1.attachments[1] == Doc(
-        "X1 Edge Router – Datenblatt", "de", 2, "SD-WAN-Router für Filialen"
+    assert x1.attachments == (Doc("X1 Edge Router datasheet", "en", 3, "SD-WAN branch router"),)
+    german = next(i for i in data.items if i.key == "demo-de-x1-datasheet")
+    assert german.attachments[0] == Doc(
+        "X1 Edge Router – Datenblatt",
+        "de",
+        2,
+        "SD-WAN-Router für Filialen",
+        localizes="X1 Edge Router datasheet",
+        out_of_date=True,
     )
     assert x1.extra["version_label"] == "v3"
     assert x1.body.startswith("<p>The Altivo X1")
     assert x1.color == data.taxonomy.products["X1 Router"]
+    assert data.downloads[0] == ("anna@acme.example", "demo-de-x1-datasheet", "de", 21)
     assert data.downloads[1] == ("anna@acme.example", "demo-x5-promo-2025", None, 40)
+    jiri = next(u for u in data.users if u.email == "jiri@vendor.example")
+    assert (jiri.staff_role, jiri.locales) == ("marketer", ("cs",))
+    training = next(s for s in data.sections if s.slug == "training")
+    assert training.translations == (("cs", "Školení"), ("de", "Schulungen"))
+    guide = next(i for i in data.items if i.key == "demo-cs-x1-prirucka")
+    assert (guide.parent, guide.translation_of, guide.locale) == (
+        None,
+        "demo-x1-install-guide",
+        "cs",
+    )
+    assert guide.attachments[0].localizes == "X1 installation guide"
+    assert guide.attachments[0].out_of_date
+    review = next(i for i in data.items if i.in_review_by)
+    assert (review.key, review.in_review_by) == ("demo-cs-f9-datasheet", "jiri@vendor.example")
 
 
 def test_html_markup():
@@ -106,6 +129,42 @@ def test_the_copy_is_read(data_dir):
     assert _fresh().users[0].name == "Anne Schmidt"
 
 
+def _translation(**fields):
+    """Change the Czech install guide (a translation) in the parsed items.json."""
+
+    def change(data):
+        item = next(i for i in data["items"] if i["key"] == "demo-cs-x1-prirucka")
+        for name, value in fields.items():
+            if value is None:
+                item.pop(name, None)
+            else:
+                item[name] = value
+
+    return change
+
+
+def _localizes(title):
+    def change(data):
+        item = next(i for i in data["items"] if i["key"] == "demo-cs-x1-prirucka")
+        item["attachments"][0]["localizes"] = title
+
+    return change
+
+
+def _section_translation(code):
+    def change(data):
+        data["sections"][1]["translations"] = {code: "Titre"}
+
+    return change
+
+
+def _user_locales(email):
+    def change(data):
+        next(u for u in data["users"] if u["email"] == email)["locales"] = ["cs"]
+
+    return change
+
+
 @pytest.mark.parametrize(
     ("name", "change", "message"),
     [
@@ -119,6 +178,20 @@ def test_the_copy_is_read(data_dir):
         ("organizations.json", lambda d: d["organizations"][0].update(tier="gld"), "'gld'"),
         ("downloads.json", lambda d: d["downloads"][0].update(item="demo-nope"), "'demo-nope'"),
         ("taxonomy.json", lambda d: d["regions"][1].update(parent="europe"), "'europe'"),
+        # translations
+        ("items.json", _translation(parent="library:cs"), "exactly one of 'parent'"),
+        ("items.json", _translation(locale=None), "go together"),
+        ("items.json", _translation(translation_of="demo-nope"), "not an earlier item"),
+        ("items.json", _translation(translation_of="demo-cs-w3-brozura"), "not an earlier item"),
+        ("items.json", _translation(translation_of="demo-de-f9-schulung"), "not an English"),
+        ("items.json", _translation(locale="fr"), "unknown translation locale 'fr'"),
+        ("items.json", _translation(rule={"grants": ["acme"]}), "set on the source only"),
+        ("items.json", _translation(kind="marketing_asset"), "differs from its source's"),
+        ("items.json", _translation(translation_of="demo-x1-brochure"), "demo-x1-datasheet"),
+        ("items.json", _translation(in_review_by="eva@vendor.example"), "not a marketer of"),
+        ("items.json", _localizes("Nope"), "which is not an attachment"),
+        ("sections.json", _section_translation("fr"), "translation locale 'fr'"),
+        ("users.json", _user_locales("anna@acme.example"), "locales are for marketers only"),
     ],
 )
 def test_malformed_data_is_refused(data_dir, name, change, message):

@@ -15,6 +15,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 from wagtail.models import Locale
@@ -133,7 +134,10 @@ def test_content_counts_files_and_dates(seeded):
         assert f.read(5) == b"%PDF-"
 
     x1 = item("demo-x1-datasheet")
-    assert {a.language for a in x1.attachments.all()} == {"en", "de"}
+    assert {a.title[-4:] for a in x1.attachments.all()} == {"(EN)"}
+    # The German PDF is the German translation's localized file of it.
+    german = item("demo-de-x1-datasheet")
+    assert german.attachments.get().master.page_id == x1.pk
     assert x1.version_label and len(x1.specifications) >= 5 and x1.changelog
     guide = item("demo-x1-install-guide")
     assert guide.modules and guide.modules[0].value["steps"]
@@ -243,3 +247,133 @@ def test_every_demo_item_has_its_tags(seeded):
     for key, tags in ITEM_TAGS.items():
         assert all(tag_normalise(t) == t for t in tags), key
         assert sorted_tag_names(item(key)) == sorted(tags), key
+
+
+def test_german_and_czech_items_are_translations_of_english_sources(seeded):
+    from wagtail_localize.models import Translation
+
+    default = Locale.get_default()
+    for spec in ITEMS:
+        if spec.translation_of is None:
+            continue
+        page, source = item(spec.key), item(spec.translation_of)
+        assert source.locale == default, spec.key
+        assert page.locale.language_code == spec.locale, spec.key
+        assert page.translation_key == source.translation_key, spec.key
+        # Under the translation of its source's parent (a translated section here).
+        assert page.get_parent().translation_key == source.get_parent().translation_key
+        assert page.get_parent().locale == page.locale
+        assert Translation.objects.filter(
+            source__object_id=source.translation_key, target_locale=page.locale
+        ).exists(), spec.key
+    # The translated texts stay as they were.
+    assert item("demo-de-x5-messe-kit").title == "X5 Switch: Messe-Kit für DACH-Partner"
+    assert "Rückwand" in item("demo-de-x5-messe-kit").body
+
+
+def test_narrowed_translation_in_review_and_localized_files(seeded):
+    # Narrowed: the Czech W3 brochure is for Czechia only (its source for all of EMEA).
+    czech = item("demo-cs-w3-brozura")
+    assert [r.key for r in czech.audience_regions.all()] == ["cz"]
+    assert [r.key for r in item("demo-w3-brochure").audience_regions.all()] == ["emea"]
+    petr, claire = user("petr@brightline.example"), user("claire@lumiere.example")
+    assert page_policy.can_view(petr, czech)
+    assert not page_policy.can_view(claire, czech)
+    assert page_policy.can_view(claire, item("demo-w3-brochure"))
+
+    # In review: never published, submitted by Jiří to the Czech tree's workflow.
+    review = item("demo-cs-f9-datasheet")
+    assert not review.live and review.first_published_at is None
+    state = review.current_workflow_state
+    assert state is not None and state.requested_by.email == "jiri@vendor.example"
+
+    assert state.workflow.name == "Translation review"
+
+    # Localized files: Czech PDFs linked to their English masters; the install guide's was made
+    # for the master's previous file, so it is flagged out of date.
+    from kb.selectors import item_files
+
+    jana = user("jana@brightline.example")
+    for key, stale in (
+        ("demo-cs-x1-datasheet", False),
+        ("demo-cs-x1-prirucka", True),
+        ("demo-de-x1-datasheet", True),  # Anna's: made for v2, the master is v3
+        ("demo-de-x5-datasheet", False),
+    ):
+        page = item(key)
+        localized = page.attachments.get(master__isnull=False)
+        source_key = next(i.translation_of for i in ITEMS if i.key == key)
+        assert localized.master.page_id == item(source_key).pk
+        code = page.locale.language_code
+        assert localized.title.endswith(f"({code.upper()})")
+        files = [f for f in item_files(user=jana, item=page)["files"] if f.language == code]
+        assert [f.out_of_date for f in files] == [stale], key
+
+
+def test_marketers_have_their_locales(seeded):
+    from localization.selectors import marketer_locales
+
+    for email, codes in (("jiri@vendor.example", ["cs"]), ("greta@vendor.example", ["de"])):
+        assert [loc.language_code for loc in marketer_locales(user=user(email))] == codes
+    assert user("approver@vendor.example").groups.filter(name="Moderators").exists()
+
+
+def test_jiris_task_list_and_coverage_history(seeded):
+    from localization.models import CoverageSnapshot, TranslationTask
+
+    czech = Locale.objects.get(language_code="cs")
+    tasks = TranslationTask.objects.filter(locale=czech)
+    states = {t.source_id: t.state for t in tasks}
+    assert states[item("demo-x1-install-guide").pk] == "out_of_date"  # its master PDF changed
+    assert states[item("demo-f9-datasheet").pk] == "in_review"
+    assert states[item("demo-x1-datasheet").pk] == "done"
+    assert tasks.filter(state="missing").count() >= 4  # new items waiting for Czech
+    history = CoverageSnapshot.objects.filter(locale=czech).order_by("day")
+    assert history.count() >= 5
+    assert history.first().done <= history.last().done
+
+
+def test_jiris_journey_on_the_demo(seeded, django_capture_on_commit_callbacks):
+    """docs/demo.md, Jiří: his dashboard shows the out-of-date Czech install guide; he uploads
+    the Czech PDF, submits it; the moderator (no other Czech marketer) reviews and approves it and
+    it is live; English and German pages are not his."""
+    from django.test import Client
+    from wagtail_localize.models import Translation
+
+    from files.tests.factories import make_pdf_bytes
+    from localization.models import TranslationTask
+
+    run = lambda: django_capture_on_commit_callbacks(execute=True)  # noqa: E731
+    jiri = Client()
+    assert jiri.login(email="jiri@vendor.example", password="demo-jiri-2026")
+    for key in ("demo-x1-datasheet", "demo-de-x5-messe-kit"):
+        assert jiri.get(f"/admin/pages/{item(key).pk}/edit/").status_code == 302, key
+
+    guide, source = item("demo-cs-x1-prirucka"), item("demo-x1-install-guide")
+    dashboard = jiri.get("/admin/translations/cs/").context["dashboard"]
+    (row,) = [r for r in dashboard.rows if r.task.source_id == source.pk]
+    assert row.task.state == "out_of_date"
+    (file_row,) = row.files
+    with run():
+        response = jiri.post(
+            file_row.upload_url,
+            {"file": SimpleUploadedFile("x1-cs-v2.pdf", make_pdf_bytes("Instalace v2"))},
+        )
+        assert response.status_code == 302
+    translation = Translation.objects.get(
+        source__object_id=source.translation_key, target_locale=guide.locale
+    )
+    with run():
+        response = jiri.post(f"/admin/localization/translations/{translation.pk}/submit/")
+        assert response.status_code == 302
+    assert TranslationTask.objects.get(pk=row.task.pk).state == "in_review"
+
+    approver = user("approver@vendor.example")
+    with run():
+        state = item("demo-cs-x1-prirucka").current_workflow_state
+        assert state.requested_by == user("jiri@vendor.example")
+        state.current_task_state.approve(user=approver)  # Regional review (no other marketer)
+        state.refresh_from_db()
+        state.current_task_state.approve(user=approver)  # Approval
+    assert TranslationTask.objects.get(pk=row.task.pk).state == "done"
+    assert item("demo-cs-x1-prirucka").live

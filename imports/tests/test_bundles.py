@@ -129,7 +129,10 @@ def test_example_bundle_imports_and_links_resolve(portal, tmp_path, client):
     assert list(payload["items"]) == [item["key"] for item in bundle["items"]]
     root_url = Site.objects.get(is_default_site=True).root_url
     for entry in payload["items"].values():
-        assert set(entry) == {"url", "files"}
+        # CLARIFICATIONS 11: the key set only ever grows (url, files; id and locale added).
+        assert set(entry) == {"url", "files", "id", "locale"}
+        page = Page.objects.get(pk=entry["id"])
+        assert entry["locale"] == page.locale.language_code
         assert entry["url"].startswith(root_url + "/")
         assert all(url.startswith(root_url + "/portal/items/") for url in entry["files"])
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import models
 from django.http import HttpResponseRedirect
@@ -29,7 +28,7 @@ from wagtail.admin.panels import (
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
-from wagtail_localize.fields import SynchronizedField
+from wagtail_localize.fields import BaseTranslatableField, SynchronizedField
 
 from permissions.models import AudienceMixin
 from permissions.panels import AudienceAdminPageForm, audience_panels
@@ -41,6 +40,22 @@ if TYPE_CHECKING:
     from files.models import PortalDocument
 
 ITEM_PAGE_TYPES = ["kb.ProductSheetPage", "kb.TrainingGuidePage", "kb.MarketingAssetPage"]
+
+
+class TranslationOwnedField(BaseTranslatableField):
+    """A child relation that belongs to each translation itself: wagtail-localize neither
+    translates it nor copies the source's children over it on a sync (a synchronised child
+    relation is *replaced* by the source's on every sync, which would delete a translation's
+    localized files)."""
+
+    def is_synchronized(self, obj) -> bool:
+        return False
+
+    def is_overridable(self, obj) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"<TranslationOwnedField {self.field_name}>"
 
 
 class PortalHomePage(Page):
@@ -153,12 +168,18 @@ class PortalItemPage(AudienceMixin, Page):
         index.FilterField("product"),
     ]
     item_panels: list = []
+    # A translation's attachments are its localized files (ItemAttachment): kept through syncs.
+    # Overrides an ancestor may declare (the audience fields) are kept, these are added.
     # An item's translation keeps pointing at the SOURCE product (the row in the default
     # locale, THE product): wagtail-localize would otherwise rewrite the foreign key to the
     # product's translation and refuse to translate an item whose product is not translated yet
     # (MissingRelatedObjectError). Partners still read the product's name in their language
     # (kb.selectors.products_for_language). docs/decisions.md, "Products are translatable".
-    override_translatable_fields = [SynchronizedField("product", overridable=False)]
+    override_translatable_fields = [
+        *getattr(AudienceMixin, "override_translatable_fields", ()),
+        TranslationOwnedField("attachments"),
+        SynchronizedField("product", overridable=False),
+    ]
 
     content_panels = Page.content_panels + [
         FieldPanel("summary"),
@@ -317,7 +338,14 @@ class MarketingAssetPage(PortalItemPage):
 
 
 class ItemAttachment(Orderable):
-    """A file attached to an item; a partner may download it only if they may see the item."""
+    """A file attached to an item; a partner may download it only if they may see the item.
+
+    The file's language is its page's locale. On a translation an attachment with a ``master``
+    is a *localized file*: it replaces that attachment of the source for the translation's
+    readers, and ``master_sha256`` holds the SHA-256 of the master's file it translates; it is
+    out of date once the master's current file has another SHA-256 (docs/localized-files.md).
+    Localized files are written by localization.services (``localized_file_attach``).
+    """
 
     page = ParentalKey(PortalItemPage, on_delete=models.CASCADE, related_name="attachments")
     # Annotated: Orderable is untyped, so the django plugin does not infer this model's fields.
@@ -325,14 +353,28 @@ class ItemAttachment(Orderable):
         "files.PortalDocument", on_delete=models.PROTECT, related_name="attachments"
     )
     title: models.CharField[str, str] = models.CharField(max_length=200, blank=True)
-    language: models.CharField[str, str] = models.CharField(
-        max_length=10, choices=settings.WAGTAIL_CONTENT_LANGUAGES, default="en"
+    # SET_NULL: a master removed from the source leaves the translation's file in place, as a
+    # file of the translation only (its task then shows nothing out of date for it).
+    master: models.ForeignKey[ItemAttachment | None, ItemAttachment | None] = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="localized",
+        editable=False,
+    )
+    master_sha256: models.CharField[str, str] = models.CharField(
+        max_length=64, blank=True, editable=False
     )
 
-    panels = [FieldPanel("document"), FieldPanel("title"), FieldPanel("language")]
+    panels = [FieldPanel("document"), FieldPanel("title")]
 
     def __str__(self) -> str:
         return self.title or self.document.title
+
+    @property
+    def is_localized(self) -> bool:
+        return self.master_id is not None
 
 
 # Public keys of the item kinds (bundle "kind", library "type" filter) by model.

@@ -26,6 +26,15 @@ def _code(locale: Locale | str) -> str:
     return (locale if isinstance(locale, str) else locale.language_code).lower()
 
 
+def _default_code() -> str:
+    """The default (source) locale's language code, as ``Locale.get_default()`` finds it but
+    without its query (the dashboard asks this policy for every listed page)."""
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
+
+    return str(get_supported_content_language_variant(settings.LANGUAGE_CODE)).lower()
+
+
 class TranslationPolicy:
     """The boundaries of regional marketers; every method is safe to call for any user."""
 
@@ -38,7 +47,7 @@ class TranslationPolicy:
             # Superusers, editors and other staff: Wagtail's page permissions decide alone.
             return True
         code = _code(locale)
-        return code in principal.locales and code != Locale.get_default().language_code
+        return code in principal.locales and code != _default_code()
 
     def can_translate(
         self, user: UserLike | None, source: Any, target_locale: Locale | str
@@ -71,7 +80,7 @@ class TranslationPolicy:
 
     def can_upload_localized_file(self, user: UserLike | None, page: Page) -> bool:
         """May ``user`` attach a localized file to ``page`` (a translation: never the source)?"""
-        if page.locale_id == Locale.get_default().pk:
+        if _code(page.locale) == _default_code():
             return False
         return self.can_edit_locale(user, page.locale) and bool(
             page.permissions_for_user(user).can_edit()
@@ -87,7 +96,7 @@ class TranslationPolicy:
         principal = principal_for(user)
         if principal.kind != "staff" or principal.is_marketer:
             return False
-        if principal.staff_role != "superuser" and page.locale_id != Locale.get_default().pk:
+        if principal.staff_role != "superuser" and _code(page.locale) != _default_code():
             if page.get_workflow() is not None:
                 return False
         return bool(page.permissions_for_user(user).can_publish())

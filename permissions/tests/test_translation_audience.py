@@ -47,6 +47,9 @@ def group(portal):
     translation.title = "F9 battlecard (cs)"
     translation.save_revision().publish()
     translation.refresh_from_db()
+    # The master PDF reachable through the translation too (as a copy of the first release
+    # carried it, and as a localized file that is the master's bytes would).
+    ItemAttachment.objects.create(page=translation, document=document)
     users = {
         org.key: MembershipFactory(organization=org).user for org in (excepted, granted, plain)
     }
@@ -63,7 +66,7 @@ def test_an_exception_on_the_source_closes_the_translation_at_every_exit(group):
     translation, document = group["translation"], group["document"]
     alpen = group["users"]["alpen-it"]
     assert _visible(alpen, translation) == (False, False)
-    assert translation.attachments.filter(document=document).exists()  # the copied file
+    assert translation.attachments.filter(document=document).exists()
     assert not document_policy.can_download(alpen, translation, document)
     assert not document_policy.filter_visible(
         alpen, PortalDocument.objects.filter(pk=document.pk)

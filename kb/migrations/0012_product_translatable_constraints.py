@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("kb", "0010_bootstrap_product_translations"),
+        ("kb", "0011_bootstrap_product_translations"),
         ("wagtailcore", "0098_apitoken"),
     ]
 

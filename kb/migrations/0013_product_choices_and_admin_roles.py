@@ -42,7 +42,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("kb", "0011_product_translatable_constraints"),
+        ("kb", "0012_product_translatable_constraints"),
         ("permissions", "0006_access_roles_and_approval"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("auth", "0012_alter_user_first_name_max_length"),

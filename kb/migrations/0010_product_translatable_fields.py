@@ -1,8 +1,8 @@
 """Products become translatable (1/3): ``locale`` and ``translation_key``, nullable first.
 
 Wagtail's documented pattern for an existing model (wagtail.models.BootstrapTranslatableMixin):
-add the fields nullable, bootstrap the existing rows into the default locale (0010), then make
-the fields required and unique together (0011). Separate migrations: PostgreSQL refuses to
+add the fields nullable, bootstrap the existing rows into the default locale (0011), then make
+the fields required and unique together (0012). Separate migrations: PostgreSQL refuses to
 alter a table with pending deferred trigger events left by the data migration's updates.
 """
 
@@ -12,7 +12,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("kb", "0008_page_last_published_index"),
+        ("kb", "0009_localized_attachments"),
         ("wagtailcore", "0098_apitoken"),
     ]
 
