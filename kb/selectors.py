@@ -14,6 +14,7 @@ from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.utils import timezone, translation
+from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page
 
 from permissions.idquery import count_for_params, param, raw_param, rows_for_params, window
@@ -45,7 +46,7 @@ def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
     """What is new and updated for ``user`` (only what they may see)."""
     principal = principal_for(user)
     since = timezone.now() - timedelta(days=settings.PORTAL_NEW_DAYS)
-    items = _visible_items(user).select_related("product", "locale")
+    items = _visible_items(user).select_related("locale")
     # New items in this home's language and the source language, one per translation group
     # (a Czech partner gets the Czech version, not also its English source and a German copy).
     source_locale = Locale.get_default().pk
@@ -69,6 +70,8 @@ def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
     sections = list(
         LibraryIndexPage.objects.live().child_of(home).visible_to(user).order_by("path")
     )
+    # Products named in the home's content language (one cached read for both feeds).
+    _name_products([*new, *updated], locale_cached(home.locale_id).language_code)
     return HomeFeed(
         new_for_you=new,
         updated_since_download=updated,
@@ -175,13 +178,63 @@ def _set_locales(pages: Iterable[Page], locales: dict[int, Locale]) -> None:
 
 
 def products_cached(missing: Iterable[int] = ()) -> list[Product]:
-    """All products by name, cached until a product is saved or deleted (signal_handlers) and for
-    at most a minute (a process with its own local cache); ``missing`` ids force a reload."""
+    """Every product row (sources and translations, their locales loaded), cached until a
+    product is saved or deleted (signal_handlers) and for at most a minute (a process with its
+    own local cache); ``missing`` ids force a reload. Partners see them through
+    products_for_language."""
     products = cache.get(PRODUCTS_CACHE_KEY)
     if products is None or not {pk for pk in missing if pk is not None} <= {p.pk for p in products}:
-        products = list(Product.objects.order_by("name"))
+        products = list(Product.objects.select_related("locale").order_by("name"))
         cache.set(PRODUCTS_CACHE_KEY, products, 60)
     return products
+
+
+def products_for_language(
+    language_code: str, missing: Iterable[int] = ()
+) -> tuple[list[Product], dict[int, Product]]:
+    """The products as a partner reading content in ``language_code`` sees them.
+
+    One per key, by name: the row in the default locale (THE product, which items point at;
+    a product that only exists in other locales is represented by its row in
+    ``language_code``, else any), whose ``display_name`` is its translation's name in
+    ``language_code`` when there is one. And every product row's id (source or translation) ->
+    that product, for the items. From products_cached: no query when the cache is warm, one
+    when not, however many items and languages.
+    """
+    default = get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    by_key: dict[str, dict[str, Product]] = {}
+    for row in products_cached(missing):
+        by_key.setdefault(row.key, {})[row.locale.language_code] = row
+    products: list[Product] = []
+    by_id: dict[int, Product] = {}
+    for rows in by_key.values():
+        product = rows.get(default) or rows.get(language_code) or next(iter(rows.values()))
+        local = rows.get(language_code)
+        product._display_name = local.name if local is not None else product.name
+        products.append(product)
+        by_id.update((row.pk, product) for row in rows.values())
+    products.sort(key=lambda p: (p.display_name.casefold(), p.key))
+    return products, by_id
+
+
+def _name_products(items: Iterable[PortalItemPage], language_code: str) -> None:
+    """Give each item its product as a partner reading ``language_code`` sees it (at most one
+    query for them all: products_for_language)."""
+    items = list(items)
+    _products, by_id = products_for_language(
+        language_code, (i.product_id for i in items if i.product_id is not None)
+    )
+    for item in items:
+        if item.product_id in by_id:
+            item.product = by_id[item.product_id]
+
+
+def item_product(*, item: PortalItemPage) -> Product | None:
+    """The item's product named in the item's language (its page's content language)."""
+    if item.product_id is None:
+        return None
+    _name_products([item], locale_cached(item.locale_id).language_code)
+    return item.product
 
 
 def _kind_label(kind: str) -> str:
@@ -300,8 +353,11 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
                 total = (asked - 1) * size + len(found)
                 page = ListingPage(found, asked, total, True, False, size)
 
-    products = products_cached(i.product_id for i in page.object_list if i.product_id is not None)
-    by_id = {p.pk: p for p in products}
+    # The section's content language names the products (filter and cards), not the UI's.
+    products, by_id = products_for_language(
+        locales[section.locale_id].language_code,
+        (i.product_id for i in page.object_list if i.product_id is not None),
+    )
     for item in page.object_list:
         if item.product_id in by_id:
             item.product = by_id[item.product_id]

@@ -232,8 +232,13 @@ def section_upsert(
 
 
 def product_ensure(*, name: str) -> Product:
+    """THE product named ``name`` (its key is the name slugified): the row in the default
+    locale, created there when missing. Translations (same key, other locales) are made with
+    the Translate action; items, bundles and the demo always name the source row."""
     key = slugify(name)[:50] or "product"
-    product, _ = Product.objects.get_or_create(key=key, defaults={"name": name})
+    product, _ = Product.objects.get_or_create(
+        key=key, locale=Locale.get_default(), defaults={"name": name}
+    )
     return product
 
 

@@ -1,11 +1,16 @@
-"""Enforcement at Wagtail's own exits: page serving and its document URL."""
+"""Enforcement at Wagtail's own exits: page serving and its document URL; the products' admin."""
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSet
 
 from permissions.policies.files import document_policy
 from permissions.policies.pages import page_policy
+
+from .models import Product
 
 
 @hooks.register("before_serve_page")
@@ -30,3 +35,21 @@ def item_file_placements():
     from .placements import document_and_image_placements
 
     return document_and_image_placements()
+
+
+class ProductViewSet(SnippetViewSet):
+    """Products in the admin (Editors and Moderators add and change them: kb migration 0013),
+    with wagtail-localize's Translate action (locale-scoped by localization.views)."""
+
+    model = Product
+    icon = "tag"
+    menu_label = _("Products")
+    menu_order = 240
+    add_to_admin_menu = True
+    list_display = ["name", "key"]
+    search_fields = ["name", "key"]
+    # Plain ORM search (icontains): a small table that must never be out of step with an index.
+    search_backend_name = None
+
+
+register_snippet(ProductViewSet)

@@ -168,13 +168,31 @@ def build_documents(pages: Iterable, *, with_files: bool = True) -> list[SearchD
     # which lose select_related, and one query each keeps a batch's query count constant.
     locales = dict(Locale.objects.values_list("pk", "language_code")) if pages else {}
     product_ids = {p.product_id for p in pages if p.product_id}
-    products = Product.objects.in_bulk(product_ids) if product_ids else {}
+    # The items' products and their translations, in one query: an item's "product" text holds
+    # the product's name in the item's language and its source name (partners search either).
+    product_rows = (
+        list(
+            Product.objects.filter(
+                key__in=Product.objects.filter(pk__in=product_ids).values("key")
+            ).values_list("pk", "key", "locale_id", "name")
+        )
+        if product_ids
+        else []
+    )
+    products = {pk: (key, name) for pk, key, _locale, name in product_rows}
+    local_names = {(key, locale_id): name for _pk, key, locale_id, name in product_rows}
     docs: list[SearchDocument] = []
     for page in pages:
         audience = audiences.get(page.pk)
         if audience is None:
             continue
         product = products.get(page.product_id)
+        product_key, product_name = product if product else (None, "")
+        local_name = local_names.get((product[0], page.locale_id), "") if product else ""
+        if local_name and local_name != product_name:
+            both = f"{local_name} {product_name}"
+            # Within a product name's length (120): the text column is bounded (search.models).
+            product_name = both if len(both) <= 120 else local_name
         item_tags = tags.get(page.pk, [])
         docs.append(
             SearchDocument(
@@ -185,8 +203,8 @@ def build_documents(pages: Iterable, *, with_files: bool = True) -> list[SearchD
                 summary=page.summary or "",
                 body=_body_of(page),
                 attachments=_attachments_of(page, with_files),
-                product_key=product.key if product else None,
-                product_name=product.name if product else "",
+                product_key=product_key,
+                product_name=product_name,
                 tags=[slug for slug, _name in item_tags],
                 # Hyphens as spaces: PostgreSQL's parser reads "q4-2026" as "q4" and the number
                 # "-2026", so a search for "q4-2026" (the words q4 and 2026) would miss it.

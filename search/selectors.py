@@ -119,21 +119,36 @@ def _run(query: SearchQuery) -> tuple[SearchResult, str]:
     return result, notice
 
 
-_PRODUCT_LABELS: tuple[float, dict[str, str]] = (0.0, {})
+_PRODUCT_NAMES: tuple[float, dict[str, dict[str, str]]] = (0.0, {})
 
 
-def _product_labels(product_model, keys) -> dict[str, str]:
-    """Product names for the facet, re-read when a key is unknown and at least once a minute
-    per process (labels only: a renamed product may show its old name for up to a minute)."""
-    global _PRODUCT_LABELS
-    read_at, labels = _PRODUCT_LABELS
-    if time.monotonic() - read_at > 60 or any(key not in labels for key in keys):
-        labels = dict(product_model.objects.values_list("key", "name"))
-        _PRODUCT_LABELS = (time.monotonic(), labels)
-    return labels
+def _product_labels(product_model, keys, language_code: str) -> dict[str, str]:
+    """Product names by key for a partner reading ``language_code``: the product's translation
+    there when it has one, else its source's (default locale) name. The facet and the result
+    lines are keyed by product key, one value per product across locales.
+
+    Every product row is read in one query, again when a key is unknown and at least once a
+    minute per process (labels only: a renamed or newly translated product may show its old
+    name for up to a minute)."""
+    global _PRODUCT_NAMES
+    read_at, names = _PRODUCT_NAMES
+    if time.monotonic() - read_at > 60 or any(key not in names for key in keys):
+        names = {}
+        for key, code, name in product_model.objects.values_list(
+            "key", "locale__language_code", "name"
+        ):
+            names.setdefault(key, {})[code] = name
+        _PRODUCT_NAMES = (time.monotonic(), names)
+    source = get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    return {
+        key: by_code.get(language_code) or by_code.get(source) or next(iter(by_code.values()))
+        for key, by_code in names.items()
+    }
 
 
-def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, Mapping[str, StrOrPromise]]:
+def _labels(
+    tag_slugs: list[str], product_keys=(), *, language_code: str
+) -> dict[str, Mapping[str, StrOrPromise]]:
     from taggit.models import Tag
 
     from kb.models import Product
@@ -150,7 +165,7 @@ def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, Mapping[str, Str
             k: capfirst(cast("StrOrPromise", m._meta.verbose_name))
             for k, m in MODEL_BY_CONTENT_KIND.items()
         },
-        "product": _product_labels(Product, product_keys),
+        "product": _product_labels(Product, product_keys, language_code),
         "locale": {
             code: translation.get_language_info(code)["name_translated"]
             for code, _name in settings.WAGTAIL_CONTENT_LANGUAGES
@@ -162,17 +177,25 @@ def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, Mapping[str, Str
 ALL_LANGUAGES = "all"
 
 
+def content_language(user=None) -> str:
+    """The content language ``user`` reads (the first of default_languages, without a query):
+    the content variant of their preferred UI language, else of the active one, else (a UI
+    language without content) the source language. Products are named in it (facet labels,
+    result lines)."""
+    source = get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    wanted = getattr(user, "preferred_language", "") or translation.get_language() or source
+    try:
+        return get_supported_content_language_variant(wanted)
+    except LookupError:
+        return source
+
+
 def default_languages(user=None) -> list[str]:
     """The content languages a search covers unless the user picks: the user's own (the
     content variant of their preferred UI language, else the active one, when content exists
     in it) and the source language, whose items every partner reads as the master copy."""
     source = Locale.get_default().language_code
-    wanted = getattr(user, "preferred_language", "") or translation.get_language() or source
-    try:
-        mine = get_supported_content_language_variant(wanted)
-    except LookupError:  # a UI language without content (fr, ja, …): the source only
-        mine = source
-    return list(dict.fromkeys([mine, source]))
+    return list(dict.fromkeys([content_language(user), source]))
 
 
 def params_to_filters(params) -> dict[str, list[str]]:
@@ -223,8 +246,13 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
     page.total = result.total
     page.total_exact = result.total_exact
     page.num_pages = max(1, math.ceil(result.total / page_size))
-    page.results = hydrate(user, result, request=request)
-    labels = _labels(sorted(result.facets.get("tags", {})), result.facets.get("product", {}))
+    language_code = content_language(user)
+    page.results = hydrate(user, result, request=request, language_code=language_code)
+    labels = _labels(
+        sorted(result.facets.get("tags", {})),
+        result.facets.get("product", {}),
+        language_code=language_code,
+    )
     for name in FACETS:
         counts = result.facets.get(name, {})
         page.facets[name] = [
@@ -235,10 +263,13 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
     return page
 
 
-def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
+def hydrate(
+    user, result: SearchResult, *, request=None, language_code: str | None = None
+) -> list[ResultItem]:
     """The hits as result lines, in hit order. The policy checks them once more (a stale index
-    entry can never show an item the user may not see); only the columns a line shows are read."""
-    from kb.models import PortalItemPage
+    entry can never show an item the user may not see); only the columns a line shows are read.
+    Products are named in ``language_code`` (default: the user's content_language)."""
+    from kb.models import PortalItemPage, Product
     from kb.models.pages import CONTENT_KIND_BY_MODEL
     from permissions.policies.pages import page_policy
 
@@ -259,20 +290,26 @@ def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
                     "url_path",
                     "content_type_id",
                     "locale__language_code",
-                    "product__name",
+                    "product__key",
                 )
             ),
             visible,
         )
     }
     urls = _page_urls(rows.values(), request)
+    product_keys = {row[6] for row in rows.values() if row[6]}
+    product_names = (
+        _product_labels(Product, product_keys, language_code or content_language(user))
+        if product_keys
+        else {}
+    )
     kinds: dict[int, tuple[str, StrOrPromise]] = {}  # content type -> (kind, label), once per call
     items = []
     for hit in result.hits:
         row = rows.get(hit.id)
         if row is None:
             continue
-        _id, title, summary, _path, content_type_id, language, product = row
+        _id, title, summary, _path, content_type_id, language, product_key = row
         if content_type_id not in kinds:
             model = ContentType.objects.get_for_id(content_type_id).model_class()
             kinds[content_type_id] = (
@@ -292,7 +329,7 @@ def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
                 snippet_html=marks_to_html(hit.snippet or summary),
                 kind=kind,
                 kind_label=kind_label,
-                product=product or "",
+                product=product_names.get(product_key, "") if product_key else "",
                 language=language,
             )
         )

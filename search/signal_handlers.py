@@ -5,8 +5,10 @@ when the change commits; one drain task is enqueued after the commit and does th
 
 What changes what (the audience of an item depends on every node of its chain):
 publish / unpublish / move of a page, its compiled audience, a grant or exception on it → the
-page's subtree; a deleted item → removed; audiences re-derived in bulk (the permissions tasks run
-after a move, a tier's rank or a region's parent changed) → that subtree, or everything.
+page's subtree; a product or a product translation saved (renamed, translated) → its live items
+(their product text, search/documents.py); a deleted item → removed; audiences re-derived in
+bulk (the permissions tasks run after a move, a tier's rank or a region's parent changed) → that
+subtree, or everything.
 """
 
 from __future__ import annotations
@@ -48,6 +50,17 @@ def _permission_changed(sender, instance, **kwargs):
     _schedule(root=instance.content_object_id)
 
 
+def _product_saved(sender, instance, raw=False, **kwargs):
+    from kb.models import PortalItemPage
+
+    if raw:  # loaddata
+        return
+    # By key: items point at the source product, and its translations carry the same key.
+    items = PortalItemPage.objects.filter(product__key=instance.key, live=True)
+    for item_id in items.values_list("pk", flat=True):
+        _schedule(root=item_id)
+
+
 def _item_deleted(sender, instance, **kwargs):
     _schedule(removed=instance.pk)
 
@@ -60,7 +73,7 @@ def _audiences_recomputed(sender, root_page_id=None, **kwargs):
 
 
 def register_signal_handlers() -> None:
-    from kb.models import PortalItemPage
+    from kb.models import PortalItemPage, Product
     from permissions.models import PageAudience, PageGroupObjectPermission
     from permissions.signals import audience_recomputed
 
@@ -75,4 +88,5 @@ def register_signal_handlers() -> None:
             dispatch_uid=f"search-permission-{name}",
         )
     post_delete.connect(_item_deleted, sender=PortalItemPage, dispatch_uid="search-item-deleted")
+    post_save.connect(_product_saved, sender=Product, dispatch_uid="search-product-saved")
     audience_recomputed.connect(_audiences_recomputed, dispatch_uid="search-audiences-recomputed")

@@ -304,7 +304,7 @@ def world(demo, django_db_blocker) -> World:
         ids = [p.pk for p in items] + [d.pk for d in documents] + [r.pk for r in renders]
         ids += [1, 2, 3, marker.pk]
         values = ["all", "en", "de", "cs", "EN", "date", "relevance", "1", "2", "0"]
-        values += list(Product.objects.values_list("key", flat=True))
+        values += list(Product.objects.values_list("key", flat=True).distinct())
         values += list(Tag.objects.values_list("slug", flat=True)[:20])
         values += ["product_sheet", "training_guide", "marketing_asset", "quillwort"]
         page_paths = [p.url.lstrip("/") for p in items if p.url] + ["library/", ""]

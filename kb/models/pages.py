@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.db import models
 from django.http import HttpResponseRedirect
@@ -27,12 +28,13 @@ from wagtail.admin.panels import (
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
-from wagtail_localize.fields import BaseTranslatableField
+from wagtail_localize.fields import BaseTranslatableField, SynchronizedField
 
 from permissions.models import AudienceMixin
 from permissions.panels import AudienceAdminPageForm, audience_panels
 
 from ..querysets import PortalPageManager
+from .snippets import source_products
 
 if TYPE_CHECKING:
     from files.models import PortalDocument
@@ -138,7 +140,12 @@ class PortalItemPage(AudienceMixin, Page):
     summary = models.TextField(blank=True, help_text=_("One or two sentences shown in listings."))
     body = RichTextField(blank=True)
     product = models.ForeignKey(
-        "kb.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+        "kb.Product",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+        limit_choices_to=source_products,
     )
     cover_image = models.ForeignKey(
         "files.PortalImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -165,7 +172,12 @@ class PortalItemPage(AudienceMixin, Page):
     ]
     item_panels: list = []
     # A translation's attachments are its localized files (ItemAttachment): kept through syncs.
-    # Overrides an ancestor may declare (the audience fields) are kept, this one is added.
+    # Overrides an ancestor may declare (the audience fields) are kept, these are added.
+    # An item's translation keeps pointing at the SOURCE product (the row in the default
+    # locale, THE product): wagtail-localize would otherwise rewrite the foreign key to the
+    # product's translation and refuse to translate an item whose product is not translated yet
+    # (MissingRelatedObjectError). Partners still read the product's name in their language
+    # (kb.selectors.products_for_language). docs/decisions.md, "Products are translatable".
     override_translatable_fields = [
         *getattr(AudienceMixin, "override_translatable_fields", ()),
         TranslationOwnedField("attachments"),
@@ -173,13 +185,16 @@ class PortalItemPage(AudienceMixin, Page):
         # replaced by a sync; the source's is shown while the *_source_sha256 is blank.
         TranslationOwnedField("cover_image"),
         TranslationOwnedField("cover_image_source_sha256"),
+        SynchronizedField("product", overridable=False),
     ]
     # Single-file fields a translation may localize: field -> "document" | "image".
     localized_asset_fields: dict[str, str] = {"cover_image": "image"}
 
     content_panels = Page.content_panels + [
         FieldPanel("summary"),
-        FieldPanel("product"),
+        # A plain select of the source products (limit_choices_to), not the snippet chooser,
+        # which would offer the translations of the page's locale too.
+        FieldPanel("product", widget=forms.Select),
         FieldPanel("cover_image"),
         FieldPanel("tags"),
         FieldPanel("body"),
@@ -225,11 +240,12 @@ class PortalItemPage(AudienceMixin, Page):
         return CONTENT_KIND_BY_MODEL.get(self.specific_class.__name__, "item")
 
     def get_context(self, request, *args, **kwargs):
-        from ..selectors import item_files, item_tags, localized_asset
+        from ..selectors import item_files, item_product, item_tags, localized_asset
 
         context = super().get_context(request, *args, **kwargs)
         # On a translation: its localized cover, or the source's (kb.views.item_image serves it).
         context["cover_image"] = localized_asset(self, "cover_image")
+        context["product"] = item_product(item=self)  # named in the page's language
         context["files"] = item_files(user=request.user, item=self)
         context["tags"] = item_tags(item=self)
         return context

@@ -1,24 +1,65 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import TranslatableMixin
 from wagtail.search import index
+from wagtail_localize.fields import SynchronizedField, TranslatableField
 
 from permissions.models import key_validator
 
 
-class Product(index.Indexed, models.Model):
-    """A product line that items belong to (the library's "product" filter)."""
+def source_products() -> Q:
+    """The products an item may point at: the rows in the default locale (THE products), not
+    their translations (``PortalItemPage.product``'s ``limit_choices_to``; no query)."""
+    return Q(locale__language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
 
-    key = models.SlugField(unique=True, validators=[key_validator])
+
+class Product(TranslatableMixin, index.Indexed, models.Model):
+    """A product line that items belong to (the library's "product" filter).
+
+    Translatable (wagtail-localize's Translate action): a translation is another row with the
+    same ``translation_key`` and the same ``key`` in another locale, and only its ``name`` is
+    translated. The row in the default locale is THE product: items point at it (their
+    ``product`` is synchronised, never rewritten to a translation), bundles, imports and the
+    search facet name it by ``key``; translations only give partners its name in their
+    language (kb.selectors.products_for_language). docs/decisions.md.
+    """
+
+    key = models.SlugField(validators=[key_validator])
     name = models.CharField(max_length=120)
 
-    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+    search_fields = [
+        index.SearchField("name"),
+        index.AutocompleteField("name"),
+        index.FilterField("locale"),  # Wagtail filters a translatable model by locale
+    ]
+    # The key is the product's identity across locales: copied from the source, never
+    # translated (a SlugField would otherwise be a translatable text field).
+    translatable_fields = [
+        TranslatableField("name"),
+        SynchronizedField("key", overridable=False),
+    ]
 
-    class Meta:
+    #: The name partners see, set by kb.selectors for the content language being read.
+    _display_name: str | None = None
+
+    class Meta(TranslatableMixin.Meta):
         ordering = ["name"]
         verbose_name = _("product")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "locale"], name="kb_product_key_locale_uniq")
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name to show a partner: its translation's in the content language being read
+        when kb.selectors set it, else this row's own name."""
+        return self._display_name or self.name
 
 
 class DownloadEvent(models.Model):

@@ -32,7 +32,7 @@ def item_card(context, item) -> SafeString:
         src = reverse("kb:item_image", args=[item.pk, "cover", "thumb"])
         image = f'<img src="{e(src)}" alt="" width="480" height="300" loading="lazy">'
     # <bdi>: a product name keeps its own direction inside a right-to-left (Arabic) line.
-    product = f" · <bdi>{e(item.product.name)}</bdi>" if item.product else ""
+    product = f" · <bdi>{e(item.product.display_name)}</bdi>" if item.product else ""
     summary = ""
     if item.summary:
         summary = f"<p>{e(Truncator(item.summary).words(30, truncate=' …'))}</p>"

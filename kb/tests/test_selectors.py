@@ -144,3 +144,91 @@ def test_queries_per_page_do_not_depend_on_the_page_or_the_bound(world, settings
                 assert client.get(world["library"].url, {"page": number}).status_code == 200
             counts.add(len(ctx.captured_queries))
     assert len(counts) == 1, counts
+
+
+# --- products named in the content language (docs/decisions.md, "Products are translatable") --
+
+
+@pytest.fixture
+def products_world(portal):
+    """A partner; X5 translated into Czech, F9 not; Czech items of both, an English X5 item."""
+    from kb.tests.test_snippets import product_translation
+
+    partner = MembershipFactory()
+    x5 = product_ensure(name="X5 Switch")
+    product_translation(x5, "cs", "Přepínač X5")
+    f9 = product_ensure(name="F9 Firewall")
+    cs_library = library_for_locale("cs")
+    return {
+        "user": User.objects.get(pk=partner.user_id),
+        "x5": x5,
+        "f9": f9,
+        "cs_library": cs_library,
+        "cs_x5": make_item(key="cs-x5", title="X5 list", parent=cs_library, product=x5),
+        "cs_f9": make_item(key="cs-f9", title="F9 list", parent=cs_library, product=f9),
+        "en_x5": make_item(key="en-x5", title="X5 sheet", product=x5),
+    }
+
+
+def test_the_listing_names_products_in_the_sections_language(products_world):
+    from kb.selectors import home_feed
+
+    w = products_world
+    cs = library_listing(user=w["user"], section=w["cs_library"], params=QueryDict())
+    # One filter value per product (key), its translation's name when there is one.
+    assert [(p.key, p.display_name) for p in cs.products] == [
+        ("f9-firewall", "F9 Firewall"),
+        ("x5-switch", "Přepínač X5"),
+    ]
+    assert all(p.locale_id == w["x5"].locale_id for p in cs.products)  # the source rows
+    assert {i.title: i.product.display_name for i in cs.page.object_list} == {
+        "X5 list": "Přepínač X5",
+        "F9 list": "F9 Firewall",
+    }
+    en = library_listing(user=w["user"], section=library_for_locale("en"), params=QueryDict())
+    assert {i.title: i.product.display_name for i in en.page.object_list} == {
+        "X5 sheet": "X5 Switch"
+    }
+    # The product filter is by key: the Czech items of the (source) product.
+    filtered = library_listing(
+        user=w["user"], section=w["cs_library"], params=QueryDict("product=x5-switch")
+    )
+    assert [i.title for i in filtered.page.object_list] == ["X5 list"]
+    # The Czech home names every item's product in Czech, the English item's too.
+    feed = home_feed(user=w["user"], home=w["cs_library"].get_parent())
+    assert {i.title: i.product.display_name for i in feed.new_for_you} == {
+        "X5 list": "Přepínač X5",
+        "F9 list": "F9 Firewall",
+        "X5 sheet": "Přepínač X5",
+    }
+
+
+def test_pages_show_the_product_name_in_their_language(products_world, client):
+    w = products_world
+    client.force_login(w["user"])
+    html = client.get(w["cs_library"].url).content.decode()
+    assert ">Přepínač X5</option>" in html and "<bdi>Přepínač X5</bdi>" in html
+    assert "X5 Switch" not in html
+    assert "<bdi>Přepínač X5</bdi>" in client.get(w["cs_x5"].url).content.decode()
+    html = client.get(w["en_x5"].url).content.decode()
+    assert "<bdi>X5 Switch</bdi>" in html and "Přepínač" not in html
+
+
+def test_product_names_cost_no_query_per_item_or_product(products_world, client):
+    from kb.tests.test_snippets import product_translation
+
+    w = products_world
+    client.force_login(w["user"])
+
+    def queries() -> int:
+        client.get(w["cs_library"].url)  # warm the caches and compiled statements
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(w["cs_library"].url).status_code == 200
+        return len(ctx.captured_queries)
+
+    before = queries()
+    for n in range(4):
+        product = product_ensure(name=f"P{n}")
+        product_translation(product, "cs", f"P{n} (cs)")
+        make_item(key=f"cs-p{n}", parent=w["cs_library"], product=product)
+    assert queries() == before

@@ -55,3 +55,40 @@ def test_machine_translator_from_environment():
     assert machine_translator({})["CLASS"].endswith("dummy.DummyTranslator")
     assert machine_translator({}, fallback_dummy=False) is None
     assert settings.WAGTAILLOCALIZE_MACHINE_TRANSLATOR["CLASS"].endswith("DummyTranslator")
+
+
+@pytest.mark.django_db
+def test_translate_a_product_only_into_own_locale_and_an_editor_into_any(world_ids):
+    """The Products snippet's Translate action (wagtail-localize's, locale-scoped here)."""
+    from wagtail.models import Locale
+
+    from kb.models import Product
+    from kb.services import product_ensure
+
+    x5 = product_ensure(name="X5 Campus Switch")
+    cs, de = (Locale.objects.get(language_code=code) for code in ("cs", "de"))
+    url = f"/admin/localize/submit/snippet/kb/product/{x5.pk}/"
+    jiri = client_for(world_ids, "jiri")
+
+    form = jiri.get(url)
+    assert form.status_code == 200
+    offered = {locale.language_code for locale in form.context["form"].fields["locales"].queryset}
+    assert offered == {"cs"}
+    assert_refused(jiri.post(url, {"locales": [de.pk]}))
+    assert not Product.objects.filter(key=x5.key, locale=de).exists()
+
+    assert jiri.post(url, {"locales": [cs.pk]}).status_code == 302
+    cs_x5 = Product.objects.get(key=x5.key, locale=cs)  # the same key, the same group
+    assert cs_x5.translation_key == x5.translation_key
+    # Jiří translates the name through the XLIFF round trip (he has no product permissions).
+    translation = Translation.objects.get(source__object_id=x5.translation_key, target_locale=cs)
+    assert (
+        jiri.get(f"/admin/localization/translations/{translation.pk}/xliff/1.2/").status_code == 200
+    )
+
+    editor = client_for(world_ids, "editor")
+    listing = editor.get("/admin/snippets/kb/product/").content.decode()
+    assert f"/admin/localize/submit/snippet/kb/product/{x5.pk}/" in listing  # Translate offered
+    assert editor.post(url, {"locales": [de.pk]}).status_code == 302
+    assert Product.objects.get(key=x5.key, locale=de).translation_key == x5.translation_key
+    assert editor.get(f"/admin/snippets/kb/product/edit/{cs_x5.pk}/").status_code == 200

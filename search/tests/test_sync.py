@@ -95,3 +95,22 @@ def test_indexing_failure_never_breaks_a_publish(portal, commit, monkeypatch, ca
         item = make_item(key="a", title="Walrus handbook")
     assert item.live
     assert "gave up after 3 tries" in caplog.text
+
+
+def test_a_product_translated_or_renamed_reindexes_its_items(portal, commit):
+    from kb.services import product_ensure
+    from kb.tests.test_snippets import product_translation
+
+    with commit():
+        x5 = product_ensure(name="X5 Switch")
+        cs_item = make_item(
+            key="cs-x5", title="Rollout", parent=library_for_locale("cs"), product=x5
+        )
+    assert _found("kompakt") == set()
+    with commit():
+        product_translation(x5, "cs", "Přepínač X5 Kompakt")
+    assert _found("kompakt") == {cs_item.pk}
+    with commit():
+        x5.name = "X5 Campus Switch"
+        x5.save()
+    assert _found("campus") == {cs_item.pk}
