@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
 
-.PHONY: run test test-s3 install migrate seed serve lint format imports typecheck check ci bench \
-	bench-storage clean
+.PHONY: run test test-s3 test-browser install messages migrate seed serve lint format imports \
+	typecheck check ci bench bench-storage clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -15,7 +15,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install --quiet -e ".[dev,bench]"
 	touch $@
 
-install: $(VENV)/.installed
+## Compile the UI catalogues (locale/*/LC_MESSAGES/django.po -> .mo, only the changed ones). The
+## .mo files are build products (git-ignored): every install compiles them from the .po files.
+messages: $(VENV)/.installed
+	@command -v msgfmt >/dev/null 2>&1 || { echo "GNU gettext (msgfmt) is required: apt-get install gettext"; exit 1; }
+	$(MANAGE) compilemessages --ignore=.venv --ignore=node_modules -v 0
+
+install: $(VENV)/.installed messages
 
 migrate: install
 	$(MANAGE) migrate --noinput
@@ -32,6 +38,11 @@ run: seed serve
 ## The fast test suite (SQLite; server legs are skipped unless their address is set).
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## The browser leg: Playwright driving Debian's Chromium (/usr/bin/chromium; apt-get install
+## chromium). Never downloads a browser. `make test` skips these tests when Chromium is absent.
+test-browser: install
+	$(PY) -m pytest -q -m browser -p no:cacheprovider
 
 ## The storage leg: S3 tests against a throw-away Ceph RADOS Gateway (needs root for apt/daemons).
 test-s3: install

@@ -1,12 +1,17 @@
-"""Forms for the e-mail-login user model: the portal login and the Wagtail admin user forms."""
+"""Forms for the e-mail-login user model: the portal login, the profile and the Wagtail admin
+user forms."""
+
+from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms.auth import LoginForm as WagtailLoginForm
 from wagtail.users.forms import UserCreationForm, UserEditForm
 
-from .models import time_zone_choices
+from .languages import normalize_language
+from .models import DigestFrequency, time_zone_choices
 
 PROFILE_FIELDS = {"preferred_language", "time_zone"}
 
@@ -75,3 +80,51 @@ class PortalPasswordResetForm(PasswordResetForm):
         super().__init__(*args, **kwargs)
         self.fields["email"].label = _("E-mail address")
         self.fields["email"].widget.attrs.update({"autocomplete": "email"})
+
+
+class ProfileForm(forms.Form):
+    """The partner's own profile (``/portal/account/profile/``): UI language, time zone and
+    notification preferences. Saved by ``accounts.services.user_preferences_update``."""
+
+    preferred_language = forms.ChoiceField(label=_("Language of the portal"))
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=time_zone_choices,
+        help_text=_("Dates and times in the portal are shown in this time zone."),
+        widget=forms.Select(attrs={"aria-describedby": "id_time_zone-help"}),
+    )
+    notify_new_versions = forms.BooleanField(
+        label=_("E-mail me when a file I downloaded gets a new version"), required=False
+    )
+    digest_frequency = forms.ChoiceField(
+        label=_("Digest of new and updated items"),
+        choices=DigestFrequency.choices,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each language by its own name (endonym), as the language switcher lists them.
+        self.fields["preferred_language"].choices = list(settings.LANGUAGES)
+
+    def full_clean(self):
+        # A language in any case ("pt-BR", "zh_Hans") is the same choice as "pt-br", "zh-hans".
+        if self.is_bound and "preferred_language" in self.data:
+            data = self.data.copy()
+            data["preferred_language"] = (
+                normalize_language(data.get("preferred_language"))
+                or data.get("preferred_language")
+                or ""
+            )
+            self.data = data
+        super().full_clean()
+
+    @classmethod
+    def for_user(cls, user, data=None) -> ProfileForm:
+        initial = {
+            "preferred_language": normalize_language(user.preferred_language) or "en",
+            "time_zone": user.time_zone or "UTC",
+            "notify_new_versions": user.notify_new_versions,
+            "digest_frequency": user.digest_frequency,
+        }
+        return cls(data=data, initial=initial)

@@ -1,13 +1,16 @@
-"""Per-user time zone for every request, and the UI language for templates.
+"""Per-user time zone for every request, and the UI language.
 
-The *content* language comes from the URL (/de/..., /cs/...; Wagtail routes by it), so the user's
-preferred UI language is applied in templates (base.html wraps the page in ``{% language %}``)
-rather than activated here, where it would re-route every page into another locale's tree.
+The *content* language comes from the URL (/de/..., /cs/...; Wagtail routes by it); the UI
+language comes from the person (accounts.languages) and is activated after routing
+(``UILanguageMiddleware``), never before, where it would re-route every page into another
+locale's tree.
 """
 
 import zoneinfo
 
 from django.utils import timezone, translation
+
+from .languages import ui_language_for
 
 
 class UserPreferencesMiddleware:
@@ -33,11 +36,9 @@ class UserPreferencesMiddleware:
 
 
 def ui_language(request) -> dict:
-    """Context processor: the language the portal UI speaks to this user."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.preferred_language:
-        return {"ui_language": user.preferred_language}
-    return {"ui_language": getattr(request, "LANGUAGE_CODE", "en")}
+    """Context processor: the language the portal UI speaks to this user (base.html wraps the
+    page in it; also for the pages rendered before a view ran, such as a 404)."""
+    return {"ui_language": ui_language_for(request)}
 
 
 def portal_principal(request) -> dict:
@@ -47,32 +48,32 @@ def portal_principal(request) -> dict:
     return {"principal": principal_for(getattr(request, "user", None))}
 
 
-# The anonymous account pages: logging in, the lockout and the password reset (portal and admin).
-ACCOUNT_PAGES = frozenset(
-    {
-        "login",
-        "password_reset",
-        "password_reset_done",
-        "password_reset_confirm",
-        "password_reset_complete",
-        "wagtailadmin_login",
-        "wagtailadmin_password_reset",
-        "wagtailadmin_password_reset_done",
-        "wagtailadmin_password_reset_confirm",
-        "wagtailadmin_password_reset_complete",
-    }
-)
+# Django's and Wagtail's page-serving view: it routes by the active language (the URL's content
+# language), so the UI language is activated only after routing (accounts.wagtail_hooks).
+CONTENT_SERVE_VIEWS = frozenset({"wagtail_serve"})
 
 
-class AccountPagesLanguageMiddleware:
-    """Speak the visitor's language (language cookie, then Accept-Language) on the anonymous
-    account pages.
+def activate_ui_language(request) -> str:
+    """Activate the UI language of ``request`` (``ui_language_for``) and return it."""
+    language = ui_language_for(request)
+    translation.activate(language)
+    request.LANGUAGE_CODE = translation.get_language()
+    return language
+
+
+class UILanguageMiddleware:
+    """Speak the person's UI language in every view: the profile language of a signed-in user,
+    else the language cookie, else Accept-Language (accounts.languages).
 
     LocaleMiddleware gives every path without a language prefix the default language, because
-    ``/`` is the English content tree (``prefix_default_language=False``). The login, lockout and
-    reset pages are not content: once the URL is resolved (``process_view``, so no routing
-    changes), they switch to the language the browser asks for. Signed-in users keep their
-    profile language (base.html) and Wagtail's admin preference.
+    ``/`` is the English content tree (``prefix_default_language=False``), and Wagtail routes
+    pages by the active language. So the UI language is activated once the URL is resolved
+    (``process_view``: routing unchanged), and for Wagtail's page view only after the page is
+    found (the ``before_serve_page`` hook in accounts.wagtail_hooks). Messages, form errors and
+    labels made in views then speak it too, not only the templates.
+
+    On the anonymous account pages (login, lockout, reset) this is the browser's language: the
+    language of a *typed* account is never used (it would tell known accounts apart).
     """
 
     def __init__(self, get_response):
@@ -83,12 +84,7 @@ class AccountPagesLanguageMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = getattr(request, "resolver_match", None)
-        user = getattr(request, "user", None)
-        if match is None or match.url_name not in ACCOUNT_PAGES:
+        if match is not None and match.url_name in CONTENT_SERVE_VIEWS:
             return None
-        if user is not None and user.is_authenticated:
-            return None
-        language = translation.get_language_from_request(request, check_path=False)
-        translation.activate(language)
-        request.LANGUAGE_CODE = translation.get_language()
+        activate_ui_language(request)
         return None

@@ -47,6 +47,12 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=username)
 
 
+class DigestFrequency(models.TextChoices):
+    NONE = "none", _("No digest")
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+
+
 class User(AbstractUser):
     # No username: the e-mail address is the login (AbstractUser types the field as a str).
     username = None  # type: ignore[assignment]
@@ -58,6 +64,17 @@ class User(AbstractUser):
         default="en",
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    # Notification preferences, set on the profile page; the notifications themselves come with
+    # the file-version and digest work (nothing sends them yet).
+    notify_new_versions = models.BooleanField(
+        _("e-mail me when a file I downloaded gets a new version"), default=False
+    )
+    digest_frequency = models.CharField(
+        _("digest of new and updated items"),
+        max_length=10,
+        choices=DigestFrequency.choices,
+        default=DigestFrequency.NONE,
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from wagtail.log_actions import log
 
-from .models import PasswordResetRequest
+from .languages import normalize_language
+from .models import DigestFrequency, PasswordResetRequest, User, time_zone_choices
 from .throttling import normalize_login
 
 LOCKOUT_LIFT_ACTION = "portal.lockout_lift"
@@ -107,3 +108,61 @@ def login_lockout_lift(*, kind: str, key: str, user=None) -> int:
     if kind == "account":
         return axes_reset(username=key)
     return axes_reset(ip=key)
+
+
+@transaction.atomic
+def user_preferences_update(
+    *,
+    user: User,
+    preferred_language: str,
+    time_zone: str,
+    notify_new_versions: bool,
+    digest_frequency: str,
+) -> User:
+    """Save ``user``'s profile preferences (the profile page).
+
+    Parameters:
+        preferred_language: a settings.LANGUAGES code, any case (normalised).
+        time_zone: an IANA zone name (``accounts.models.time_zone_choices``).
+        notify_new_versions: e-mail when a file they downloaded gets a new version.
+        digest_frequency: ``none``, ``daily`` or ``weekly`` (``DigestFrequency``).
+
+    Raises:
+        ValueError: an unknown language, time zone or digest frequency.
+    """
+    language = normalize_language(preferred_language)
+    if language is None:
+        raise ValueError(f"unknown UI language {preferred_language!r}")
+    if time_zone not in {zone for zone, _label in time_zone_choices()}:
+        raise ValueError(f"unknown time zone {time_zone!r}")
+    if digest_frequency not in DigestFrequency.values:
+        raise ValueError(f"unknown digest frequency {digest_frequency!r}")
+    user.preferred_language = language
+    user.time_zone = time_zone
+    user.notify_new_versions = notify_new_versions
+    user.digest_frequency = digest_frequency
+    user.save(
+        update_fields=[
+            "preferred_language",
+            "time_zone",
+            "notify_new_versions",
+            "digest_frequency",
+        ]
+    )
+    return user
+
+
+@transaction.atomic
+def user_language_set(*, user: User, language: str) -> User:
+    """Save ``language`` (any case; normalised) as ``user``'s UI language (the switcher).
+
+    Raises:
+        ValueError: ``language`` is not one of settings.LANGUAGES.
+    """
+    code = normalize_language(language)
+    if code is None:
+        raise ValueError(f"unknown UI language {language!r}")
+    if user.preferred_language != code:
+        user.preferred_language = code
+        user.save(update_fields=["preferred_language"])
+    return user

@@ -1,4 +1,6 @@
-"""Partner password reset under /password-reset/ (staff keep Wagtail's /admin/password_reset/)."""
+"""Account URLs: the partner password reset under /password-reset/ (``urlpatterns``; staff keep
+Wagtail's /admin/password_reset/) and the partner's own account pages under /portal/account/
+(``account_urlpatterns``, namespace ``accounts``)."""
 
 from django.urls import path
 
@@ -17,4 +19,9 @@ urlpatterns = [
         views.PortalPasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+]
+
+account_urlpatterns = [
+    path("profile/", views.profile, name="profile"),
+    path("language/", views.language_set, name="language"),
 ]

@@ -1,17 +1,32 @@
-"""The partner-facing password reset (Django's PasswordResetView family, portal templates)."""
+"""Partner-facing account pages: the password reset (Django's PasswordResetView family, portal
+templates), the profile and the language switcher."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponseRedirect
-from django.urls import reverse_lazy
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse, reverse_lazy
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from wagtail.admin.views.account import (
     PasswordResetConfirmView as WagtailPasswordResetConfirmView,
 )
 
-from .forms import PortalPasswordResetForm
-from .services import login_lockout_lift, password_reset_request
+from .forms import PortalPasswordResetForm, ProfileForm
+from .languages import normalize_language
+from .services import (
+    login_lockout_lift,
+    password_reset_request,
+    user_language_set,
+    user_preferences_update,
+)
 from .throttling import client_ip
 
 
@@ -66,3 +81,61 @@ class AdminPasswordResetConfirmView(LiftLockoutOnResetMixin, WagtailPasswordRese
 
 class PortalPasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's profile: UI language, time zone, notification preferences.
+
+    A plain form (no JavaScript): POST, then redirect back with a success message in the newly
+    chosen language. Every signed-in user may change their own preferences and nobody else's, so
+    there is no object to ask the policy about.
+    """
+    user = request.user
+    form = ProfileForm.for_user(user, data=request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user_preferences_update(user=user, **form.cleaned_data)
+        response = HttpResponseRedirect(reverse("accounts:profile"))
+        language = form.cleaned_data["preferred_language"]
+        _set_language_cookie(response, language)
+        with translation.override(language):
+            messages.success(request, gettext("Your profile is saved."))
+        return response
+    status = 400 if form.is_bound else 200
+    return render(request, "accounts/profile.html", {"form": form}, status=status)
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language switcher's target (a POST form in the header; works without JavaScript).
+
+    Saves the language as a signed-in user's ``preferred_language`` and, for everyone, in the
+    language cookie (anonymous visitors: the login page then speaks it), then goes back to
+    ``next`` (a local URL) or the portal home. An unknown language changes nothing.
+    """
+    language = normalize_language(request.POST.get("language"))
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER") or "/"
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    if language is None:
+        return response
+    if request.user.is_authenticated:
+        user_language_set(user=request.user, language=language)
+    _set_language_cookie(response, language)
+    return response
+
+
+def _set_language_cookie(response: HttpResponse, language: str) -> None:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )

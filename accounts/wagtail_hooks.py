@@ -48,3 +48,13 @@ def register_lockout_log_actions(actions):
         def format_message(self, log_entry):
             key = (log_entry.data or {}).get("key", "")
             return _("Lifted the login lockout of %(key)s") % {"key": key}
+
+
+@hooks.register("before_serve_page")
+def speak_the_ui_language(page, request, serve_args, serve_kwargs):
+    """Wagtail has found the page by the URL's content language: from here on (the page's
+    context, its template, messages) the portal speaks the person's UI language
+    (accounts.middleware.UILanguageMiddleware does the same for every other view)."""
+    from .middleware import activate_ui_language
+
+    activate_ui_language(request)

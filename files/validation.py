@@ -37,6 +37,8 @@ from typing import IO, TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 if TYPE_CHECKING:
     from pypdf import PdfReader
@@ -47,14 +49,14 @@ _OVERLAP = 32
 
 # Leading bytes of formats we never accept, whatever the file is called.
 EXECUTABLE_MAGIC = {
-    b"MZ": "a Windows executable",
-    b"\x7fELF": "an ELF executable",
-    b"\xfe\xed\xfa\xce": "a Mach-O executable",
-    b"\xfe\xed\xfa\xcf": "a Mach-O executable",
-    b"\xce\xfa\xed\xfe": "a Mach-O executable",
-    b"\xcf\xfa\xed\xfe": "a Mach-O executable",
-    b"\xca\xfe\xba\xbe": "a Mach-O universal binary or Java class",
-    b"#!": "a script",
+    b"MZ": gettext_noop("a Windows executable"),
+    b"\x7fELF": gettext_noop("an ELF executable"),
+    b"\xfe\xed\xfa\xce": gettext_noop("a Mach-O executable"),
+    b"\xfe\xed\xfa\xcf": gettext_noop("a Mach-O executable"),
+    b"\xce\xfa\xed\xfe": gettext_noop("a Mach-O executable"),
+    b"\xcf\xfa\xed\xfe": gettext_noop("a Mach-O executable"),
+    b"\xca\xfe\xba\xbe": gettext_noop("a Mach-O universal binary or Java class"),
+    b"#!": gettext_noop("a script"),
 }
 # Leading bytes of the formats we know, to name what a mislabelled file really is.
 KNOWN_MAGIC = {
@@ -190,7 +192,9 @@ def sanitize_filename(name: str, *, max_length: int | None = None) -> str:
     name = re.sub(r'[<>:"|?*]', "_", name)
     name = re.sub(r"\s+", " ", name).strip(" .")
     if not name:
-        raise UploadRejected(f'"{_printable(original)}": not a usable file name')
+        raise UploadRejected(
+            _('"%(name)s": not a usable file name') % {"name": _printable(original)}
+        )
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""
@@ -220,7 +224,9 @@ def validate_upload(*, name: str, content: bytes | IO[bytes], kind: str) -> str:
     try:
         _check(fileobj, clean, rules)
     except UploadRejected as exc:
-        raise UploadRejected(f'"{clean}": {exc.messages[0]}') from None
+        raise UploadRejected(
+            _('"%(name)s": %(reason)s') % {"name": clean, "reason": exc.messages[0]}
+        ) from None
     finally:
         fileobj.seek(0)
     return clean
@@ -230,35 +236,46 @@ def _check(f: IO[bytes], name: str, rules: UploadRules) -> None:
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in rules.extensions:
         allowed = ", ".join(sorted(rules.extensions))
-        raise UploadRejected(f"file type .{ext or '(none)'} is not allowed (allowed: {allowed})")
+        raise UploadRejected(
+            _("file type .%(ext)s is not allowed (allowed: %(allowed)s)")
+            % {"ext": ext or _("(none)"), "allowed": allowed}
+        )
     if ext not in EXPECTED_KIND:
-        raise UploadRejected(f"no content check exists for .{ext} files, so they are refused")
+        raise UploadRejected(
+            _("no content check exists for .%(ext)s files, so they are refused") % {"ext": ext}
+        )
     size = f.seek(0, io.SEEK_END)
     if size == 0:
-        raise UploadRejected("the file is empty")
+        raise UploadRejected(_("the file is empty"))
     if size > rules.max_size:
         raise UploadRejected(
-            f"the file is {_mb(size)}, more than the {_mb(rules.max_size)} allowed here"
+            _("the file is %(size)s, more than the %(limit)s allowed here")
+            % {"size": _mb(size), "limit": _mb(rules.max_size)}
         )
     f.seek(0)
     head = f.read(4096)
     for magic, what in EXECUTABLE_MAGIC.items():
         if head.startswith(magic):
-            raise UploadRejected(f"the content is {what}; executables are never accepted")
+            raise UploadRejected(
+                _("the content is %(what)s; executables are never accepted") % {"what": _(what)}
+            )
     actual = _magic_kind(head)
     expected = EXPECTED_KIND[ext]
     if actual not in expected:
-        found = actual if actual != "text" else "text or unknown data"
+        found = actual if actual != "text" else _("text or unknown data")
         raise UploadRejected(
-            f"the content is {found}, not what a .{ext} file must be (the name and the content "
-            "disagree)"
+            _(
+                "the content is %(found)s, not what a .%(ext)s file must be (the name and the "
+                "content disagree)"
+            )
+            % {"found": found, "ext": ext}
         )
     if actual != "text":
         if actual != "zip":
             _refuse_html(f)
             if _is_zip(f):
                 raise UploadRejected(
-                    "the file also contains a ZIP archive (a polyglot), which is refused"
+                    _("the file also contains a ZIP archive (a polyglot), which is refused")
                 )
         else:
             _refuse_html_head(head[:HEAD_BYTES])
@@ -307,8 +324,11 @@ def _refuse_html_head(block: bytes, markers: tuple[bytes, ...] = HTML_MARKERS) -
     for marker in markers:
         if marker in lowered:
             raise UploadRejected(
-                f'the file contains HTML or script ("{marker.decode()}"), which a browser could '
-                "run (a polyglot); refused"
+                _(
+                    'the file contains HTML or script ("%(marker)s"), which a browser could run '
+                    "(a polyglot); refused"
+                )
+                % {"marker": marker.decode()}
             )
 
 
@@ -327,26 +347,28 @@ def _check_pdf(f: IO[bytes], size: int) -> None:
 
     f.seek(max(0, size - 1024))
     if b"%%EOF" not in f.read():
-        raise UploadRejected("the PDF is truncated (no %%EOF at its end)")
+        raise UploadRejected(_("the PDF is truncated (no %%EOF at its end)"))
     f.seek(0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             reader = PdfReader(f, strict=False)
             if reader.is_encrypted:
-                raise UploadRejected("the PDF is encrypted, so its content cannot be checked")
+                raise UploadRejected(_("the PDF is encrypted, so its content cannot be checked"))
             _refuse_pdf_active_content(reader)
             count = len(reader.pages)
             if count == 0:
-                raise UploadRejected("the PDF has no pages")
+                raise UploadRejected(_("the PDF has no pages"))
             for page in reader.pages:
                 page.mediabox  # noqa: B018 - parses the page dictionary
     except UploadRejected:
         raise
     except RecursionError as exc:
-        raise UploadRejected("the PDF is not readable (nested too deeply)") from exc
+        raise UploadRejected(_("the PDF is not readable (nested too deeply)")) from exc
     except Exception as exc:  # noqa: BLE001 - any parser failure on hostile bytes is a refusal
-        raise UploadRejected(f"the PDF is not readable ({type(exc).__name__})") from exc
+        raise UploadRejected(
+            _("the PDF is not readable (%(error)s)") % {"error": type(exc).__name__}
+        ) from exc
 
 
 def _refuse_pdf_active_content(reader: PdfReader) -> None:
@@ -359,7 +381,9 @@ def _refuse_pdf_active_content(reader: PdfReader) -> None:
         ids.update((number, generation) for number in numbers)
     ids.update((number, 0) for number in reader.xref_objStm)
     if len(ids) > PDF_MAX_OBJECTS:
-        raise UploadRejected(f"the PDF has more than {PDF_MAX_OBJECTS:,} objects")
+        raise UploadRejected(
+            _("the PDF has more than %(limit)s objects") % {"limit": f"{PDF_MAX_OBJECTS:,}"}
+        )
     from pypdf.generic import IndirectObject
 
     dictionaries = [reader.trailer]
@@ -377,8 +401,11 @@ def _refuse_pdf_active_content(reader: PdfReader) -> None:
             active = {action}
         if active:
             raise UploadRejected(
-                f"the PDF has active content ({', '.join(sorted(active))}: scripts, launch "
-                "actions or embedded files), which is refused"
+                _(
+                    "the PDF has active content (%(keys)s: scripts, launch actions or embedded "
+                    "files), which is refused"
+                )
+                % {"keys": ", ".join(sorted(active))}
             )
 
 
@@ -394,8 +421,11 @@ def _check_image(f: IO[bytes], formats: set[str]) -> None:
                 width, height = image.size
                 if width * height > limit:
                     raise UploadRejected(
-                        f"the image is {width}×{height} pixels, more than the {limit:,} allowed "
-                        "(a decompression bomb?)"
+                        _(
+                            "the image is %(width)s×%(height)s pixels, more than the %(limit)s "
+                            "allowed (a decompression bomb?)"
+                        )
+                        % {"width": width, "height": height, "limit": f"{limit:,}"}
                     )
                 image.verify()
             # verify() leaves the image unusable and does not decode pixels: decode them too,
@@ -408,10 +438,13 @@ def _check_image(f: IO[bytes], formats: set[str]) -> None:
     except UploadRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UploadRejected(f"the image is a decompression bomb ({exc})") from exc
+        raise UploadRejected(
+            _("the image is a decompression bomb (%(error)s)") % {"error": exc}
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - any decoder failure on hostile bytes is a refusal
         raise UploadRejected(
-            f"the image is not a valid {'/'.join(sorted(formats))} image ({type(exc).__name__})"
+            _("the image is not a valid %(formats)s image (%(error)s)")
+            % {"formats": "/".join(sorted(formats)), "error": type(exc).__name__}
         ) from exc
 
 
@@ -425,27 +458,37 @@ def _check_zip(f: IO[bytes], ext: str) -> None:
     except Exception as exc:  # noqa: BLE001 - hostile headers raise many types (fuzzing found
         # NotImplementedError for an unknown format version)
         raise UploadRejected(
-            f"the archive is not a readable ZIP file ({type(exc).__name__})"
+            _("the archive is not a readable ZIP file (%(error)s)") % {"error": type(exc).__name__}
         ) from exc
     with archive:
         infos = archive.infolist()
         if len(infos) > max_entries:
-            raise UploadRejected(f"the archive has {len(infos)} entries (at most {max_entries})")
+            raise UploadRejected(
+                _("the archive has %(count)s entries (at most %(limit)s)")
+                % {"count": len(infos), "limit": max_entries}
+            )
         names = {info.filename for info in infos}
         if ext in OOXML_FOLDER:
             folder = OOXML_FOLDER[ext]
             if "[Content_Types].xml" not in names or not any(n.startswith(folder) for n in names):
-                raise UploadRejected(f"the file is a ZIP archive but not a .{ext} document")
+                raise UploadRejected(
+                    _("the file is a ZIP archive but not a .%(ext)s document") % {"ext": ext}
+                )
             if any(n.lower().endswith("vbaproject.bin") for n in names):
-                raise UploadRejected("the document contains macros (vbaProject.bin)")
+                raise UploadRejected(_("the document contains macros (vbaProject.bin)"))
         total = 0
         for info in infos:
             entry = info.filename
             parts = entry.replace("\\", "/").split("/")
             if entry.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", entry):
-                raise UploadRejected(f'the archive entry "{_printable(entry)}" leaves its folder')
+                raise UploadRejected(
+                    _('the archive entry "%(entry)s" leaves its folder')
+                    % {"entry": _printable(entry)}
+                )
             if info.flag_bits & 0x1:
-                raise UploadRejected("the archive is encrypted, so its content cannot be checked")
+                raise UploadRejected(
+                    _("the archive is encrypted, so its content cannot be checked")
+                )
             if info.is_dir():
                 continue
             written = 0
@@ -455,7 +498,8 @@ def _check_zip(f: IO[bytes], ext: str) -> None:
                     for magic, what in EXECUTABLE_MAGIC.items():
                         if magic != b"#!" and first.startswith(magic):
                             raise UploadRejected(
-                                f'the archive entry "{_printable(entry)}" is {what}'
+                                _('the archive entry "%(entry)s" is %(what)s')
+                                % {"entry": _printable(entry), "what": _(what)}
                             )
                     written = len(first)
                     while chunk := member.read(BLOCK):
@@ -467,25 +511,29 @@ def _check_zip(f: IO[bytes], ext: str) -> None:
                             or (written > BLOCK and ratio > max_ratio)
                         ):
                             raise UploadRejected(
-                                f'the archive entry "{_printable(entry)}" expands beyond its '
-                                "limits (a zip bomb?)"
+                                _(
+                                    'the archive entry "%(entry)s" expands beyond its limits '
+                                    "(a zip bomb?)"
+                                )
+                                % {"entry": _printable(entry)}
                             )
             except UploadRejected:
                 raise
             except Exception as exc:  # noqa: BLE001 - corrupt or hostile member data
                 raise UploadRejected(
-                    f'the archive entry "{_printable(entry)}" is corrupt ({type(exc).__name__})'
+                    _('the archive entry "%(entry)s" is corrupt (%(error)s)')
+                    % {"entry": _printable(entry), "error": type(exc).__name__}
                 ) from exc
             total += written
             if total > max_total:
-                raise UploadRejected("the archive expands beyond its limit (a zip bomb?)")
+                raise UploadRejected(_("the archive expands beyond its limit (a zip bomb?)"))
 
 
 def _check_text(f: IO[bytes]) -> None:
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
     for block in _blocks(f):
         if b"\x00" in block:
-            raise UploadRejected("the text file contains NUL bytes (binary data)")
+            raise UploadRejected(_("the text file contains NUL bytes (binary data)"))
         _refuse_html_head(block)
     f.seek(0)
     try:
@@ -493,23 +541,26 @@ def _check_text(f: IO[bytes]) -> None:
             decoder.decode(block)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        raise UploadRejected("the text file is not valid UTF-8") from exc
+        raise UploadRejected(_("the text file is not valid UTF-8")) from exc
 
 
 def _check_svg(f: IO[bytes]) -> None:
     f.seek(0)
     data = f.read(settings.PORTAL_LOGO_MAX_UPLOAD_SIZE + 1).lower()
     if b"<svg" not in data:
-        raise UploadRejected("the file is not an SVG image")
+        raise UploadRejected(_("the file is not an SVG image"))
     found = SVG_FORBIDDEN.search(data)
     if found:
         raise UploadRejected(
-            f'the SVG contains "{found.group(0).decode(errors="replace").strip()}" (scripts, '
-            "event handlers, entities or foreign content are refused)"
+            _(
+                'the SVG contains "%(found)s" (scripts, event handlers, entities or foreign '
+                "content are refused)"
+            )
+            % {"found": found.group(0).decode(errors="replace").strip()}
         )
     for href in SVG_HREF.findall(data):
         if href and not href.startswith((b"#", b"data:image/png", b"data:image/jpeg")):
-            raise UploadRejected("the SVG links to an external resource, which is refused")
+            raise UploadRejected(_("the SVG links to an external resource, which is refused"))
 
 
 def _printable(text: str) -> str:

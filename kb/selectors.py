@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
-from django.utils import timezone
+from django.utils import timezone, translation
 from wagtail.models import Locale, Page
 
 from permissions.idquery import count_for_params, param, raw_param, rows_for_params, window
@@ -165,7 +165,17 @@ def products_cached(missing: Iterable[int] = ()) -> list[Product]:
 
 
 def _kind_label(kind: str) -> str:
-    return str(MODEL_BY_CONTENT_KIND[kind]._meta.verbose_name)
+    # Lazy (verbose_name is gettext_lazy): rendered in the language of the template.
+    return MODEL_BY_CONTENT_KIND[kind]._meta.verbose_name  # type: ignore[return-value]
+
+
+def content_language_choices() -> list[tuple[str, str]]:
+    """The content languages as (code, name), each named in the active UI language (lazily, so
+    a list built once still speaks the language of the template that shows it)."""
+    return [
+        (code, translation.get_language_info(code)["name_translated"])
+        for code, _name in settings.WAGTAIL_CONTENT_LANGUAGES
+    ]
 
 
 def _after_subtree(path: str) -> str:
@@ -283,7 +293,7 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
         products=products,
         subsections=subsections,
         kinds=[(k, _kind_label(k)) for k in MODEL_BY_CONTENT_KIND],
-        languages=list(settings.WAGTAIL_CONTENT_LANGUAGES),
+        languages=content_language_choices(),
         selected=selected,
     )
 

@@ -7,6 +7,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from accounts.forms import PortalAuthenticationForm
+from accounts.urls import account_urlpatterns
 from accounts.views import AdminPasswordResetConfirmView
 from kb import views as kb_views
 
@@ -30,6 +31,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", include("accounts.urls")),
+    path("portal/account/", include((account_urlpatterns, "accounts"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("kb.urls")),
     path("portal/", include("cobranding.urls")),

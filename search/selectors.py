@@ -23,6 +23,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Site
@@ -139,11 +140,13 @@ def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, dict[str, str]]:
         else {}
     )
     return {
-        "kind": {
-            k: str(m._meta.verbose_name).capitalize() for k, m in MODEL_BY_CONTENT_KIND.items()
-        },
+        # Lazy labels: rendered in the language of the template.
+        "kind": {k: capfirst(m._meta.verbose_name) for k, m in MODEL_BY_CONTENT_KIND.items()},
         "product": _product_labels(Product, product_keys),
-        "locale": dict(settings.WAGTAIL_CONTENT_LANGUAGES),
+        "locale": {
+            code: translation.get_language_info(code)["name_translated"]
+            for code, _name in settings.WAGTAIL_CONTENT_LANGUAGES
+        },
         "tags": tags,  # the index holds slugs; editors' names ("Q4 Launch") are the labels
     }
 
@@ -243,7 +246,7 @@ def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
         if content_type_id not in kinds:
             model = ContentType.objects.get_for_id(content_type_id).model_class()
             kinds[content_type_id] = (
-                (CONTENT_KIND_BY_MODEL.get(model.__name__, "item"), str(model._meta.verbose_name))
+                (CONTENT_KIND_BY_MODEL.get(model.__name__, "item"), model._meta.verbose_name)
                 if model
                 else ("item", "")
             )

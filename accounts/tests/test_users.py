@@ -72,4 +72,5 @@ def test_dates_use_the_users_time_zone_and_ui_language(portal):
     client.force_login(user)
     html = client.get("/", follow=True).content.decode()
     assert 'lang="de"' in html
-    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} CES?T", html)  # footer clock, Berlin time
+    # The footer clock in Berlin time, in German's date format ("3. Dezember 2026 14:49 CET").
+    assert re.search(r"\d{1,2}\. \w+ \d{4} \d{2}:\d{2} CES?T", html)

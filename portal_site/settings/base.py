@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "axes",
     "django.contrib.admin",
     "django.contrib.auth",
+    "django.contrib.humanize",  # intcomma: locale-aware counts in the portal's templates
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -66,7 +67,7 @@ MIDDLEWARE = [
     "files.middleware.StorageUnavailableMiddleware",
     "search.middleware.InvalidSearchMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
-    "accounts.middleware.AccountPagesLanguageMiddleware",
+    "accounts.middleware.UILanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -190,10 +191,17 @@ PORTAL_PASSWORD_RESET_WINDOW_MINUTES = int(
 # the UI may speak a language for which no content exists yet.
 LANGUAGE_CODE = "en"
 LANGUAGES = [
+    # Django's lower-case codes, each named by its endonym (the switcher lists them so).
     ("en", "English"),
     ("de", "Deutsch"),
-    ("cs", "Čeština"),
     ("fr", "Français"),
+    ("es", "Español"),
+    ("it", "Italiano"),
+    ("pt-br", "Português (Brasil)"),
+    ("cs", "Čeština"),
+    ("pl", "Polski"),
+    ("ja", "日本語"),
+    ("zh-hans", "简体中文"),
     ("ar", "العربية"),
 ]
 WAGTAIL_I18N_ENABLED = True
