@@ -8,10 +8,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.utils import validate_file_name
 from django.db import transaction
 from django.utils.text import slugify
+from wagtail import hooks
 from wagtail.blocks import StreamValue
 from wagtail.models import Locale, Page, Site
 
@@ -91,10 +93,10 @@ def site_structure_ensure(
 ) -> dict[str, PortalHomePage]:
     """Make sure every content locale has a portal home and a "Library" section; idempotent.
 
-    Returns the home page per language code.
+    Returns the home page per language code. Apps above kb complete what they own for the homes
+    through the ``portal_site_structure_ensured`` hook (``fn(homes=...)``; localization: the
+    marketers' groups and the translation review workflow).
     """
-    from localization.services import locales_ensure
-
     locales = locales_ensure()
     default = Locale.get_default()
     root = Page.get_first_root_node()
@@ -139,7 +141,18 @@ def site_structure_ensure(
         homes[locale.language_code] = translated_home.specific
     # Changes in the library trees are reviewed: Editors submit, Moderators approve and publish.
     approval_workflow_ensure(roots=homes.values())
+    for fn in hooks.get_hooks("portal_site_structure_ensured"):
+        fn(homes=homes)
     return homes
+
+
+@transaction.atomic
+def locales_ensure() -> list[Locale]:
+    """Create a Locale for every configured content language (idempotent)."""
+    return [
+        Locale.objects.get_or_create(language_code=code)[0]
+        for code, _name in settings.WAGTAIL_CONTENT_LANGUAGES
+    ]
 
 
 def library_for_locale(language_code: str) -> LibraryIndexPage:

@@ -1,16 +1,30 @@
-"""Translation workflow services (wagtail-localize): content locales and regional marketers."""
+"""Translation workflow services (wagtail-localize): regional marketers, the review workflow.
+
+``locales_ensure`` (the content locales) lives in kb, below: kb builds the locales' homes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from wagtail.models import GroupPagePermission, Locale, Page, Site
+from wagtail.models import (
+    GroupPagePermission,
+    Locale,
+    Page,
+    Site,
+    Workflow,
+    WorkflowPage,
+    WorkflowState,
+    WorkflowTask,
+)
+from wagtail_localize.models import Translation
 
-from .models import MarketerScope
+from permissions.services import approval_workflow_ensure
+
+from .models import MarketerScope, RegionalReviewTask
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
@@ -31,15 +45,6 @@ MARKETER_PERMISSIONS = (
     ("wagtailadmin", "access_admin"),
     ("wagtail_localize", "submit_translation"),
 )
-
-
-@transaction.atomic
-def locales_ensure() -> list[Locale]:
-    """Create a Locale for every configured content language (idempotent)."""
-    return [
-        Locale.objects.get_or_create(language_code=code)[0]
-        for code, _name in settings.WAGTAIL_CONTENT_LANGUAGES
-    ]
 
 
 def _locale(value: Locale | str) -> Locale:
@@ -147,3 +152,86 @@ def marketer_set(
     if hasattr(user, "_portal_principal"):
         delattr(user, "_portal_principal")
     return user
+
+
+TRANSLATION_WORKFLOW = "Translation review"
+REGIONAL_REVIEW_TASK = "Regional review"
+
+
+@transaction.atomic
+def translation_workflow_ensure(*, homes: Iterable[Page]) -> Workflow:
+    """The "Translation review" workflow (Regional review, then the Moderators' Approval) on
+    each of ``homes`` that is not in the source locale; idempotent.
+
+    Source-locale homes keep "Approval" (``permissions.services.approval_workflow_ensure``,
+    which also provides the Approval task reused here). A translation home that had "Approval"
+    is switched to "Translation review".
+    """
+    approval = approval_workflow_ensure(roots=[])
+    approval_task = approval.workflow_tasks.order_by("sort_order").first().task
+    regional = RegionalReviewTask.objects.filter(name=REGIONAL_REVIEW_TASK).first()
+    if regional is None:
+        regional = RegionalReviewTask.objects.create(name=REGIONAL_REVIEW_TASK)
+    workflow = Workflow.objects.filter(name=TRANSLATION_WORKFLOW).first()
+    if workflow is None:
+        workflow = Workflow.objects.create(name=TRANSLATION_WORKFLOW, active=True)
+    for order, task in enumerate((regional, approval_task)):
+        WorkflowTask.objects.update_or_create(
+            workflow=workflow, task=task, defaults={"sort_order": order}
+        )
+    default = Locale.get_default()
+    for home in homes:
+        if home.locale_id == default.pk:
+            continue
+        WorkflowPage.objects.update_or_create(page_id=home.pk, defaults={"workflow": workflow})
+    return workflow
+
+
+@transaction.atomic
+def translation_draft_save(*, translation: Translation, user: AbstractUser | None) -> Page:
+    """Save the translated strings as a new draft revision of the target page, leaving the live
+    page as it is.
+
+    wagtail-localize's ``save_target(publish=False)`` also writes the translated fields to the
+    page row itself, i.e. to what partners are served of a live page, before any review (see
+    docs/upstream.md). So it runs in a savepoint that is rolled back, and only the revision
+    content it produced is kept, saved as a draft revision of the untouched page.
+    """
+    target = translation.get_target_instance()
+    savepoint = transaction.savepoint()
+    try:
+        translation.save_target(user=user, publish=False)
+        content = Page.objects.get(pk=target.pk).specific.get_latest_revision().content
+    finally:
+        transaction.savepoint_rollback(savepoint)
+    page = Page.objects.get(pk=target.pk).specific
+    page.with_content_json(content).save_revision(user=user, log_action=True)
+    return Page.objects.get(pk=target.pk).specific
+
+
+@transaction.atomic
+def translation_submit_for_review(*, translation: Translation, user: AbstractUser) -> WorkflowState:
+    """Save a synced translation's strings as a draft of its page and submit it for review.
+
+    wagtail-localize's translation editor only publishes (for those who may); a marketer, who
+    never publishes, ends his work here instead: the page's latest revision gets the translated
+    strings (``save_target(publish=False)``), and the page's workflow ("Translation review")
+    starts, or resumes after "changes requested", or restarts when a review was in progress.
+
+    Raises:
+        ValueError: the translation's target is not a page, or no workflow covers the page.
+    """
+    target = translation.get_target_instance()
+    if not isinstance(target, Page):
+        raise ValueError("only page translations are reviewed")
+    page = translation_draft_save(translation=translation, user=user)
+    workflow = page.get_workflow()
+    if workflow is None:
+        raise ValueError(f"no review workflow covers page {page.pk}")
+    state = page.current_workflow_state
+    if state is not None and state.status == WorkflowState.STATUS_NEEDS_CHANGES:
+        state.resume(user=user)
+        return state
+    if state is not None:
+        state.cancel(user=user)
+    return workflow.start(page, user)

@@ -26,6 +26,17 @@ if TYPE_CHECKING:
     UserLike = AbstractUser | AnonymousUser
 
 PrincipalKind = Literal["anonymous", "staff", "partner", "suspended", "unaffiliated"]
+# What a staff principal is (CLARIFICATIONS #2). "staff" alone: is_staff without a role (sees
+# the admin, edits nothing). A user who is both an editor and a marketer is an editor (the wider).
+StaffRole = Literal["superuser", "editor", "marketer", "staff"]
+
+# Wagtail's own role groups. Editors and Moderators edit the source tree (their page permissions
+# are on the root); marketers are the members of "Marketers" and of the per-locale groups
+# "Marketers (<code>)" (created by localization.services.marketer_group_ensure). A marketer's
+# locales are read from where those groups hold "change_page": the locale of each such page.
+MODERATORS_GROUP = "Moderators"
+EDITOR_GROUPS = frozenset({"Editors", MODERATORS_GROUP})
+MARKETER_GROUP_PREFIX = "Marketers"
 
 
 REGION_CACHE_KEY = "portal:region-parents"
@@ -62,6 +73,13 @@ class Principal:
     type_id: int | None = None
     has_grants: bool = False
     has_exceptions: bool = False
+    # Staff only: the role, and a marketer's locales (language codes).
+    staff_role: StaffRole | None = None
+    locales: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_marketer(self) -> bool:
+        return self.staff_role == "marketer"
 
     @classmethod
     def for_organization(
@@ -125,6 +143,45 @@ def _membership_row(user_id: int) -> tuple[PartnerOrganization, bool, bool] | No
     return organization, bool(row[-2]), bool(row[-1])
 
 
+def _staff_principal(user: UserLike) -> Principal:
+    """A staff user's role: superuser, editor (Editors/Moderators, or change on a page of the
+    source locale, e.g. the root), marketer (with the locales of the pages its marketer groups
+    may change) or plain staff. One query."""
+    if user.is_superuser:
+        return Principal(kind="staff", staff_role="superuser")
+    from django.contrib.auth.models import Group
+    from wagtail.models import Locale
+
+    default_code = Locale.get_default().language_code
+    rows = Group.objects.filter(user=user).values_list(
+        "name",
+        "page_permissions__permission__codename",
+        "page_permissions__page__depth",
+        "page_permissions__page__locale__language_code",
+    )
+    editor = False
+    marketer = False
+    locales: set[str] = set()
+    for name, codename, depth, code in rows:
+        is_marketer_group = name.startswith(MARKETER_GROUP_PREFIX)
+        if name in EDITOR_GROUPS:
+            editor = True
+        elif is_marketer_group:
+            marketer = True
+        if codename != "change_page":
+            continue
+        if is_marketer_group:
+            if depth is not None and depth > 1 and code and code != default_code:
+                locales.add(code)
+        elif depth == 1 or code == default_code:
+            editor = True
+    if editor:
+        return Principal(kind="staff", staff_role="editor")
+    if marketer:
+        return Principal(kind="staff", staff_role="marketer", locales=frozenset(locales))
+    return Principal(kind="staff", staff_role="staff")
+
+
 def principal_for(user: UserLike | None) -> Principal:
     """Resolve (and cache on the user object, i.e. per request) what the rules need about a user."""
     if user is None or not user.is_authenticated or not user.is_active:
@@ -133,7 +190,7 @@ def principal_for(user: UserLike | None) -> Principal:
     if cached is not None:
         return cached
     if user.is_staff or user.is_superuser:
-        principal = Principal(kind="staff")
+        principal = _staff_principal(user)
     else:
         row = _membership_row(user.pk)
         if row is None:

@@ -211,6 +211,36 @@ WAGTAIL_CONTENT_LANGUAGES = [
     ("cs", "Čeština"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+
+
+def machine_translator(environ: Any = os.environ, *, fallback_dummy: bool = True) -> dict | None:
+    """wagtail-localize's machine translator, chosen from the environment (docs/translations.md):
+    DeepL when PORTAL_DEEPL_API_KEY is set, else LibreTranslate when PORTAL_LIBRETRANSLATE_URL is
+    set (with PORTAL_LIBRETRANSLATE_API_KEY if the server wants one), else the dummy translator
+    (development and tests; production offers none instead)."""
+    if key := environ.get("PORTAL_DEEPL_API_KEY"):
+        return {
+            "CLASS": "wagtail_localize.machine_translators.deepl.DeepLTranslator",
+            "OPTIONS": {"AUTH_KEY": key, "TIMEOUT": 30},
+        }
+    if url := environ.get("PORTAL_LIBRETRANSLATE_URL"):
+        return {
+            "CLASS": "wagtail_localize.machine_translators.libretranslate.LibreTranslator",
+            "OPTIONS": {
+                "LIBRETRANSLATE_URL": url.rstrip("/"),
+                "API_KEY": environ.get("PORTAL_LIBRETRANSLATE_API_KEY", ""),
+                "TIMEOUT": 30,
+            },
+        }
+    if fallback_dummy:
+        return {"CLASS": "wagtail_localize.machine_translators.dummy.DummyTranslator"}
+    return None
+
+
+WAGTAILLOCALIZE_MACHINE_TRANSLATOR = machine_translator()
+# The Translate action creates translations as drafts, even of a live source: a translation goes
+# live only through its review workflow (Regional review, then Approval; docs/translations.md).
+WAGTAILLOCALIZE_SYNC_LIVE_STATUS_ON_TRANSLATE = False
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

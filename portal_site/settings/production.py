@@ -21,6 +21,8 @@ SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = [h.strip() for h in env("DJANGO_ALLOWED_HOSTS").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ALLOWED_HOSTS]
 WAGTAILADMIN_BASE_URL = env("PORTAL_BASE_URL")
+# Machine translation only with a real service configured (the dummy one reverses words).
+WAGTAILLOCALIZE_MACHINE_TRANSLATOR = machine_translator(fallback_dummy=False)  # noqa: F405
 
 # Production must name its database explicitly: no silent SQLite.
 env("DATABASE_URL")

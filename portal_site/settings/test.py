@@ -24,3 +24,5 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # search_engine) talk to it in plain JSON (search/transport.py). Production defaults to
 # Elasticsearch and selects this only through PORTAL_SEARCH_FLAVOR.
 PORTAL_SEARCH_FLAVOR = "opensearch"
+# Tests never call a real translation service, whatever the environment says.
+WAGTAILLOCALIZE_MACHINE_TRANSLATOR = machine_translator({})  # noqa: F405
