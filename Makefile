@@ -16,10 +16,14 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 ## Compile the UI catalogues (locale/*/LC_MESSAGES/django.po -> .mo, only the changed ones). The
-## .mo files are build products (git-ignored): every install compiles them from the .po files.
+## .mo files are build products (git-ignored): every install compiles them from the .po files,
+## with GNU gettext's msgfmt when installed, else with polib (.ci/compile_catalogues.py).
 messages: $(VENV)/.installed
-	@command -v msgfmt >/dev/null 2>&1 || { echo "GNU gettext (msgfmt) is required: apt-get install gettext"; exit 1; }
-	$(MANAGE) compilemessages --ignore=.venv --ignore=node_modules -v 0
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		$(MANAGE) compilemessages --ignore=.venv --ignore=node_modules -v 0; \
+	else \
+		$(PY) .ci/compile_catalogues.py; \
+	fi
 
 install: $(VENV)/.installed messages
 

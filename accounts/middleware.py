@@ -8,6 +8,7 @@ locale's tree.
 
 import zoneinfo
 
+from django.conf import settings
 from django.utils import timezone, translation
 
 from .languages import ui_language_for
@@ -37,8 +38,10 @@ class UserPreferencesMiddleware:
 
 def ui_language(request) -> dict:
     """Context processor: the language the portal UI speaks to this user (base.html wraps the
-    page in it; also for the pages rendered before a view ran, such as a 404)."""
-    return {"ui_language": ui_language_for(request)}
+    page in it; also for the pages rendered before a view ran, such as a 404), and the languages
+    of the switcher, each by its own name (not passed through gettext as Django's
+    ``get_available_languages`` does: it would translate "English")."""
+    return {"ui_language": ui_language_for(request), "ui_languages": settings.LANGUAGES}
 
 
 def portal_principal(request) -> dict:

@@ -372,9 +372,16 @@ class _Validator:
             value = entry.text(name, blank=True, max_length=150)
             if value is not None:
                 profile[name] = value
-        language = entry.choice("preferred_language", [code for code, _ in settings.LANGUAGES])
+        ui_languages = [code for code, _ in settings.LANGUAGES]
+        language = entry.text("preferred_language")
         if language is not None:
-            profile["preferred_language"] = language
+            # Django's lower-case codes; any case and "_" accepted (pt-BR, zh_Hans).
+            code = language.replace("_", "-").lower()
+            if code not in ui_languages:
+                raise entry.fail(
+                    "preferred_language", f'"{language}" is not one of {", ".join(ui_languages)}'
+                )
+            profile["preferred_language"] = code
         time_zone = entry.text("time_zone")
         if time_zone is not None:
             if time_zone not in zoneinfo.available_timezones():

@@ -281,6 +281,17 @@ def test_swapped_tier_ranks_and_kept_fields_on_reimport(portal, tmp_path):
     assert (anna.first_name, anna.time_zone) == ("Anna", "Europe/Berlin")
 
 
+def test_a_users_language_in_any_case(portal, tmp_path):
+    bundle = small_bundle()
+    bundle["users"][0]["preferred_language"] = "pt-BR"
+    run(tmp_path, bundle)
+    anna = get_user_model().objects.get(email="anna@acme.example")
+    assert anna.preferred_language == "pt-br"
+    bundle["users"][0]["preferred_language"] = "tlh"
+    with pytest.raises(CommandError, match='"tlh" is not one of en, de, fr'):
+        run(tmp_path, bundle)
+
+
 def test_region_moved_under_another_re_derives_compiled_audiences(portal, tmp_path):
     # An item for DACH below an item for EMEA reaches DACH's partners only while DACH sits in
     # EMEA: the region tree is part of every compiled audience.
