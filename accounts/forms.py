@@ -16,14 +16,27 @@ from .models import DigestFrequency, time_zone_choices
 PROFILE_FIELDS = {"preferred_language", "time_zone"}
 
 
-class PortalUserCreationForm(UserCreationForm):
+class LanguageInAnyCaseMixin:
+    """A ``preferred_language`` in any case or with ``_`` ("pt-BR", "zh_Hans") is the same choice
+    as Django's lower-case code ("pt-br", "zh-hans")."""
+
+    def full_clean(self):
+        field = self.add_prefix("preferred_language")
+        if self.is_bound and field in self.data:
+            data = self.data.copy()
+            data[field] = normalize_language(data.get(field)) or data.get(field) or ""
+            self.data = data
+        super().full_clean()
+
+
+class PortalUserCreationForm(LanguageInAnyCaseMixin, UserCreationForm):
     time_zone = forms.ChoiceField(choices=time_zone_choices, initial="UTC")
 
     class Meta(UserCreationForm.Meta):
         fields = UserCreationForm.Meta.fields | PROFILE_FIELDS
 
 
-class PortalUserEditForm(UserEditForm):
+class PortalUserEditForm(LanguageInAnyCaseMixin, UserEditForm):
     time_zone = forms.ChoiceField(choices=time_zone_choices)
 
     class Meta(UserEditForm.Meta):
@@ -70,7 +83,10 @@ class PortalAuthenticationForm(LockoutMessageMixin, AuthenticationForm):
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = _("E-mail address")
-        self.fields["username"].widget.attrs.update({"autocomplete": "email", "type": "email"})
+        # An address reads left to right in every UI language (Arabic too).
+        self.fields["username"].widget.attrs.update(
+            {"autocomplete": "email", "type": "email", "dir": "ltr"}
+        )
 
 
 class PortalPasswordResetForm(PasswordResetForm):
@@ -79,10 +95,10 @@ class PortalPasswordResetForm(PasswordResetForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].label = _("E-mail address")
-        self.fields["email"].widget.attrs.update({"autocomplete": "email"})
+        self.fields["email"].widget.attrs.update({"autocomplete": "email", "dir": "ltr"})
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(LanguageInAnyCaseMixin, forms.Form):
     """The partner's own profile (``/portal/account/profile/``): UI language, time zone and
     notification preferences. Saved by ``accounts.services.user_preferences_update``."""
 
@@ -106,18 +122,6 @@ class ProfileForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Each language by its own name (endonym), as the language switcher lists them.
         self.fields["preferred_language"].choices = list(settings.LANGUAGES)
-
-    def full_clean(self):
-        # A language in any case ("pt-BR", "zh_Hans") is the same choice as "pt-br", "zh-hans".
-        if self.is_bound and "preferred_language" in self.data:
-            data = self.data.copy()
-            data["preferred_language"] = (
-                normalize_language(data.get("preferred_language"))
-                or data.get("preferred_language")
-                or ""
-            )
-            self.data = data
-        super().full_clean()
 
     @classmethod
     def for_user(cls, user, data=None) -> ProfileForm:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 
 def ui_language_codes() -> list[str]:
@@ -55,7 +56,7 @@ def ui_language_for(request) -> str:
         return cookie
     # Accept-Language only (check_path=False: the URL's prefix is the *content* language, and
     # the cookie was read above with case normalisation).
-    for accepted, _quality in translation.trans_real.parse_accept_lang_header(
+    for accepted, _quality in parse_accept_lang_header(
         request.META.get("HTTP_ACCEPT_LANGUAGE", "")
     ):
         if accepted == "*":

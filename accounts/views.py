@@ -3,6 +3,8 @@ templates), the profile and the language switcher."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -21,6 +23,7 @@ from wagtail.admin.views.account import (
 
 from .forms import PortalPasswordResetForm, ProfileForm
 from .languages import normalize_language
+from .models import User
 from .services import (
     login_lockout_lift,
     password_reset_request,
@@ -91,7 +94,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     chosen language. Every signed-in user may change their own preferences and nobody else's, so
     there is no object to ask the policy about.
     """
-    user = request.user
+    user = cast(User, request.user)  # login_required
     form = ProfileForm.for_user(user, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user_preferences_update(user=user, **form.cleaned_data)

@@ -13,6 +13,7 @@ import logging
 import math
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, cast
 from urllib.parse import quote
@@ -37,6 +38,7 @@ from .fields import FACETS
 from .highlight import marks_to_html
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
     from wagtail.models.sites import SiteRootPath
 
 logger = logging.getLogger("portal.search")
@@ -51,14 +53,14 @@ class ResultItem:
     snippet_html: SafeString
     kind: str
     language: str
-    kind_label: str = ""
+    kind_label: StrOrPromise = ""  # lazy: rendered in the template's (the UI) language
     product: str = ""
 
 
 @dataclass
 class FacetValue:
     value: str
-    label: str
+    label: StrOrPromise  # kind and language labels are lazy (the UI language)
     count: int
     selected: bool
 
@@ -128,7 +130,7 @@ def _product_labels(product_model, keys) -> dict[str, str]:
     return labels
 
 
-def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, dict[str, str]]:
+def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, Mapping[str, StrOrPromise]]:
     from taggit.models import Tag
 
     from kb.models import Product
@@ -141,7 +143,10 @@ def _labels(tag_slugs: list[str], product_keys=()) -> dict[str, dict[str, str]]:
     )
     return {
         # Lazy labels: rendered in the language of the template.
-        "kind": {k: capfirst(m._meta.verbose_name) for k, m in MODEL_BY_CONTENT_KIND.items()},
+        "kind": {
+            k: capfirst(cast("StrOrPromise", m._meta.verbose_name))
+            for k, m in MODEL_BY_CONTENT_KIND.items()
+        },
         "product": _product_labels(Product, product_keys),
         "locale": {
             code: translation.get_language_info(code)["name_translated"]
@@ -236,7 +241,7 @@ def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
         )
     }
     urls = _page_urls(rows.values(), request)
-    kinds: dict[int, tuple[str, str]] = {}  # content type -> (kind, label), once per call
+    kinds: dict[int, tuple[str, StrOrPromise]] = {}  # content type -> (kind, label), once per call
     items = []
     for hit in result.hits:
         row = rows.get(hit.id)
@@ -246,7 +251,10 @@ def hydrate(user, result: SearchResult, *, request=None) -> list[ResultItem]:
         if content_type_id not in kinds:
             model = ContentType.objects.get_for_id(content_type_id).model_class()
             kinds[content_type_id] = (
-                (CONTENT_KIND_BY_MODEL.get(model.__name__, "item"), model._meta.verbose_name)
+                (
+                    CONTENT_KIND_BY_MODEL.get(model.__name__, "item"),
+                    cast("StrOrPromise", model._meta.verbose_name),
+                )
                 if model
                 else ("item", "")
             )

@@ -51,7 +51,7 @@ def test_admin_user_forms_edit_language_and_time_zone(portal):
             "last_name": "Dvořák",
             "password1": "Sup3r-secret-pw!",
             "password2": "Sup3r-secret-pw!",
-            "preferred_language": "cs",
+            "preferred_language": "CS",  # any case: saved as Django's "cs"
             "time_zone": "Europe/Prague",
             "is_active": "on",
         },

@@ -31,7 +31,8 @@ def item_card(context, item) -> SafeString:
     if item.cover_image_id:
         src = reverse("kb:item_image", args=[item.pk, "cover", "thumb"])
         image = f'<img src="{e(src)}" alt="" width="480" height="300" loading="lazy">'
-    product = f" · {e(item.product.name)}" if item.product else ""
+    # <bdi>: a product name keeps its own direction inside a right-to-left (Arabic) line.
+    product = f" · <bdi>{e(item.product.name)}</bdi>" if item.product else ""
     summary = ""
     if item.summary:
         summary = f"<p>{e(Truncator(item.summary).words(30, truncate=' …'))}</p>"

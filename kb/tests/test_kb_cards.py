@@ -20,7 +20,7 @@ REFERENCE = """{% load i18n wagtailcore_tags %}
 <article class="card item-card">
   {% if item.cover_image_id %}<img src="{% url 'kb:item_image' item.pk 'cover' 'thumb' %}" alt="" width="480" height="300" loading="lazy">{% endif %}
   <div class="card-body">
-    <p class="meta"><span class="badge">{{ item.kind_label|capfirst }}</span>{% if item.product %} · {{ item.product.name }}{% endif %} · {{ item.locale.language_code|upper }}</p>
+    <p class="meta"><span class="badge">{{ item.kind_label|capfirst }}</span>{% if item.product %} · <bdi>{{ item.product.name }}</bdi>{% endif %} · {{ item.locale.language_code|upper }}</p>
     <h3><a href="{% pageurl item %}">{{ item.title }}</a></h3>
     {% if item.summary %}<p>{{ item.summary|truncatewords:30 }}</p>{% endif %}
     <p class="meta">{% if item.last_published_at %}<time datetime="{{ item.last_published_at|date:'c' }}">{{ item.last_published_at|date:"DATE_FORMAT" }}</time>{% endif %}</p>
