@@ -476,7 +476,9 @@ def locale_dashboard(
                 translate_url,
                 files,
                 sync_url,
-                reverse("portal_localized_files", args=[translation.pk]) if may_upload else None,
+                reverse("portal_localized_files", args=[translation.pk])
+                if translation is not None and may_upload
+                else None,
                 submit_url,
             )
         )
