@@ -5,11 +5,15 @@ Custom from the first migration so file versions and localized files can extend 
 
 from __future__ import annotations
 
+import logging
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from wagtail.documents.models import AbstractDocument, Document
 
 from files.storage import content_sha256
+
+logger = logging.getLogger("portal.files")
 
 
 class FileSha256Mixin(models.Model):
@@ -39,8 +43,13 @@ class FileSha256Mixin(models.Model):
         # A row made in code (the demo, tests, imports of images) gets its hash on first save,
         # so a changed master is seen by the task queries, which compare stored values.
         if not self.sha256 and self.file:  # type: ignore[attr-defined]
-            with self.open_file() as f:  # type: ignore[attr-defined]
-                self.sha256 = content_sha256(f)
+            try:
+                with self.open_file() as f:  # type: ignore[attr-defined]
+                    self.sha256 = content_sha256(f)
+            except OSError:
+                # Bytes not readable now (not stored yet, or storage down): saving the row must
+                # not fail for it; get_sha256() computes it on first use.
+                logger.warning("sha256 of %s deferred: file not readable", self.file)  # type: ignore[attr-defined]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def get_sha256(self) -> str:
