@@ -755,10 +755,10 @@ def _translation_write(
         if (
             existing.live
             and not existing.has_unpublished_changes
-            and _state(_applied(page, direct, wanted)) == _state(existing)
+            and _state(_applied(page, direct, wanted, source)) == _state(existing)
         ):
             return existing
-    _applied(page, direct, wanted)
+    _applied(page, direct, wanted, source)
     if existing is None:
         page.save()  # the own audience and direct texts on the draft copy (not live yet)
     revision = page.save_revision(user=user, log_action=True)
@@ -768,13 +768,22 @@ def _translation_write(
     return page
 
 
-def _applied(page: Page, direct: dict[str, Any], audience: Audience) -> Page:
+def _applied(page: Page, direct: dict[str, Any], audience: Audience, source: Page) -> Page:
+    localized_fields = getattr(type(page), "localized_asset_fields", {})
     for name, value in direct.items():
         if name == "tags":
             # The translation's own tags (its language's words), in memory like the rest.
             page.tags.set(list(dict.fromkeys(value)))
         else:
             setattr(page, name, value)
+        if name in localized_fields:
+            # A file of its own given for a localizable file field (cover, master document or
+            # image) is a localized file, made for the source's current file
+            # (docs/localized-files.md); the source's own file given back is not localized.
+            original = getattr(source.specific, name, None)
+            localized = value is not None and (original is None or value.pk != original.pk)
+            sha = original.get_sha256() if localized and original is not None else ""
+            setattr(page, f"{name}_source_sha256", sha)
     _audience_set(page, audience)
     return page
 

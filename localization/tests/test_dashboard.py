@@ -168,11 +168,11 @@ def test_marketer_uploads_and_confirms_only_in_his_locale(world):
 def test_partner_sees_the_badges_on_the_translation(world):
     member = MembershipFactory(user=UserFactory(email="p@partner.example", preferred_language="cs"))
     html = client_for(member.user).get(world["cs"].url).content.decode()
-    assert "May be out of date" in html
+    assert _cs("May be out of date") in html
     second = item("two-files")
     czech = translate(second, "cs")
     html = client_for(member.user).get(czech.url).content.decode()
-    assert "Not yet available in your language" in html
+    assert _cs("Not yet available in your language") in html
     master = second.attachments.get()
     assert f"/portal/items/{second.pk}/files/{master.document_id}/" in html
 
@@ -284,3 +284,11 @@ def test_localized_file_default_title_carries_the_translations_language(world):
     draft = PortalItemPage.objects.get(pk=world["cs"].pk).get_latest_revision().content
     (child,) = draft["attachments"]
     assert child["title"] == "Sheet (CS)"
+
+
+def _cs(message: str) -> str:
+    """``message`` as a Czech reader sees it (the page speaks the reader's language)."""
+    from django.utils import translation
+
+    with translation.override("cs"):
+        return translation.gettext(message)
