@@ -395,13 +395,7 @@ class _Seeder:
         )
         if spec.withdrawn:
             page.unpublish()
-        if existed:
-            self.summary.items_updated += 1
-        else:
-            self.summary.items_created += 1
-        self.document_ids.update(page.attachments.values_list("document_id", flat=True))
-        self.pages[spec.key] = page
-        return page
+        return self._built(spec, page, existed=bool(existed))
 
     def translation(self, spec: ItemSpec) -> PortalItemPage:
         """A real wagtail-localize translation of an English item (page_translation_create),
@@ -439,6 +433,10 @@ class _Seeder:
         self._localized_files(spec, page)
         if spec.in_review_by:
             self._submit(page, self.users[spec.in_review_by])
+        return self._built(spec, page, existed=bool(existed))
+
+    def _built(self, spec: ItemSpec, page: PortalItemPage, *, existed: bool) -> PortalItemPage:
+        """Count ``page`` (a source or a translation) and remember it and its files."""
         if existed:
             self.summary.items_updated += 1
         else:
