@@ -30,12 +30,14 @@ def document_and_image_placements() -> Iterator[Placement]:
             region_of_page[page_id] = item_region_key(PortalItemPage(pk=page_id))
         return region_of_page[page_id]
 
+    # Keyed by the file (lineage): every version of a file lives where the items using any of
+    # its versions require, so an older version stays in its region for a rollback.
     doc_pages: dict[int, set[int]] = {}
-    for doc_id, page_id in ItemAttachment.objects.values_list("document_id", "page_id"):
-        doc_pages.setdefault(doc_id, set()).add(page_id)
+    for lineage, page_id in ItemAttachment.objects.values_list("document__lineage", "page_id"):
+        doc_pages.setdefault(lineage, set()).add(page_id)
     image_pages: dict[int, set[int]] = {}
     for page_id, doc_id, image_id in MarketingAssetPage.objects.values_list(
-        "pk", "master_document_id", "master_image_id"
+        "pk", "master_document__lineage", "master_image_id"
     ):
         if doc_id:
             doc_pages.setdefault(doc_id, set()).add(page_id)
@@ -46,8 +48,10 @@ def document_and_image_placements() -> Iterator[Placement]:
     ):
         image_pages.setdefault(image_id, set()).add(page_id)
 
-    for pk, name in PortalDocument.objects.values_list("pk", "file").order_by("pk"):
-        keys = {page_key(p) for p in doc_pages.get(pk, ())}
+    for pk, lineage, name in PortalDocument.objects.values_list("pk", "lineage", "file").order_by(
+        "pk"
+    ):
+        keys = {page_key(p) for p in doc_pages.get(lineage or pk, ())}
         yield Placement(f"document {pk}", PortalDocument, pk, "file", name, required_key(keys))
     for pk, name in PortalImage.objects.values_list("pk", "file").order_by("pk"):
         keys = {page_key(p) for p in image_pages.get(pk, ())}
@@ -65,12 +69,12 @@ def item_placements(page_id: int) -> list[Placement]:
     if page is None:
         return []
     specific = page.specific
-    doc_ids = set(
-        ItemAttachment.objects.filter(page_id=page_id).values_list("document_id", flat=True)
+    lineages = set(
+        ItemAttachment.objects.filter(page_id=page_id).values_list("document__lineage", flat=True)
     )
     image_ids = {page.cover_image_id} - {None}
-    if isinstance(specific, MarketingAssetPage):
-        doc_ids |= {specific.master_document_id} - {None}
+    if isinstance(specific, MarketingAssetPage) and specific.master_document_id:
+        lineages.add(specific.master_document.lineage)  # type: ignore[union-attr]
         image_ids |= {specific.master_image_id} - {None}
     keys: dict[int, str | None] = {}
 
@@ -80,12 +84,17 @@ def item_placements(page_id: int) -> list[Placement]:
         return required_key({keys[pk] for pk in page_ids})
 
     result = []
-    for document in PortalDocument.objects.filter(pk__in=doc_ids):
+    # Every version of each file the item uses, judged by all the items using any version.
+    for document in PortalDocument.objects.filter(lineage__in=lineages - {None}):
         users = set(
-            ItemAttachment.objects.filter(document=document).values_list("page_id", flat=True)
+            ItemAttachment.objects.filter(document__lineage=document.lineage).values_list(
+                "page_id", flat=True
+            )
         )
         users |= set(
-            MarketingAssetPage.objects.filter(master_document=document).values_list("pk", flat=True)
+            MarketingAssetPage.objects.filter(
+                master_document__lineage=document.lineage
+            ).values_list("pk", flat=True)
         )
         result.append(
             Placement(

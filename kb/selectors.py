@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
@@ -17,12 +17,15 @@ from django.utils import timezone, translation
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page
 
+from files.models import PortalDocument
 from permissions.idquery import count_for_params, param, raw_param, rows_for_params, window
+from permissions.policies.files import document_policy
 from permissions.policies.pages import page_policy
 from permissions.policies.principal import principal_for
 
 from .models import (
     DownloadEvent,
+    ItemAttachment,
     LibraryIndexPage,
     PortalItemPage,
     Product,
@@ -499,6 +502,11 @@ class ItemFile:
     not_in_language: bool = False
     # A localized file whose master has changed since it was made ("may be out of date").
     out_of_date: bool = False
+    # The version served at ``url`` (the stable URL is keyed by the file's lineage).
+    lineage: int = 0
+    version_number: int = 1
+    version_label: str = ""
+    expire_at: datetime | None = None
 
 
 def translation_source(item: Page) -> PortalItemPage | None:
@@ -612,7 +620,6 @@ def item_files(*, user, item: PortalItemPage) -> dict:
     ``out_of_date``. The translation's own files without a master follow. Bounded: three
     queries for a translation, one for a source (plus the locale).
     """
-    from django.urls import reverse
 
     wanted = getattr(user, "preferred_language", None) or "en"
     language = locale_cached(item.locale_id).language_code
@@ -632,10 +639,14 @@ def item_files(*, user, item: PortalItemPage) -> dict:
                 master.filename,
                 code,
                 master.file_size,
-                reverse("kb:download", args=[asset.page.pk, master.pk, master.filename]),
+                download_url(asset.page, master),
                 code == wanted,
                 not_in_language=asset.not_in_language,
                 out_of_date=asset.out_of_date,
+                lineage=master.lineage or master.pk,
+                version_number=master.version_number,
+                version_label=master.version_label,
+                expire_at=master.expire_at,
             )
         )
 
@@ -649,8 +660,12 @@ def item_files(*, user, item: PortalItemPage) -> dict:
             doc.filename,
             code,
             doc.file_size,
-            reverse("kb:download", args=[page.pk, doc.pk, doc.filename]),
+            download_url(page, doc),
             code == wanted,
+            lineage=doc.lineage or doc.pk,
+            version_number=doc.version_number,
+            version_label=doc.version_label,
+            expire_at=doc.expire_at,
             **flags,
         )
 
@@ -671,6 +686,12 @@ def item_files(*, user, item: PortalItemPage) -> dict:
     elif wanted != language and own:
         files += _localized_for_reader(user, item, own, wanted, entry)
     files += [entry(item, att) for att in own]
+    # An expired version is withdrawn (staff still see it listed): the policy says so.
+    files = [
+        f
+        for f in files
+        if f.expire_at is None or document_policy.can_have_version(user, _DocumentLike(f))
+    ]
     files.sort(key=lambda f: (not f.preferred,))
     has_wanted = any(f.language == wanted for f in files)
     return {
@@ -679,6 +700,45 @@ def item_files(*, user, item: PortalItemPage) -> dict:
         # On a translation each file says so itself; on a source, one note for the list.
         "fallback_note": source is None and bool(files) and not has_wanted and wanted != "en",
     }
+
+
+@dataclass
+class _DocumentLike:
+    """What ``document_policy.can_have_version`` reads of a listed file (its expiry)."""
+
+    file: ItemFile
+
+    def is_expired(self) -> bool:
+        return self.file.expire_at is not None and self.file.expire_at <= timezone.now()
+
+
+def download_url(page: Page, document) -> str:
+    """The stable download URL of ``document``'s file on ``page``: keyed by the file's lineage
+    (its first version), so every later version is served at the same URL."""
+    from django.urls import reverse
+
+    name = document.stable_name or document.filename
+    return reverse("kb:download", args=[page.pk, document.lineage or document.pk, name])
+
+
+def item_file_current(item: Page, lineage: int) -> PortalDocument | None:
+    """The version of file ``lineage`` that ``item``'s PUBLISHED state uses (an attachment's
+    document, or a marketing asset's master), or None when the item has no such file.
+
+    Pending versions live only in draft revisions, so they are never found here; whether the
+    user may have the one found (visibility, expiry) is the policy's to say."""
+    attachment = (
+        ItemAttachment.objects.filter(page_id=item.pk, document__lineage=lineage)
+        .select_related("document")
+        .first()
+    )
+    if attachment is not None:
+        return attachment.document
+    master_id = getattr(item.specific, "master_document_id", None)
+    if master_id is None:
+        return None
+    master = PortalDocument.objects.filter(pk=master_id, lineage=lineage).first()
+    return master
 
 
 def _localized_for_reader(user, item: PortalItemPage, own: list, wanted: str, entry) -> list:

@@ -5,21 +5,19 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.utils import validate_file_name
 from django.db import transaction
+from django.db.models import Q
 from django.utils.text import slugify
 from wagtail import hooks
 from wagtail.blocks import StreamValue
 from wagtail.models import Locale, Page, Site
 
 from files.models import PortalDocument, PortalImage
-from files.storage import content_sha256, join_name
-from files.validation import validate_upload
+from files.uploads import StoredFiles, file_row_create
 from permissions.models import PartnerOrganization, PartnerType, Region, Tier
 from permissions.policies.principal import principal_for
 from permissions.services import approval_workflow_ensure
@@ -38,8 +36,6 @@ from .placements import item_region_key
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-    from files.journal import ImportJournal
 
 
 @dataclass
@@ -66,31 +62,6 @@ class FileSpec:
     title: str = ""
     # On a translation: the title of the source's attachment this file localizes (its master).
     localizes: str = ""
-
-
-@dataclass
-class StoredFiles:
-    """Storage paths written during an operation, so a failed transaction can remove them.
-
-    With a ``journal`` (files.journal.ImportJournal) every name is made durable *before* the
-    storage is touched, and names that a row stops referencing are recorded too, so a process
-    killed at any point leaves nothing the journal's recovery cannot settle.
-    """
-
-    paths: list[str] = field(default_factory=list)
-    journal: ImportJournal | None = None
-
-    def intend(self, name: str) -> None:
-        """Record ``name`` before it is written, or before a row stops referencing it."""
-        if self.journal is not None:
-            self.journal.record(name)
-
-    def discard(self) -> None:
-        from django.core.files.storage import default_storage
-
-        for path in self.paths:
-            default_storage.delete(path)
-        self.paths.clear()
 
 
 @transaction.atomic
@@ -271,7 +242,7 @@ def document_create(
     Raises:
         UploadRejected: the file was refused (files.validation); nothing was stored.
     """
-    return _file_row_create(
+    return file_row_create(
         PortalDocument,
         "document",
         name=name,
@@ -291,52 +262,9 @@ def image_create(
     Raises:
         UploadRejected: the file was refused (files.validation); nothing was stored.
     """
-    return _file_row_create(
+    return file_row_create(
         PortalImage, "image", name=name, content=content, title=title, region_key=region_key
     )
-
-
-def _file_row_create(model, kind: str, *, name, content, title, region_key, stored=None):
-    name = validate_upload(name=name, content=content, kind=kind)
-    row = model(title=title or name)
-    field = row.file.field
-    target = join_name(region_key, field.generate_filename(row, name))
-    row.file.name = _save_file(
-        field.storage, target, ContentFile(content, name=name), field.max_length, stored
-    )
-    if stored is not None:
-        stored.paths.append(row.file.name)
-    row.file_size = len(content)
-    row.file_hash = hashlib.sha1(content, usedforsecurity=False).hexdigest()
-    row.sha256 = content_sha256(content)
-    if kind == "image":
-        # Width and height from the stored bytes, as Wagtail's own upload sets them.
-        from django.core.files.images import get_image_dimensions
-
-        row.width, row.height = get_image_dimensions(ContentFile(content))
-    try:
-        row.save()
-    except BaseException:
-        # No row points at the object: remove it now rather than leave an orphan.
-        row.file.storage.delete(row.file.name)
-        raise
-    return row
-
-
-def _save_file(storage, target: str, content, max_length: int, stored: StoredFiles | None) -> str:
-    """``storage.save`` with the chosen name journaled between choosing it and writing it."""
-    if stored is None or stored.journal is None:
-        return storage.save(target, content, max_length=max_length)
-    # Storage.save() would pick the name and write in one call; the journal must come between.
-    validate_file_name(target, allow_relative_path=True)
-    name = storage.get_available_name(target, max_length=max_length)
-    validate_file_name(name, allow_relative_path=True)
-    stored.intend(name)
-    saved = storage._save(name, content)
-    if saved != name:  # the local store found the name taken meanwhile and chose another
-        stored.intend(saved)
-    validate_file_name(saved, allow_relative_path=True)
-    return saved
 
 
 TAG_MAX_LENGTH = 100  # taggit's Tag.name / Tag.slug
@@ -585,11 +513,14 @@ def _delete_unused_documents(
 def download_record(
     *, user, item: Page, document: PortalDocument | None, at: datetime | None = None
 ) -> DownloadEvent | None:
-    """Record that ``user`` downloaded ``document`` of ``item`` (called once the file is served).
+    """Record that ``user`` downloaded ``document`` (one version of a file) of ``item`` (called
+    once the file is served).
 
-    Only partners' downloads are recorded (they feed "updated since you downloaded" and the
-    statistics); the organisation is copied from the user's membership now, so statistics
-    survive membership changes. ``at`` backdates the event (demo history); None is now.
+    Only partners' downloads are recorded (they feed "updated since you downloaded", the
+    withdrawn list, the digest and the statistics); the organisation is copied from the user's
+    membership now, so statistics survive membership changes, and the file's key, the version
+    number and the title the partner saw are copied, so they survive the version's deletion.
+    ``at`` backdates the event (demo history); None is now.
 
     Returns:
         The DownloadEvent written, or None for a user who is not a partner.
@@ -598,7 +529,13 @@ def download_record(
     if principal.kind != "partner":
         return None
     event = DownloadEvent.objects.create(
-        user=user, organization=principal.organization, item_id=item.pk, document=document
+        user=user,
+        organization=principal.organization,
+        item_id=item.pk,
+        document=document,
+        lineage=(document.lineage or document.pk) if document is not None else None,
+        version_number=document.version_number if document is not None else None,
+        title_seen=item.title[:255],
     )
     if at is not None:
         # downloaded_at is auto_now_add: a given moment is written after the insert.
@@ -813,3 +750,96 @@ def localized_asset_file_confirm(*, translation: PortalItemPage, which: str, use
         return True
 
     _pending_revisions_patch(specific, patch)
+
+
+# --- file versions --------------------------------------------------------------------------
+
+
+def item_uses_lineage(page: Page, lineage: int) -> bool:
+    """Does ``page``'s latest revision (draft or published) use a version of file ``lineage``
+    (as an attachment, or a marketing asset's master)?"""
+    draft = Page.objects.get(pk=page.pk).specific.get_latest_revision_as_object()
+    if any(
+        (att.document.lineage or att.document_id) == lineage
+        for att in getattr(draft, "attachments", ItemAttachment.objects.none()).all()
+    ):
+        return True
+    master = getattr(draft, "master_document", None)
+    return master is not None and (master.lineage or master.pk) == lineage
+
+
+def attachment_version_propose(
+    *, page: Page, version: PortalDocument, user=None, log_action: bool = True
+):
+    """Make a new draft revision of ``page`` in which every use of ``version``'s file (its
+    attachments of that lineage, a marketing asset's master) points at ``version``.
+
+    Nothing changes for partners: the version goes live when that revision is approved and
+    published (CLARIFICATIONS 6; the page's workflow applies as to any change). A version with
+    a ``go_live_at`` gives the revision that go-live (Wagtail schedules it on publish).
+
+    Returns:
+        The new Revision.
+
+    Raises:
+        ValueError: the page uses no version of that file.
+    """
+    lineage = version.lineage or version.pk
+    # From a fresh row: the caller's page object must not pick up the draft's children.
+    draft = Page.objects.get(pk=page.pk).specific.get_latest_revision_as_object()
+    changed = False
+    children = list(getattr(draft, "attachments", ItemAttachment.objects.none()).all())
+    for child in children:
+        if (child.document.lineage or child.document_id) == lineage:
+            child.document = version
+            changed = True
+    if changed:
+        draft.attachments.set(children)
+    master = getattr(draft, "master_document", None)
+    if master is not None and (master.lineage or master.pk) == lineage:
+        draft.master_document = version
+        changed = True
+    if not changed:
+        raise ValueError(f"page {page.pk} uses no version of file {lineage}")
+    if version.go_live_at is not None:
+        draft.go_live_at = version.go_live_at
+    return draft.save_revision(user=user, log_action=log_action)
+
+
+@transaction.atomic
+def document_version_delete(version: PortalDocument) -> None:
+    """Delete one version of a file (an admin-only action): its row now, its stored object
+    (local or S3, in its residency bucket) once the transaction commits.
+
+    Raises:
+        ValueError: an item's published state or latest revision still uses this version, or
+            it is a localized file's recorded master (delete those uses first).
+    """
+    from files.versions import document_version_delete as delete
+
+    from .models import MarketingAssetPage
+
+    users = set(version.attachments.values_list("page_id", flat=True))
+    users |= set(
+        MarketingAssetPage.objects.filter(master_document=version).values_list("pk", flat=True)
+    )
+    if users:
+        raise ValueError(
+            f"v{version.version_number} is the published version of pages {sorted(users)}"
+        )
+    lineage = version.lineage or version.pk
+    pages = PortalItemPage.objects.filter(
+        Q(attachments__document__lineage=lineage)
+        | Q(pk__in=MarketingAssetPage.objects.filter(master_document__lineage=lineage).values("pk"))
+    ).distinct()
+    for page in pages:
+        draft = Page.objects.get(pk=page.pk).specific.get_latest_revision_as_object()
+        used = [
+            att.document_id
+            for att in getattr(draft, "attachments", ItemAttachment.objects.none()).all()
+        ]
+        if version.pk in used or getattr(draft, "master_document_id", None) == version.pk:
+            raise ValueError(
+                f"v{version.version_number} is proposed in the latest revision of page {page.pk}"
+            )
+    delete(version)

@@ -10,14 +10,13 @@ from django.core.files.storage import default_storage
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
-from wagtail.documents import get_document_model
 from wagtail.models import Page
 
 from files.serving import serve_stored_file
 from permissions.policies.files import document_policy, media_policy
 from permissions.policies.pages import page_policy
 
-from .selectors import localized_asset
+from .selectors import item_file_current, localized_asset
 from .services import download_record
 
 IMAGE_SPECS = {"thumb": "fill-480x300", "large": "max-1600x1200"}
@@ -25,12 +24,16 @@ IMAGE_SPECS = {"thumb": "fill-480x300", "large": "max-1600x1200"}
 
 @require_safe
 def download(request, page_id: int, document_id: int, filename: str):
-    """Stream one file of one item, after the policy says the user may have it."""
+    """Serve the current version of one file of one item, after the policy says the user may
+    have it.
+
+    ``document_id`` is the file's stable key (the lineage: its first version's id), so the URL
+    never changes when a new version goes live; any ``filename`` is accepted for it and the
+    response names the file being served (CLARIFICATIONS 5).
+    """
     page = get_object_or_404(Page, pk=page_id)
-    document = get_object_or_404(get_document_model(), pk=document_id)
-    if filename != document.filename or not document_policy.can_download(
-        request.user, page, document
-    ):
+    document = item_file_current(page, lineage=document_id)
+    if document is None or not document_policy.can_download(request.user, page, document):
         raise Http404
     # Served (or redirected) first: a store failure must not record a download that never was.
     response = serve_stored_file(

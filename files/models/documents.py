@@ -6,8 +6,10 @@ Custom from the first migration so file versions and localized files can extend 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.documents.models import AbstractDocument, Document
 
@@ -63,10 +65,86 @@ class FileSha256Mixin(models.Model):
 
 
 class PortalDocument(FileSha256Mixin, AbstractDocument):  # noqa: DJ008 (AbstractDocument's)
+    """A document, and one VERSION of a file: the versions of one file are the documents of one
+    ``lineage`` (docs/file-versions.md).
+
+    Each upload of a new version is a new row (its own stored object, size and SHA-256), so the
+    history is never rewritten and everything that reads a document (serving, residency,
+    localized files, co-branding) reads a version without knowing about versions. Which version
+    partners get is not decided here: an item's attachment (part of the page's revisions) points
+    at the version its published revision approved.
+    """
+
     admin_form_fields = Document.admin_form_fields
+
+    # The pk of the lineage's first version: the stable key of every download URL of this file
+    # (``/portal/items/<item>/files/<lineage>/<name>``). Set on first save; never changes, even
+    # when that first version is deleted (so it is a number, not a foreign key).
+    lineage: models.IntegerField[int | None, int | None] = models.IntegerField(
+        null=True, blank=True, editable=False, db_index=True
+    )
+    # The file name in the stable download URL: the first version's name, kept by every later
+    # version, so the link an item shows never changes (the response names the current file).
+    stable_name: models.CharField[str, str] = models.CharField(
+        max_length=255, blank=True, editable=False
+    )
+    version_number: models.PositiveIntegerField[int, int] = models.PositiveIntegerField(
+        _("version"), default=1, editable=False
+    )
+    version_label: models.CharField[str, str] = models.CharField(
+        _("version label"), max_length=40, blank=True, help_text=_("e.g. v3 or 2026.2")
+    )
+    version_notes: models.TextField[str, str] = models.TextField(_("what changed"), blank=True)
+    # A rollback is a new version holding the bytes of an older one: this names that one.
+    rollback_of: models.ForeignKey[PortalDocument | None, PortalDocument | None] = (
+        models.ForeignKey(
+            "self",
+            null=True,
+            blank=True,
+            on_delete=models.SET_NULL,
+            related_name="+",
+            editable=False,
+            verbose_name=_("restores"),
+        )
+    )
+    # The default go-live of the page revision that adopts this version (the revision's own
+    # go-live is what schedules it), and the moment after which partners are no longer served
+    # this version: the file is withdrawn, even before any scheduler has run.
+    go_live_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        _("go live at"), null=True, blank=True
+    )
+    expire_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        _("expire at"), null=True, blank=True
+    )
 
     class Meta(AbstractDocument.Meta):
         verbose_name = _("document")
         verbose_name_plural = _("documents")
         # Moved from kb (issue #10): the table keeps its name, so nothing is copied.
         db_table = "kb_portaldocument"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lineage", "version_number"], name="files_document_version_unique"
+            )
+        ]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.stable_name and self.file:
+            self.stable_name = self.filename[:255]
+        super().save(*args, **kwargs)
+        if self.lineage is None:
+            # A first version is its own lineage: its pk is the file's stable key.
+            self.lineage = self.pk
+            type(self)._default_manager.filter(pk=self.pk).update(lineage=self.pk)
+
+    @property
+    def version_name(self) -> str:
+        """ "v3", or "v3 (2026.2)" with a label."""
+        name = f"v{self.version_number}"
+        return f"{name} ({self.version_label})" if self.version_label else name
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        """Has this version's expiry passed (partners are no longer served it)?"""
+        if self.expire_at is None:
+            return False
+        return bool(self.expire_at <= (now or timezone.now()))

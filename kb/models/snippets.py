@@ -73,13 +73,23 @@ class DownloadEvent(models.Model):
         "permissions.PartnerOrganization", null=True, on_delete=models.SET_NULL, related_name="+"
     )
     item = models.ForeignKey("kb.PortalItemPage", on_delete=models.CASCADE, related_name="+")
+    # The version downloaded (its row; null once that version is deleted) ...
     document = models.ForeignKey(
         "files.PortalDocument", null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # ... and what survives its deletion: the file's stable key (lineage), the version number,
+    # and the item's title as the partner saw it (CLARIFICATIONS 8: the withdrawn lists name an
+    # item by that title, never by what it is called now).
+    lineage = models.IntegerField(null=True, blank=True)
+    version_number = models.PositiveIntegerField(null=True, blank=True)
+    title_seen = models.CharField(max_length=255, blank=True)
     downloaded_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "item", "downloaded_at"])]
+        indexes = [
+            models.Index(fields=["user", "item", "downloaded_at"]),
+            models.Index(fields=["user", "lineage", "downloaded_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} downloaded {self.document_id} of {self.item_id}"

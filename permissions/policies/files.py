@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from wagtail.models import Page
 
 from .pages import page_policy
@@ -18,6 +19,12 @@ if TYPE_CHECKING:
 _QuerySet = TypeVar("_QuerySet", bound=QuerySet[Any, Any])
 
 
+class VersionLike(Protocol):
+    """A version of a file as the policy needs it (a document, or a listed file's summary)."""
+
+    def is_expired(self) -> bool: ...
+
+
 class DocumentPolicy:
     """Files: downloadable when attached to (or the master of) an item the user may see."""
 
@@ -26,9 +33,17 @@ class DocumentPolicy:
         if principal.kind == "staff":
             return queryset
         visible_pages = Page.objects.filter(page_policy.visible_q(principal)).values("pk")
+        # Only the versions that published pages use (a pending version is referenced by a
+        # draft revision only) and that have not expired.
         return queryset.filter(
-            Q(attachments__page__in=visible_pages) | Q(master_of__in=visible_pages)
+            Q(attachments__page__in=visible_pages) | Q(master_of__in=visible_pages),
+            Q(expire_at__isnull=True) | Q(expire_at__gt=timezone.now()),
         ).distinct()
+
+    def can_have_version(self, user: UserLike | None, document: VersionLike) -> bool:
+        """May ``user`` be served (or shown) this version of a file at all? A version whose
+        expiry has passed is withdrawn for everyone but staff, even before any scheduler ran."""
+        return principal_for(user).kind == "staff" or not document.is_expired()
 
     def can_download(self, user: UserLike | None, item: Page, document: PortalDocument) -> bool:
         """May ``user`` download ``document`` as a file of ``item``?"""
@@ -38,7 +53,9 @@ class DocumentPolicy:
         # master document). A section or the home has no files: the URL names no item, the same
         # 404 as a hidden one (staff included, so the answer never says which pages exist).
         has_file = getattr(item.specific, "has_file", None)
-        return bool(has_file is not None and has_file(document.pk))
+        if has_file is None or not has_file(document.pk):
+            return False
+        return self.can_have_version(user, document)
 
     def can_serve_directly(self, user: UserLike | None, document: PortalDocument) -> bool:
         """Wagtail's own /documents/ URL (used by the admin): staff, or a visible item's file."""

@@ -1,0 +1,113 @@
+"""A file's versions: the documents of one lineage (docs/file-versions.md).
+
+Adding a version (an upload or a rollback) writes a new document row and a new stored object;
+nothing here rewrites or removes an older version except ``document_version_delete``, the
+admin-only delete. Which version partners are served is decided by the page revisions that
+reference a version (kb), never here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, QuerySet
+
+from .models import PortalDocument
+from .storage import split_name
+from .uploads import StoredFiles, file_row_create
+
+
+def document_versions(lineage: int) -> QuerySet[PortalDocument]:
+    """Every version of the file ``lineage``, newest first."""
+    return PortalDocument.objects.filter(lineage=lineage).order_by("-version_number")
+
+
+def document_version_latest(lineage: int) -> PortalDocument | None:
+    """The newest version uploaded (approved or not) of the file ``lineage``."""
+    return document_versions(lineage).first()
+
+
+@transaction.atomic
+def document_version_add(
+    key: PortalDocument,
+    *,
+    name: str,
+    content: bytes,
+    label: str = "",
+    notes: str = "",
+    user: Any = None,
+    go_live_at: datetime | None = None,
+    expire_at: datetime | None = None,
+    rollback_of: PortalDocument | None = None,
+    stored: StoredFiles | None = None,
+) -> PortalDocument:
+    """Add a new version to the file that ``key`` (any of its versions) belongs to.
+
+    The upload is checked like every other (files.validation) and stored in the bucket of the
+    lineage's newest version (its residency region). The new version is not served to anyone
+    yet: an item adopts it through a page revision (kb.services.attachment_version_propose).
+
+    Raises:
+        UploadRejected: the file was refused; no row and no stored object are left.
+    """
+    lineage = key.lineage or key.pk
+    # Lock the lineage's rows: two uploads at once get consecutive numbers, not one twice.
+    rows = list(PortalDocument.objects.select_for_update().filter(lineage=lineage).order_by("pk"))
+    newest = max(rows, key=lambda row: row.version_number, default=key)
+    number = (
+        PortalDocument.objects.filter(lineage=lineage).aggregate(n=Max("version_number"))["n"] or 0
+    ) + 1
+    region_key = split_name(newest.file.name)[0]
+    return file_row_create(
+        PortalDocument,
+        "document",
+        name=name,
+        content=content,
+        title=newest.title,
+        region_key=region_key,
+        stored=stored,
+        fields={
+            "lineage": lineage,
+            "stable_name": newest.stable_name or newest.filename,
+            "version_number": number,
+            "version_label": label,
+            "version_notes": notes,
+            "uploaded_by_user": user if getattr(user, "pk", None) else None,
+            "go_live_at": go_live_at,
+            "expire_at": expire_at,
+            "rollback_of": rollback_of,
+            "collection_id": newest.collection_id,
+        },
+    )
+
+
+def document_version_rollback(
+    version: PortalDocument, *, user: Any = None, notes: str = ""
+) -> PortalDocument:
+    """Make the bytes of an older ``version`` the newest version again, as a NEW version (the
+    history is never rewritten); like any version it goes live when an item's revision that
+    adopts it is published.
+
+    Raises:
+        UploadRejected: the old bytes no longer pass today's upload checks.
+    """
+    with version.open_file() as f:
+        content = f.read()
+    return document_version_add(
+        version,
+        name=version.filename,
+        content=content,
+        label=version.version_label,
+        notes=notes or f"Restores v{version.version_number}",
+        user=user,
+        rollback_of=version,
+    )
+
+
+def document_version_delete(version: PortalDocument) -> None:
+    """Delete one version: its row now and its stored object once the transaction commits
+    (Wagtail's document post_delete handler, in whatever bucket the object is). Callers check
+    first that no item uses it (kb.services.document_version_delete)."""
+    version.delete()
