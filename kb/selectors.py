@@ -915,11 +915,13 @@ def _servable_items(user, now: datetime):
     )
 
 
-def _servable_documents(user, events):
-    """The versions of the user's downloaded files that ``user`` may be served now
-    (document_policy: used by an item they may see, not expired)."""
-    lineages = events.exclude(lineage__isnull=True).values("lineage")
-    return document_policy.filter_visible(user, PortalDocument.objects.filter(lineage__in=lineages))
+def _version_servable_q(prefix: str, now: datetime) -> Q:
+    """The versions (through ``prefix``, e.g. ``"document__"``) partners may still be served:
+    not past their expiry. This is ``document_policy.can_have_version``'s rule (an expired
+    version is withdrawn for everyone but staff, and staff downloads are not recorded) as a
+    filter: its ``filter_visible`` would evaluate every visible page of the catalogue, whereas
+    here the item is already one page_policy let through (``_servable_items``)."""
+    return Q(**{f"{prefix}expire_at__isnull": True}) | Q(**{f"{prefix}expire_at__gt": now})
 
 
 def _newest_per(events, *partition: str):
@@ -1028,7 +1030,6 @@ def downloads_updated(user, since: datetime | None = None, limit: int = 8) -> li
     now = timezone.now()
     events = DownloadEvent.objects.filter(user_id=user.pk)
     items = _servable_items(user, now).filter(pk__in=events.values("item_id")).values("pk")
-    servable = _servable_documents(user, events).values("pk")
 
     def newest(page_ref: str, lineage_ref: str, name: str):
         # A field of the user's newest download of this file of this item.
@@ -1054,7 +1055,8 @@ def downloads_updated(user, since: datetime | None = None, limit: int = 8) -> li
         )
 
     attachments = (
-        ItemAttachment.objects.filter(page_id__in=items, document_id__in=servable)
+        ItemAttachment.objects.filter(page_id__in=items)
+        .filter(_version_servable_q("document__", now))
         .annotate(
             seen=seen_max("page_id", "document__lineage"),
             seen_at=newest("page_id", "document__lineage", "downloaded_at"),
@@ -1068,7 +1070,8 @@ def downloads_updated(user, since: datetime | None = None, limit: int = 8) -> li
     from .models import MarketingAssetPage
 
     masters = (
-        MarketingAssetPage.objects.filter(pk__in=items, master_document_id__in=servable)
+        MarketingAssetPage.objects.filter(pk__in=items)
+        .filter(_version_servable_q("master_document__", now))
         .annotate(
             seen=seen_max("pk", "master_document__lineage"),
             seen_at=newest("pk", "master_document__lineage", "downloaded_at"),
@@ -1087,12 +1090,14 @@ def downloads_updated(user, since: datetime | None = None, limit: int = 8) -> li
         doc = att.document
         found.append((att.page, doc, att.title or doc.title, att.seen, att.seen_at, att.title_seen))
     for page in masters[:limit]:
-        doc = page.master_document
+        doc = cast(PortalDocument, page.master_document)  # filtered on: never None here
         found.append((page, doc, doc.title, page.seen, page.seen_at, page.title_seen))
     epoch = datetime.min.replace(tzinfo=UTC)
     found.sort(key=lambda row: (row[0].last_published_at or epoch, row[0].pk), reverse=True)
     found = found[:limit]
-    changes = _version_changes((doc.lineage, seen, doc.version_number) for _p, doc, _t, seen, *_ in found)
+    changes = _version_changes(
+        (doc.lineage, seen, doc.version_number) for _p, doc, _t, seen, *_ in found
+    )
     updates = []
     for page, doc, file_title, seen, seen_at, title_seen in found:
         old = changes.get((doc.lineage, -seen), [VersionChange(seen, "", "")])[0]
@@ -1149,8 +1154,9 @@ def downloads_withdrawn(
     def later_elsewhere():
         # The same file downloaded again later from another item: they have it.
         return Exists(
-            events.filter(lineage=OuterRef("lineage"), downloaded_at__gt=OuterRef("downloaded_at"))
-            .exclude(item_id=OuterRef("item_id"))
+            events.filter(
+                lineage=OuterRef("lineage"), downloaded_at__gt=OuterRef("downloaded_at")
+            ).exclude(item_id=OuterRef("item_id"))
         )
 
     # Whole items: the newest download per item whose item they can no longer open.
@@ -1187,14 +1193,13 @@ def downloads_withdrawn(
     master = MarketingAssetPage.objects.filter(
         pk=OuterRef("item_id"), master_document__lineage=OuterRef("lineage")
     )
-    servable = _servable_documents(user, events).values("pk")
     files = (
         DownloadEvent.objects.filter(
             pk__in=_newest_per(events.exclude(lineage__isnull=True), "item_id", "lineage"),
             item_id__in=servable_items,
         )
-        .exclude(Exists(attachment.filter(document_id__in=servable)))
-        .exclude(Exists(master.filter(master_document_id__in=servable)))
+        .exclude(Exists(attachment.filter(_version_servable_q("document__", now))))
+        .exclude(Exists(master.filter(_version_servable_q("master_document__", now))))
         .exclude(later_elsewhere())
         .annotate(
             # Withdrawn when its version expired, else when the item was published without it.
@@ -1216,8 +1221,9 @@ def downloads_withdrawn(
         # The replacement: anything else downloaded from the item after the withdrawal.
         .exclude(
             Exists(
-                events.filter(item_id=OuterRef("item_id"), downloaded_at__gte=OuterRef("when"))
-                .exclude(lineage=OuterRef("lineage"))
+                events.filter(
+                    item_id=OuterRef("item_id"), downloaded_at__gte=OuterRef("when")
+                ).exclude(lineage=OuterRef("lineage"))
             )
         )
     )
@@ -1244,17 +1250,17 @@ def downloads_withdrawn(
         if file_rows
         else {}
     )
-    for event in file_rows:
+    for row in file_rows:
         found.append(
             DownloadWithdrawal(
-                title_seen=event.title_seen,
-                item_id=event.item_id,
-                lineage=event.lineage,
-                version_number=event.version_number,
-                downloaded_at=event.downloaded_at,
-                when=event.when,
-                item=pages.get(event.item_id),
-                file_title=event.file_title,
+                title_seen=row.title_seen,
+                item_id=row.item_id,
+                lineage=row.lineage,
+                version_number=row.version_number,
+                downloaded_at=row.downloaded_at,
+                when=row.when,
+                item=pages.get(row.item_id),
+                file_title=row.file_title,
             )
         )
     found.sort(key=lambda w: (w.when or w.downloaded_at, w.downloaded_at), reverse=True)

@@ -21,7 +21,7 @@ from files.tests.factories import make_pdf_bytes
 from files.versions import document_version_add
 from kb.models import DownloadEvent, PortalHomePage
 from kb.selectors import downloads_updated, downloads_withdrawn, item_files
-from kb.services import Audience, FileSpec, attachment_version_propose
+from kb.services import Audience, FileSpec, attachment_version_propose, download_record
 from kb.tests.factories import make_item
 from permissions.tests.factories import MembershipFactory
 
@@ -176,7 +176,12 @@ def test_home_lists_updates_per_file_version_with_the_note(partner):
     assert downloads_updated(user, since=later) == []
 
     # Downloading the new version clears it.
-    _download(client, both, [f.title for f in item_files(user=user, item=both)["files"]].index("Guide A"), user=user)
+    _download(
+        client,
+        both,
+        [f.title for f in item_files(user=user, item=both)["files"]].index("Guide A"),
+        user=user,
+    )
     assert downloads_updated(user) == []
     assert "Updated since you downloaded" not in _html(client, _home())
 
@@ -230,7 +235,13 @@ def test_withdrawn_lists_what_the_partner_can_no_longer_get_by_the_title_they_sa
 
     html = _html(client, _home())
     section = _section(html, "withdrawn-h")
-    for title in ("Version expires", "Unpublished sheet", "Narrowed sheet", "Old title", "Page expires"):
+    for title in (
+        "Version expires",
+        "Unpublished sheet",
+        "Narrowed sheet",
+        "Old title",
+        "Page expires",
+    ):
         assert title in section, title
     assert "Still here" not in section
     assert "New secret title" not in html and deleted_url not in html
@@ -326,3 +337,16 @@ def test_home_queries_do_not_grow_with_the_downloads(partner, django_assert_max_
         html = client.get(_home()).content.decode()
     assert "Updated since you downloaded" in html and 'id="withdrawn-h"' in html
     assert len(downloads_updated(user)) == 2 and len(downloads_withdrawn(user)) == 3
+
+
+def test_a_download_without_a_file_version_is_withdrawn_with_its_item(partner):
+    # A co-branded render (made from the master image, which has no versions) is recorded as a
+    # download of the item without a file: it is withdrawn with the item, never "updated".
+    user, _org, client = partner
+    asset = make_item(key="cb-asset", kind="marketing_asset", title="Co-branded banner")
+    download_record(user=user, item=asset, document=None)
+    assert downloads_withdrawn(user) == [] and downloads_updated(user) == []
+    asset.unpublish()
+    [withdrawn] = downloads_withdrawn(user)
+    assert (withdrawn.title_seen, withdrawn.whole_item) == ("Co-branded banner", True)
+    assert "Co-branded banner" in _section(_html(client, _home()), "withdrawn-h")
