@@ -96,8 +96,8 @@ def digest_switch_off(user: User) -> str:
 def digest_switch_on(user: User, frequency: str) -> None:
     """Switch ``user``'s digest back on at ``frequency`` (daily or weekly).
 
-    The next digest then covers at most one period back (not everything since the digest was
-    switched off).
+    The clock starts afresh: the first digest comes at the next slot after the next run and
+    covers one period, not everything since the digest was switched off.
 
     Raises:
         ValueError: ``frequency`` is not daily or weekly.
@@ -231,15 +231,21 @@ def digest_send(
     If building or sending fails, the claim is given back, so the next run tries again; a worker
     killed between claim and send loses that one digest (at most once, never twice).
 
+    A user's first run (``last_sent_at`` None) sends nothing: it sets ``last_sent_at`` to
+    ``slot``, so the first digest comes at the next slot and covers one whole period.
+
     Returns:
         True: sent; False: nothing to tell (no e-mail); None: another run had claimed the user.
     """
+    if last_sent_at is None:
+        # The first run for this user (or the first since they switched the digest on again)
+        # only starts the clock at the slot just passed: the first digest comes at the next
+        # slot, on time, and covers one whole period.
+        return False if _claim(user, None, slot) else None
     if not _claim(user, last_sent_at, now):
         return None
-    period = PERIODS.get(user.digest_frequency, PERIODS[DigestFrequency.DAILY])
-    since = last_sent_at or (slot - period)
     # After a long pause (a stopped worker) look back no further than the home page's "new".
-    since = max(since, now - timedelta(days=settings.PORTAL_NEW_DAYS))
+    since = max(last_sent_at, now - timedelta(days=settings.PORTAL_NEW_DAYS))
     try:
         content = digest_content(user, since=since, until=now)
         if not content:
@@ -270,6 +276,11 @@ def digest_send_due(now: datetime | None = None) -> DigestRun:
     """
     now = now or timezone.now()
     run = DigestRun()
+    # Whoever switched the digest off (here or on the profile page) starts afresh when they
+    # switch it on again, instead of getting everything since their last digest at once.
+    DigestSubscription.objects.filter(
+        user__digest_frequency=DigestFrequency.NONE, last_sent_at__isnull=False
+    ).update(last_sent_at=None)
     for due in digest_due_users(now):
         try:
             outcome = digest_send(due.user, now=now, slot=due.slot, last_sent_at=due.last_sent_at)
