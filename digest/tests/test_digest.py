@@ -284,6 +284,7 @@ def test_the_profile_setting_switches_the_digest(world):
     client.force_login(user)
     html = client.get("/portal/account/profile/").content.decode()
     assert 'name="digest_frequency"' in html and 'value="daily"' in html
+    assert "Sent at 7 a.m. in your time zone (weekly: on Monday)" in html
     assert digest_due_users(NOW) == []
     digest_send_due(NOW - timedelta(hours=1))  # a run while it is off forgets the old window
 
