@@ -121,8 +121,10 @@ def digest_content(user, *, since: datetime, until: datetime) -> DigestContent:
     - new: items first published in the window, one per translation group in the user's
       content language (else the source's), as the home page's "New for you";
     - updated: items published again in the window (first published before it), one per
-      translation group likewise, minus groups already listed as new or as downloaded;
+      translation group likewise;
     - downloads: ``downloads_updated_for_digest``.
+
+    A translation group is listed once: under downloads, else new, else updated.
 
     Each list holds at most ``PORTAL_DIGEST_MAX_ITEMS`` entries and counts the rest.
     """
@@ -131,16 +133,22 @@ def digest_content(user, *, since: datetime, until: datetime) -> DigestContent:
     prefer = own if own is not None else default
     readable = {default, prefer}
     window = _visible_items(user).filter(locale_id__in=readable)
-    new = _one_per_translation_group(
-        list(
-            window.filter(first_published_at__gt=since, first_published_at__lte=until).order_by(
-                "-first_published_at", "-pk"
-            )
-        ),
-        prefer=prefer,
-    )
     downloads = downloads_updated_for_digest(user, since, until)
-    listed = {item.translation_key for item in new} | {item.translation_key for item in downloads}
+    # Each group once: "updated since you downloaded" says most, then new, then updated.
+    listed = {item.translation_key for item in downloads}
+    new = [
+        item
+        for item in _one_per_translation_group(
+            list(
+                window.filter(first_published_at__gt=since, first_published_at__lte=until).order_by(
+                    "-first_published_at", "-pk"
+                )
+            ),
+            prefer=prefer,
+        )
+        if item.translation_key not in listed
+    ]
+    listed |= {item.translation_key for item in new}
     updated = [
         item
         for item in _one_per_translation_group(
