@@ -546,26 +546,28 @@ class Sampler:
 # --- baselines ---------------------------------------------------------------------------------
 
 
-def raw_copy(path: Path) -> float:
+def raw_copy(path: Path) -> tuple[float, float]:
     """shutil.copyfile of the stored file to a new file in its folder (what `cp` does: on Linux
     sendfile between the two files). The previous round's copy is deleted right before, untimed:
     the copy then writes into page-cache pages just freed. Deleted any earlier (or never), the
     copy is 5-10x slower on our virtual machines: memory the guest has not touched for a few
-    seconds is handed back to the host and faults in again, which would flatter the ratio."""
+    seconds is handed back to the host and faults in again, which would flatter the ratio. Wall
+    and CPU seconds."""
     target = path.with_name(f"copy-{path.name}")
     target.unlink(missing_ok=True)
-    started = time.perf_counter()
+    cpu, started = time.thread_time(), time.perf_counter()
     shutil.copyfile(path, target)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.thread_time() - cpu
 
 
-def raw_read(path: Path, buffer: bytearray) -> float:
-    """The file read in 1 MiB blocks into one buffer and discarded (for information)."""
-    started = time.perf_counter()
+def raw_read(path: Path, buffer: bytearray) -> tuple[float, float]:
+    """The file read in 1 MiB blocks into one buffer and discarded (for information). Wall and
+    CPU seconds."""
+    cpu, started = time.thread_time(), time.perf_counter()
     with open(path, "rb", buffering=0) as handle:
         while handle.readinto(buffer):
             pass
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.thread_time() - cpu
 
 
 # --- measurement: file --------------------------------------------------------------------------
@@ -639,6 +641,8 @@ def run_file(args: argparse.Namespace) -> int:
     )
     buffer = bytearray(BLOCK)
     results: dict[str, list] = {leg: [] for leg in [*servers, "copy", "read"]}
+    legs = list(results)
+    results["copy_cpu"], results["read_cpu"] = [], []
     baseline_kb: dict[str, int] = {}
     try:
         for kind in servers:
@@ -659,7 +663,6 @@ def run_file(args: argparse.Namespace) -> int:
                 baseline_kb[kind] = rss_kb(server.pid)
         raw_read(path, buffer)  # the file in the page cache for every leg
         raw_copy(path)  # the first copy's pages are new to the machine: untimed
-        legs = list(results)
         columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("rounds", total=args.repeat * len(legs))
@@ -667,10 +670,10 @@ def run_file(args: argparse.Namespace) -> int:
                 shift = round_ % len(legs)
                 for leg in legs[shift:] + legs[:shift]:
                     progress.update(task, description=f"round {round_ + 1}: {leg}")
-                    if leg == "copy":
-                        results[leg].append(raw_copy(path))
-                    elif leg == "read":
-                        results[leg].append(raw_read(path, buffer))
+                    if leg in ("copy", "read"):
+                        wall, cpu = raw_copy(path) if leg == "copy" else raw_read(path, buffer)
+                        results[leg].append(wall)
+                        results[f"{leg}_cpu"].append(cpu)
                     else:
                         results[leg].append(
                             measure_download(
@@ -723,6 +726,8 @@ def summarise_file(args, size: int, servers: list[str], results: dict, baseline_
         "block_size": args.block_size,
         "copy_s": results["copy"],
         "read_s": results["read"],
+        "copy_cpu_s": results["copy_cpu"],
+        "read_cpu_s": results["read_cpu"],
         "loadavg_after": os.getloadavg(),
         "servers": {},
     }
@@ -803,15 +808,19 @@ def report_file(console, args, summary: dict) -> list[tuple[str, bool]]:
         verdicts.append(
             (f"{kind}: throughput / raw copy {ratio:.2f} >= {GOAL_RATIO} ({goal})", ratio >= 0.8)
         )
-    table.add_row("copy (baseline)", f"{copy_s:.3f}", mib_s(copy_s), "1.00")
-    table.add_row("read (info)", f"{read_s:.3f}", mib_s(read_s), f"{copy_s / read_s:.2f}")
+    for leg, seconds in (("copy (baseline)", copy_s), ("read (info)", read_s)):
+        cpu = statistics.median(summary[f"{leg.split()[0]}_cpu_s"])
+        table.add_row(
+            leg, f"{seconds:.3f}", mib_s(seconds), f"{copy_s / seconds:.2f}", "", "", f"{cpu:.2f}"
+        )
     console.print(table)
     for kind, row in summary["servers"].items():
         rounds = " ".join(f"{x:.2f}" for x in row["ratio_per_round"])
         console.print(f"{kind}: ratio per round (that round's copy / download) {rounds}")
     console.print(
         "ratio / copy = median copy seconds / median download seconds. headers: request sent to "
-        "response headers read (the view's fixed cost). "
+        "response headers read (the view's fixed cost). client CPU: this process's (for copy and "
+        "read: the operation's). "
         "RSS growth = the serving process's peak during a large download (every one, the first "
         "included) minus its RSS after the warm-up; HWM: the kernel's high-water mark, reset "
         f"before each download; sampled: VmRSS every {args.sample_ms:g} ms. Load average after: "
