@@ -424,6 +424,15 @@ def item_upsert(
                 and wanted_go_live is not None
                 and wanted_go_live > now
             )
+            # Expired and taken offline by the scheduler: publishing it again (to be withdrawn
+            # again) would only tell partners it changed.
+            or bool(
+                publish
+                and page.expired
+                and not page.live
+                and page.expire_at is not None
+                and page.expire_at <= now
+            )
         )
     if existing is None:
         page.slug = _unique_slug(parent, title)

@@ -362,3 +362,17 @@ def test_a_failed_reimport_that_would_have_added_a_version_leaves_nothing(
     assert media_files() == media and snapshot() == before
     assert _body(_partner().get(url)) == PDF_A
     assert Page.objects.get(pk=_item().pk).live
+
+
+def test_an_item_the_scheduler_expired_is_not_republished_by_the_same_bundle(portal, tmp_path):
+    bundle = small_bundle()
+    bundle["items"][0]["expire_at"] = "2020-01-01T00:00:00Z"  # a bundle may withdraw an item
+    _import(tmp_path, bundle)
+    page = _item()
+    assert page.expire_at == datetime.fromisoformat("2020-01-01T00:00:00+00:00")
+    page.unpublish(set_expired=True)  # what the scheduler does with an expired page
+    revisions = page.revisions.count()
+
+    _import(tmp_path, bundle)
+    page = _item()
+    assert not page.live and page.expired and page.revisions.count() == revisions

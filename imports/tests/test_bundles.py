@@ -148,6 +148,7 @@ def test_example_bundle_imports_and_links_resolve(portal, tmp_path, client):
     sheet = bundle["items"][0]
     original = base64.b64decode(sheet["files"][0]["content_base64"])
     [file_url] = payload["items"]["x1-sheet"]["files"]
+    assert payload["items"]["x1-sheet"]["file_versions"][0]["version_label"] == "2026.1"
     response = client.get(file_url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == original
