@@ -4,6 +4,7 @@ kb/tests/test_version_state_machine.py)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -36,7 +37,7 @@ def test_a_version_under_review_cannot_be_deleted(sheet):
     DO_NOTHING", ItemAttachment.document is PROTECT)."""
     item, v1 = sheet
     editor = UserFactory(is_staff=True)
-    moderator = UserFactory(is_staff=True)
+    moderator: Any = UserFactory(is_staff=True)
     moderator.groups.add(Group.objects.get(name="Moderators"))
     v2 = document_version_add(v1, name="guard-2.pdf", content=make_pdf_bytes("v2"))
     attachment_version_propose(page=item, version=v2, user=editor)

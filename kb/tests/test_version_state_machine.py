@@ -32,6 +32,7 @@ import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any, cast
 
 import pytest
 from django.contrib.auth.models import Group
@@ -136,9 +137,9 @@ class World:
     v1: int
     v1_sha: str
     v1_name: str
-    partner: object
-    moderator: object
-    editor: object
+    partner: Any
+    moderator: Any
+    editor: Any
 
 
 def build_world() -> World:
@@ -154,7 +155,7 @@ def build_world() -> World:
     second.attachments.add(ItemAttachment(document=v1))
     second.save_revision().publish()
     partner = MembershipFactory().user
-    moderator = UserFactory(email="sm-moderator@vendor.example", is_staff=True)
+    moderator: Any = UserFactory(email="sm-moderator@vendor.example", is_staff=True)
     moderator.groups.add(Group.objects.get(name="Moderators"))
     editor = UserFactory(email="sm-editor@vendor.example", is_staff=True)
     pages = {"a": first, "b": second}
@@ -390,7 +391,7 @@ class VersionMachine(RuleBasedStateMachine):
                 assert response.status_code == 404, (item, "expired: withdrawn")
             else:
                 assert response.status_code == 200, (item, response.status_code)
-                body = b"".join(response.streaming_content)
+                body = b"".join(cast(Any, response).streaming_content)
                 assert sha(body) == expected.sha256, (item, "served other bytes")
                 assert expected.filename in response["Content-Disposition"]
             listed = item_files(user=self.world.partner, item=self.page(item))["files"]
