@@ -9,11 +9,11 @@ Usage (from the project root)::
 It builds its own throwaway SQLite database and MEDIA_ROOT, the portal's site structure, one
 partner and one staff user, and product sheets: "one" (a file with 1 version), "many" (a file
 with ``--versions`` versions, the newest published) and, for reference, "page" (a file with
-``--page-versions`` versions: one full page of the paginated staff history). The versions are real document rows
-of one lineage, each with its own stored object (small PDFs, a few distinct contents shared by
-many versions); ``--seed service`` adds each through ``files.versions.document_version_add``
-(the upload path: validation, storage, numbering), ``--seed bulk`` (default) writes the rows in
-bulk with the same fields.
+``--page-versions`` versions: one full page of the paginated staff history). The versions are
+real document rows of one lineage, each with its own stored object (small PDFs, a few distinct
+contents shared by many versions); ``--seed service`` adds each through
+``files.versions.document_version_add`` (the upload path: validation, storage, numbering),
+``--seed bulk`` (default) writes the rows in bulk with the same fields.
 
 Measured over HTTP (django.test.Client, the whole middleware stack), interleaved, medians over
 ``--repeat``:
@@ -23,12 +23,12 @@ Measured over HTTP (django.test.Client, the whole middleware stack), interleaved
   first page of its pagination.
 
 Goal: many / one at most 1.5 for each. many / page (information) separates growth with the
-number of versions from the cost of showing a full page of rows instead of one. The staff page's URL is found by URL name
-(``--admin-url-name``, several names tried) or by resolving candidate paths, or given with
-``--admin-url`` (``{lineage}`` and ``{document}`` are filled in); when no such view exists in
-the code measured, (b) is skipped with a message and only (a) decides. Also printed: SQL queries
-per page (they should not grow with the number of versions). ``--json PATH`` writes the
-results. The exit status is 0 only when every goal measured passes.
+number of versions from the cost of showing a full page of rows instead of one. The staff
+page's URL is found by URL name (``--admin-url-name``, several names tried) or by resolving
+candidate paths, or given with ``--admin-url`` (``{lineage}`` and ``{document}`` are filled
+in); when no such view exists in the code measured, (b) is skipped with a message and only (a)
+decides. Also printed: SQL queries per page (they should not grow with the number of versions).
+``--json PATH`` writes the results. The exit status is 0 only when every goal measured passes.
 """
 
 from __future__ import annotations
