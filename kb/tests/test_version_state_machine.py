@@ -39,7 +39,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -254,6 +254,7 @@ class VersionMachine(RuleBasedStateMachine):
             workflow.start(page, self.world.editor)
             model.reviewed = {pk}  # the task reviews the latest revision
         elif state.status == WorkflowState.STATUS_NEEDS_CHANGES:
+            event("workflow: resubmitted after a rejection")
             state.resume(user=self.world.editor)
             model.reviewed.add(pk)  # a new task state on the latest revision
         model.workflow = "in_progress"
@@ -301,6 +302,7 @@ class VersionMachine(RuleBasedStateMachine):
         state = self.workflow_state(item)
         assert state is not None and state.status == WorkflowState.STATUS_IN_PROGRESS
         # Every task of the workflow (one here; the demo's has two).
+        event("workflow: approved")
         while state.status == WorkflowState.STATUS_IN_PROGRESS:
             state.current_task_state.approve(user=self.world.moderator)
             state.refresh_from_db()
@@ -321,6 +323,7 @@ class VersionMachine(RuleBasedStateMachine):
         )
         state = self.workflow_state(item)
         assert state is not None
+        event("workflow: rejected")
         state.current_task_state.reject(user=self.world.moderator)
         state.refresh_from_db()
         assert state.status == WorkflowState.STATUS_NEEDS_CHANGES
@@ -368,10 +371,12 @@ class VersionMachine(RuleBasedStateMachine):
         pk = data.draw(st.sampled_from(sorted(self.model.versions)), label="deleted")
         version = PortalDocument.objects.get(pk=pk)
         if self.model.in_use(pk):
+            event("delete: refused (in use)")
             with pytest.raises(ValueError):
                 document_version_delete(version)
             assert PortalDocument.objects.filter(pk=pk).exists()
             return
+        event("delete: done")
         document_version_delete(version)
         assert not PortalDocument.objects.filter(pk=pk).exists()
         del self.model.versions[pk]
@@ -388,6 +393,7 @@ class VersionMachine(RuleBasedStateMachine):
             expected = self.model.served(item)
             response = self.client.get(url)
             if expected is None:
+                event("checked: a withdrawn (expired) file")
                 assert response.status_code == 404, (item, "expired: withdrawn")
             else:
                 assert response.status_code == 200, (item, response.status_code)
