@@ -3,9 +3,14 @@ user forms."""
 
 from __future__ import annotations
 
+from datetime import time
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.utils import formats
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms.auth import LoginForm as WagtailLoginForm
 from wagtail.users.forms import UserCreationForm, UserEditForm
@@ -122,6 +127,14 @@ class ProfileForm(LanguageInAnyCaseMixin, forms.Form):
         super().__init__(*args, **kwargs)
         # Each language by its own name (endonym), as the language switcher lists them.
         self.fields["preferred_language"].choices = list(settings.LANGUAGES)
+        # When the digest comes (digest.services.digest_slot), in the active UI language.
+        self.fields["digest_frequency"].help_text = gettext(
+            "Sent at %(hour)s in your time zone (weekly: on %(weekday)s), only when there is "
+            "something new for you. Each digest has a link that switches it off."
+        ) % {
+            "hour": formats.time_format(time(settings.PORTAL_DIGEST_HOUR)),
+            "weekday": WEEKDAYS[settings.PORTAL_DIGEST_WEEKDAY],
+        }
 
     @classmethod
     def for_user(cls, user, data=None) -> ProfileForm:

@@ -64,8 +64,9 @@ class User(AbstractUser):
         default="en",
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
-    # Notification preferences, set on the profile page; the notifications themselves come with
-    # the file-version and digest work (nothing sends them yet).
+    # Notification preferences, set on the profile page. The digest e-mail (digest/) reads
+    # ``digest_frequency`` (off by default: a partner opts in; its one-click link switches it
+    # off); nothing sends ``notify_new_versions`` notifications yet.
     notify_new_versions = models.BooleanField(
         _("e-mail me when a file I downloaded gets a new version"), default=False
     )

@@ -153,6 +153,22 @@ def user_preferences_update(
 
 
 @transaction.atomic
+def user_digest_frequency_set(*, user: User, frequency: str) -> User:
+    """Set how often ``user`` gets the digest e-mail (``none`` switches it off): the digest's
+    signed one-click link, which needs no login (digest.views).
+
+    Raises:
+        ValueError: an unknown frequency (``DigestFrequency``).
+    """
+    if frequency not in DigestFrequency.values:
+        raise ValueError(f"unknown digest frequency {frequency!r}")
+    if user.digest_frequency != frequency:
+        user.digest_frequency = frequency
+        user.save(update_fields=["digest_frequency"])
+    return user
+
+
+@transaction.atomic
 def user_language_set(*, user: User, language: str) -> User:
     """Save ``language`` (any case; normalised) as ``user``'s UI language (the switcher).
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from files.serving import serve_stored_file
 from kb.models import PortalItemPage
+from kb.services import download_record
 from permissions.models import PartnerOrganization
 from permissions.policies.cobranding import brandkit_policy, cobrand_policy
 from permissions.policies.principal import principal_for
@@ -49,9 +50,14 @@ def cobrand_download(request, page_id: int, render_id: int, filename: str):
     )
     if filename != render.filename or not cobrand_policy.can_download(request.user, render):
         raise Http404
-    return serve_stored_file(
+    response = serve_stored_file(
         render.file.name, render.file.storage, filename=render.filename, as_attachment=True
     )
+    # Recorded like an item file's download (after serving), so the partner's "Withdrawn" list
+    # names the asset if it goes. The render is made from the master IMAGE, which has no
+    # versions (file versions are documents): the event names the item, no file version.
+    download_record(user=request.user, item=render.item, document=None)
+    return response
 
 
 @require_safe

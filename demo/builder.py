@@ -34,6 +34,8 @@ from wagtail.models import Locale, Page
 from demo.assets import make_logo, make_pdf, make_product_image
 from demo.loader import (
     ANYONE_SIGNED_IN,
+    APPROVER_EMAIL,
+    EDITOR_EMAIL,
     MA,
     DemoDataError,
     Doc,
@@ -45,11 +47,13 @@ from demo.loader import (
 )
 from files.models import PortalDocument, PortalImage
 from files.storage import content_sha256
+from files.versions import document_version_add, document_versions
 from kb.models import ItemAttachment, ItemKey, LibraryIndexPage, PortalItemPage
 from kb.services import (
     Audience,
     FileSpec,
     StoredFiles,
+    attachment_version_propose,
     document_create,
     download_backfill,
     item_upsert,
@@ -329,7 +333,7 @@ class _Seeder:
         if spec.kind == MA:
             master_document = master_image = None
             if spec.master is not None:
-                master_document = self._document(
+                master_document = self._versioned(spec, spec.master, None) or self._document(
                     title=spec.master.title,
                     filename=f"{slug}.pdf",
                     data=self._pdf(spec, spec.master),
@@ -360,8 +364,11 @@ class _Seeder:
         slug = spec.key.removeprefix("demo-")
         extra = self._content(spec)
         files = []
-        for doc in spec.attachments:
-            data = self._pdf(spec, doc)
+        for index, doc in enumerate(spec.attachments):
+            current = self._versioned(spec, doc, index)
+            # A file that already has its later versions keeps its current one on a re-run
+            # (the same bytes: no new version); otherwise the demo's first version.
+            data = current.file.open("rb").read() if current else self._pdf(spec, doc)
             files.append(
                 FileSpec(
                     name=f"{slug}-{doc.language}.pdf",
@@ -393,9 +400,83 @@ class _Seeder:
             tags=ITEM_TAGS.get(spec.key, ()),
             stored=self.stored,
         )
+        self._versions(spec, page)
         if spec.withdrawn:
             page.unpublish()
         return self._built(spec, page, existed=bool(existed))
+
+    def _versioned(self, spec: ItemSpec, doc: Doc, index: int | None) -> PortalDocument | None:
+        """On a re-run: the current version of a demo file that already has its later versions
+        (the master for ``index`` None, else the ``index``-th attachment), so the item keeps it."""
+        if not doc.versions:
+            return None
+        key = ItemKey.objects.filter(key=spec.key).select_related("page").first()
+        if key is None:
+            return None
+        page = key.page.specific
+        if index is None:
+            current = getattr(page, "master_document", None)
+        else:
+            attachments = list(page.attachments.select_related("document").order_by("sort_order"))
+            current = attachments[index].document if index < len(attachments) else None
+        if current is None or document_versions(current.lineage).count() < 2:
+            return None
+        self.document_ids.add(current.pk)
+        return current
+
+    def _versions(self, spec: ItemSpec, page: PortalItemPage) -> None:
+        """Later versions of the item's files (docs/file-versions.md): each published through a
+        revision that adopts it, back-dated; a pending one submitted to the item's workflow by
+        the demo editor, so the admin shows "live v2, pending v3". Idempotent: a file that
+        already has its versions gets none."""
+        specific = page.specific
+        files: list[tuple[Doc, PortalDocument]] = []
+        if spec.master is not None and getattr(specific, "master_document", None) is not None:
+            files.append((spec.master, specific.master_document))
+        attachments = list(specific.attachments.select_related("document"))
+        for doc, attachment in zip(spec.attachments, attachments, strict=False):
+            files.append((doc, attachment.document))
+        for doc, current in files:
+            if not doc.versions:
+                continue
+            lineage = current.lineage or current.pk
+            if document_versions(lineage).count() > 1:
+                # Already versioned (a re-run): the pending version goes back to review if the
+                # re-run's publish ended its workflow.
+                newest = document_versions(lineage).first()
+                page.refresh_from_db()
+                if doc.versions[-1].pending and not page.workflow_in_progress and newest:
+                    attachment_version_propose(
+                        page=page, version=newest, user=self.users.get(EDITOR_EMAIL)
+                    )
+                    self._submit(page, self.users[EDITOR_EMAIL])
+                continue
+            # The first version is as old as the item.
+            PortalDocument.objects.filter(pk=current.pk, version_number=1).update(
+                created_at=self._days_ago(spec.published_days_ago, spec.key)
+            )
+            for number, version in enumerate(doc.versions, start=2):
+                data = self._pdf(spec, replace(doc, subtitle=f"{doc.title} {version.label}"))
+                new = document_version_add(
+                    current,
+                    name=current.filename,
+                    content=data,
+                    label=version.label,
+                    notes=version.notes,
+                    user=self.users.get(EDITOR_EMAIL),
+                    stored=self.stored,
+                )
+                self.document_ids.add(new.pk)
+                PortalDocument.objects.filter(pk=new.pk).update(
+                    created_at=self._days_ago(version.days_ago, f"{spec.key}:v{number}")
+                )
+                revision = attachment_version_propose(
+                    page=page, version=new, user=self.users.get(EDITOR_EMAIL)
+                )
+                if version.pending:
+                    self._submit(page, self.users[EDITOR_EMAIL])
+                else:
+                    revision.publish(user=self.users.get(APPROVER_EMAIL))
 
     def translation(self, spec: ItemSpec) -> PortalItemPage:
         """A real wagtail-localize translation of an English item (page_translation_create),
@@ -523,12 +604,18 @@ class _Seeder:
                     .values_list("document_id", flat=True)
                     .first()
                 )
-            download_backfill(
-                user=user,
-                item=page,
-                document_id=document_id,
-                at=self._days_ago(days, key + email),
-            )
+            at = self._days_ago(days, key + email)
+            if document_id is not None:
+                # The version that was current then (a file may have gained versions since).
+                lineage = PortalDocument.objects.get(pk=document_id).lineage
+                then = (
+                    document_versions(lineage)
+                    .filter(created_at__lte=at)
+                    .values_list("pk", flat=True)
+                    .first()
+                )
+                document_id = then or document_id
+            download_backfill(user=user, item=page, document_id=document_id, at=at)
 
     def _days_ago(self, days: int, seed: str):
         """``days`` ago at a stable working-hours time (never in the future)."""

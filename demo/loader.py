@@ -121,6 +121,23 @@ class SectionSpec:
     translations: tuple[tuple[str, str], ...] = ()
 
 
+#: The demo's editor and moderator (demo/data/users.json): they upload and approve the demo
+#: files' later versions.
+EDITOR_EMAIL = "eva@vendor.example"
+APPROVER_EMAIL = "approver@vendor.example"
+
+
+@dataclass(frozen=True)
+class DocVersion:
+    """A later version of a demo file (docs/file-versions.md): published ``days_ago`` (the
+    item's revision that adopts it), or left pending in the item's workflow."""
+
+    label: str
+    notes: str
+    days_ago: int = 0
+    pending: bool = False
+
+
 @dataclass(frozen=True)
 class Doc:
     """A PDF generated with demo.assets.make_pdf."""
@@ -133,6 +150,8 @@ class Doc:
     #: of, and whether it was made for the master's previous file (out of date).
     localizes: str | None = None
     out_of_date: bool = False
+    #: Later versions of this file, oldest first (v2, v3 …).
+    versions: tuple[DocVersion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -290,11 +309,25 @@ def _rule(obj: dict | None, where: str) -> Rule:
 
 
 def _doc(obj: dict, where: str) -> Doc:
-    return Doc(
-        **_fields(
-            obj, where, {"title"}, {"language", "pages", "subtitle", "localizes", "out_of_date"}
+    fields = dict(
+        _fields(
+            obj,
+            where,
+            {"title"},
+            {"language", "pages", "subtitle", "localizes", "out_of_date", "versions"},
         )
     )
+    fields["versions"] = tuple(
+        DocVersion(
+            **_fields(v, f"{where}.versions[{i}]", {"label", "notes"}, {"days_ago", "pending"})
+        )
+        for i, v in enumerate(fields.get("versions", ()))
+    )
+    if sum(v.pending for v in fields["versions"]) > 1 or any(
+        v.pending for v in fields["versions"][:-1]
+    ):
+        raise DemoDataError(f"{where}.versions: only the last version may be pending")
+    return Doc(**fields)
 
 
 def _extra(obj: dict | None, where: str) -> dict:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.utils import timezone, translation
@@ -36,9 +36,12 @@ from .models.pages import CONTENT_KIND_BY_MODEL, MODEL_BY_CONTENT_KIND
 @dataclass
 class HomeFeed:
     new_for_you: list[PortalItemPage]
-    updated_since_download: list[PortalItemPage]
+    # Per file version: what the user downloaded that has a newer version now ("v2 → v3").
+    updated_since_download: list[DownloadUpdate]
     sections: list[LibraryIndexPage]
     suspended: bool = False
+    # What the user downloaded and can no longer get (named as they saw it).
+    withdrawn: list[DownloadWithdrawal] = field(default_factory=list)
 
 
 def _visible_items(user):
@@ -46,7 +49,8 @@ def _visible_items(user):
 
 
 def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
-    """What is new and updated for ``user`` (only what they may see)."""
+    """What is new and updated for ``user`` (only what they may see), and what they downloaded
+    that was updated or withdrawn since (``downloads_updated``, ``downloads_withdrawn``)."""
     principal = principal_for(user)
     since = timezone.now() - timedelta(days=settings.PORTAL_NEW_DAYS)
     items = _visible_items(user).select_related("locale")
@@ -59,27 +63,21 @@ def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
         ).order_by("-first_published_at")[: limit * 2]
     )
     new = _one_per_translation_group(candidates, prefer=home.locale_id)[:limit]
-    last_download = (
-        DownloadEvent.objects.filter(user_id=user.pk, item_id=OuterRef("pk"))
-        .values("item_id")
-        .annotate(at=Max("downloaded_at"))
-        .values("at")
-    )
-    updated = list(
-        items.annotate(last_download=Subquery(last_download))
-        .filter(last_download__isnull=False, last_published_at__gt=F("last_download"))
-        .order_by("-last_published_at")[:limit]
-    )
+    suspended = principal.kind == "suspended"
+    # A suspended organisation's home says so and lists nothing.
+    updated = [] if suspended else downloads_updated(user, limit=limit)
+    withdrawn = [] if suspended else downloads_withdrawn(user, limit=limit)
     sections = list(
         LibraryIndexPage.objects.live().child_of(home).visible_to(user).order_by("path")
     )
-    # Products named in the home's content language (one cached read for both feeds).
-    _name_products([*new, *updated], locale_cached(home.locale_id).language_code)
+    # Products named in the home's content language (one cached read for the cards).
+    _name_products(new, locale_cached(home.locale_id).language_code)
     return HomeFeed(
         new_for_you=new,
         updated_since_download=updated,
         sections=sections,
-        suspended=principal.kind == "suspended",
+        suspended=suspended,
+        withdrawn=withdrawn,
     )
 
 
@@ -507,6 +505,10 @@ class ItemFile:
     version_number: int = 1
     version_label: str = ""
     expire_at: datetime | None = None
+    # The page whose file it is (the item, or its source / translation), as in ``url``.
+    page_id: int = 0
+    # What the user last downloaded of it (``item_file_downloads``); None: never downloaded.
+    downloaded: FileDownload | None = None
 
 
 def translation_source(item: Page) -> PortalItemPage | None:
@@ -641,6 +643,7 @@ def item_files(*, user, item: PortalItemPage) -> dict:
                 master.file_size,
                 download_url(asset.page, master),
                 code == wanted,
+                page_id=asset.page.pk,
                 not_in_language=asset.not_in_language,
                 out_of_date=asset.out_of_date,
                 lineage=master.lineage or master.pk,
@@ -666,6 +669,7 @@ def item_files(*, user, item: PortalItemPage) -> dict:
             version_number=doc.version_number,
             version_label=doc.version_label,
             expire_at=doc.expire_at,
+            page_id=page.pk,
             **flags,
         )
 
@@ -816,3 +820,448 @@ def item_actions(*, request, item: Page) -> list[str]:
         if html:
             actions.append(html)
     return actions
+
+
+# --- what a partner downloaded: changed since, withdrawn since ---------------------------------
+#
+# Read from the user's own DownloadEvent rows (each records the item, the file's lineage, the
+# version and the item's title then), in a fixed number of queries however many downloads they
+# made: the newest download per (item, file) is found in SQL (a window), never row by row in
+# Python. Whether the user may still have the item is page_policy's answer (``visible_to``), and
+# whether a version may still be served is document_policy's (its queryset filter); the item's
+# own expiry is also read here, so an expired item counts as withdrawn before any scheduler ran.
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """One version of a file newer than the one a partner has: its number, label and notes."""
+
+    number: int
+    label: str
+    notes: str
+
+
+@dataclass
+class FileDownload:
+    """What ``user`` last downloaded of one listed file (``ItemFile.downloaded``)."""
+
+    version_number: int
+    downloaded_at: datetime
+    current: bool  # they have the version served now
+    # When not current: the versions after theirs up to the one served, newest first.
+    changes: list[VersionChange] = field(default_factory=list)
+
+
+@dataclass
+class DownloadUpdate:
+    """A file the user downloaded whose served version is newer than theirs ("v2 → v3")."""
+
+    item: PortalItemPage  # visible to the user now (the link may be shown)
+    title_seen: str  # the item's title at their last download of this file
+    lineage: int
+    file_title: str
+    old_version: int
+    old_label: str
+    new_version: int
+    new_label: str
+    changes: list[VersionChange]  # newest first
+    downloaded_at: datetime
+    when: datetime | None  # when partners got the new version (the item's last publish)
+
+    @property
+    def note(self) -> str:
+        """The notes of the newer versions, newest first, one per line."""
+        return "\n".join(change.notes for change in self.changes if change.notes)
+
+
+@dataclass
+class DownloadWithdrawal:
+    """Something the user downloaded that they can no longer get.
+
+    ``lineage`` None: the whole item is withdrawn (expired, unpublished, deleted or no longer
+    visible to them); it is named only by ``title_seen`` and never linked, since they may not
+    open it. Otherwise one file of an item they still see was withdrawn (its version expired,
+    or the file was removed from the item): ``item`` is that item, ``file_title`` the file.
+    """
+
+    title_seen: str
+    item_id: int
+    lineage: int | None
+    version_number: int | None
+    downloaded_at: datetime
+    # When it was withdrawn, as far as is known (an expiry, the item's unpublish or deletion,
+    # the publish that changed it); None when nothing records it (an organisation's grant
+    # removed, say).
+    when: datetime | None
+    item: PortalItemPage | None = None
+    file_title: str = ""
+
+    @property
+    def whole_item(self) -> bool:
+        return self.lineage is None
+
+
+# What Wagtail logs when an item stops being live (kept after the page is deleted).
+_WITHDRAW_ACTIONS = ("wagtail.unpublish", "wagtail.unpublish.scheduled", "wagtail.delete")
+
+
+def _servable_items(user, now: datetime):
+    """The items ``user`` may see now (page_policy), not past their own expiry (read directly
+    too, so expiry holds before any scheduler has unpublished them)."""
+    return (
+        PortalItemPage.objects.live()
+        .visible_to(user)
+        .filter(Q(expire_at__isnull=True) | Q(expire_at__gt=now))
+    )
+
+
+def _version_servable_q(prefix: str, now: datetime) -> Q:
+    """The versions (through ``prefix``, e.g. ``"document__"``) partners may still be served:
+    not past their expiry. This is ``document_policy.can_have_version``'s rule (an expired
+    version is withdrawn for everyone but staff, and staff downloads are not recorded) as a
+    filter: its ``filter_visible`` would evaluate every visible page of the catalogue, whereas
+    here the item is already one page_policy let through (``_servable_items``)."""
+    return Q(**{f"{prefix}expire_at__isnull": True}) | Q(**{f"{prefix}expire_at__gt": now})
+
+
+def _newest_per(events, *partition: str):
+    """The pk of the user's newest download per ``partition`` (a window: one statement)."""
+    from django.db.models import Window
+    from django.db.models.functions import RowNumber
+
+    ranked = events.annotate(
+        newest=Window(
+            RowNumber(),
+            partition_by=[F(name) for name in partition],
+            order_by=[F("downloaded_at").desc(), F("pk").desc()],
+        )
+    )
+    return ranked.filter(newest=1).values("pk")
+
+
+def _version_changes(pairs: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int], list]:
+    """For each (lineage, old, new): the versions ``old < n <= new``, newest first, keyed by
+    (lineage, old); and each old version itself under (lineage, -old) (its label). One query."""
+    pairs = list(pairs)
+    if not pairs:
+        return {}
+    wanted = Q()
+    for lineage, old, new in pairs:
+        wanted |= Q(lineage=lineage, version_number__gte=old, version_number__lte=new)
+    rows = PortalDocument.objects.filter(wanted).order_by("-version_number")
+    found: dict[tuple[int, int], list] = {}
+    versions = list(rows.values_list("lineage", "version_number", "version_label", "version_notes"))
+    for lineage, old, new in pairs:
+        for row_lineage, number, label, notes in versions:
+            if row_lineage != lineage:
+                continue
+            if number == old:
+                found[(lineage, -old)] = [VersionChange(number, label, notes)]
+            elif old < number <= new:
+                found.setdefault((lineage, old), []).append(VersionChange(number, label, notes))
+    return found
+
+
+def item_changes_since(item: PortalItemPage, since: datetime) -> list[VersionChange]:
+    """What changed on ``item`` itself since ``since``, beyond its files' version notes.
+
+    The seam for product sheets' changelog entries (issue #12 deliverable 3, being added by
+    another change): once a sheet's publishes carry a version label and a "what changed" note,
+    return the entries published after ``since`` here (newest first) and the item page and the
+    home show them with the files' notes. Until then nothing: the files' notes say it all.
+    """
+    return []
+
+
+def item_file_downloads(*, user, item: PortalItemPage, files: list[ItemFile]) -> None:
+    """Tell each of ``files`` (``item_files``) what ``user`` last downloaded of it
+    (``ItemFile.downloaded``: their version and when, whether it is the one served now, and
+    the newer versions' notes). Two queries at most (one without downloads), however many
+    files and downloads: the user's newest download per file of this item, then the notes."""
+    if not files or not getattr(user, "is_authenticated", False):
+        return
+    pages = {f.page_id or item.pk for f in files}
+    seen = {
+        row["lineage"]: row
+        for row in DownloadEvent.objects.filter(
+            user_id=user.pk,
+            item_id__in=pages,
+            lineage__in={f.lineage for f in files},
+            version_number__isnull=False,
+        )
+        .values("lineage")
+        .annotate(version=Max("version_number"), at=Max("downloaded_at"))
+        .order_by()
+    }
+    if not seen:
+        return
+    stale = [
+        (f.lineage, seen[f.lineage]["version"], f.version_number)
+        for f in files
+        if f.lineage in seen and seen[f.lineage]["version"] < f.version_number
+    ]
+    changes = _version_changes(stale)
+    for f in files:
+        row = seen.get(f.lineage)
+        if row is None:
+            continue
+        current = row["version"] >= f.version_number
+        f.downloaded = FileDownload(
+            row["version"],
+            row["at"],
+            current,
+            [] if current else changes.get((f.lineage, row["version"]), []),
+        )
+        if not current:
+            f.downloaded.changes += item_changes_since(item, row["at"])
+
+
+def downloads_updated(user, since: datetime | None = None, limit: int = 8) -> list[DownloadUpdate]:
+    """The files ``user`` downloaded whose served version is now newer than the newest they
+    downloaded, newest update first: per (item, file), on items they may still see, versions
+    that may be served (not expired). A file whose current version they already downloaded
+    (from this or another item) is not listed. ``since``: only updates partners got after it
+    (the item's last publish, which is when a revision adopting a version goes live).
+
+    Three queries, whatever the number of downloads (the home page and the digest call it).
+    """
+    if not getattr(user, "is_authenticated", False):
+        return []
+    now = timezone.now()
+    events = DownloadEvent.objects.filter(user_id=user.pk)
+    items = _servable_items(user, now).filter(pk__in=events.values("item_id")).values("pk")
+
+    def newest(page_ref: str, lineage_ref: str, name: str):
+        # A field of the user's newest download of this file of this item.
+        return Subquery(
+            events.filter(item_id=OuterRef(page_ref), lineage=OuterRef(lineage_ref))
+            .order_by("-downloaded_at", "-pk")
+            .values(name)[:1]
+        )
+
+    def has_current(lineage_ref: str, version_ref: str):
+        # They already have the served version (downloaded from this item or another).
+        return Exists(
+            events.filter(lineage=OuterRef(lineage_ref), version_number__gte=OuterRef(version_ref))
+        )
+
+    def seen_max(page_ref: str, lineage_ref: str):
+        return Subquery(
+            events.filter(item_id=OuterRef(page_ref), lineage=OuterRef(lineage_ref))
+            .order_by()
+            .values("lineage")
+            .annotate(v=Max("version_number"))
+            .values("v")[:1]
+        )
+
+    attachments = (
+        ItemAttachment.objects.filter(page_id__in=items)
+        .filter(_version_servable_q("document__", now))
+        .annotate(
+            seen=seen_max("page_id", "document__lineage"),
+            seen_at=newest("page_id", "document__lineage", "downloaded_at"),
+            title_seen=newest("page_id", "document__lineage", "title_seen"),
+        )
+        .filter(seen__isnull=False, seen__lt=F("document__version_number"))
+        .exclude(has_current("document__lineage", "document__version_number"))
+        .select_related("document", "page")
+        .order_by("-page__last_published_at", "pk")
+    )
+    from .models import MarketingAssetPage
+
+    masters = (
+        MarketingAssetPage.objects.filter(pk__in=items)
+        .filter(_version_servable_q("master_document__", now))
+        .annotate(
+            seen=seen_max("pk", "master_document__lineage"),
+            seen_at=newest("pk", "master_document__lineage", "downloaded_at"),
+            title_seen=newest("pk", "master_document__lineage", "title_seen"),
+        )
+        .filter(seen__isnull=False, seen__lt=F("master_document__version_number"))
+        .exclude(has_current("master_document__lineage", "master_document__version_number"))
+        .select_related("master_document")
+        .order_by("-last_published_at", "pk")
+    )
+    if since is not None:
+        attachments = attachments.filter(page__last_published_at__gte=since)
+        masters = masters.filter(last_published_at__gte=since)
+    found: list[tuple[PortalItemPage, Any, str, int, datetime, str]] = []
+    for att in attachments[:limit]:
+        doc = att.document
+        found.append((att.page, doc, att.title or doc.title, att.seen, att.seen_at, att.title_seen))
+    for page in masters[:limit]:
+        doc = cast(PortalDocument, page.master_document)  # filtered on: never None here
+        found.append((page, doc, doc.title, page.seen, page.seen_at, page.title_seen))
+    epoch = datetime.min.replace(tzinfo=UTC)
+    found.sort(key=lambda row: (row[0].last_published_at or epoch, row[0].pk), reverse=True)
+    found = found[:limit]
+    changes = _version_changes(
+        (doc.lineage, seen, doc.version_number) for _p, doc, _t, seen, *_ in found
+    )
+    updates = []
+    for page, doc, file_title, seen, seen_at, title_seen in found:
+        old = changes.get((doc.lineage, -seen), [VersionChange(seen, "", "")])[0]
+        newer = changes.get((doc.lineage, seen), [])
+        updates.append(
+            DownloadUpdate(
+                item=page,
+                title_seen=title_seen or page.title,
+                lineage=doc.lineage,
+                file_title=file_title,
+                old_version=seen,
+                old_label=old.label,
+                new_version=doc.version_number,
+                new_label=doc.version_label,
+                changes=newer + item_changes_since(page, seen_at),
+                downloaded_at=seen_at,
+                when=page.last_published_at,
+            )
+        )
+    return updates
+
+
+def downloads_withdrawn(
+    user, since: datetime | None = None, limit: int = 8
+) -> list[DownloadWithdrawal]:
+    """What ``user`` downloaded and can no longer get, newest first (CLARIFICATIONS 8).
+
+    - A whole item (one entry per item): expired, unpublished, deleted, or no longer visible
+      to them (page_policy). Named by the title they saw at their last download of it, never
+      the current title, never linked.
+    - A file of an item they still see (one entry per file): its served version expired, or the
+      file was removed from the item.
+
+    Their own history counts as known: an item is not listed when they downloaded the same file
+    later from another item; a file is not listed when they downloaded it later from another
+    item, or downloaded something else from the item after it was withdrawn (the replacement).
+    ``since``: only withdrawals known to have happened after it (``when``).
+
+    Three queries, whatever the number of downloads (the home page and the digest call it).
+    """
+    from django.db.models import Case, DateTimeField, When
+    from django.db.models.functions import Coalesce
+    from wagtail.models import PageLogEntry
+
+    from .models import MarketingAssetPage
+
+    if not getattr(user, "is_authenticated", False):
+        return []
+    now = timezone.now()
+    events = DownloadEvent.objects.filter(user_id=user.pk)
+    servable_items = _servable_items(user, now).values("pk")
+    page = Page.objects.filter(pk=OuterRef("item_id"))
+
+    def later_elsewhere():
+        # The same file downloaded again later from another item: they have it.
+        return Exists(
+            events.filter(
+                lineage=OuterRef("lineage"), downloaded_at__gt=OuterRef("downloaded_at")
+            ).exclude(item_id=OuterRef("item_id"))
+        )
+
+    # Whole items: the newest download per item whose item they can no longer open.
+    page_expire = Subquery(page.values("expire_at")[:1])
+    published = Subquery(page.values("last_published_at")[:1])
+    logged = Subquery(
+        PageLogEntry.objects.filter(
+            page_id=OuterRef("item_id"),
+            action__in=_WITHDRAW_ACTIONS,
+            timestamp__gt=OuterRef("downloaded_at"),
+        )
+        .order_by("-timestamp")
+        .values("timestamp")[:1]
+    )
+    items = (
+        DownloadEvent.objects.filter(pk__in=_newest_per(events, "item_id"))
+        .exclude(item_id__in=servable_items)
+        .exclude(Q(lineage__isnull=False) & later_elsewhere())
+        .alias(page_expire=page_expire, logged=logged, published=published)
+        .annotate(
+            when=Coalesce(
+                Case(When(Q(page_expire__lte=now), then=F("page_expire"))),
+                "logged",
+                Case(When(Q(published__gt=F("downloaded_at")), then=F("published"))),
+                output_field=DateTimeField(),
+            )
+        )
+    )
+    # Files of items they still see: the newest download per (item, file) whose file the item
+    # no longer serves them.
+    attachment = ItemAttachment.objects.filter(
+        page_id=OuterRef("item_id"), document__lineage=OuterRef("lineage")
+    )
+    master = MarketingAssetPage.objects.filter(
+        pk=OuterRef("item_id"), master_document__lineage=OuterRef("lineage")
+    )
+    files = (
+        DownloadEvent.objects.filter(
+            pk__in=_newest_per(events.exclude(lineage__isnull=True), "item_id", "lineage"),
+            item_id__in=servable_items,
+        )
+        .exclude(Exists(attachment.filter(_version_servable_q("document__", now))))
+        .exclude(Exists(master.filter(_version_servable_q("master_document__", now))))
+        .exclude(later_elsewhere())
+        .annotate(
+            # Withdrawn when its version expired, else when the item was published without it.
+            when=Coalesce(
+                Subquery(attachment.values("document__expire_at")[:1]),
+                Subquery(master.values("master_document__expire_at")[:1]),
+                published,
+                output_field=DateTimeField(),
+            ),
+            file_title=Coalesce(
+                Subquery(
+                    PortalDocument.objects.filter(lineage=OuterRef("lineage"))
+                    .order_by("-version_number")
+                    .values("title")[:1]
+                ),
+                Value(""),  # every version deleted: the file is not named
+            ),
+        )
+        # The replacement: anything else downloaded from the item after the withdrawal.
+        .exclude(
+            Exists(
+                events.filter(
+                    item_id=OuterRef("item_id"), downloaded_at__gte=OuterRef("when")
+                ).exclude(lineage=OuterRef("lineage"))
+            )
+        )
+    )
+    if since is not None:
+        items = items.filter(when__gte=since)
+        files = files.filter(when__gte=since)
+    newest_first = [Coalesce("when", "downloaded_at").desc(), F("pk").desc()]
+    found: list[DownloadWithdrawal] = []
+    for event in items.order_by(*newest_first)[:limit]:
+        found.append(
+            DownloadWithdrawal(
+                title_seen=event.title_seen,
+                item_id=event.item_id,
+                lineage=None,
+                version_number=None,
+                downloaded_at=event.downloaded_at,
+                when=event.when,
+            )
+        )
+    file_rows = list(files.order_by(*newest_first)[:limit])
+    # The items still visible: linked (one query; none when no file was withdrawn).
+    pages = (
+        {p.pk: p for p in PortalItemPage.objects.filter(pk__in={e.item_id for e in file_rows})}
+        if file_rows
+        else {}
+    )
+    for row in file_rows:
+        found.append(
+            DownloadWithdrawal(
+                title_seen=row.title_seen,
+                item_id=row.item_id,
+                lineage=row.lineage,
+                version_number=row.version_number,
+                downloaded_at=row.downloaded_at,
+                when=row.when,
+                item=pages.get(row.item_id),
+                file_title=row.file_title,
+            )
+        )
+    found.sort(key=lambda w: (w.when or w.downloaded_at, w.downloaded_at), reverse=True)
+    return found[:limit]

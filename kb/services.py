@@ -558,8 +558,17 @@ def download_backfill(
     if event is None:
         document = PortalDocument.objects.filter(pk=document_id).first() if document_id else None
         return download_record(user=user, item=item, document=document, at=at)
-    DownloadEvent.objects.filter(pk=event.pk).update(downloaded_at=at, document_id=document_id)
-    event.downloaded_at, event.document_id = at, document_id
+    document = PortalDocument.objects.filter(pk=document_id).first() if document_id else None
+    fields = {
+        "downloaded_at": at,
+        "document_id": document_id,
+        "lineage": (document.lineage or document.pk) if document else None,
+        "version_number": document.version_number if document else None,
+        "title_seen": item.title[:255],
+    }
+    DownloadEvent.objects.filter(pk=event.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(event, name, value)
     return event
 
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from demo.builder import USERS
 from kb.models import LibraryIndexPage, PortalItemPage
+from kb.selectors import download_url
 from permissions.policies.files import document_policy
 from permissions.policies.pages import page_policy
 
@@ -98,7 +99,7 @@ def test_listing_detail_download_agree_with_policy(demo, email):
             image = client.get(reverse("kb:item_image", args=[item.pk, "cover", "thumb"]))
             assert image.status_code == (200 if item.pk in allowed else 404)
         for document in _files(item):
-            url = reverse("kb:download", args=[item.pk, document.pk, document.filename])
+            url = download_url(item, document)
             response = client.get(url)
             ok = item.pk in allowed
             assert response.status_code == (200 if ok else 404), (email, item.title, url)
@@ -122,7 +123,7 @@ def test_download_of_a_visible_file_through_a_hidden_item_is_404(demo, email):
     for item in hidden[:5]:
         for document in _files(item):
             for via in visible[:3]:
-                url = reverse("kb:download", args=[via.pk, document.pk, document.filename])
+                url = download_url(via, document)
                 assert client.get(url).status_code == 404
 
 

@@ -23,6 +23,7 @@ from cobranding.models import CobrandRender
 from cobranding.render import render_cobranded_image
 from cobranding.services import NotCobrandable, cobrand_render_ensure
 from files.models import PortalImage
+from kb.models import DownloadEvent
 from kb.services import Audience
 from kb.tests.factories import make_item
 from permissions.models import PartnerOrganization
@@ -211,6 +212,10 @@ def test_partner_cobrands_with_the_form_and_downloads_the_render(portal):
     assert response["Content-Type"] == "image/png"
     assert response["Content-Disposition"] == f'attachment; filename="{asset.slug}-{org.key}.png"'
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    # Recorded as a download of the item (the master image has no file versions).
+    event = DownloadEvent.objects.get(user=user)
+    assert (event.item_id, event.document_id, event.lineage) == (asset.pk, None, None)
+    assert event.title_seen == asset.title
     # Again: the same render (no second row).
     assert client.post(action, {"csrfmiddlewaretoken": token}).status_code == 303
     assert CobrandRender.objects.count() == 1

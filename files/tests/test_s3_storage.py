@@ -28,6 +28,7 @@ from wagtail.models import Collection
 from files.models import PortalDocument
 from files.storage import bucket_storage
 from files.tests import malicious
+from kb.selectors import download_url
 from kb.services import Audience, FileSpec
 from kb.tests.factories import make_item
 from permissions.tests.factories import OrganizationFactory, RegionFactory
@@ -63,7 +64,7 @@ def editor_client(client, django_user_model):
 
 
 def _download_url(page, document) -> str:
-    return reverse("kb:download", args=[page.pk, document.pk, document.filename])
+    return download_url(page, document)
 
 
 # ------------------------------------------------------------------------------ real server

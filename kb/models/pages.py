@@ -240,13 +240,21 @@ class PortalItemPage(AudienceMixin, Page):
         return CONTENT_KIND_BY_MODEL.get(self.specific_class.__name__, "item")
 
     def get_context(self, request, *args, **kwargs):
-        from ..selectors import item_files, item_product, item_tags, localized_asset
+        from ..selectors import (
+            item_file_downloads,
+            item_files,
+            item_product,
+            item_tags,
+            localized_asset,
+        )
 
         context = super().get_context(request, *args, **kwargs)
         # On a translation: its localized cover, or the source's (kb.views.item_image serves it).
         context["cover_image"] = localized_asset(self, "cover_image")
         context["product"] = item_product(item=self)  # named in the page's language
         context["files"] = item_files(user=request.user, item=self)
+        # Per file: the version the user downloaded, and what changed since (the badges).
+        item_file_downloads(user=request.user, item=self, files=context["files"]["files"])
         context["tags"] = item_tags(item=self)
         return context
 

@@ -72,7 +72,16 @@ class DownloadEvent(models.Model):
     organization = models.ForeignKey(
         "permissions.PartnerOrganization", null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    item = models.ForeignKey("kb.PortalItemPage", on_delete=models.CASCADE, related_name="+")
+    # The history outlives the item (like Wagtail's own log entries): a deleted item's downloads
+    # keep its id, so the partner's "Withdrawn" list can still name it by ``title_seen``. No
+    # database constraint; read the item through a query on its id (never ``event.item`` or a
+    # join, which would drop a deleted item's rows).
+    item = models.ForeignKey(
+        "kb.PortalItemPage",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
     # The version downloaded (its row; null once that version is deleted) ...
     document = models.ForeignKey(
         "files.PortalDocument", null=True, on_delete=models.SET_NULL, related_name="+"

@@ -15,7 +15,7 @@ from cobranding.services import cobrand_source
 from files.models import PortalImage
 from files.tests.factories import make_pdf_bytes
 from kb.models import MarketingAssetPage
-from kb.selectors import item_files, localized_asset
+from kb.selectors import download_url, item_files, localized_asset
 from kb.services import (
     Audience,
     document_create,
@@ -155,7 +155,7 @@ def test_http_exits_serve_the_localized_master_only_to_readers_of_the_translatio
     reader, outsider = Client(), Client()
     reader.force_login(MembershipFactory(organization=OrganizationFactory(region=region)).user)
     outsider.force_login(MembershipFactory(organization=OrganizationFactory(region=elsewhere)).user)
-    download = reverse("kb:download", args=[translation.pk, cs_doc.pk, cs_doc.filename])
+    download = download_url(translation, cs_doc)
     picture = reverse("kb:item_image", args=[translation.pk, "master", "thumb"])
     assert reader.get(download).status_code == 200
     assert reader.get(picture).status_code == 200  # the source's image, served for the translation

@@ -24,6 +24,7 @@ from django.urls import reverse
 from accounts.models import User
 from files.models import PortalDocument, PortalImage, PortalRendition
 from kb.models import LibraryIndexPage, PortalItemPage
+from kb.selectors import download_url
 from permissions.models import PartnerOrganization
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +99,7 @@ def test_portal_pages_as_a_partner_are_private_and_have_a_strict_policy(demo):
     for item in visible:
         for attachment in item.specific.attachments.select_related("document")[:1]:
             doc = attachment.document
-            url = reverse("kb:download", args=[item.pk, doc.pk, doc.filename])
+            url = download_url(item, doc)
             response = client.get(url)
             assert response.status_code == 200
             _body(response)

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "imports",
     "cobranding",
     "search",
+    "digest",
     "kb",
     "accounts",
     "permissions",
@@ -395,6 +396,14 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 PORTAL_NEW_DAYS = 30
+# The digest e-mail (digest/): sent at this hour of each user's own time zone (0-23); weekly
+# digests on this weekday (0 = Monday). Each list names at most PORTAL_DIGEST_MAX_ITEMS items (the
+# rest: "and N more on the portal"); a digest after a long pause looks back PORTAL_NEW_DAYS at
+# most. The one-click switch-off link in each digest works for PORTAL_DIGEST_LINK_DAYS days.
+PORTAL_DIGEST_HOUR = int(os.environ.get("PORTAL_DIGEST_HOUR", "7"))
+PORTAL_DIGEST_WEEKDAY = int(os.environ.get("PORTAL_DIGEST_WEEKDAY", "0"))
+PORTAL_DIGEST_MAX_ITEMS = int(os.environ.get("PORTAL_DIGEST_MAX_ITEMS", "20"))
+PORTAL_DIGEST_LINK_DAYS = int(os.environ.get("PORTAL_DIGEST_LINK_DAYS", "180"))
 PORTAL_PAGE_SIZE = 20
 # Library listing: visible items counted exactly before the page says "More than N items"
 # (bounded work per page; the pager still reaches every item).
