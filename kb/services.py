@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from wagtail import hooks
 from wagtail.blocks import StreamValue
-from wagtail.models import Locale, Page, Site
+from wagtail.models import Locale, Page, Revision, Site, TaskState, WorkflowState
 
 from files.models import PortalDocument, PortalImage
 from files.storage import content_sha256
@@ -1005,8 +1005,9 @@ def document_version_delete(version: PortalDocument) -> None:
     (local or S3, in its residency bucket) once the transaction commits.
 
     Raises:
-        ValueError: an item's published state or latest revision still uses this version, or
-            it is a localized file's recorded master (delete those uses first).
+        ValueError: an item's published state or latest revision still uses this version, a
+            revision under review in a workflow or scheduled to go live names it, or it is a
+            localized file's recorded master (delete those uses first).
     """
     from files.versions import document_version_delete as delete
 
@@ -1035,4 +1036,37 @@ def document_version_delete(version: PortalDocument) -> None:
             raise ValueError(
                 f"v{version.version_number} is proposed in the latest revision of page {page.pk}"
             )
+        # Revisions Wagtail will still load as pages: the one a workflow's task reviews (its
+        # approval reads it, even when a later draft exists) and one approved to go live later
+        # (the scheduler publishes it). A revision naming a deleted version cannot be loaded
+        # (ItemAttachment.document is PROTECT), so those would fail.
+        for why, revision in _revisions_in_flight(page):
+            if _revision_names_document(revision.content, version.pk):
+                raise ValueError(
+                    f"v{version.version_number} is in a revision of page {page.pk} {why}"
+                )
     delete(version)
+
+
+def _revisions_in_flight(page: Page) -> list[tuple[str, Revision]]:
+    """``page``'s revisions under review in an active workflow, and those scheduled to go live."""
+    pk = str(page.pk)
+    states = WorkflowState.objects.active().filter(
+        base_content_type=page.get_base_content_type(), object_id=pk
+    )
+    reviewed = Revision.page_revisions.filter(
+        object_id=pk,
+        pk__in=TaskState.objects.filter(workflow_state__in=states).values("revision_id"),
+    )
+    scheduled = Revision.page_revisions.filter(object_id=pk, approved_go_live_at__isnull=False)
+    return [("under review", r) for r in reviewed] + [
+        ("scheduled to go live", r) for r in scheduled
+    ]
+
+
+def _revision_names_document(content: dict, pk: int) -> bool:
+    """Does a page revision's stored content name document ``pk`` (an attachment's file or a
+    marketing asset's master)? Read from the JSON: no page is built from it."""
+    if content.get("master_document") == pk:
+        return True
+    return any(child.get("document") == pk for child in content.get("attachments") or ())
