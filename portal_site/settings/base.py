@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "accounts",
     "permissions",
     "files",
+    "scheduling",
     "localization",
     "wagtail_localize",
     "wagtail_localize.locales",
