@@ -40,7 +40,7 @@ class SchedulerLoop:
         close_old_connections()
         try:
             for run in scheduler_tick(self.worker_id):
-                logger.info("scheduled job %s %s", run.name, "done" if run.ok else "FAILED")
+                logger.debug("scheduled job %s %s", run.name, "done" if run.ok else "FAILED")
         except Exception:  # noqa: BLE001 -- e.g. the database is away: retry next tick
             logger.exception("scheduler tick failed")
         finally:

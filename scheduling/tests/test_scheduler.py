@@ -28,9 +28,10 @@ def counting_job():
         job_register(name, other.interval, other.func, lease=other.lease)
 
 
-def test_the_pages_job_is_registered_by_kb():
+def test_the_pages_and_search_jobs_are_registered_by_their_apps():
     job = jobs_registered()["pages.publish_scheduled"]
     assert job.interval == timedelta(minutes=1)
+    assert jobs_registered()["search.outbox_drain"].interval == timedelta(minutes=5)
 
 
 def test_a_new_job_runs_at_the_first_tick_then_once_per_interval(counting_job):
