@@ -76,7 +76,7 @@ imports: install
 	$(VENV)/bin/lint-imports
 	$(PY) .ci/declared_imports.py
 
-## mypy with django-stubs: strict on permissions/ and files/, the rest checked non-strict.
+## mypy with django-stubs: strict on permissions/, files/ and scheduling/, the rest checked non-strict.
 typecheck: install
 	$(VENV)/bin/mypy
 

@@ -1,4 +1,4 @@
-"""Periodic jobs about pages (registered in kb.apps; run by every task worker, docs/scheduling.md)."""
+"""Periodic jobs about pages (registered in kb.apps; run by every worker: docs/scheduling.md)."""
 
 from __future__ import annotations
 

@@ -451,9 +451,7 @@ def audience_recompute_subtree(*, page: Page) -> None:
         )
         ancestor = _nearest_ancestor_row(page)
         above = (
-            (_effective_of(ancestor), ancestor.eff_expire_at)
-            if ancestor
-            else (UNRESTRICTED, None)
+            (_effective_of(ancestor), ancestor.eff_expire_at) if ancestor else (UNRESTRICTED, None)
         )
         _recompute_rows(rows, {page.path[: -Page.steplen]: above}, parents)
     translations = PageAudience.objects.filter(

@@ -77,7 +77,7 @@ def worker_with_scheduler(schedule_interval: float, **worker_options: Any) -> An
     # configured (production), and its models cannot be imported elsewhere.
     from django_tasks_db.management.commands.db_worker import Worker
 
-    class PortalWorker(Worker):  # type: ignore[misc]
+    class PortalWorker(Worker):
         def run(self) -> None:
             loop = SchedulerLoop(worker_name(self.worker_id), schedule_interval)
             if self.batch:

@@ -90,9 +90,7 @@ def test_an_expired_item_is_hidden_everywhere_before_the_scheduler_runs(partner,
     pages_publish_scheduled()
     expiring.refresh_from_db()
     assert not expiring.live and expiring.expired
-    assert PageLogEntry.objects.filter(
-        page=expiring, action="wagtail.unpublish.scheduled"
-    ).exists()
+    assert PageLogEntry.objects.filter(page=expiring, action="wagtail.unpublish.scheduled").exists()
     control.refresh_from_db()
     assert control.live
 

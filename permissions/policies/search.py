@@ -173,8 +173,9 @@ def _tokens_or_none(ids: frozenset[int] | None) -> str | None:
 
 def search_index_q(flt: SearchFilter, *, chain: QuerySet[Any]) -> Q:
     """``SearchAudience.visible_to`` as a Q on a database index: rows holding ``live``,
-    ``expire_at`` (``SearchAudience.expire_at``) and an item's ``SearchAudience.index_fields()``; ``chain``: the ``ChainRule.index_fields()`` rows of
-    the outer row's item, correlated with ``OuterRef`` (e.g.
+    ``expire_at`` (``SearchAudience.expire_at``) and an item's
+    ``SearchAudience.index_fields()``; ``chain``: the ``ChainRule.index_fields()`` rows of the
+    outer row's item, correlated with ``OuterRef`` (e.g.
     ``SearchChainNode.objects.filter(entry_id=OuterRef("pk"))``).
 
     The rule's parts are ``rule.rule_q``, as in ``pages.PagePolicy.visible_q``. The database

@@ -7,10 +7,11 @@ German translations of some of the items (placed under the translation of their 
 as wagtail-localize places them) with their own rules and live states, carrying copied grants and
 exceptions of their own that must be ignored, and sources unpublished after their translations
 went live; some pages (sections, items, sources, translations) carry an expiry that has passed
-(hidden at once, before any scheduler ran) or is still ahead. For every user and every page, every exit must give the oracle's answer: the instance
-check (pages, images), the queryset filter (listings), file downloads and the documents filter,
-and co-branding; search (both backends) and suggest agree with the filter in
-search/tests/test_no_leak.py, which builds the same worlds. Examples: HYPOTHESIS_PROFILE=ci runs
+(hidden at once, before any scheduler ran) or is still ahead. For every user and every page,
+every exit must give the oracle's answer: the instance check (pages, images), the queryset
+filter (listings), file downloads and the documents filter, and co-branding; search (both
+backends) and suggest agree with the filter in search/tests/test_no_leak.py, which builds the
+same worlds. Examples: HYPOTHESIS_PROFILE=ci runs
 1,000.
 """
 

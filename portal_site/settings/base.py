@@ -397,7 +397,8 @@ if PORTAL_SEARCH_URL:
     }
 
 # Background work (indexing, renders, e-mails) goes through django-tasks; the embedded default runs
-# tasks immediately, production uses the database worker.
+# tasks immediately (also under `make run`, whose worker then runs only the scheduled jobs:
+# docs/scheduling.md, "Development"), production uses the database worker (portal_worker).
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

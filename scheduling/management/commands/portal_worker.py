@@ -43,7 +43,9 @@ class Command(BaseCommand):
 
             DbWorker.add_arguments(self, parser)  # type: ignore[arg-type]
         else:
-            parser.add_argument("--backend", default=DEFAULT_TASK_BACKEND_ALIAS, dest="backend_name")
+            parser.add_argument(
+                "--backend", default=DEFAULT_TASK_BACKEND_ALIAS, dest="backend_name"
+            )
             parser.add_argument("--worker-id", default=get_random_id())
         parser.add_argument(
             "--schedule-interval",
