@@ -56,17 +56,23 @@ def admin_time_zone_sync(user) -> None:
     one the portal's profile page edits; a change in Wagtail's own account settings is copied
     back by accounts.signal_handlers). Reads the profile once per admin request (Wagtail reads
     the same cached object); writes only when they differ."""
+    from django.db import IntegrityError, transaction
     from wagtail.users.models import UserProfile
 
     wanted = user.time_zone or "UTC"
     try:
         profile = user.wagtail_userprofile
     except UserProfile.DoesNotExist:
-        user.wagtail_userprofile = UserProfile.objects.create(user=user, current_time_zone=wanted)
-        return
+        try:
+            with transaction.atomic():
+                profile = UserProfile.objects.create(user=user, current_time_zone=wanted)
+        except IntegrityError:  # a concurrent admin request of the same user made it
+            profile = UserProfile.objects.get(user=user)
+        user.wagtail_userprofile = profile
     if profile.current_time_zone != wanted:
+        # update(): no post_save, which would copy the zone back to the user.
+        UserProfile.objects.filter(pk=profile.pk).update(current_time_zone=wanted)
         profile.current_time_zone = wanted
-        profile.save(update_fields=["current_time_zone"])
 
 
 def ui_language(request) -> dict:
