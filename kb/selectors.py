@@ -772,7 +772,7 @@ class SheetHistory:
 
 
 def product_sheet_history(
-    *, sheet: ProductSheetPage, full: bool = False, page_number: object = None
+    *, sheet: ProductSheetPage, full: bool = False, page_number: str | int | None = None
 ) -> SheetHistory:
     """The versions of ``sheet`` partners read on it, newest first: the latest
     ``HISTORY_LATEST`` (one query), or page ``page_number`` of all of them (a count and one

@@ -862,7 +862,7 @@ def product_sheet_version_record(
         history = ProductSheetVersion.objects.filter(page_id=page.pk)
         latest = history.first()  # newest first (Meta.ordering)
         if latest is not None and latest.version_label == label:
-            if rich_text_plain(note) and note != latest.note:
+            if rich_text_plain(note) and _comparable(note) != _comparable(latest.note):
                 latest.note = note
                 latest.save(update_fields=["note"])
             return latest

@@ -4,6 +4,7 @@ records a changelog entry; partners read the history on the sheet; staff compare
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -47,10 +48,10 @@ def superuser(email="eva@vendor.example"):
     return User.objects.create_superuser(email=email, password="x")
 
 
-def partner_client() -> tuple[Client, object]:
+def partner_client() -> tuple[Client, Any]:
     from permissions.tests.factories import MembershipFactory
 
-    user = MembershipFactory().user
+    user: Any = MembershipFactory().user
     client = Client()
     client.force_login(user)
     return client, user
