@@ -22,6 +22,7 @@ from wagtail import blocks
 from wagtail.admin.panels import (
     FieldPanel,
     InlinePanel,
+    MultiFieldPanel,
     ObjectList,
     TabbedInterface,
 )
@@ -34,6 +35,7 @@ from permissions.models import AudienceMixin
 from permissions.panels import AudienceAdminPageForm, audience_panels
 
 from ..forms import ProductSheetAdminForm
+from ..panels import SheetVersionsPanel
 from ..querysets import PortalPageManager
 from .snippets import source_products
 
@@ -291,8 +293,14 @@ class ProductSheetPage(PortalItemPage):
     )
 
     item_panels = [
-        FieldPanel("version_label"),
-        FieldPanel("change_note"),
+        MultiFieldPanel(
+            [
+                FieldPanel("version_label"),
+                FieldPanel("change_note"),
+                SheetVersionsPanel(),
+            ],
+            heading=_("Version"),
+        ),
         FieldPanel("specifications"),
         FieldPanel("changelog"),
     ]

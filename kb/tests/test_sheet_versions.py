@@ -105,6 +105,25 @@ def test_a_draft_or_scheduled_publish_records_nothing_until_live(portal):
     assert labels(page) == ["v2", "v1"]
 
 
+def test_workflow_approval_records_the_version_with_its_approver(portal):
+    page = sheet()
+    editor, approver = superuser(), superuser("approver@vendor.example")
+    page.version_label, page.change_note = "v2", "<p>Reviewed change.</p>"
+    revision = page.save_revision(user=editor)
+    page.get_workflow().start(page, editor)
+    assert labels(page) == ["v1"]  # in review: partners still read v1
+    client = Client()
+    client.force_login(approver)
+    state = ProductSheetPage.objects.get(pk=page.pk).current_workflow_state.current_task_state
+    response = client.post(
+        f"/admin/pages/workflow/action/{page.pk}/approve/{state.pk}/", {"comment": ""}
+    )
+    assert response.status_code in (200, 302)
+    newest = page.versions.first()
+    assert (newest.version_label, newest.revision_id) == ("v2", revision.pk)
+    assert newest.published_by == approver
+
+
 def test_service_refuses_a_used_label_and_ignores_a_blank_one(portal):
     page = sheet()
     page = republish(page, "v2", "<p>Two.</p>")
@@ -195,6 +214,8 @@ def test_admin_form_validates_label_and_note(client, portal):
         version_label="v3", change_note=rich_text("<p>Two.</p>")
     )
     assert "keep a version label" in errors(version_label="")
+    add = reverse("wagtailadmin_pages:add", args=["kb", "productsheetpage", page.get_parent().pk])
+    assert "No version published yet" in client.get(add).content.decode()
 
     response = client.post(
         edit, _sheet_form(page, **publish, version_label="v3", change_note=rich_text("<p>3</p>"))
@@ -304,9 +325,10 @@ def test_staff_compare_two_versions_partners_never(portal):
     assert response["Location"] == reverse(
         "wagtailadmin_pages:revisions_compare", args=[page.pk, v1.revision_id, v3.revision_id]
     )
-    # The edit view's header menu links the versions page.
+    # The edit view links the versions page: its header menu and the Version panel.
     edit = staff.get(reverse("wagtailadmin_pages:edit", args=[page.pk])).content.decode()
-    assert versions_url in edit
+    assert edit.count(versions_url) >= 2
+    assert "Published versions (newest first):" in edit
 
     partner, _user = partner_client()
     for url in (versions_url, compare):
