@@ -445,6 +445,7 @@ class _Seeder:
                 "body": spec.body,
                 "tags": ITEM_TAGS.get(spec.key, ()),
                 **self._content(spec),
+                **({"change_note": spec.change_note} if spec.change_note is not None else {}),
             },
             # Its own rule narrows the source's; none given: the source's (no narrowing).
             audience=None

@@ -166,6 +166,9 @@ class ItemSpec:
     locale: str | None = None
     #: A translation left in review: submitted to its locale's workflow by this marketer.
     in_review_by: str | None = None
+    #: A translated product sheet: the translated "what changed" of its source's current
+    #: version (rich text); None = the source's note.
+    change_note: str | None = None
 
     @property
     def color(self) -> str:
@@ -383,6 +386,7 @@ ITEM_FIELDS = {
     "translation_of",
     "locale",
     "in_review_by",
+    "change_note",
 }
 
 
@@ -397,6 +401,10 @@ def _item(obj: dict, n: int) -> tuple[ItemSpec, tuple[str, ...] | None]:
         raise DemoDataError(f"{where}: 'translation_of' and 'locale' go together")
     if "in_review_by" in obj and "translation_of" not in obj:
         raise DemoDataError(f"{where}: only a translation is left in review")
+    if "change_note" in obj and ("translation_of" not in obj or obj["kind"] != "product_sheet"):
+        raise DemoDataError(
+            f"{where}: change_note is a translated product sheet's (a source's is in its changelog)"
+        )
     size = obj.get("master_image_size")
     spec = ItemSpec(
         key=obj["key"],
@@ -424,6 +432,9 @@ def _item(obj: dict, n: int) -> tuple[ItemSpec, tuple[str, ...] | None]:
         translation_of=obj.get("translation_of"),
         locale=obj.get("locale"),
         in_review_by=obj.get("in_review_by"),
+        change_note=html(_lines(obj["change_note"], f"{where}.change_note"))
+        if "change_note" in obj
+        else None,
     )
     tags = tuple(obj["tags"]) if "tags" in obj else None
     return spec, tags

@@ -254,7 +254,10 @@ def test_product_sheets_have_a_version_history(seeded):
     assert "<li>Corrected the PoE+ budget to 120 W.</li>" in history[1].note
     assert x1.changelog == ""
     german = item("demo-de-x1-datasheet")
-    assert [v.version_label for v in german.versions.all()] == ["v3", "v2", "v1"]
+    german_history = list(german.versions.all())
+    assert [v.version_label for v in german_history] == ["v3", "v2", "v1"]
+    assert "Neue 5G-Moduloption" in german_history[0].note  # its own, translated
+    assert german_history[1].note == history[1].note  # before it: the source's history
     # The history on the sheet, for a partner: v3's note first, its heading not swallowing it.
     from django.test import Client
 
