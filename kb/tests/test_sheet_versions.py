@@ -339,3 +339,22 @@ def test_staff_compare_two_versions_partners_never(portal):
         assert "Three." not in response.content.decode()
     anonymous = Client()
     assert anonymous.get(compare).status_code == 302
+
+
+def test_the_sheet_page_costs_the_same_queries_with_a_long_history(portal):
+    short, long = sheet(key="short"), sheet(key="long")
+    base = timezone.now() - datetime.timedelta(days=400)
+    ProductSheetVersion.objects.bulk_create(
+        ProductSheetVersion(page=long, version_label=f"v0.{n}", note="<p>x</p>", published_at=base)
+        for n in range(300)
+    )
+    client, _user = partner_client()
+
+    def queries(page, params):
+        client.get(page.url, params)  # warm the per-process caches
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(page.url, params).status_code == 200
+        return len(ctx.captured_queries)
+
+    assert queries(long, {}) == queries(short, {})
+    assert queries(long, {"history": 1, "history_page": 5}) <= queries(short, {"history": 1}) + 1
