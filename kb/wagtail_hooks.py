@@ -53,3 +53,32 @@ class ProductViewSet(SnippetViewSet):
 
 
 register_snippet(ProductViewSet)
+
+
+@hooks.register("register_admin_urls")
+def register_sheet_versions_url():
+    from django.urls import path
+
+    from .admin_views import ProductSheetVersionsView
+
+    return [
+        path(
+            "kb/product-sheets/<int:page_id>/versions/",
+            ProductSheetVersionsView.as_view(),
+            name="kb_sheet_versions",
+        )
+    ]
+
+
+@hooks.register("register_page_header_buttons")
+def sheet_versions_header_button(page, user, view_name, next_url=None):
+    from .admin_views import SheetVersionsButton
+
+    yield SheetVersionsButton(page=page, priority=66)
+
+
+@hooks.register("register_page_listing_more_buttons")
+def sheet_versions_listing_button(page, user, next_url=None):
+    from .admin_views import SheetVersionsButton
+
+    yield SheetVersionsButton(page=page, priority=55)
