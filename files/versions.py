@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 
 from .models import PortalDocument
 from .storage import split_name
@@ -22,6 +22,18 @@ from .uploads import StoredFiles, file_row_create
 def document_versions(lineage: int) -> QuerySet[PortalDocument]:
     """Every version of the file ``lineage``, newest first."""
     return PortalDocument.objects.filter(lineage=lineage).order_by("-version_number")
+
+
+def document_newest_versions(
+    queryset: QuerySet[PortalDocument],
+) -> QuerySet[PortalDocument]:
+    """Only the newest version of each file in ``queryset``: the admin's documents listing and
+    chooser show a file once, not each of its versions (the history is the "Versions" view).
+    One correlated subquery, no per-row queries."""
+    newer = PortalDocument.objects.filter(
+        lineage=OuterRef("lineage"), version_number__gt=OuterRef("version_number")
+    )
+    return queryset.exclude(Exists(newer))
 
 
 def document_version_latest(lineage: int) -> PortalDocument | None:

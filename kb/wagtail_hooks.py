@@ -2,6 +2,7 @@
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
@@ -53,3 +54,61 @@ class ProductViewSet(SnippetViewSet):
 
 
 register_snippet(ProductViewSet)
+
+
+# --- file versions in the admin (kb.admin_views; docs/file-versions.md) ----------------------
+
+
+@hooks.register("register_admin_urls", order=-10)
+def register_file_version_urls():
+    """The "Versions" history of a file (its lineage) and its actions; and Wagtail's documents
+    listing showing each file once (registered before wagtail.documents' own ``documents/``)."""
+    from .admin_views import (
+        DocumentIndexView,
+        FileVersionAddView,
+        FileVersionAdoptView,
+        FileVersionDeleteView,
+        FileVersionDownloadView,
+        FileVersionRestoreView,
+        FileVersionsView,
+    )
+
+    version = "files/<int:lineage>/versions/<int:version_id>"
+    return [
+        path("documents/", DocumentIndexView.as_view(), name="portal_documents_index"),
+        path(
+            "documents/results/",
+            DocumentIndexView.as_view(results_only=True),
+            name="portal_documents_index_results",
+        ),
+        path(
+            "files/<int:lineage>/versions/", FileVersionsView.as_view(), name="portal_file_versions"
+        ),
+        path(
+            "files/<int:lineage>/versions/new/",
+            FileVersionAddView.as_view(),
+            name="portal_file_version_add",
+        ),
+        path(f"{version}/adopt/", FileVersionAdoptView.as_view(), name="portal_file_version_adopt"),
+        path(
+            f"{version}/restore/",
+            FileVersionRestoreView.as_view(),
+            name="portal_file_version_restore",
+        ),
+        path(
+            f"{version}/download/",
+            FileVersionDownloadView.as_view(),
+            name="portal_file_version_download",
+        ),
+        path(
+            f"{version}/delete/", FileVersionDeleteView.as_view(), name="portal_file_version_delete"
+        ),
+    ]
+
+
+@hooks.register("construct_document_chooser_queryset")
+def document_chooser_newest_versions(documents, request):
+    """The chooser offers each file once: its newest version."""
+    from files.versions import document_newest_versions
+
+    return document_newest_versions(documents)

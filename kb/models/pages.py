@@ -33,6 +33,7 @@ from wagtail_localize.fields import BaseTranslatableField, SynchronizedField
 from permissions.models import AudienceMixin
 from permissions.panels import AudienceAdminPageForm, audience_panels
 
+from ..admin_panels import AttachmentVersionPanel
 from ..querysets import PortalPageManager
 from .snippets import source_products
 
@@ -404,7 +405,8 @@ class ItemAttachment(Orderable):
         max_length=64, blank=True, editable=False
     )
 
-    panels = [FieldPanel("document"), FieldPanel("title")]
+    # The file's live and newest version, with "Versions" and "Upload new version" (kb.admin_views).
+    panels = [FieldPanel("document"), FieldPanel("title"), AttachmentVersionPanel()]
 
     def __str__(self) -> str:
         return self.title or self.document.title
