@@ -10,7 +10,7 @@ workflow, and it goes live when a moderator approves and publishes that revision
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import PermissionDenied
@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets import AdminDateTimeInput
@@ -183,8 +183,7 @@ class AdoptForm(forms.Form):
             for use in uses
             if use.uses_latest and document_policy.can_propose_version(user, use.page)
         }
-        pages = self.fields["pages"]
-        assert isinstance(pages, forms.MultipleChoiceField)
+        pages = cast(forms.MultipleChoiceField, self.fields["pages"])
         pages.choices = [
             (key, use.page.get_admin_display_title()) for key, use in self.offered.items()
         ]
@@ -453,3 +452,16 @@ class DocumentIndexView(WagtailDocumentIndexView):
 
     def get_base_queryset(self) -> Any:
         return document_newest_versions(super().get_base_queryset())
+
+
+class DocumentDeleteRedirectView(RedirectView):
+    """Wagtail's document "Delete" URL: deleting a document deletes a version of a file, so it
+    is the "Delete version" view (superusers, a confirmation, refused while in use)."""
+
+    def get_redirect_url(self, *args: Any, **kwargs: Any) -> str:
+        document = PortalDocument.objects.filter(pk=kwargs["document_id"]).first()
+        if document is None:
+            raise Http404
+        return reverse(
+            "portal_file_version_delete", args=[document.lineage or document.pk, document.pk]
+        )

@@ -58,7 +58,7 @@ def world(portal):
         "v1": v1,
         "lineage": v1.lineage,
         "editor": _login(editor),
-        "moderator": moderator,
+        "moderator": _login(moderator),
         "admin": _login(admin),
         "partner": _login(partner),
         "partner_user": partner,
@@ -74,6 +74,23 @@ def _upload(client: Client, lineage: int, content: bytes, **extra):
         **extra,
     }
     return client.post(reverse("portal_file_version_add", args=[lineage]), data)
+
+
+def _workflow_action(world, action: str) -> None:
+    """A moderator's "Approve" / "Request changes" in Wagtail's own admin view."""
+    item = world["item"]
+    state = Page.objects.get(pk=item.pk).specific.current_workflow_state
+    url = reverse(
+        "wagtailadmin_pages:workflow_action", args=[item.pk, action, state.current_task_state.pk]
+    )
+    response = world["moderator"].post(url, {"comment": "ok"})
+    assert response.status_code in (200, 302), response.content[:2000]
+    state.refresh_from_db()
+    expected = {
+        "approve": WorkflowState.STATUS_APPROVED,
+        "reject": WorkflowState.STATUS_NEEDS_CHANGES,
+    }
+    assert state.status == expected[action]
 
 
 def _partner_url(world) -> str:
@@ -101,7 +118,7 @@ def test_upload_submits_a_pending_version_and_approval_publishes_it_at_the_same_
     assert _body(world["partner"].get(url)) == _bytes(v1)
 
     # A moderator approves (the workflow's last task publishes): new bytes, same URL.
-    state.current_task_state.approve(user=world["moderator"])
+    _workflow_action(world, "approve")
     assert _partner_url(world) == url
     assert _body(world["partner"].get(url)) == _bytes(v2)
     (use,) = world["editor"].get(reverse("portal_file_versions", args=[lineage])).context["uses"]
@@ -112,8 +129,7 @@ def test_rejection_keeps_partners_on_the_approved_version(world):
     item, v1, lineage = world["item"], world["v1"], world["lineage"]
     url = _partner_url(world)
     _upload(world["editor"], lineage, make_pdf_bytes("va v2"), pages=[str(item.pk)])
-    state = Page.objects.get(pk=item.pk).specific.current_workflow_state
-    state.current_task_state.reject(user=world["moderator"])
+    _workflow_action(world, "reject")
     (use,) = world["editor"].get(reverse("portal_file_versions", args=[lineage])).context["uses"]
     assert use.live == v1 and use.pending.version_number == 2 and use.pending_state == "rejected"
     assert _body(world["partner"].get(url)) == _bytes(v1)
@@ -272,3 +288,84 @@ def test_the_history_makes_the_same_queries_for_one_version_or_many(world, setti
         admin_views.VERSIONS_PER_PAGE = saved
     assert response.status_code == 200 and len(response.context["versions"]) == 2
     assert len(many) <= len(one), [q["sql"] for q in many.captured_queries]
+
+
+@pytest.mark.s3
+def test_deleting_a_version_removes_its_object_from_its_regional_bucket(
+    portal, django_capture_on_commit_callbacks
+):
+    """The S3 leg (.ci/run: `-m s3` against Ceph with a two-region bucket map)."""
+    import json
+    import os
+
+    from botocore.exceptions import ClientError
+
+    from files.tests.test_s3_storage import s3_client
+    from kb.services import Audience
+    from permissions.tests.factories import RegionFactory
+
+    if not (os.environ.get("S3_ENDPOINT_URL") and os.environ.get("S3_BUCKET")):
+        pytest.skip("no S3 server (set S3_ENDPOINT_URL and S3_BUCKET, or run .ci/ceph.sh run ...)")
+    regions = json.loads(os.environ.get("PORTAL_STORAGE_REGIONS") or "{}")
+    if "emea" not in regions:
+        pytest.skip("no emea bucket in PORTAL_STORAGE_REGIONS")
+    page = make_item(
+        key="s3-va",
+        audience=Audience(regions=[RegionFactory(key="emea")]),
+        files=[FileSpec(name="va-eu.pdf", content=make_pdf_bytes("eu v1"))],
+    )
+    v1 = page.attachments.get().document
+    v2 = document_version_add(v1, name="va-eu-2.pdf", content=make_pdf_bytes("eu v2"))
+    # A new version is stored in the bucket of its file's region, like the first one.
+    assert v2.file.name.startswith("regions/emea/documents/")
+    key = v2.file.name.removeprefix("regions/emea/")
+    bucket = regions["emea"]["bucket"]
+    s3_client().head_object(Bucket=bucket, Key=key)
+
+    admin = _login(UserFactory(email="root-s3@vendor.example", is_staff=True, is_superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(reverse("portal_file_version_delete", args=[v1.lineage, v2.pk]))
+    assert response.status_code == 302
+    assert not PortalDocument.objects.filter(pk=v2.pk).exists()
+    with pytest.raises(ClientError):
+        s3_client().head_object(Bucket=bucket, Key=key)
+    # The version in use stays, in its bucket.
+    s3_client().head_object(Bucket=bucket, Key=v1.file.name.removeprefix("regions/emea/"))
+
+
+def test_wagtails_own_document_delete_is_the_checked_delete_version(world):
+    v1, lineage = world["v1"], world["lineage"]
+    v2 = document_version_add(v1, name="va-2.pdf", content=make_pdf_bytes("va v2"))
+    response = world["editor"].get(reverse("wagtaildocs:delete", args=[v2.pk]), follow=True)
+    assert response.redirect_chain[0][0] == reverse(
+        "portal_file_version_delete", args=[lineage, v2.pk]
+    )
+    assert PortalDocument.objects.filter(pk=v2.pk).exists()
+    # The listing's bulk delete: refused to editors, and to anyone for a version in use.
+    bulk = reverse("wagtail_bulk_action", args=["files", "portaldocument", "delete"])
+    for client, document in ((world["editor"], v2), (world["admin"], v1)):
+        client.post(f"{bulk}?id={document.pk}")
+        assert PortalDocument.objects.filter(pk=document.pk).exists()
+    world["admin"].post(f"{bulk}?id={v2.pk}")
+    assert not PortalDocument.objects.filter(pk=v2.pk).exists()
+
+
+def test_times_are_read_and_shown_in_the_editors_time_zone(world):
+    from datetime import UTC, datetime
+
+    from accounts.models import User
+
+    User.objects.filter(email="eva@vendor.example").update(time_zone="Europe/Berlin")
+    response = _upload(
+        world["editor"],
+        world["lineage"],
+        make_pdf_bytes("va v2"),
+        go_live_at="2099-12-24 10:00",
+        expire_at="2099-12-31 23:00",
+    )
+    assert response.status_code == 302
+    v2 = PortalDocument.objects.get(lineage=world["lineage"], version_number=2)
+    assert v2.go_live_at == datetime(2099, 12, 24, 9, 0, tzinfo=UTC)
+    assert v2.expire_at == datetime(2099, 12, 31, 22, 0, tzinfo=UTC)
+    html = world["editor"].get(reverse("portal_file_versions", args=[world["lineage"]]))
+    assert "CET" in html.content.decode()
