@@ -29,11 +29,14 @@ def document_newest_versions(
 ) -> QuerySet[PortalDocument]:
     """Only the newest version of each file in ``queryset``: the admin's documents listing and
     chooser show a file once, not each of its versions (the history is the "Versions" view).
-    One correlated subquery, no per-row queries."""
+    One subquery, no per-row queries. Written as ``pk__in`` (a filter on the indexed ``id``)
+    because the admin's searches hand the queryset to the search backend, and Elasticsearch
+    accepts only filters on its FilterFields (it runs the subquery for the list of ids)."""
     newer = PortalDocument.objects.filter(
         lineage=OuterRef("lineage"), version_number__gt=OuterRef("version_number")
     )
-    return queryset.exclude(Exists(newer))
+    newest = PortalDocument.objects.exclude(Exists(newer)).values("pk")
+    return queryset.filter(pk__in=newest)
 
 
 def document_version_latest(lineage: int) -> PortalDocument | None:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import RedirectView, TemplateView
 from wagtail.admin import messages
+from wagtail.admin.ui.tables import TitleColumn
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets import AdminDateTimeInput
 from wagtail.documents.views.documents import IndexView as WagtailDocumentIndexView
@@ -452,6 +453,18 @@ class DocumentIndexView(WagtailDocumentIndexView):
 
     def get_base_queryset(self) -> Any:
         return document_newest_versions(super().get_base_queryset())
+
+    @cached_property
+    def columns(self) -> list[Any]:
+        # "Versions": the newest version's number, linking to the file's history.
+        return [
+            *super().columns,
+            TitleColumn(
+                "version_name",
+                label=_("Versions"),
+                get_url=lambda doc: reverse("portal_file_versions", args=[doc.lineage or doc.pk]),
+            ),
+        ]
 
 
 class DocumentDeleteRedirectView(RedirectView):

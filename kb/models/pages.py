@@ -33,7 +33,7 @@ from wagtail_localize.fields import BaseTranslatableField, SynchronizedField
 from permissions.models import AudienceMixin
 from permissions.panels import AudienceAdminPageForm, audience_panels
 
-from ..admin_panels import AttachmentVersionPanel
+from ..admin_panels import FileVersionPanel
 from ..querysets import PortalPageManager
 from .snippets import source_products
 
@@ -357,6 +357,7 @@ class MarketingAssetPage(PortalItemPage):
     item_panels = [
         FieldPanel("asset_kind"),
         FieldPanel("master_document"),
+        FileVersionPanel("master_document"),
         FieldPanel("master_image"),
         FieldPanel("co_brandable"),
     ]
@@ -406,7 +407,7 @@ class ItemAttachment(Orderable):
     )
 
     # The file's live and newest version, with "Versions" and "Upload new version" (kb.admin_views).
-    panels = [FieldPanel("document"), FieldPanel("title"), AttachmentVersionPanel()]
+    panels = [FieldPanel("document"), FieldPanel("title"), FileVersionPanel("document")]
 
     def __str__(self) -> str:
         return self.title or self.document.title

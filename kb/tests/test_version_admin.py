@@ -257,10 +257,15 @@ def test_listing_and_chooser_show_each_file_once(world):
     listing = world["editor"].get(reverse("wagtaildocs:index"))
     shown = {doc.pk for doc in listing.context["documents"]}
     assert v2.pk in shown and v1.pk not in shown
-    chooser = world["editor"].get(reverse("wagtaildocs_chooser:choose"))
-    assert chooser.status_code == 200
-    chosen = {doc.pk for doc in chooser.context["results"]}
-    assert v2.pk in chosen and v1.pk not in chosen
+    assert reverse("portal_file_versions", args=[v1.lineage]) in listing.content.decode()
+    searched = world["editor"].get(reverse("wagtaildocs:index"), {"q": "VA datasheet"})
+    assert searched.status_code == 200
+    assert {doc.pk for doc in searched.context["documents"]} == {v2.pk}
+    for params in ({}, {"q": "VA datasheet"}):
+        chooser = world["editor"].get(reverse("wagtaildocs_chooser:choose"), params)
+        assert chooser.status_code == 200
+        chosen = {doc.pk for doc in chooser.context["results"]}
+        assert v2.pk in chosen and v1.pk not in chosen
 
 
 def test_the_page_editor_files_tab_shows_live_and_newest(world):
@@ -369,3 +374,25 @@ def test_times_are_read_and_shown_in_the_editors_time_zone(world):
     assert v2.expire_at == datetime(2099, 12, 31, 22, 0, tzinfo=UTC)
     html = world["editor"].get(reverse("portal_file_versions", args=[world["lineage"]]))
     assert "CET" in html.content.decode()
+
+
+def test_a_marketing_assets_master_document_gets_versions_too(world):
+    from kb.models import MarketingAssetPage
+    from kb.services import document_create
+
+    master = document_create(name="va-master.pdf", content=make_pdf_bytes("m1"), title="Master")
+    asset = make_item(
+        key="va-asset",
+        kind="marketing_asset",
+        extra={"master_document": master, "asset_kind": "banner"},
+    )
+    (use,) = world["editor"].get(reverse("portal_file_versions", args=[master.pk])).context["uses"]
+    assert use.page.pk == asset.pk and use.live == master
+    response = _upload(world["editor"], master.pk, make_pdf_bytes("m2"), pages=[str(asset.pk)])
+    assert response.status_code == 302
+    v2 = PortalDocument.objects.get(lineage=master.pk, version_number=2)
+    assert MarketingAssetPage.objects.get(pk=asset.pk).master_document == master  # still live
+    (use,) = world["editor"].get(reverse("portal_file_versions", args=[master.pk])).context["uses"]
+    assert (use.live, use.pending, use.pending_state) == (master, v2, "in_moderation")
+    html = world["editor"].get(reverse("wagtailadmin_pages:edit", args=[asset.pk])).content.decode()
+    assert "Newest uploaded" in html and reverse("portal_file_versions", args=[master.pk]) in html
