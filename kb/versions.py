@@ -15,7 +15,6 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
 from wagtail.models import Page, Revision, WorkflowState
 
 from files.models import PortalDocument
@@ -64,28 +63,29 @@ def _revision_documents(content: dict[str, Any]) -> list[int]:
 def file_uses(lineage: int, *, pages: Iterable[int] | None = None) -> list[FileUse]:
     """The items using file ``lineage``: in their published state (their attachment and master
     rows are the published ones) with, for each, the version its latest revision proposes and
-    that revision's workflow state. Six queries whatever the number of items or versions.
+    that revision's workflow state. Six queries whatever the number of items or
+    versions.
 
     ``pages`` narrows to those page ids (the page editor asks for one item)."""
-    masters = MarketingAssetPage.objects.filter(master_document__lineage=lineage)
-    rows = PortalItemPage.objects.filter(
-        Q(attachments__document__lineage=lineage) | Q(pk__in=masters.values("pk"))
+    # Simple indexed lookups by the documents' lineage (one query with an OR across the joins
+    # made SQLite scan every page and version).
+    live: dict[int, PortalDocument] = {}
+    attachments = ItemAttachment.objects.filter(document__lineage=lineage).select_related(
+        "document"
     )
     if pages is not None:
-        rows = rows.filter(pk__in=list(pages))
-    items = list(rows.distinct().order_by("title", "pk"))
-    if not items:
-        return []
-    ids = [item.pk for item in items]
-    live: dict[int, PortalDocument] = {}
-    for attachment in ItemAttachment.objects.filter(
-        page_id__in=ids, document__lineage=lineage
-    ).select_related("document"):
+        attachments = attachments.filter(page_id__in=list(pages))
+    for attachment in attachments.order_by("sort_order", "pk"):
         live.setdefault(attachment.page_id, attachment.document)
-    for asset in masters.filter(pk__in=ids).select_related("master_document"):
+    masters = MarketingAssetPage.objects.filter(master_document__lineage=lineage)
+    if pages is not None:
+        masters = masters.filter(pk__in=list(pages))
+    for asset in masters.select_related("master_document"):
         if asset.master_document is not None:
             live.setdefault(asset.pk, asset.master_document)
-
+    if not live:
+        return []
+    items = list(PortalItemPage.objects.filter(pk__in=list(live)).order_by("title", "pk"))
     # The latest revisions of the items with unpublished changes: what they propose.
     drafts = {
         item.latest_revision_id: item.pk

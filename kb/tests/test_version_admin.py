@@ -115,6 +115,17 @@ def test_upload_submits_a_pending_version_and_approval_publishes_it_at_the_same_
     (use,) = history.context["uses"]
     assert (use.live, use.pending, use.pending_state) == (v1, v2, "in_moderation")
     assert "Pending approval" in history.content.decode()
+    for action in ("download", "adopt", "restore"):
+        assert reverse(f"portal_file_version_{action}", args=[lineage, v1.pk]) in (
+            history.content.decode()
+        )
+    assert reverse("portal_file_version_delete", args=[lineage, v1.pk]) not in (
+        history.content.decode()
+    )
+    as_admin = world["admin"].get(reverse("portal_file_versions", args=[lineage]))
+    assert reverse("portal_file_version_delete", args=[lineage, v1.pk]) in (
+        as_admin.content.decode()
+    )
     assert _body(world["partner"].get(url)) == _bytes(v1)
 
     # A moderator approves (the workflow's last task publishes): new bytes, same URL.
