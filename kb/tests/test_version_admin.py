@@ -269,9 +269,10 @@ def test_listing_and_chooser_show_each_file_once(world):
     shown = {doc.pk for doc in listing.context["documents"]}
     assert v2.pk in shown and v1.pk not in shown
     assert reverse("portal_file_versions", args=[v1.lineage]) in listing.content.decode()
-    searched = world["editor"].get(reverse("wagtaildocs:index"), {"q": "VA datasheet"})
-    assert searched.status_code == 200
-    assert {doc.pk for doc in searched.context["documents"]} == {v2.pk}
+    for url in ("wagtaildocs:index", "wagtaildocs:index_results"):
+        searched = world["editor"].get(reverse(url), {"q": "VA datasheet"})
+        assert searched.status_code == 200
+        assert {doc.pk for doc in searched.context["documents"]} == {v2.pk}
     for params in ({}, {"q": "VA datasheet"}):
         chooser = world["editor"].get(reverse("wagtaildocs_chooser:choose"), params)
         assert chooser.status_code == 200
