@@ -37,6 +37,7 @@ from permissions.panels import AudienceAdminPageForm, audience_panels
 
 from ..forms import ProductSheetAdminForm
 from ..panels import SheetVersionsPanel
+from ..admin_panels import FileVersionPanel
 from ..querysets import PortalPageManager
 from .snippets import source_products
 
@@ -417,6 +418,7 @@ class MarketingAssetPage(PortalItemPage):
     item_panels = [
         FieldPanel("asset_kind"),
         FieldPanel("master_document"),
+        FileVersionPanel("master_document"),
         FieldPanel("master_image"),
         FieldPanel("co_brandable"),
     ]
@@ -465,7 +467,8 @@ class ItemAttachment(Orderable):
         max_length=64, blank=True, editable=False
     )
 
-    panels = [FieldPanel("document"), FieldPanel("title")]
+    # The file's live and newest version, with "Versions" and "Upload new version" (kb.version_admin_views).
+    panels = [FieldPanel("document"), FieldPanel("title"), FileVersionPanel("document")]
 
     def __str__(self) -> str:
         return self.title or self.document.title
