@@ -86,7 +86,7 @@ def sheet_versions_listing_button(page, user, next_url=None):
     yield SheetVersionsButton(page=page, priority=55)
 
 
-# --- file versions in the admin (kb.version_admin_views; docs/file-versions.md) ----------------------
+# --- file versions in the admin (kb.version_admin_views; docs/file-versions.md) ---
 
 
 @hooks.register("register_admin_urls", order=-10)

@@ -35,9 +35,9 @@ from wagtail_localize.fields import BaseTranslatableField, SynchronizedField
 from permissions.models import AudienceMixin
 from permissions.panels import AudienceAdminPageForm, audience_panels
 
+from ..admin_panels import FileVersionPanel
 from ..forms import ProductSheetAdminForm
 from ..panels import SheetVersionsPanel
-from ..admin_panels import FileVersionPanel
 from ..querysets import PortalPageManager
 from .snippets import source_products
 
@@ -467,7 +467,8 @@ class ItemAttachment(Orderable):
         max_length=64, blank=True, editable=False
     )
 
-    # The file's live and newest version, with "Versions" and "Upload new version" (kb.version_admin_views).
+    # The file's live and newest version, with "Versions" and "Upload new version"
+    # (kb.version_admin_views).
     panels = [FieldPanel("document"), FieldPanel("title"), FileVersionPanel("document")]
 
     def __str__(self) -> str:

@@ -59,7 +59,7 @@ class DocumentPolicy:
             return False
         return self.can_have_version(user, document)
 
-    # --- the admin's file versions (kb.version_admin_views; docs/file-versions.md) ---------------------
+    # --- the admin's file versions (kb.version_admin_views; docs/file-versions.md) ---
 
     def can_see_versions(self, user: UserLike | None) -> bool:
         """May ``user`` open a file's "Versions" history in the admin? Staff: the history names
