@@ -16,7 +16,7 @@ from wagtail.models import Page, WorkflowState
 from accounts.tests.factories import UserFactory
 from files.models import PortalDocument
 from files.tests.factories import make_pdf_bytes
-from files.versions import document_version_add
+from files.versions import document_version_add, document_versions
 from kb.selectors import item_files
 from kb.services import FileSpec
 from kb.tests.factories import make_item
@@ -220,8 +220,11 @@ def test_delete_is_for_superusers_refused_in_use_and_removes_an_unused_file(
     with django_capture_on_commit_callbacks(execute=True):
         response = world["admin"].post(url)
     assert response.status_code == 302
-    assert not PortalDocument.objects.filter(pk=v2.pk).exists()
+    # A tombstone stays (the number is never reused); it leaves the history, its file is gone.
+    assert not document_versions(lineage).filter(pk=v2.pk).exists()
+    assert PortalDocument.objects.get(pk=v2.pk).deleted_at is not None
     assert not storage.exists(name)
+    assert world["admin"].get(url).status_code == 404  # nothing left to delete
 
 
 def test_partners_reach_none_of_the_admin_views(world):
