@@ -172,7 +172,11 @@ def downloads(portal):
         download_record(user=user, item=item, document=document, at=earlier)
     v1 = x1.attachments.get().document
     v2 = document_version_add(
-        v1, name="x1.pdf", content=make_pdf_bytes("v2"), notes="Corrected the pinout.", label="2026.2"
+        v1,
+        name="x1.pdf",
+        content=make_pdf_bytes("v2"),
+        notes="Corrected the pinout.",
+        label="2026.2",
     )
     attachment_version_propose(page=x1, version=v2).publish()
     gone_url = absolute_url(gone)
