@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
 
 .PHONY: run test test-s3 test-browser install messages migrate seed serve lint format imports \
-	typecheck check ci bench bench-storage clean
+	typecheck check ci bench bench-storage bench-download bench-versions clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -82,9 +82,18 @@ ci:
 bench: install
 	$(PY) bench/search.py
 
+## The item page and the staff Versions page of a file with 1,000 versions vs one with 1.
+bench-versions: install
+	$(PY) bench/version_history.py
+
 ## Portal S3 path vs plain boto3 on a throw-away Ceph cluster (1 MB and 200 MB).
 bench-storage: install
 	.ci/ceph.sh run $(PY) bench/storage.py
+
+## A 500 MiB file through the permission-checked download of `make run`'s server (runserver) and
+## gunicorn, dev settings, SQLite and media in a temp folder: peak RSS growth and throughput / cp.
+bench-download: install
+	$(PY) bench/download.py
 
 clean:
 	rm -rf $(VENV) .test-db.sqlite3 db.sqlite3

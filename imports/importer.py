@@ -10,7 +10,6 @@ were; an import journal (files/journal.py) extends that to an import that is kil
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,19 +19,23 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.db.models.functions import Lower
-from django.urls import reverse
+from django.utils import timezone
 from wagtail.models import Page, Site
 
 from files.journal import ImportJournal, Settled
 from files.models import PortalDocument
+from files.storage import content_sha256
 from imports.parsing import SECTIONS, BundleError
 from imports.validation import BundlePlan, ItemSpec, bundle_validate
 from kb.models import ItemAttachment, ItemKey, LibraryIndexPage, PortalHomePage, PortalItemPage
 from kb.placements import item_region_key
+from kb.selectors import download_url
 from kb.services import (
     Audience,
     StoredFiles,
     document_create,
+    file_version_add,
+    file_version_describe,
     item_upsert,
     library_for_locale,
     localized_file_attach,
@@ -76,28 +79,38 @@ class BundleResult:
         (self.created if created else self.updated)[section] += 1
 
     def links(self) -> dict:
-        """``{"items": {key: {"url", "files", "id", "locale"}}}`` with absolute URLs.
+        """``{"items": {key: {"url", "files", "id", "locale", "file_versions"}}}`` with absolute
+        URLs.
 
-        ``id`` is the item's page id, ``locale`` its content language code (CLARIFICATIONS 11:
+        ``id`` is the item's page id, ``locale`` its content language code, ``file_versions``
+        one object per entry of ``files`` (same order): ``url``, ``title``, ``version`` (the
+        version number the item adopted, an integer) and ``version_label`` (CLARIFICATIONS 11:
         the output only ever gains keys).
 
-        File URLs point at the permission-checked download view, never at raw media.
+        File URLs are the stable download URLs (``kb.selectors.download_url``: the file's
+        lineage and first name), so a re-import that adds a version prints the same URL. They
+        point at the permission-checked download view, never at raw media.
         """
         root_url = Site.objects.get(is_default_site=True).root_url
-        return {
-            "items": {
-                key: {
-                    "url": item.page.get_full_url(),
-                    "files": [
-                        root_url + reverse("kb:download", args=[item.page.pk, doc.pk, doc.filename])
-                        for doc in item.documents
-                    ],
-                    "id": item.page.pk,
-                    "locale": item.page.locale.language_code,
-                }
-                for key, item in self.items.items()
+        items = {}
+        for key, item in self.items.items():
+            urls = [root_url + download_url(item.page, doc) for doc in item.documents]
+            items[key] = {
+                "url": item.page.get_full_url(),
+                "files": urls,
+                "id": item.page.pk,
+                "locale": item.page.locale.language_code,
+                "file_versions": [
+                    {
+                        "url": url,
+                        "title": doc.title,
+                        "version": doc.version_number,
+                        "version_label": doc.version_label,
+                    }
+                    for url, doc in zip(urls, item.documents, strict=True)
+                ],
             }
-        }
+        return {"items": items}
 
     def summary(self) -> str:
         lines = []
@@ -339,16 +352,23 @@ class _Importer:
                 .select_related("document")
                 .first()
             )
-            digest = hashlib.sha1(file.content, usedforsecurity=False).hexdigest()
-            if current is not None and current.document.file_hash == digest:
+            if current is not None and current.document.get_sha256() == content_sha256(
+                file.content
+            ):
+                file_version_describe(current.document, file)
                 continue
-            document = document_create(
-                name=file.name,
-                content=file.content,
-                title=file.title or file.name,
-                stored=self.stored,
-                region_key=item_region_key(page),
-            )
+            if current is not None:
+                # Changed bytes: a new version of the localized file (same download URL).
+                document = file_version_add(current.document, file, stored=self.stored)
+            else:
+                document = document_create(
+                    name=file.name,
+                    content=file.content,
+                    title=file.title or file.name,
+                    stored=self.stored,
+                    region_key=item_region_key(page),
+                )
+                file_version_describe(document, file)
             localized_file_attach(
                 translation=page,
                 master=master,
@@ -383,16 +403,15 @@ class _Importer:
                         audience=audience,
                         files=spec.files,
                         tags=spec.tags,
+                        go_live_at=spec.go_live_at,
+                        expire_at=spec.expire_at,
                         stored=self.stored,
                     )
             except ValidationError as exc:
                 raise BundleError(f"{spec.label}: {'; '.join(exc.messages)}") from exc
             except (TranslationError, ValueError, DatabaseError) as exc:
                 raise BundleError(f"{spec.label}: {exc}") from exc
-            documents = [
-                a.document
-                for a in page.attachments.select_related("document").order_by("sort_order")
-            ]
+            documents = _item_documents(page)
             self.result.items[spec.key] = ImportedItem(spec.key, page, documents)
             self.result.count("items", created=created)
             self.progress(f"{'created' if created else 'updated'} item {spec.key}")
@@ -406,6 +425,25 @@ class _Importer:
         if key not in self.types:
             self.types[key] = PartnerType.objects.get(key=key)
         return self.types[key]
+
+
+def _item_documents(page: PortalItemPage) -> list[PortalDocument]:
+    """The item's files as the import left them: the attachments of its scheduled revision when
+    it waits for its go-live, else of its published state (the URLs are the same either way)."""
+    revision = page.get_latest_revision()
+    if (
+        revision is not None
+        and revision.approved_go_live_at is not None
+        and revision.approved_go_live_at > timezone.now()
+        and revision.pk != page.live_revision_id
+    ):
+        scheduled = revision.as_object()
+        return [a.document for a in sorted(scheduled.attachments.all(), key=_sort_order)]
+    return [a.document for a in page.attachments.select_related("document").order_by("sort_order")]
+
+
+def _sort_order(attachment: ItemAttachment) -> int:
+    return attachment.sort_order or 0
 
 
 def bundle_import(

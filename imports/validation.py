@@ -12,6 +12,7 @@ import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -129,6 +130,9 @@ class ItemSpec:
     # which of title / summary / body the entry gives (the others keep their translation).
     translation_of: str | None = None
     given: frozenset[str] = frozenset()
+    # The item's schedule (aware datetimes); None: none (a re-import clears an earlier one).
+    go_live_at: datetime | None = None
+    expire_at: datetime | None = None
 
 
 @dataclass
@@ -447,6 +451,8 @@ class _Validator:
                 "files",
                 "tags",
                 "translation_of",
+                "go_live_at",
+                "expire_at",
             ),
         )
         key = entry.key("key", pattern=ITEM_KEY_RE, max_length=120)
@@ -474,6 +480,7 @@ class _Validator:
             raise entry.fail(
                 None, f'organisation "{sorted(both)[0]}" is both in grants and in exceptions'
             )
+        go_live_at, expire_at = self._schedule(entry, translation=translation_of is not None)
         files = self._files(entry, locale, translation=translation_of is not None)
         tags = self._tags(entry)
         self.plan.items.append(
@@ -494,8 +501,32 @@ class _Validator:
                 tags,
                 translation_of,
                 frozenset(n for n in ("title", "summary", "body", "audience") if entry.has(n)),
+                go_live_at,
+                expire_at,
             )
         )
+
+    def _schedule(
+        self, entry: Entry, *, translation: bool
+    ) -> tuple[datetime | None, datetime | None]:
+        """``go_live_at`` and ``expire_at``: ISO 8601 with a UTC offset, expiry after go-live."""
+        if translation:
+            for name in ("go_live_at", "expire_at"):
+                if entry.data.get(name) is not None:
+                    raise entry.fail(
+                        name,
+                        "a translation follows its source's go-live and expiry (set them on "
+                        "the source)",
+                    )
+            return None, None
+        go_live_at = _aware_datetime(entry, "go_live_at")
+        expire_at = _aware_datetime(entry, "expire_at")
+        if go_live_at is not None and expire_at is not None and expire_at <= go_live_at:
+            raise entry.fail(
+                "expire_at",
+                f'"{entry.data["expire_at"]}" is not after go_live_at "{entry.data["go_live_at"]}"',
+            )
+        return go_live_at, expire_at
 
     def _locale_code(self, entry: Entry, name: str, value: str | None) -> str | None:
         """A content language code given in any case (``DE``, ``pt-BR``), in Django's form."""
@@ -588,7 +619,7 @@ class _Validator:
                 label,
                 file_data,
                 required=("name", "content_base64"),
-                optional=("language", "title", "localizes"),
+                optional=("language", "title", "localizes", "version_label", "version_notes"),
             )
             name = file_name(entry)
             content = file_content(entry)
@@ -612,9 +643,18 @@ class _Validator:
                 )
             if localizes and not translation:
                 raise entry.fail("localizes", "only a translation's files localize a source file")
+            # max_length: files.PortalDocument.version_label.
+            version_label = entry.text("version_label", blank=True, max_length=40)
+            version_notes = entry.text("version_notes", blank=True, max_length=5000)
             specs.append(
                 FileSpec(
-                    name=name, content=content, language=language, title=title, localizes=localizes
+                    name=name,
+                    content=content,
+                    language=language,
+                    title=title,
+                    localizes=localizes,
+                    version_label=version_label,
+                    version_notes=version_notes,
                 )
             )
         return specs
@@ -919,6 +959,26 @@ def _error_position(message: str) -> tuple[int, int]:
     if match is None or match.group(1) not in SECTIONS:
         return (-1, 0)
     return (SECTIONS.index(match.group(1)), int(match.group(2)))
+
+
+_OFFSET_EXAMPLE = "2026-05-01T09:00:00+02:00 or 2026-05-01T07:00:00Z"
+
+
+def _aware_datetime(entry: Entry, name: str) -> datetime | None:
+    """A date and time in ISO 8601 WITH a UTC offset (``Z`` or ``+02:00``), or None."""
+    value = entry.text(name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise entry.fail(
+            name, f'"{value}" is not an ISO 8601 date and time (e.g. {_OFFSET_EXAMPLE})'
+        ) from exc
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        # A naive time would be read in some server's zone: refused rather than guessed.
+        raise entry.fail(name, f'"{value}" has no UTC offset; give one, e.g. {_OFFSET_EXAMPLE}')
+    return moment
 
 
 def _locale_row(code: str):

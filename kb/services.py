@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 from wagtail import hooks
 from wagtail.blocks import StreamValue
-from wagtail.models import Locale, Page, Site
+from wagtail.models import Locale, Page, Revision, Site, TaskState, WorkflowState
 
 from files.models import PortalDocument, PortalImage
+from files.storage import content_sha256
 from files.uploads import StoredFiles, file_row_create
 from permissions.models import PartnerOrganization, PartnerType, Region, Tier
 from permissions.policies.principal import principal_for
@@ -62,6 +64,19 @@ class FileSpec:
     title: str = ""
     # On a translation: the title of the source's attachment this file localizes (its master).
     localizes: str = ""
+    # The label / "what changed" of the version these bytes are: given to a new version when the
+    # bytes changed, or set on the current version when only they changed; None leaves it as is.
+    version_label: str | None = None
+    version_notes: str | None = None
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+# ``item_upsert``'s go_live_at / expire_at default: leave the page's times as they are (None
+# clears them). Callers that own the schedule (import_bundle) always pass a value.
+KEEP = _Keep.KEEP
 
 
 @transaction.atomic
@@ -307,6 +322,8 @@ def item_upsert(
     files: Iterable[FileSpec] = (),
     extra: dict | None = None,
     tags: Iterable[str] | None = None,
+    go_live_at: datetime | None | _Keep = KEEP,
+    expire_at: datetime | None | _Keep = KEEP,
     publish: bool = True,
     stored: StoredFiles | None = None,
     user=None,
@@ -317,9 +334,22 @@ def item_upsert(
     ``None`` leaves an existing item's tags as they are. Tags are saved with the page and its
     revision, so they reach the search index only when the revision is published.
 
+    ``go_live_at`` / ``expire_at`` (aware datetimes; None clears, ``KEEP`` leaves them) are the
+    page's own. A go-live in the future SCHEDULES the revision instead of publishing it (Wagtail:
+    the revision's ``approved_go_live_at``): a new item is not live until then, and a live item
+    keeps serving its current content, files and times (its page row and attachment rows are not
+    written; the change lives in the scheduled revision only) until the scheduler publishes it.
+    ``expire_at`` is stored on the page: partners no longer see the item after it.
+
+    A file whose attachment exists (matched by title) with other bytes becomes a NEW VERSION of
+    that attachment's file (``files.versions.document_version_add``; same lineage, so the same
+    download URL), adopted by the revision published here; the same bytes add nothing (SHA-256
+    compared with the current version). See ``_sync_attachments``.
+
     Raises:
         ValueError: unknown ``kind``, a bad tag, or an existing item with this key is of another
             kind.
+        UploadRejected: a file (or a new version) was refused; nothing of it was stored.
     """
     model = MODEL_BY_CONTENT_KIND.get(kind)
     if model is None:
@@ -327,7 +357,7 @@ def item_upsert(
     wanted_tags = None if tags is None else list(dict.fromkeys(tag_normalise(t) for t in tags))
     audience = audience or Audience()
     existing = ItemKey.objects.filter(key=key).select_related("page").first()
-    before = None
+    moved = False
     if existing is not None:
         page = existing.page.specific
         if not isinstance(page, model):
@@ -336,9 +366,8 @@ def item_upsert(
             )
         if page.locale_id != parent.locale_id:
             raise ValueError(f"item {key!r} cannot move into another locale's tree")
-        before = _content_state(page, extra)
         if page.get_parent().pk != parent.pk:
-            before = None  # a move is a change
+            moved = True  # a move is a change
             # The old slug may be taken under the new parent.
             page.slug = _unique_slug(parent, page.slug)
             page.save(update_fields=["slug"])
@@ -349,6 +378,23 @@ def item_upsert(
         page = model(locale=parent.locale)
     if page.locale_id != parent.locale_id:
         raise ValueError(f"item {key!r}: parent is in another locale")
+    now = timezone.now()
+    wanted_go_live = page.go_live_at if go_live_at is KEEP else go_live_at
+    pending = _scheduled_revision(page) if existing is not None else None
+    # A live item given a future go-live: the change waits in a scheduled revision, partners
+    # keep the live rows until it is published (the page row is not written).
+    deferred = bool(
+        publish
+        and existing is not None
+        and page.live
+        and page.live_revision_id
+        and wanted_go_live is not None
+        and wanted_go_live > now
+    )
+    if deferred and pending is not None:
+        # Compare with (and build on) what is already scheduled, not with the live content.
+        page = pending.as_object()
+    before = None if existing is None or moved else _content_state(page, extra)
     page.title = title
     page.summary = summary
     page.body = body
@@ -356,29 +402,66 @@ def item_upsert(
     for name, value in (extra or {}).items():
         setattr(page, name, value)
     _audience_assign(page, audience)
+    if go_live_at is not KEEP:
+        page.go_live_at = go_live_at
+    if expire_at is not KEEP:
+        page.expire_at = expire_at
     if wanted_tags is not None and sorted(wanted_tags) != sorted_tag_names(page):
         page.tags.set(wanted_tags)  # in memory (modelcluster); saved with the page below
-    # A re-import of what is already live changes nothing: no revision, no publish (which would
-    # move last_published_at and tell every partner who downloaded the item that it changed).
-    unchanged = (
-        before is not None
-        and before == _content_state(page, extra)
-        and not page.has_unpublished_changes
-        and (page.live or not publish)
-    )
+    # A re-import of what is already live (or already scheduled) changes nothing: no revision,
+    # no publish (which would move last_published_at and tell every partner who downloaded the
+    # item that it changed).
+    same = before is not None and before == _content_state(page, extra)
+    if deferred:
+        unchanged = same and pending is not None
+    else:
+        unchanged = same and (
+            (not page.has_unpublished_changes and (page.live or not publish))
+            or bool(
+                publish
+                and not page.live
+                and pending is not None
+                and wanted_go_live is not None
+                and wanted_go_live > now
+            )
+            # Expired and taken offline by the scheduler: publishing it again (to be withdrawn
+            # again) would only tell partners it changed.
+            or bool(
+                publish
+                and page.expired
+                and not page.live
+                and page.expire_at is not None
+                and page.expire_at <= now
+            )
+        )
     if existing is None:
         page.slug = _unique_slug(parent, title)
         parent.add_child(instance=page)
         ItemKey.objects.create(key=key, page=page)
-    elif not unchanged:
+    elif not unchanged and not deferred:
         page.save()
-    files_changed = _sync_attachments(page, list(files), stored)
+    version_go_live = (
+        wanted_go_live if wanted_go_live is not None and wanted_go_live > now else None
+    )
+    files_changed = _sync_attachments(
+        page, list(files), stored, in_memory=deferred, go_live_at=version_go_live
+    )
     if not unchanged or files_changed:  # (files only: the page row is already as it should be)
         revision = page.save_revision(user=user, log_action=True)
         if publish:
             revision.publish(user=user)
-            page.refresh_from_db()
+            # Fresh: a scheduled revision's object holds its (not live) children in memory.
+            page = PortalItemPage.objects.get(pk=page.pk).specific
     return page
+
+
+def _scheduled_revision(page: Page):
+    """``page``'s latest revision when it is approved and waiting for its go-live (a scheduled
+    publish), else None."""
+    latest = page.get_latest_revision()
+    if latest is None or latest.approved_go_live_at is None or latest.pk == page.live_revision_id:
+        return None
+    return latest
 
 
 def _content_state(page: PortalItemPage, extra: dict | None) -> tuple:
@@ -396,6 +479,8 @@ def _content_state(page: PortalItemPage, extra: dict | None) -> tuple:
         sorted(o.pk for o in page.audience_grants.all()),
         sorted(o.pk for o in page.audience_exceptions.all()),
         sorted_tag_names(page),
+        page.go_live_at,
+        page.expire_at,
     )
 
 
@@ -427,21 +512,39 @@ def sorted_tag_names(page: PortalItemPage) -> list[str]:
 
 
 def _sync_attachments(
-    page: PortalItemPage, files: list[FileSpec], stored: StoredFiles | None
+    page: PortalItemPage,
+    files: list[FileSpec],
+    stored: StoredFiles | None,
+    *,
+    in_memory: bool = False,
+    go_live_at: datetime | None = None,
 ) -> bool:
     """Make the item's attachments ``files``; True when anything changed.
+
+    Files are matched to attachments by title. Bytes equal to the attachment's current version
+    (SHA-256) add nothing (a changed ``version_label`` / ``version_notes`` is set on that
+    version); other bytes become a new version of the attachment's file (same lineage, so the
+    same download URL; ``rollback_of`` names an older version with the same bytes), and the
+    attachment points at it. An attachment the files no longer list is removed; its file's
+    versions are deleted only when no item uses that file any more (``_delete_unused_documents``).
 
     A spec with ``localizes`` (on a translation) becomes the localized file of the source's
     attachment with that title, recorded as translating the master's current file when the
     file or its master is new (an unchanged re-import keeps what it translates).
 
+    ``in_memory``: the attachments are changed on ``page``'s in-memory children only (a
+    scheduled revision of a live item: the live rows stay as they are, nothing is deleted).
+    ``go_live_at`` is recorded on new versions (the go-live of the revision adopting them).
+
     Raises:
         ValueError: ``localizes`` on a page that is no translation, or no such source file.
+        UploadRejected: a file was refused (files.validation); nothing of it was stored.
     """
-    current = {a.document.title: a for a in page.attachments.select_related("document")}
+    children = list(page.attachments.all()) if page.pk else []
+    current = {a.document.title: a for a in children}
     changed = False
     region_key = item_region_key(page)
-    keep = set()
+    keep: list[ItemAttachment] = []
     masters: dict[str, ItemAttachment] = {}
     if any(spec.localizes for spec in files):
         from .selectors import translation_source
@@ -459,51 +562,132 @@ def _sync_attachments(
             master = masters.get(spec.localizes)
             if master is None:
                 raise ValueError(f'item {page.pk}: the source has no file "{spec.localizes}"')
-        digest = hashlib.sha1(spec.content, usedforsecurity=False).hexdigest()
         title = spec.title or spec.name
         attachment = current.get(title)
-        if attachment is not None and attachment.document.file_hash == digest:
+        if attachment is not None and attachment.document.get_sha256() == content_sha256(
+            spec.content
+        ):
+            file_version_describe(attachment.document, spec)
+            touched = []
             if attachment.master_id != (master.pk if master else None):
                 attachment.master = master
                 attachment.master_sha256 = master.document.get_sha256() if master else ""
-                attachment.save(update_fields=["master", "master_sha256"])
-                changed = True
+                touched += ["master", "master_sha256"]
             if attachment.sort_order != order:
                 attachment.sort_order = order
-                attachment.save(update_fields=["sort_order"])
+                touched.append("sort_order")
+            if touched:
                 changed = True
+                if not in_memory:
+                    attachment.save(update_fields=touched)
         else:
             changed = True
-            document = document_create(
-                name=spec.name,
-                content=spec.content,
-                title=title,
-                stored=stored,
-                region_key=region_key,
-            )
             if attachment is None:
+                document = document_create(
+                    name=spec.name,
+                    content=spec.content,
+                    title=title,
+                    stored=stored,
+                    region_key=region_key,
+                )
+                if spec.version_label or spec.version_notes:
+                    file_version_describe(document, spec)
                 attachment = ItemAttachment(page=page, title=title)
+            else:
+                document = file_version_add(
+                    attachment.document, spec, stored=stored, go_live_at=go_live_at
+                )
             attachment.document, attachment.sort_order = document, order
             attachment.master = master
             attachment.master_sha256 = master.document.get_sha256() if master else ""
-            attachment.save()
-        keep.add(attachment.pk)
-    removed, _ = ItemAttachment.objects.filter(page=page).exclude(pk__in=keep).delete()
-    _delete_unused_documents([a.document for a in current.values()], stored)
+            if not in_memory:
+                attachment.save()
+        keep.append(attachment)
+    if in_memory:
+        page.attachments.set(keep)
+        return changed or len(keep) != len(children)
+    removed, _ = (
+        ItemAttachment.objects.filter(page=page).exclude(pk__in=[a.pk for a in keep]).delete()
+    )
+    _delete_unused_documents([a.document for a in children], stored)
     return changed or bool(removed)
+
+
+def file_version_add(
+    current: PortalDocument,
+    spec: FileSpec,
+    *,
+    stored: StoredFiles | None = None,
+    go_live_at: datetime | None = None,
+) -> PortalDocument:
+    """Add ``spec``'s bytes as a new version of the file ``current`` is a version of (an
+    import's changed file): labelled and described as ``spec`` says, recorded as restoring the
+    newest older version with the same bytes if there is one. Not adopted by any item yet.
+
+    Raises:
+        UploadRejected: the file was refused; no row and no stored object are left.
+    """
+    from files.versions import document_version_add
+
+    lineage = current.lineage or current.pk
+    same_bytes = (
+        PortalDocument.objects.filter(lineage=lineage, sha256=content_sha256(spec.content))
+        .order_by("-version_number")
+        .first()
+    )
+    return document_version_add(
+        current,
+        name=spec.name,
+        content=spec.content,
+        label=spec.version_label or "",
+        notes=spec.version_notes or "",
+        go_live_at=go_live_at,
+        rollback_of=same_bytes,
+        stored=stored,
+    )
+
+
+def file_version_describe(document: PortalDocument, spec: FileSpec) -> None:
+    """Set ``spec``'s version label / notes (those it gives) on ``document``, the current
+    version of an unchanged file: a relabelling is not a new version."""
+    fields = []
+    if spec.version_label is not None and spec.version_label != document.version_label:
+        document.version_label = spec.version_label
+        fields.append("version_label")
+    if spec.version_notes is not None and spec.version_notes != document.version_notes:
+        document.version_notes = spec.version_notes
+        fields.append("version_notes")
+    if fields:
+        document.save(update_fields=fields)
 
 
 def _delete_unused_documents(
     documents: list[PortalDocument], stored: StoredFiles | None = None
 ) -> None:
-    """Delete documents that no attachment or asset references any more. Wagtail removes the
-    file on commit (post_delete → on_commit), so a rollback never loses a file a row needs; the
-    journal also records it, for a process killed between the commit and that removal."""
+    """Delete the files that no item uses any more: for each of ``documents``, every version of
+    its file (lineage) when no attachment or marketing asset references any of them; a file
+    still used anywhere keeps its whole history. Wagtail removes the stored objects on commit
+    (post_delete → on_commit), so a rollback never loses a file a row needs; the journal also
+    records them, for a process killed between the commit and that removal."""
+    from .models import MarketingAssetPage
+
+    seen: set[int] = set()
     for document in documents:
-        if not document.attachments.exists() and not document.master_of.exists():
+        lineage = document.lineage or document.pk
+        if lineage in seen:
+            continue
+        seen.add(lineage)
+        versions = list(PortalDocument.objects.filter(Q(lineage=lineage) | Q(pk=document.pk)))
+        pks = [version.pk for version in versions]
+        if (
+            ItemAttachment.objects.filter(document_id__in=pks).exists()
+            or MarketingAssetPage.objects.filter(master_document_id__in=pks).exists()
+        ):
+            continue
+        for version in versions:
             if stored is not None:
-                stored.intend(document.file.name)
-            document.delete()
+                stored.intend(version.file.name)
+            version.delete()
 
 
 # --- downloads ------------------------------------------------------------------------------
@@ -821,8 +1005,9 @@ def document_version_delete(version: PortalDocument) -> None:
     (local or S3, in its residency bucket) once the transaction commits.
 
     Raises:
-        ValueError: an item's published state or latest revision still uses this version, or
-            it is a localized file's recorded master (delete those uses first).
+        ValueError: an item's published state or latest revision still uses this version, a
+            revision under review in a workflow or scheduled to go live names it, or it is a
+            localized file's recorded master (delete those uses first).
     """
     from files.versions import document_version_delete as delete
 
@@ -851,4 +1036,37 @@ def document_version_delete(version: PortalDocument) -> None:
             raise ValueError(
                 f"v{version.version_number} is proposed in the latest revision of page {page.pk}"
             )
+        # Revisions Wagtail will still load as pages: the one a workflow's task reviews (its
+        # approval reads it, even when a later draft exists) and one approved to go live later
+        # (the scheduler publishes it). A revision naming a deleted version cannot be loaded
+        # (ItemAttachment.document is PROTECT), so those would fail.
+        for why, revision in _revisions_in_flight(page):
+            if _revision_names_document(revision.content, version.pk):
+                raise ValueError(
+                    f"v{version.version_number} is in a revision of page {page.pk} {why}"
+                )
     delete(version)
+
+
+def _revisions_in_flight(page: Page) -> list[tuple[str, Revision]]:
+    """``page``'s revisions under review in an active workflow, and those scheduled to go live."""
+    pk = str(page.pk)
+    states = WorkflowState.objects.active().filter(
+        base_content_type=page.get_base_content_type(), object_id=pk
+    )
+    reviewed = Revision.page_revisions.filter(
+        object_id=pk,
+        pk__in=TaskState.objects.filter(workflow_state__in=states).values("revision_id"),
+    )
+    scheduled = Revision.page_revisions.filter(object_id=pk, approved_go_live_at__isnull=False)
+    return [("under review", r) for r in reviewed] + [
+        ("scheduled to go live", r) for r in scheduled
+    ]
+
+
+def _revision_names_document(content: dict, pk: int) -> bool:
+    """Does a page revision's stored content name document ``pk`` (an attachment's file or a
+    marketing asset's master)? Read from the JSON: no page is built from it."""
+    if content.get("master_document") == pk:
+        return True
+    return any(child.get("document") == pk for child in content.get("attachments") or ())

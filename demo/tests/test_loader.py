@@ -21,7 +21,7 @@ from demo import loader
 from demo.loader import ANYONE_SIGNED_IN, DemoDataError, Doc, Rule, html
 
 #: sha256 of _canonical(_fresh()) (issue #11's demo; before it: 0f0b3c1c…, demo/data.py's).
-DEMO_DIGEST = "49b20bd0ab7b75d5e193fedd40065ea9e9634b80597a816a6b4b8f0c968d01b4"
+DEMO_DIGEST = "c7822e89f37734dc14bc6c4d818d18fa53a7729fb44011cd08c7fd8fab443483"
 
 
 def _canonical(data: loader.DemoData) -> str:
@@ -64,7 +64,13 @@ def test_shapes_and_defaults():
     assert lounge.rule == Rule(min_tier="platinum")
     assert next(s for s in data.sections if s.slug == "training").rule == ANYONE_SIGNED_IN
     x1 = data.items[0]
-    assert x1.attachments == (Doc("X1 Edge Router datasheet", "en", 3, "SD-WAN branch router"),)
+    assert x1.attachments[0].title == "X1 Edge Router datasheet"
+    assert (x1.attachments[0].pages, x1.attachments[0].subtitle) == (3, "SD-WAN branch router")
+    # Later versions of the file: v2 published, v3 pending (docs/file-versions.md).
+    assert [(v.label, v.pending) for v in x1.attachments[0].versions] == [
+        ("2026.2", False),
+        ("2027.1", True),
+    ]
     german = next(i for i in data.items if i.key == "demo-de-x1-datasheet")
     assert german.attachments[0] == Doc(
         "X1 Edge Router – Datenblatt",

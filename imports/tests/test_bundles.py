@@ -129,8 +129,11 @@ def test_example_bundle_imports_and_links_resolve(portal, tmp_path, client):
     assert list(payload["items"]) == [item["key"] for item in bundle["items"]]
     root_url = Site.objects.get(is_default_site=True).root_url
     for entry in payload["items"].values():
-        # CLARIFICATIONS 11: the key set only ever grows (url, files; id and locale added).
-        assert set(entry) == {"url", "files", "id", "locale"}
+        # CLARIFICATIONS 11: the key set only ever grows (url, files; id and locale added;
+        # file_versions by issue #12).
+        assert set(entry) == {"url", "files", "id", "locale", "file_versions"}
+        assert [f["url"] for f in entry["file_versions"]] == entry["files"]
+        assert all(f["version"] == 1 for f in entry["file_versions"])
         page = Page.objects.get(pk=entry["id"])
         assert entry["locale"] == page.locale.language_code
         assert entry["url"].startswith(root_url + "/")
@@ -145,6 +148,7 @@ def test_example_bundle_imports_and_links_resolve(portal, tmp_path, client):
     sheet = bundle["items"][0]
     original = base64.b64decode(sheet["files"][0]["content_base64"])
     [file_url] = payload["items"]["x1-sheet"]["files"]
+    assert payload["items"]["x1-sheet"]["file_versions"][0]["version_label"] == "2026.1"
     response = client.get(file_url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == original
