@@ -20,8 +20,9 @@ import pytest
 from demo import loader
 from demo.loader import ANYONE_SIGNED_IN, DemoDataError, Doc, Rule, html
 
-#: sha256 of _canonical(_fresh()) (issue #11's demo; before it: 0f0b3c1c…, demo/data.py's).
-DEMO_DIGEST = "c7822e89f37734dc14bc6c4d818d18fa53a7729fb44011cd08c7fd8fab443483"
+#: sha256 of _canonical(_fresh()) (issue #12's: Anna and Petr get the daily digest; before it:
+#: c7822e89…, issue #11's demo; before that: 0f0b3c1c…, demo/data.py's).
+DEMO_DIGEST = "c334049292531062164e67eb954b2150ef822db24ecd82971ed640785c281029"
 
 
 def _canonical(data: loader.DemoData) -> str:
@@ -58,6 +59,11 @@ def test_shapes_and_defaults():
     assert kestrel.status == "suspended"
     assert "\n" in kestrel.contact_block
     anna = next(u for u in data.users if u.email == "anna@acme.example")
+    assert anna.digest == "daily"
+    assert {u.email for u in data.users if u.digest} == {
+        "anna@acme.example",
+        "petr@brightline.example",
+    }
     assert (anna.organization, anna.role, anna.name) == ("acme", "member", "Anna Schmidt")
     assert isinstance(anna.sees, tuple)
     lounge = next(s for s in data.sections if s.slug == "platinum-lounge")
