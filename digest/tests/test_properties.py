@@ -5,14 +5,14 @@ names only what the recipient themself downloaded, by the title they saw (CLARIF
 The worlds are the policy property test's (permissions/tests/test_policy_properties.py: tiers,
 regions with parents, partner types, organisations some suspended, a tree of items with random
 audiences and live states, grants, exceptions, German translations with their own rules, sources
-unpublished after translating), plus an unaffiliated and a staff user. On top, Hypothesis draws
-each item's first and last publication, files on some items, each user's language and time zone,
-and downloads (of a file version or of the item, also of items the user can no longer see); then
-a downloaded file gets a new version published, or its version expires, or nothing. The oracle
-is ``page_policy.can_view``, asked at sending time: every item named outside the withdrawn
-section, and every item linked anywhere, passes it; the withdrawn section names exactly the
-``title_seen`` of the user's own withdrawn downloads. Examples: the hypothesis profile's, at
-most 30.
+unpublished after translating), plus an unaffiliated and a staff user. On top, Hypothesis draws each
+item's first and last publication, files on some items, each user's language and time zone, the
+digest or only the new-version e-mail (``notify_new_versions``), and downloads (of a file version or
+of the item, also of items the user can no longer see); then a downloaded file gets a new version
+published, or its version expires, or nothing. The oracle is ``page_policy.can_view``, asked at
+sending time: every item named outside the withdrawn section, and every item linked anywhere, passes
+it; the withdrawn section names exactly the ``title_seen`` of the user's own withdrawn downloads.
+Examples: the hypothesis profile's, at most 30.
 
 The version-aware reads check expiry against the real clock, so the run happens now (not at a
 fixed moment) and every time is drawn relative to it.
@@ -110,10 +110,15 @@ class DigestNamesOnlyVisibleItems(TestCase):
             )
             files[item.pk] = ItemAttachment.objects.create(page=item, document=document)
         since: dict[int, datetime] = {}
+        versions_only: set[int] = set()  # no digest, the new-version e-mail (downloads only)
         for user in users:
             user.preferred_language = data.draw(st.sampled_from(["en", "de", "cs"]))
             user.time_zone = data.draw(st.sampled_from(ZONES))
             user.digest_frequency = DigestFrequency.DAILY
+            if data.draw(st.sampled_from([False, False, True])):
+                user.digest_frequency = DigestFrequency.NONE
+                user.notify_new_versions = True
+                versions_only.add(user.pk)
             user.save()
             slot = digest_slot(now, ZoneInfo(user.time_zone), DigestFrequency.DAILY)
             since[user.pk] = slot - timedelta(days=1)
@@ -135,6 +140,22 @@ class DigestNamesOnlyVisibleItems(TestCase):
                 )
                 at = now - timedelta(hours=data.draw(st.integers(1, 96)))
                 DownloadEvent.objects.filter(pk=download.pk).update(downloaded_at=at)
+        # The staff user (who sees every live item) downloaded every file three days ago. The
+        # portal records partners' downloads only, but the reads do not ask whose they are, and
+        # this makes "a new version of a file you downloaded" common in the examples.
+        by_pk = {item.pk: item for item in items}
+        for item_pk, attachment in files.items():
+            download = DownloadEvent.objects.create(
+                user=users[-1],
+                item_id=item_pk,
+                document=attachment.document,
+                lineage=attachment.document.lineage,
+                version_number=attachment.document.version_number,
+                title_seen=by_pk[item_pk].title,
+            )
+            DownloadEvent.objects.filter(pk=download.pk).update(
+                downloaded_at=now - timedelta(days=3)
+            )
         # After the downloads: a new version published, the version expired, or nothing.
         for item_pk, attachment in files.items():
             change = data.draw(st.sampled_from(["new version", "new version", "expired", "none"]))
@@ -209,7 +230,7 @@ class DigestNamesOnlyVisibleItems(TestCase):
                 if not page_policy.can_view(user, item):
                     continue
                 changed = start < item.last_published_at <= now
-                wanted = changed and item.locale_id in readable
+                wanted = changed and item.locale_id in readable and user.pk not in versions_only
                 attachment = ItemAttachment.objects.filter(page=item).first()
                 if changed and attachment is not None:
                     document = attachment.document
