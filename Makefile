@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
 
-.PHONY: run test test-s3 test-browser install messages migrate seed serve lint format imports \
+.PHONY: run test test-s3 test-browser install messages migrate seed serve serve-with-worker lint format imports \
 	typecheck check ci bench bench-storage bench-download bench-versions clean
 
 $(VENV)/.installed: pyproject.toml
@@ -36,8 +36,18 @@ seed: migrate
 serve:
 	$(MANAGE) runserver 127.0.0.1:8000
 
-## Create the venv, install, migrate, seed the demo and serve it on 127.0.0.1:8000.
-run: seed serve
+## The server and one task worker beside it (scheduled publishing and expiry, docs/scheduling.md),
+## as one command: the worker runs in the background and is stopped (SIGTERM: it finishes its
+## current job) when the server stops, Ctrl+C included. The worker does not reload on code
+## changes as runserver does: stop and start again after changing a job.
+serve-with-worker:
+	@$(MANAGE) portal_worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
+	$(MANAGE) runserver 127.0.0.1:8000
+
+## Create the venv, install, migrate, seed the demo and serve it on 127.0.0.1:8000 with a worker.
+run: seed serve-with-worker
 
 ## The fast test suite (SQLite; server legs are skipped unless their address is set).
 test: install
@@ -66,7 +76,7 @@ imports: install
 	$(VENV)/bin/lint-imports
 	$(PY) .ci/declared_imports.py
 
-## mypy with django-stubs: strict on permissions/ and files/, the rest checked non-strict.
+## mypy with django-stubs: strict on permissions/, files/ and scheduling/, the rest checked non-strict.
 typecheck: install
 	$(VENV)/bin/mypy
 

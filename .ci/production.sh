@@ -6,7 +6,8 @@
 #
 # A fresh PostgreSQL database, a Redis database of its own (flushed), migrate + seed_demo +
 # collectstatic under the production settings, then gunicorn (portal_site.wsgi, 2 workers x 2
-# threads) and the django-tasks worker (`manage.py db_worker`) in the background, and the smoke
+# threads) and the task worker (`manage.py portal_worker`: django-tasks' db_worker plus the
+# scheduled jobs) in the background, and the smoke
 # driver .ci/production_smoke.py against them: partner and staff logins, home, library, item,
 # download, cover image, search (indexed by the worker), admin dashboard and explorer, 404 for
 # hidden items. The leg fails on any 5xx or unexpected status, and when gunicorn or the worker
@@ -71,11 +72,28 @@ echo "--- gunicorn on 127.0.0.1:$PORT and the task worker"
 "$PY" -m gunicorn -c portal_site/gunicorn.conf.py --bind "127.0.0.1:$PORT" \
   --workers 2 --threads 2 portal_site.wsgi >"$work/gunicorn.log" 2>&1 &
 pids+=($!)
-"$PY" manage.py db_worker --no-startup-delay --interval 0.5 >"$work/worker.log" 2>&1 &
+"$PY" manage.py portal_worker --no-startup-delay --interval 0.5 --schedule-interval 2 \
+  >"$work/worker.log" 2>&1 &
 pids+=($!)
 
 smoke_rc=0
 "$PY" .ci/production_smoke.py --base-url "http://127.0.0.1:$PORT" || smoke_rc=$?
+
+# The worker ran the scheduled jobs (the first run is due at its start): each ran, none failed.
+"$PY" - <<'EOF' || smoke_rc=1
+import django
+
+django.setup()
+from scheduling.models import ScheduledJob
+from scheduling.registry import jobs_registered
+
+rows = {job.name: job for job in ScheduledJob.objects.all()}
+for name in jobs_registered():
+    row = rows.get(name)
+    if row is None or row.run_count < 1 or row.failure_count:
+        raise SystemExit(f"scheduled job {name} did not run cleanly: {row and row.last_error}")
+    print(f"scheduled job {name}: {row.run_count} run(s), next at {row.next_run_at:%H:%M:%S}")
+EOF
 
 # Both processes must still be running: a crash after the smoke would otherwise pass unseen.
 for pid in "${pids[@]}"; do

@@ -19,10 +19,16 @@ class UserPreferencesMiddleware:
 
     Runs after AuthenticationMiddleware; anonymous visitors keep the language negotiated by
     LocaleMiddleware (Accept-Language) and UTC.
+
+    Wagtail's admin views activate the zone of the user's Wagtail profile instead
+    (``UserProfile.current_time_zone``, else settings.TIME_ZONE, UTC), so on admin requests the
+    profile is brought in step with ``User.time_zone`` first (``admin_time_zone_sync``): editors
+    see and enter go-live and expiry times in their own zone.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.admin_prefix = None
 
     def __call__(self, request):
         user = getattr(request, "user", None)
@@ -31,9 +37,42 @@ class UserPreferencesMiddleware:
                 timezone.activate(zoneinfo.ZoneInfo(user.time_zone or "UTC"))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
+            if user.is_staff and request.path.startswith(self._admin_prefix()):
+                admin_time_zone_sync(user)
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+    def _admin_prefix(self) -> str:
+        if self.admin_prefix is None:
+            from django.urls import reverse
+
+            self.admin_prefix = reverse("wagtailadmin_home")
+        return self.admin_prefix
+
+
+def admin_time_zone_sync(user) -> None:
+    """Make Wagtail's profile of ``user`` carry the user's time zone (``User.time_zone`` is the
+    one the portal's profile page edits; a change in Wagtail's own account settings is copied
+    back by accounts.signal_handlers). Reads the profile once per admin request (Wagtail reads
+    the same cached object); writes only when they differ."""
+    from django.db import IntegrityError, transaction
+    from wagtail.users.models import UserProfile
+
+    wanted = user.time_zone or "UTC"
+    try:
+        profile = user.wagtail_userprofile
+    except UserProfile.DoesNotExist:
+        try:
+            with transaction.atomic():
+                profile = UserProfile.objects.create(user=user, current_time_zone=wanted)
+        except IntegrityError:  # a concurrent admin request of the same user made it
+            profile = UserProfile.objects.get(user=user)
+        user.wagtail_userprofile = profile
+    if profile.current_time_zone != wanted:
+        # update(): no post_save, which would copy the zone back to the user.
+        UserProfile.objects.filter(pk=profile.pk).update(current_time_zone=wanted)
+        profile.current_time_zone = wanted
 
 
 def ui_language(request) -> dict:

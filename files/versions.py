@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from .models import PortalDocument
 from .storage import split_name
@@ -20,8 +21,10 @@ from .uploads import StoredFiles, file_row_create
 
 
 def document_versions(lineage: int) -> QuerySet[PortalDocument]:
-    """Every version of the file ``lineage``, newest first."""
-    return PortalDocument.objects.filter(lineage=lineage).order_by("-version_number")
+    """Every version of the file ``lineage`` that was not deleted, newest first."""
+    return PortalDocument.objects.filter(lineage=lineage, deleted_at__isnull=True).order_by(
+        "-version_number"
+    )
 
 
 def document_version_latest(lineage: int) -> PortalDocument | None:
@@ -55,11 +58,11 @@ def document_version_add(
     lineage = key.lineage or key.pk
     # Lock the lineage's rows: two uploads at once get consecutive numbers, not one twice.
     rows = list(PortalDocument.objects.select_for_update().filter(lineage=lineage).order_by("pk"))
-    newest = max(rows, key=lambda row: row.version_number, default=key)
-    number = (
-        PortalDocument.objects.filter(lineage=lineage).aggregate(n=Max("version_number"))["n"] or 0
-    ) + 1
-    region_key = split_name(newest.file.name)[0]
+    alive = [row for row in rows if row.deleted_at is None] or [key]
+    newest = max(alive, key=lambda row: row.version_number)
+    # Deleted versions count too (their rows stay as tombstones): a number is never reused.
+    number = max((row.version_number for row in rows), default=0) + 1
+    region_key = split_name(newest.file.name)[0] if newest.file.name else None
     return file_row_create(
         PortalDocument,
         "document",
@@ -107,7 +110,13 @@ def document_version_rollback(
 
 
 def document_version_delete(version: PortalDocument) -> None:
-    """Delete one version: its row now and its stored object once the transaction commits
-    (Wagtail's document post_delete handler, in whatever bucket the object is). Callers check
-    first that no item uses it (kb.services.document_version_delete)."""
-    version.delete()
+    """Delete one version: its stored object (in whatever bucket it is) once the transaction
+    commits; the row stays as a tombstone (``deleted_at`` set, ``file`` empty), so the version
+    number is never given again and older page revisions that named it still open. Callers
+    check first that no item uses it (kb.services.document_version_delete)."""
+    name, storage = version.file.name, version.file.storage
+    now = timezone.now()
+    PortalDocument.objects.filter(pk=version.pk).update(deleted_at=now, file="")
+    version.deleted_at, version.file.name = now, ""
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))

@@ -11,6 +11,18 @@ class KbConfig(AppConfig):
 
         register_signal_handlers()
         _stop_reference_index_tasks_for_attachments()
+        _register_scheduled_jobs()
+
+
+def _register_scheduled_jobs() -> None:
+    """Periodic jobs about pages, run by every task worker (docs/scheduling.md)."""
+    from datetime import timedelta
+
+    from scheduling.registry import job_register
+
+    from .scheduled import pages_publish_scheduled
+
+    job_register("pages.publish_scheduled", timedelta(minutes=1), pages_publish_scheduled)
 
 
 def _stop_reference_index_tasks_for_attachments() -> None:

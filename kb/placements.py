@@ -48,8 +48,10 @@ def document_and_image_placements() -> Iterator[Placement]:
     ):
         image_pages.setdefault(image_id, set()).add(page_id)
 
-    for pk, lineage, name in PortalDocument.objects.values_list("pk", "lineage", "file").order_by(
-        "pk"
+    for pk, lineage, name in (
+        PortalDocument.objects.filter(deleted_at__isnull=True)
+        .values_list("pk", "lineage", "file")
+        .order_by("pk")
     ):
         keys = {page_key(p) for p in doc_pages.get(lineage or pk, ())}
         yield Placement(f"document {pk}", PortalDocument, pk, "file", name, required_key(keys))
@@ -85,7 +87,9 @@ def item_placements(page_id: int) -> list[Placement]:
 
     result = []
     # Every version of each file the item uses, judged by all the items using any version.
-    for document in PortalDocument.objects.filter(lineage__in=lineages - {None}):
+    for document in PortalDocument.objects.filter(
+        lineage__in=lineages - {None}, deleted_at__isnull=True
+    ):
         users = set(
             ItemAttachment.objects.filter(document__lineage=document.lineage).values_list(
                 "page_id", flat=True

@@ -977,6 +977,8 @@ def attachment_version_propose(
     Raises:
         ValueError: the page uses no version of that file.
     """
+    if version.deleted_at is not None:
+        raise ValueError(f"v{version.version_number} was deleted")
     lineage = version.lineage or version.pk
     # From a fresh row: the caller's page object must not pick up the draft's children.
     draft = Page.objects.get(pk=page.pk).specific.get_latest_revision_as_object()

@@ -339,6 +339,12 @@ class PageAudience(models.Model):
     # A translation's own fields as its editor set them (own_* hold them AND the source's rule):
     # what the access audit compares with. None for pages that are not translations.
     translation_own = models.JSONField(null=True, blank=True)
+    # Expiry (docs/scheduling.md): the page's own ``expire_at`` (for a translation, the earlier
+    # of its own and its source's), and the earliest one down the chain. A page whose effective
+    # expiry has passed is hidden from every partner by the queries themselves, before any
+    # scheduler unpublishes it. Compiled with the rest on every publish.
+    own_expire_at = models.DateTimeField(null=True, blank=True)
+    eff_expire_at = models.DateTimeField(null=True, blank=True)
     eff_public = models.BooleanField(default=False)
     eff_min_rank = models.PositiveIntegerField(null=True, blank=True)
     eff_regions = models.TextField(null=True, blank=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
@@ -110,14 +111,19 @@ def _effective_columns(eff: Effective) -> tuple[object, ...]:
     )
 
 
-def _nearest_ancestor_effective(page: Page) -> Effective:
+def _nearest_ancestor_row(page: Page) -> PageAudience | None:
     paths = [page.path[: Page.steplen * d] for d in range(1, page.depth)]
-    row = (
+    return (
         PageAudience.objects.filter(page__path__in=paths).order_by("-page__depth").first()
         if paths
         else None
     )
-    return _effective_of(row) if row else UNRESTRICTED
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    """The earliest of the given expiry times (None: never expires)."""
+    known = [moment for moment in moments if moment is not None]
+    return min(known) if known else None
 
 
 def _own_effective(row: PageAudience) -> Effective:
@@ -176,6 +182,8 @@ class _OwnRule:
     source_live: bool = True
     detached: bool = False
     translation_own: dict[str, Any] | None = None
+    # A translation expires with its source (visible(translation) needs visible(source)).
+    source_expire_at: datetime | None = None
 
 
 _NOBODY = frozenset[int]()
@@ -229,6 +237,7 @@ def _translation_rule(
         source_id=source.pk,
         source_live=source.live,
         translation_own=raw,
+        source_expire_at=source.expire_at,
     )
 
 
@@ -244,8 +253,11 @@ def _raw_own(page: Page) -> dict[str, Any]:
 
 def _write_row(page: Page, rule: _OwnRule, parents: dict[int, int | None]) -> PageAudience:
     """Save a node's compiled row from its own rule and re-derive its subtree."""
+    ancestor = _nearest_ancestor_row(page)
+    own_expire_at = _earliest(page.expire_at, rule.source_expire_at)
+    eff_expire_at = _earliest(own_expire_at, ancestor.eff_expire_at if ancestor else None)
     eff = combine(
-        _nearest_ancestor_effective(page),
+        _effective_of(ancestor) if ancestor else UNRESTRICTED,
         public=rule.public,
         min_rank=rule.min_rank,
         regions=rule.regions,
@@ -268,10 +280,12 @@ def _write_row(page: Page, rule: _OwnRule, parents: dict[int, int | None]) -> Pa
             "source_live": rule.source_live,
             "detached": rule.detached,
             "translation_own": rule.translation_own,
+            "own_expire_at": own_expire_at,
+            "eff_expire_at": eff_expire_at,
             **dict(zip(EFFECTIVE_FIELDS, _effective_columns(eff), strict=True)),
         },
     )
-    _recompute_subtree(page.path, page.depth, eff, parents)
+    _recompute_subtree(page.path, page.depth, eff, parents, eff_expire_at)
     return row
 
 
@@ -345,18 +359,21 @@ def audience_follow_source(*, page: Page) -> int:
 
 
 def _recompute_rows(
-    rows: list[PageAudience], base: dict[str, Effective], parents: dict[int, int | None]
+    rows: list[PageAudience],
+    base: dict[str, tuple[Effective, datetime | None]],
+    parents: dict[int, int | None],
 ) -> None:
-    """Recompute effective rules of ``rows`` (sorted by path) top-down and save the changes."""
+    """Recompute effective rules and expiry of ``rows`` (sorted by path) top-down and save the
+    changes; ``base``: the effective rule and expiry above them, by path."""
     by_path = dict(base)
     changed = []
     for row in rows:
         path = row.page.path
-        parent_eff = UNRESTRICTED
+        parent_eff, parent_expire_at = UNRESTRICTED, None
         for depth in range(len(path) // Page.steplen - 1, 0, -1):
             prefix = path[: Page.steplen * depth]
             if prefix in by_path:
-                parent_eff = by_path[prefix]
+                parent_eff, parent_expire_at = by_path[prefix]
                 break
         eff = combine(
             parent_eff,
@@ -368,17 +385,25 @@ def _recompute_rows(
             grants=parse_tokens(row.own_grants) or frozenset(),
             exceptions=parse_tokens(row.own_exceptions) or frozenset(),
         )
-        by_path[path] = eff
-        new = _effective_columns(eff)
-        if new != tuple(getattr(row, name) for name in EFFECTIVE_FIELDS):
-            for name, value in zip(EFFECTIVE_FIELDS, new, strict=True):
+        expire_at = _earliest(row.own_expire_at, parent_expire_at)
+        by_path[path] = (eff, expire_at)
+        new = (*_effective_columns(eff), expire_at)
+        if new != tuple(getattr(row, name) for name in _RECOMPUTED_FIELDS):
+            for name, value in zip(_RECOMPUTED_FIELDS, new, strict=True):
                 setattr(row, name, value)
             changed.append(row)
-    PageAudience.objects.bulk_update(changed, EFFECTIVE_FIELDS, batch_size=500)
+    PageAudience.objects.bulk_update(changed, _RECOMPUTED_FIELDS, batch_size=500)
+
+
+_RECOMPUTED_FIELDS = [*EFFECTIVE_FIELDS, "eff_expire_at"]
 
 
 def _recompute_subtree(
-    path: str, depth: int, eff: Effective, parents: dict[int, int | None]
+    path: str,
+    depth: int,
+    eff: Effective,
+    parents: dict[int, int | None],
+    expire_at: datetime | None,
 ) -> None:
     rows = list(
         PageAudience.objects.filter(page__path__startswith=path, page__depth__gt=depth)
@@ -386,7 +411,7 @@ def _recompute_subtree(
         .only("page__path", *[f.name for f in PageAudience._meta.concrete_fields])
         .order_by("page__path")
     )
-    _recompute_rows(rows, {path: eff}, parents)
+    _recompute_rows(rows, {path: (eff, expire_at)}, parents)
 
 
 def _translation_rows_recompile(
@@ -410,16 +435,25 @@ def audience_recompute_subtree(*, page: Page) -> None:
     row = PageAudience.objects.filter(page_id=page.pk).first()
     parents = region_ancestry()
     if row is None:
-        _recompute_subtree(page.path, page.depth, _nearest_ancestor_effective(page), parents)
+        ancestor = _nearest_ancestor_row(page)
+        _recompute_subtree(
+            page.path,
+            page.depth,
+            _effective_of(ancestor) if ancestor else UNRESTRICTED,
+            parents,
+            ancestor.eff_expire_at if ancestor else None,
+        )
     else:
         rows = list(
             PageAudience.objects.filter(page__path__startswith=page.path)
             .select_related("page")
             .order_by("page__path")
         )
-        _recompute_rows(
-            rows, {page.path[: -Page.steplen]: _nearest_ancestor_effective(page)}, parents
+        ancestor = _nearest_ancestor_row(page)
+        above = (
+            (_effective_of(ancestor), ancestor.eff_expire_at) if ancestor else (UNRESTRICTED, None)
         )
+        _recompute_rows(rows, {page.path[: -Page.steplen]: above}, parents)
     translations = PageAudience.objects.filter(
         models.Q(page__path__startswith=page.path, translation_own__isnull=False)
         | models.Q(source__path__startswith=page.path)

@@ -211,7 +211,9 @@ def build_documents(pages: Iterable, *, with_files: bool = True) -> list[SearchD
                 tag_text=" ".join(name.replace("-", " ") for _slug, name in item_tags),
                 first_published_at=page.first_published_at,
                 last_published_at=page.last_published_at,
-                expire_at=page.expire_at,
+                # The effective expiry (the page's, its sections', its source's): search
+                # compares it with the query's time (permissions.policies.search).
+                expire_at=audience.expire_at,
                 live=page.live,
                 audience=audience,
             )

@@ -117,6 +117,7 @@ probe("server", "gunicorn", lambda: import_module("gunicorn.app.wsgiapp")
       and import_module("gunicorn.workers.gthread"))
 from django.core.management import load_command_class
 probe("worker", "db_worker", lambda: load_command_class("django_tasks_db", "db_worker"))
+probe("worker", "portal_worker", lambda: load_command_class("scheduling", "portal_worker"))
 
 print(json.dumps({"loaded": loaded, "failed": failed, "refused": sorted(refused)}))
 """
@@ -193,6 +194,7 @@ def test_production_loads_everything_it_names_with_only_the_declared_dependencie
         "database: django.db.backends.postgresql",
         "server: gunicorn",
         "worker: db_worker",
+        "worker: portal_worker",
         "wsgi application: portal_site.wsgi.application",
         "urlconf: portal_site.urls",
     ):

@@ -116,6 +116,12 @@ class PortalDocument(FileSha256Mixin, AbstractDocument):  # noqa: DJ008 (Abstrac
     expire_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
         _("expire at"), null=True, blank=True
     )
+    # An admin deleted this version (files.versions.document_version_delete): its stored
+    # object is gone and ``file`` is empty, but the row stays as a tombstone, so its number is
+    # never given to other bytes and the page revisions that once named it still open.
+    deleted_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        _("deleted at"), null=True, blank=True, editable=False
+    )
 
     class Meta(AbstractDocument.Meta):
         verbose_name = _("document")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
@@ -416,6 +417,15 @@ class ItemAttachment(Orderable):
 
     def __str__(self) -> str:
         return self.title or self.document.title
+
+    def clean(self) -> None:
+        # A deleted version (a tombstone: no file) can never be adopted again, e.g. by
+        # reverting to an old revision that named it.
+        document = self.document if self.document_id else None
+        if document is not None and document.deleted_at is not None:
+            raise ValidationError(
+                {"document": _("This version of the file was deleted; choose another one.")}
+            )
 
     @property
     def is_localized(self) -> bool:

@@ -101,5 +101,8 @@ def test_delete_refuses_a_version_in_use_and_removes_an_unused_one(
     storage, name = v3.file.storage, v3.file.name
     with django_capture_on_commit_callbacks(execute=True):
         document_version_delete(v3)
-    assert not PortalDocument.objects.filter(pk=v3.pk).exists()
+    # A tombstone stays (its number is never reused); its file is gone and it leaves the history.
+    v3.refresh_from_db()
+    assert v3.deleted_at is not None and not v3.file.name
+    assert v3.pk not in set(document_versions(v1.pk).values_list("pk", flat=True))
     assert not storage.exists(name)

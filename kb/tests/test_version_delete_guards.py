@@ -71,13 +71,6 @@ def test_a_version_in_a_scheduled_revision_cannot_be_deleted(sheet):
         document_version_delete(v2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (issue #12): document_version_add numbers a version max(existing)+1, so after "
-    "the newest version is deleted its number is given again to other bytes (a download "
-    "recorded as v3 then names the wrong file). Needs a per-lineage counter (a model field "
-    "and migration in files/, outside this helper's scope).",
-)
 def test_a_version_number_is_never_given_twice(sheet):
     item, v1 = sheet
     v2 = document_version_add(v1, name="guard-2.pdf", content=make_pdf_bytes("v2"))
@@ -86,13 +79,6 @@ def test_a_version_number_is_never_given_twice(sheet):
     assert v3.version_number == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (issue #12): ItemAttachment.document is on_delete=PROTECT, and modelcluster "
-    "cannot load a revision whose child names a deleted row unless the FK is CASCADE / "
-    "SET_NULL / DO_NOTHING: every older revision that named a deleted version raises (the "
-    "admin's compare, revert and revision preview answer 500). Needs a kb model change.",
-)
 def test_an_older_revision_naming_a_deleted_version_still_opens(sheet):
     item, v1 = sheet
     v2 = document_version_add(v1, name="guard-2.pdf", content=make_pdf_bytes("v2"))

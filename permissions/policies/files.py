@@ -43,6 +43,8 @@ class DocumentPolicy:
     def can_have_version(self, user: UserLike | None, document: VersionLike) -> bool:
         """May ``user`` be served (or shown) this version of a file at all? A version whose
         expiry has passed is withdrawn for everyone but staff, even before any scheduler ran."""
+        if getattr(document, "deleted_at", None) is not None:
+            return False  # a deleted version has no file left to serve
         return principal_for(user).kind == "staff" or not document.is_expired()
 
     def can_download(self, user: UserLike | None, item: Page, document: PortalDocument) -> bool:

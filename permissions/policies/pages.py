@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce, Length, Substr
+from django.db.models.functions import Coalesce, Length, Now, Substr
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.models import Page
 
@@ -306,10 +307,16 @@ class PagePolicy:
             return Explanation(False, _("the original of this translation is not published"))
         nodes: list[NodeVerdict] = []
         visible = True
+        now = timezone.now()
         for node in chain:
             audience = getattr(node, "audience", None)
             if audience is None:
                 continue  # structural pages (root, home) carry no rule
+            if audience.own_expire_at is not None and audience.own_expire_at <= now:
+                # Expired here or above (a translation: or its source): hidden at once, before
+                # any scheduler has unpublished it.
+                nodes.append(NodeVerdict(node.pk, node.title, False, [_("expired")]))
+                return Explanation(False, _("expired"), nodes)
             if has_perm(EXCEPTION_CODENAME, node):
                 nodes.append(NodeVerdict(node.pk, node.title, False, [_("explicit exception")]))
                 return Explanation(False, _("excluded by an explicit exception"), nodes)
@@ -340,7 +347,12 @@ class PagePolicy:
         if principal.kind == "suspended":
             return Q(pk__in=[])
         # source_live: a translation is hidden while its source is not live (True otherwise).
-        base = Q(live=True, audience__isnull=False, audience__source_live=True)
+        # eff_expire_at: the earliest expiry down the chain (and of a translation's source);
+        # compared with the database's clock when the statement runs, so a statement compiled
+        # once and kept (permissions.idquery) never holds a stale "now".
+        base = Q(live=True, audience__isnull=False, audience__source_live=True) & (
+            Q(audience__eff_expire_at__isnull=True) | Q(audience__eff_expire_at__gt=Now())
+        )
         if principal.kind in ("anonymous", "unaffiliated"):
             return base & Q(audience__eff_public=True)
 
@@ -442,7 +454,7 @@ class _ChainNode:
             self.audience = audience
 
 
-_AUDIENCE_OWN = ("own_public", "own_min_rank", "own_regions", "own_types")
+_AUDIENCE_OWN = ("own_public", "own_min_rank", "own_regions", "own_types", "own_expire_at")
 
 
 def _chain_and_permissions(

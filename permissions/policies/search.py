@@ -5,9 +5,12 @@ index of those fields (``search_index_q``: the database search backend calls it)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from django.db.models import Exists, Q, QuerySet
+from django.db.models.functions import Now
+from django.utils import timezone
 from wagtail.models import Page
 
 from ..models import (
@@ -31,7 +34,11 @@ if TYPE_CHECKING:
 # are the same as ``visible_q``:
 #
 #   visible = live AND NOT suspended AND no exception for the org on any chain node
+#             AND not expired (the effective expiry, ``expire_at``, has not passed)
 #             AND every chain node passes its own rule OR is granted to the org.
+#
+# The expiry is compared with the time of the query, not of indexing: an item drops out of
+# search at its expiry time with no reindex (staff still find it).
 #
 # The compiled ``eff_*`` columns summarise "every chain node passes its own rule" exactly, so an
 # organisation without grants needs only them. Organisations with grants are checked node by node
@@ -123,11 +130,17 @@ class SearchAudience:
     excepted_org_ids: frozenset[int]  # excepted on any chain node
     granted_org_ids: frozenset[int]  # granted on any chain node
     chain: tuple[ChainRule, ...]
+    # The effective expiry (PageAudience.eff_expire_at); indexed as the ``expire_at`` filter
+    # field, which every backend compares with the query's time for non-staff.
+    expire_at: datetime | None = None
 
-    def visible_to(self, flt: SearchFilter) -> bool:
-        """Plain-Python evaluation of the filter every backend must reproduce."""
+    def visible_to(self, flt: SearchFilter, now: datetime | None = None) -> bool:
+        """Plain-Python evaluation of the filter every backend must reproduce (at ``now``,
+        default: the current time)."""
         if flt.scope in ("all", "none"):
             return flt.scope == "all"
+        if self.expired(now):
+            return False
         if flt.scope == "public":
             return self.public
         if flt.org_id in self.excepted_org_ids:
@@ -135,6 +148,10 @@ class SearchAudience:
         if flt.org_id in self.granted_org_ids:
             return all(node.passes(flt) for node in self.chain)
         return rule_passes(self.min_rank, self.regions, self.types, flt)
+
+    def expired(self, now: datetime | None = None) -> bool:
+        """Has the effective expiry passed at ``now`` (default: the current time)?"""
+        return self.expire_at is not None and self.expire_at <= (now or timezone.now())
 
     def index_fields(self) -> dict[str, object]:
         """This audience as columns of a database index (tokens as in PageAudience; read by
@@ -155,9 +172,10 @@ def _tokens_or_none(ids: frozenset[int] | None) -> str | None:
 
 
 def search_index_q(flt: SearchFilter, *, chain: QuerySet[Any]) -> Q:
-    """``SearchAudience.visible_to`` as a Q on a database index: rows holding ``live`` and an
-    item's ``SearchAudience.index_fields()``; ``chain``: the ``ChainRule.index_fields()`` rows of
-    the outer row's item, correlated with ``OuterRef`` (e.g.
+    """``SearchAudience.visible_to`` as a Q on a database index: rows holding ``live``,
+    ``expire_at`` (``SearchAudience.expire_at``) and an item's
+    ``SearchAudience.index_fields()``; ``chain``: the ``ChainRule.index_fields()`` rows of the
+    outer row's item, correlated with ``OuterRef`` (e.g.
     ``SearchChainNode.objects.filter(entry_id=OuterRef("pk"))``).
 
     The rule's parts are ``rule.rule_q``, as in ``pages.PagePolicy.visible_q``. The database
@@ -171,6 +189,9 @@ def search_index_q(flt: SearchFilter, *, chain: QuerySet[Any]) -> Q:
     base = Q(live=True)
     if flt.scope == "all":
         return base
+    # The index row's ``expire_at`` (the effective expiry) against the database's clock when
+    # the statement runs: a compiled WHERE clause kept by the backend never goes stale.
+    base &= Q(expire_at__isnull=True) | Q(expire_at__gt=Now())
     if flt.scope == "public":
         return base & Q(eff_public=True)
     org = f"|{flt.org_id}|"
@@ -233,6 +254,7 @@ def search_audiences(pages: list[Page]) -> dict[int, SearchAudience]:
                 excepted_org_ids=frozenset(),
                 granted_org_ids=frozenset(),
                 chain=(),
+                expire_at=own.eff_expire_at,
             )
             continue
         chain: list[ChainRule] = []
@@ -264,5 +286,6 @@ def search_audiences(pages: list[Page]) -> dict[int, SearchAudience]:
             excepted_org_ids=frozenset(excepted),
             granted_org_ids=frozenset(granted),
             chain=tuple(chain),
+            expire_at=own.eff_expire_at,
         )
     return out

@@ -6,10 +6,12 @@ items with random audiences and live states, random grants and exceptions, and t
 German translations of some of the items (placed under the translation of their source's parent,
 as wagtail-localize places them) with their own rules and live states, carrying copied grants and
 exceptions of their own that must be ignored, and sources unpublished after their translations
-went live. For every user and every page, every exit must give the oracle's answer: the instance
-check (pages, images), the queryset filter (listings), file downloads and the documents filter,
-and co-branding; search (both backends) and suggest agree with the filter in
-search/tests/test_no_leak.py, which builds the same worlds. Examples: HYPOTHESIS_PROFILE=ci runs
+went live; some pages (sections, items, sources, translations) carry an expiry that has passed
+(hidden at once, before any scheduler ran) or is still ahead. For every user and every page,
+every exit must give the oracle's answer: the instance check (pages, images), the queryset
+filter (listings), file downloads and the documents filter, and co-branding; search (both
+backends) and suggest agree with the filter in search/tests/test_no_leak.py, which builds the
+same worlds. Examples: HYPOTHESIS_PROFILE=ci runs
 1,000.
 """
 
@@ -18,8 +20,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
@@ -51,6 +55,12 @@ class NodeSpec:
     regions: frozenset[int]  # indexes into regions; empty = all
     types: frozenset[int]  # indexes into types; empty = all
     live: bool
+    # expire_at: None, "past" (expired, still live: no scheduler ran) or "future"
+    expire: str | None = None
+
+    @property
+    def expired(self) -> bool:
+        return self.expire == "past"
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ def _node(draw, n_tiers, n_regions, n_types, parent):
         regions=draw(st.frozensets(st.integers(0, n_regions - 1), max_size=2)),
         types=draw(st.frozensets(st.integers(0, n_types - 1), max_size=2)),
         live=draw(st.integers(0, 9)) > 0,
+        expire=draw(st.sampled_from([None, None, None, None, "past", "future"])),
     )
 
 
@@ -214,6 +225,8 @@ def oracle(world: World, org: int | None, index: int) -> bool:
     if not _live(world, index):
         return False
     chain = _chain(world, index) if index != -1 else [-1]
+    if any(_spec(world, n).expired for n in chain):
+        return False  # expired here or above: nobody but staff, before any scheduler ran
     if org is None:
         return all(_spec(world, n).public for n in chain)
     if world.orgs[org].suspended:
@@ -233,6 +246,8 @@ def translation_oracle(world: World, org: int | None, source: int) -> bool:
     chain = _chain(world, source) if source != -1 else [-1]
     if org is not None and world.orgs[org].suspended:
         return False
+    if any(mine[n].rule.expired for n in chain):
+        return False  # the translation or one of its (translated) parents expired
     for n in chain:  # the translation's own chain: parallel to its source's
         if not _own_passes(world, org, mine[n].rule) and not (
             org is not None and (org, n) in world.grants
@@ -285,8 +300,12 @@ class PolicyAgreementTests(TestCase):
             orgs.append(org)
             users.append(user)
 
+        now = timezone.now()
+        expiry = {None: None, "past": now - timedelta(hours=1), "future": now + timedelta(days=1)}
+
         def make(parent: Page, spec: NodeSpec, model, title: str, **extra):
             page = model(title=title, slug=title.lower(), live=spec.live, **extra)
+            page.expire_at = expiry[spec.expire]
             page.audience_public = spec.public
             page.audience_min_tier = None if spec.min_tier is None else tiers[spec.min_tier]
             page.audience_regions = [regions[r] for r in sorted(spec.regions)]

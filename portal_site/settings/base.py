@@ -6,6 +6,7 @@ secret or a server address is read from the environment in ``production.py``.
 
 import json
 import os
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ INSTALLED_APPS = [
     "accounts",
     "permissions",
     "files",
+    "scheduling",
     "localization",
     "wagtail_localize",
     "wagtail_localize.locales",
@@ -243,6 +245,12 @@ WAGTAILLOCALIZE_MACHINE_TRANSLATOR = machine_translator()
 # live only through its review workflow (Regional review, then Approval; docs/translations.md).
 WAGTAILLOCALIZE_SYNC_LIVE_STATUS_ON_TRANSLATE = False
 TIME_ZONE = "UTC"
+# The zones an editor may pick in Wagtail's account settings: the portal's own list
+# (accounts.models.time_zone_choices); the admin shows and takes times in the user's zone
+# (accounts.middleware.admin_time_zone_sync).
+WAGTAIL_USER_TIME_ZONES = [
+    zone for zone in sorted(zoneinfo.available_timezones()) if "/" in zone or zone == "UTC"
+]
 USE_I18N = True
 USE_TZ = True
 
@@ -390,7 +398,8 @@ if PORTAL_SEARCH_URL:
     }
 
 # Background work (indexing, renders, e-mails) goes through django-tasks; the embedded default runs
-# tasks immediately, production uses the database worker.
+# tasks immediately (also under `make run`, whose worker then runs only the scheduled jobs:
+# docs/scheduling.md, "Development"), production uses the database worker (portal_worker).
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -35,7 +35,8 @@ CACHES = {
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-# Background work runs in `manage.py db_worker` processes (django-tasks-db).
+# Background work runs in `manage.py portal_worker` processes (django-tasks-db's worker plus the
+# scheduled jobs, docs/scheduling.md).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 INSTALLED_APPS = [*INSTALLED_APPS, "django_tasks_db"]  # noqa: F405
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 from elasticsearch.dsl import (
@@ -208,8 +209,11 @@ def entitlement_query(flt: SearchFilter) -> Query:
     live = Q("term", live=True)
     if flt.scope == "all":
         return live
+    # Not expired at the time of this query (the indexed effective expiry): an item drops out
+    # of search at its expiry time, with no reindex.
+    expired = Q("range", expire_at={"lte": timezone.now().isoformat()})
     if flt.scope == "public":
-        return Q("bool", filter=[live, Q("term", eff_public=True)])
+        return Q("bool", filter=[live, Q("term", eff_public=True)], must_not=[expired])
     org = str(flt.org_id)
     rule = _rule(flt, "eff_")
     if flt.has_grants:
@@ -222,7 +226,7 @@ def entitlement_query(flt: SearchFilter) -> Query:
         rule = Q("bool", filter=[rule], must_not=[granted]) | Q(
             "bool", filter=[granted], must_not=[failing_node]
         )
-    must_not = [Q("term", excepted_orgs=org)] if flt.has_exceptions else []
+    must_not = [expired, Q("term", excepted_orgs=org)] if flt.has_exceptions else [expired]
     return Q("bool", filter=[live, rule], must_not=must_not)
 
 

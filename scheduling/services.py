@@ -1,0 +1,139 @@
+"""Running due periodic jobs: the claim (row lock + advance in one transaction) and the run.
+
+Every task worker calls ``scheduler_tick`` every few seconds (``manage.py portal_worker``). A due
+job is claimed by exactly one of them:
+
+- on PostgreSQL the row is selected ``FOR UPDATE SKIP LOCKED``: a second worker skips a row
+  another one is claiming instead of waiting for it;
+- the claim moves ``next_run_at`` one interval on and marks the row running **in the same
+  transaction**, and it is a conditional update (``WHERE next_run_at = <the value read>``), so a
+  worker that read the row before another one committed its claim updates nothing and does not
+  run the job. That condition also makes the claim safe on SQLite, which has no row locks.
+
+The job then runs outside the claim's transaction (its own writes commit as it makes them); its
+outcome is recorded on the row. A failing job is logged and recorded, never raised: the worker
+keeps serving tasks and other jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import ScheduledJob
+from .registry import Job, jobs_registered
+
+logger = logging.getLogger("portal.scheduling")
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """What one tick did with one job."""
+
+    name: str
+    ok: bool
+    error: str = ""
+
+
+def scheduled_jobs_ensure(now: datetime | None = None) -> None:
+    """Create the table row of every registered job that has none (due at once)."""
+    now = now or timezone.now()
+    existing = set(ScheduledJob.objects.values_list("name", flat=True))
+    for name in jobs_registered():
+        if name in existing:
+            continue
+        try:
+            with transaction.atomic():
+                ScheduledJob.objects.create(name=name, next_run_at=now)
+        except IntegrityError:
+            pass  # another worker created it at the same moment
+
+
+def scheduled_job_claim(job: Job, worker_id: str, now: datetime | None = None) -> bool:
+    """Claim ``job`` for ``worker_id`` if it is due and nobody holds it; True if claimed.
+
+    The row is locked (skipping a row another worker has locked), checked, and advanced one
+    interval past ``now`` in one transaction; a conditional update makes a stale read claim
+    nothing.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = (
+            ScheduledJob.objects.select_for_update(skip_locked=True)
+            .filter(name=job.name, next_run_at__lte=now)
+            .filter(Q(running_since__isnull=True) | Q(running_since__lte=now - job.lease))
+            .first()
+        )
+        if row is None:
+            return False
+        if row.running_since is not None:
+            logger.warning(
+                "scheduled job %s: the run started by %s at %s never finished; claimed again",
+                job.name,
+                row.running_by,
+                row.running_since,
+            )
+        claimed = (
+            ScheduledJob.objects.filter(
+                pk=row.pk, next_run_at=row.next_run_at, running_since=row.running_since
+            ).update(
+                next_run_at=now + job.interval,
+                running_by=worker_id[:100],
+                running_since=now,
+                last_run_at=now,
+            )
+            == 1
+        )
+    return claimed
+
+
+def scheduled_job_run(job: Job, worker_id: str) -> JobRun:
+    """Run a claimed ``job`` and record how it went (a failure is logged, never raised)."""
+    error = ""
+    try:
+        job.func()
+    except Exception:  # noqa: BLE001 -- a job's failure must never stop the worker
+        error = traceback.format_exc()
+        logger.exception("scheduled job %s failed", job.name)
+    finished = timezone.now()
+    done = ScheduledJob.objects.filter(name=job.name, running_by=worker_id[:100])
+    if error:
+        done.update(
+            running_by="",
+            running_since=None,
+            last_finished_at=finished,
+            last_error=error[-10000:],
+            last_error_at=finished,
+            failure_count=F("failure_count") + 1,
+            run_count=F("run_count") + 1,
+        )
+    else:
+        done.update(
+            running_by="",
+            running_since=None,
+            last_finished_at=finished,
+            last_error="",
+            run_count=F("run_count") + 1,
+        )
+    return JobRun(name=job.name, ok=not error, error=error)
+
+
+def scheduler_tick(worker_id: str, now: datetime | None = None) -> list[JobRun]:
+    """Run every registered job that is due and that this worker claims; return what ran."""
+    scheduled_jobs_ensure(now)
+    runs = []
+    for job in jobs_registered().values():
+        try:
+            claimed = scheduled_job_claim(job, worker_id, now)
+        except Exception:  # noqa: BLE001 -- a database hiccup skips this tick, not the worker
+            logger.exception("scheduled job %s: could not claim", job.name)
+            continue
+        if claimed:
+            runs.append(scheduled_job_run(job, worker_id))
+    return runs

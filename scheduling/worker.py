@@ -1,0 +1,97 @@
+"""The scheduler loop every task worker runs beside its tasks (``manage.py portal_worker``).
+
+``SchedulerLoop`` ticks ``scheduler_tick`` every ``interval`` seconds until stopped; stopping
+lets the job in progress finish. In a django-tasks database worker it runs in a thread of its
+own (``worker_with_scheduler``), so a long task never delays a due job and a long job never
+delays tasks; with a non-database task backend (the embedded default runs tasks immediately) it
+is the whole worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+from django.db import close_old_connections, connection
+
+from .services import scheduler_tick
+
+logger = logging.getLogger("portal.scheduling")
+
+
+def worker_name(worker_id: str) -> str:
+    """A readable, unique claim owner: host, process and the task worker's id."""
+    return f"{socket.gethostname()}:{os.getpid()}:{worker_id}"[:100]
+
+
+class SchedulerLoop:
+    """Tick the scheduler every ``interval`` seconds until ``stop()``."""
+
+    def __init__(self, worker_id: str, interval: float) -> None:
+        self.worker_id = worker_id
+        self.interval = interval
+        self._stop = threading.Event()
+
+    def tick(self) -> None:
+        """One tick; anything it raises is logged (the loop and the worker go on)."""
+        close_old_connections()
+        try:
+            for run in scheduler_tick(self.worker_id):
+                logger.debug("scheduled job %s %s", run.name, "done" if run.ok else "FAILED")
+        except Exception:  # noqa: BLE001 -- e.g. the database is away: retry next tick
+            logger.exception("scheduler tick failed")
+        finally:
+            close_old_connections()
+
+    def run(self) -> None:
+        """Tick until stopped (the first tick at once)."""
+        logger.info("scheduler started worker=%s every %ss", self.worker_id, self.interval)
+        try:
+            while not self._stop.is_set():
+                self.tick()
+                self._stop.wait(self.interval)
+        finally:
+            connection.close()  # this thread's own connection
+            logger.info("scheduler stopped worker=%s", self.worker_id)
+
+    def stop(self) -> None:
+        """Stop after the tick in progress (a running job finishes first)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+
+def worker_with_scheduler(schedule_interval: float, **worker_options: Any) -> Any:
+    """A django-tasks-db ``Worker`` whose ``run`` also runs a ``SchedulerLoop`` in a thread.
+
+    SIGTERM/SIGINT keep db_worker's meaning (the current task finishes, then the worker exits)
+    and also stop the scheduler, whose running job finishes before the process exits; a second
+    signal exits at once. ``--batch`` ticks once, then drains the queue.
+    """
+    # Imported here: django_tasks_db is an installed app only where the database backend is
+    # configured (production), and its models cannot be imported elsewhere.
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    class PortalWorker(Worker):
+        def run(self) -> None:
+            loop = SchedulerLoop(worker_name(self.worker_id), schedule_interval)
+            if self.batch:
+                loop.tick()
+                super().run()
+                return
+            # A daemon thread, joined on the way out: a graceful stop waits for its job, a
+            # second signal (sys.exit from db_worker's handler) does not wait for it.
+            thread = threading.Thread(target=loop.run, name="portal-scheduler", daemon=True)
+            thread.start()
+            try:
+                super().run()
+            finally:
+                loop.stop()
+                thread.join()
+
+    return PortalWorker(**worker_options)
