@@ -7,21 +7,19 @@ class DigestConfig(AppConfig):
     verbose_name = _("Digest e-mail")
 
     def ready(self) -> None:
-        # The digests (and the new-version e-mails) are sent by a periodic job inside every task
-        # worker (the scheduling app; CLARIFICATIONS 13). digest_send_due(now=None) is
-        # idempotent: two workers running it at once send each e-mail once. Until the scheduling
-        # app is merged, cron runs `manage.py send_digests` (docs/deployment.md).
-        import importlib.util
+        _register_scheduled_jobs()
 
-        if importlib.util.find_spec("scheduling") is None:
-            return
-        # Not guarded beyond this point: once the app exists, a changed API must fail loudly
-        # at start-up rather than silently send no digests. The API of wt/sched's
-        # scheduling.registry (INTEGRATOR: check it against the merged one).
-        from datetime import timedelta
 
-        from scheduling.registry import job_register  # type: ignore[import-not-found,unused-ignore]
+def _register_scheduled_jobs() -> None:
+    """The digests (and the new-version e-mails) are sent by a periodic job inside every task
+    worker (docs/scheduling.md, CLARIFICATIONS 13). ``digest_send_due()`` decides who is due
+    (each user's 07:00) and is idempotent: each user is claimed with a compare-and-set, so two
+    workers running it at once send each e-mail once. ``manage.py send_digests`` does the same
+    by hand."""
+    from datetime import timedelta
 
-        from .services import digest_send_due
+    from scheduling.registry import job_register
 
-        job_register("digest.send_due", timedelta(minutes=15), digest_send_due)
+    from .services import digest_send_due
+
+    job_register("digest.send_due", timedelta(minutes=15), digest_send_due)

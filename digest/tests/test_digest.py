@@ -38,6 +38,7 @@ from kb.services import Audience, FileSpec, attachment_version_propose, download
 from kb.tests.factories import make_item
 from permissions.services import audience_set_exceptions
 from permissions.tests.factories import MembershipFactory, OrganizationFactory, TierFactory
+from scheduling.registry import jobs_registered
 
 pytestmark = pytest.mark.django_db
 
@@ -403,6 +404,11 @@ def test_a_failed_send_is_retried_on_the_next_run(world, settings):
 class RefusingBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
         raise OSError("the SMTP server refused")
+
+
+def test_the_task_workers_run_the_digest_job():
+    job = jobs_registered()["digest.send_due"]  # digest/apps.py
+    assert job.interval == timedelta(minutes=15) and job.func is digest_send_due
 
 
 def test_send_digests_command(world):
