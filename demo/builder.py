@@ -49,7 +49,13 @@ from demo.loader import (
 from files.models import PortalDocument, PortalImage
 from files.storage import content_sha256
 from files.versions import document_version_add, document_versions
-from kb.models import ItemAttachment, ItemKey, LibraryIndexPage, PortalItemPage
+from kb.models import (
+    ItemAttachment,
+    ItemKey,
+    LibraryIndexPage,
+    PortalItemPage,
+    ProductSheetVersion,
+)
 from kb.services import (
     Audience,
     FileSpec,
@@ -380,9 +386,23 @@ class _Seeder:
                     title=f"{doc.title} ({doc.language.upper()})",
                 )
             )
-        rule = spec.rule
         existed = ItemKey.objects.filter(key=spec.key).exists()
-        page = item_upsert(
+        # A new sheet is published once per version, oldest first, so its history (and the
+        # revisions staff compare) has them all; a second run finds it and changes nothing.
+        earlier = [] if existed else list(reversed(spec.versions[1:]))
+        for label, note in [*earlier, (None, None)]:
+            version = {} if label is None else {"version_label": label, "change_note": note}
+            page = self._upsert(spec, extra={**extra, **version}, files=files)
+        if spec.versions:
+            self._sheet_history_backdate(spec, page)
+        self._versions(spec, page)
+        if spec.withdrawn:
+            page.unpublish()
+        return self._built(spec, page, existed=bool(existed))
+
+    def _upsert(self, spec: ItemSpec, *, extra: dict, files: list[FileSpec]) -> PortalItemPage:
+        rule = spec.rule
+        return item_upsert(
             key=spec.key,
             kind=spec.kind,
             title=spec.title,
@@ -403,10 +423,18 @@ class _Seeder:
             tags=ITEM_TAGS.get(spec.key, ()),
             stored=self.stored,
         )
-        self._versions(spec, page)
-        if spec.withdrawn:
-            page.unpublish()
-        return self._built(spec, page, existed=bool(existed))
+
+    def _sheet_history_backdate(self, spec: ItemSpec, page: PortalItemPage) -> None:
+        """Spread the sheet's versions from its first publication (the oldest) to its last
+        update (the newest), like the pages' own dates (``history``)."""
+        first = spec.published_days_ago
+        last = first if spec.updated_days_ago is None else spec.updated_days_ago
+        labels = [label for label, _note in reversed(spec.versions)]  # oldest first
+        for n, label in enumerate(labels):
+            days = first if len(labels) == 1 else first - (first - last) * n // (len(labels) - 1)
+            ProductSheetVersion.objects.filter(page_id=page.pk, version_label=label).update(
+                published_at=self._days_ago(days, f"{spec.key}:{label}")
+            )
 
     def _versioned(self, spec: ItemSpec, doc: Doc, index: int | None) -> PortalDocument | None:
         """On a re-run: the current version of a demo file that already has its later versions
@@ -501,6 +529,7 @@ class _Seeder:
                 "body": spec.body,
                 "tags": ITEM_TAGS.get(spec.key, ()),
                 **self._content(spec),
+                **({"change_note": spec.change_note} if spec.change_note is not None else {}),
             },
             # Its own rule narrows the source's; none given: the source's (no narrowing).
             audience=None
@@ -595,6 +624,12 @@ class _Seeder:
             Page.objects.filter(pk=self.pages[spec.key].pk).update(
                 first_published_at=first, last_published_at=last
             )
+            if spec.translation_of is not None:
+                # Its own version entries (those copied from its source have no revision)
+                # date from its own publication.
+                ProductSheetVersion.objects.filter(
+                    page_id=self.pages[spec.key].pk, revision__isnull=False
+                ).update(published_at=last)
         for email, key, language, days in DOWNLOADS:
             user, page = self.users[email], self.pages[key]
             specific = page.specific

@@ -170,6 +170,9 @@ class ItemSpec:
     rule: Rule = ANYONE_SIGNED_IN
     attachments: tuple[Doc, ...] = ()
     extra: Mapping = field(default_factory=dict)
+    #: A product sheet's versions, newest first: (label, "what changed" as rich text); the
+    #: first is the current one (``extra``'s version_label and change_note).
+    versions: tuple[tuple[str, str], ...] = ()
     # marketing assets
     asset_kind: str = ""
     master: Doc | None = None
@@ -184,6 +187,9 @@ class ItemSpec:
     locale: str | None = None
     #: A translation left in review: submitted to its locale's workflow by this marketer.
     in_review_by: str | None = None
+    #: A translated product sheet: the translated "what changed" of its source's current
+    #: version (rich text); None = the source's note.
+    change_note: str | None = None
 
     @property
     def color(self) -> str:
@@ -213,32 +219,64 @@ class DemoData:
 
 
 def html(text: str) -> str:
-    """A tiny markup for the demo texts: blank-line separated blocks; ``## `` is a heading,
-    ``### `` a sub-heading, a block of ``- `` lines a list, anything else a paragraph."""
-    out = []
-    for block in (b.strip() for b in text.strip().split("\n\n")):
-        if not block:
-            continue
-        lines = [line.strip() for line in block.splitlines()]
-        if block.startswith("### "):
-            out.append(f"<h3>{escape(block[4:])}</h3>")
-        elif block.startswith("## "):
-            out.append(f"<h2>{escape(block[3:])}</h2>")
-        elif all(line.startswith("- ") for line in lines):
-            items = "".join(f"<li>{escape(line[2:])}</li>" for line in lines)
-            out.append(f"<ul>{items}</ul>")
+    """A tiny markup for the demo texts, one block per kind: a ``## `` line is a heading, a
+    ``### `` line a sub-heading, consecutive ``- `` lines a list, other consecutive lines a
+    paragraph (joined with spaces); a blank line ends a paragraph or list. A heading is one line
+    of its own, so a list or paragraph right below it is a block of its own too (no blank line
+    needed). Leading spaces are ignored."""
+    out: list[str] = []
+    paragraph: list[str] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            out.append(f"<p>{escape(' '.join(paragraph))}</p>")
+            paragraph.clear()
+        if items:
+            out.append("<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>")
+            items.clear()
+
+    for line in (raw.strip() for raw in text.splitlines()):
+        if not line:
+            flush()
+        elif line.startswith(("## ", "### ")):
+            flush()
+            level = 3 if line.startswith("### ") else 2
+            out.append(f"<h{level}>{escape(line[level + 1 :].strip())}</h{level}>")
+        elif line.startswith("- "):
+            if paragraph:
+                flush()
+            items.append(line[2:].strip())
         else:
-            out.append(f"<p>{escape(' '.join(lines))}</p>")
+            if items:
+                flush()
+            paragraph.append(line)
+    flush()
     return "".join(out)
 
 
 def sheet(version: str, specs: list[tuple[str, str]], changelog: str) -> dict:
-    """A product sheet's extra fields."""
+    """A product sheet's extra fields: its current version's label and "what changed" note
+    (the first ``### <label>`` section of ``changelog``; see :func:`sheet_versions`)."""
+    versions = sheet_versions(changelog)
     return {
         "version_label": version,
         "specifications": [{"type": "spec", "value": {"name": n, "value": v}} for n, v in specs],
-        "changelog": html(changelog),
+        "change_note": versions[0][1] if versions and versions[0][0] == version else "",
+        "changelog": "",  # the history is recorded version by version (kb.ProductSheetVersion)
     }
+
+
+def sheet_versions(changelog: str) -> list[tuple[str, str]]:
+    """A sheet's versions, newest first: (label, note as rich text) per ``### <label>`` section
+    of the demo markup ``changelog``."""
+    versions: list[tuple[str, list[str]]] = []
+    for line in changelog.splitlines():
+        if line.strip().startswith("### "):
+            versions.append((line.strip()[4:].strip(), []))
+        elif versions:
+            versions[-1][1].append(line)
+    return [(label, html("\n".join(lines))) for label, lines in versions]
 
 
 def guide(level: str, minutes: int, modules: list[tuple[str, list[tuple[str, str]]]]) -> dict:
@@ -341,7 +379,16 @@ def _extra(obj: dict | None, where: str) -> dict:
     if "sheet" in obj:
         s = _fields(obj["sheet"], f"{where}.sheet", {"version", "specs", "changelog"})
         specs = [(name, value) for name, value in s["specs"]]
-        return sheet(s["version"], specs, _lines(s["changelog"], f"{where}.sheet.changelog"))
+        changelog = _lines(s["changelog"], f"{where}.sheet.changelog")
+        versions = sheet_versions(changelog)
+        if not versions or versions[0][0] != s["version"]:
+            raise DemoDataError(
+                f"{where}.sheet.changelog: must start with '### {s['version']}' (the current "
+                "version), then the earlier versions, newest first"
+            )
+        if len({label for label, _note in versions}) != len(versions):
+            raise DemoDataError(f"{where}.sheet.changelog: a version label is used twice")
+        return sheet(s["version"], specs, changelog)
     g = _fields(obj["guide"], f"{where}.guide", {"level", "minutes", "modules"})
     modules = []
     for n, module in enumerate(g["modules"]):
@@ -374,6 +421,7 @@ ITEM_FIELDS = {
     "translation_of",
     "locale",
     "in_review_by",
+    "change_note",
 }
 
 
@@ -388,6 +436,10 @@ def _item(obj: dict, n: int) -> tuple[ItemSpec, tuple[str, ...] | None]:
         raise DemoDataError(f"{where}: 'translation_of' and 'locale' go together")
     if "in_review_by" in obj and "translation_of" not in obj:
         raise DemoDataError(f"{where}: only a translation is left in review")
+    if "change_note" in obj and ("translation_of" not in obj or obj["kind"] != "product_sheet"):
+        raise DemoDataError(
+            f"{where}: change_note is a translated product sheet's (a source's is in its changelog)"
+        )
     size = obj.get("master_image_size")
     spec = ItemSpec(
         key=obj["key"],
@@ -402,6 +454,9 @@ def _item(obj: dict, n: int) -> tuple[ItemSpec, tuple[str, ...] | None]:
             _doc(d, f"{where}.attachments[{i}]") for i, d in enumerate(obj.get("attachments", ()))
         ),
         extra=_extra(obj.get("extra"), f"{where}.extra"),
+        versions=tuple(sheet_versions(_lines(obj["extra"]["sheet"]["changelog"], where)))
+        if "sheet" in obj.get("extra", {})
+        else (),
         asset_kind=obj.get("asset_kind", ""),
         master=_doc(obj["master"], f"{where}.master") if "master" in obj else None,
         master_image_size=(size[0], size[1]) if size is not None else None,
@@ -412,6 +467,9 @@ def _item(obj: dict, n: int) -> tuple[ItemSpec, tuple[str, ...] | None]:
         translation_of=obj.get("translation_of"),
         locale=obj.get("locale"),
         in_review_by=obj.get("in_review_by"),
+        change_note=html(_lines(obj["change_note"], f"{where}.change_note"))
+        if "change_note" in obj
+        else None,
     )
     tags = tuple(obj["tags"]) if "tags" in obj else None
     return spec, tags

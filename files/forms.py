@@ -5,6 +5,8 @@ on these bases, so a refused file never becomes an object or a row."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.files.uploadedfile import UploadedFile
 from wagtail.documents.forms import BaseDocumentForm
 from wagtail.images.forms import BaseImageForm
@@ -22,6 +24,15 @@ def _clean_upload(form: BaseDocumentForm | BaseImageForm, kind: str) -> Uploaded
 
 
 class PortalDocumentForm(BaseDocumentForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            # An existing document is one version of a file (docs/file-versions.md): replacing
+            # its bytes here deleted the old file and broke the history and every link to it.
+            # Its file changes only by "Upload new version" (a new version, reviewed with the
+            # items using it); this form keeps the title, collection and tags.
+            self.fields.pop("file", None)
+
     def clean_file(self) -> UploadedFile | None:
         return _clean_upload(self, "document")
 

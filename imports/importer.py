@@ -40,6 +40,7 @@ from kb.services import (
     library_for_locale,
     localized_file_attach,
     product_ensure,
+    rich_text_plain,
     site_structure_ensure,
 )
 from localization.selectors import marketer_locales
@@ -317,11 +318,38 @@ class _Importer:
             return self.result.items[key].page
         return ItemKey.objects.select_related("page").get(key=key).page.specific
 
+    def _sheet_version(self, spec: ItemSpec) -> dict:
+        """The sheet fields ``item_upsert`` sets: a version label (and its note) becomes an entry
+        of the sheet's history when it is published (kb.services.product_sheet_version_record),
+        under the admin's rules: a new label needs a note, a used one is refused."""
+        if spec.version_label is None:
+            return {}
+        from kb.models import ProductSheetVersion
+
+        history = ProductSheetVersion.objects.filter(page__item_key__key=spec.key)
+        latest = history.first()
+        if latest is None or latest.version_label != spec.version_label:
+            if history.filter(version_label=spec.version_label).exists():
+                raise BundleError(
+                    f"{spec.label}: version_label: {spec.version_label} was already published "
+                    "for this sheet; give the new version a new label"
+                )
+            if not rich_text_plain(spec.change_note or ""):
+                raise BundleError(
+                    f"{spec.label}: change_note: say what changed in version {spec.version_label}"
+                )
+        extra = {"version_label": spec.version_label}
+        if spec.change_note is not None:
+            extra["change_note"] = spec.change_note
+        return extra
+
     def _translation(self, spec: ItemSpec, audience: Audience) -> PortalItemPage:
         """The translation of the entry's source into its locale, published (CLARIFICATIONS 1)."""
         source = self._item_page(spec.translation_of or "")
         values = {"title": spec.title, "summary": spec.summary, "body": spec.body}
         fields = {name: value for name, value in values.items() if name in spec.given}
+        if spec.change_note is not None:  # the translated note of its source's version
+            fields["change_note"] = spec.change_note
         if "audience" not in spec.given:
             # No audience of its own: no narrowing, i.e. its source's rule.
             audience = Audience(
@@ -392,6 +420,7 @@ class _Importer:
                 if spec.translation_of is not None:
                     page = self._translation(spec, audience)
                 else:
+                    extra = self._sheet_version(spec)
                     page = item_upsert(
                         key=spec.key,
                         kind=spec.kind,
@@ -406,6 +435,7 @@ class _Importer:
                         go_live_at=spec.go_live_at,
                         expire_at=spec.expire_at,
                         stored=self.stored,
+                        extra=extra,
                     )
             except ValidationError as exc:
                 raise BundleError(f"{spec.label}: {'; '.join(exc.messages)}") from exc

@@ -133,6 +133,9 @@ class ItemSpec:
     # The item's schedule (aware datetimes); None: none (a re-import clears an earlier one).
     go_live_at: datetime | None = None
     expire_at: datetime | None = None
+    # A product sheet's version (docs/bundle-format.md): None = leave the sheet's as it is.
+    version_label: str | None = None
+    change_note: str | None = None  # rich text, as the editor would have stored it
 
 
 @dataclass
@@ -453,6 +456,8 @@ class _Validator:
                 "translation_of",
                 "go_live_at",
                 "expire_at",
+                "version_label",
+                "change_note",
             ),
         )
         key = entry.key("key", pattern=ITEM_KEY_RE, max_length=120)
@@ -483,6 +488,7 @@ class _Validator:
         go_live_at, expire_at = self._schedule(entry, translation=translation_of is not None)
         files = self._files(entry, locale, translation=translation_of is not None)
         tags = self._tags(entry)
+        version_label, change_note = self._sheet_version(entry, kind, translation_of)
         self.plan.items.append(
             ItemSpec(
                 label,
@@ -503,6 +509,8 @@ class _Validator:
                 frozenset(n for n in ("title", "summary", "body", "audience") if entry.has(n)),
                 go_live_at,
                 expire_at,
+                version_label,
+                change_note,
             )
         )
 
@@ -527,6 +535,28 @@ class _Validator:
                 f'"{entry.data["expire_at"]}" is not after go_live_at "{entry.data["go_live_at"]}"',
             )
         return go_live_at, expire_at
+
+    def _sheet_version(
+        self, entry: Entry, kind: str, translation_of: str | None
+    ) -> tuple[str | None, str | None]:
+        """A product sheet's ``version_label`` and ``change_note`` (whether a label is new, and
+        so needs a note, is checked against the sheet's history when importing)."""
+        for name in ("version_label", "change_note"):
+            if entry.has(name) and kind != "product_sheet":
+                raise entry.fail(name, "only a product sheet has versions")
+        if translation_of is not None and entry.has("version_label"):
+            raise entry.fail(
+                "version_label",
+                "a translation has its source's version label; give only its change_note",
+            )
+        label = entry.text("version_label", max_length=40)
+        note = entry.text("change_note", blank=True)
+        if note is not None and label is None and translation_of is None:
+            raise entry.fail("change_note", "a change_note needs the version_label it describes")
+        return (
+            label.strip() if label is not None else None,
+            _rich_text(note) if note is not None else None,
+        )
 
     def _locale_code(self, entry: Entry, name: str, value: str | None) -> str | None:
         """A content language code given in any case (``DE``, ``pt-BR``), in Django's form."""

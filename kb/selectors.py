@@ -29,6 +29,8 @@ from .models import (
     LibraryIndexPage,
     PortalItemPage,
     Product,
+    ProductSheetPage,
+    ProductSheetVersion,
 )
 from .models.pages import CONTENT_KIND_BY_MODEL, MODEL_BY_CONTENT_KIND
 
@@ -1265,3 +1267,46 @@ def downloads_withdrawn(
         )
     found.sort(key=lambda w: (w.when or w.downloaded_at, w.downloaded_at), reverse=True)
     return found[:limit]
+
+
+@dataclass
+class SheetHistory:
+    """A product sheet's version history as its page shows it (``product_sheet_history``)."""
+
+    current: ProductSheetVersion | None  # the live version (newest entry)
+    entries: list[ProductSheetVersion]  # newest first: the latest few, or one page of all
+    full: bool  # the paginated full history (else the latest few)
+    has_more: bool = False  # (latest few) older entries exist: link the full history
+    page: Any = None  # (full) django.core.paginator.Page
+
+
+def product_sheet_history(
+    *, sheet: ProductSheetPage, full: bool = False, page_number: str | int | None = None
+) -> SheetHistory:
+    """The versions of ``sheet`` partners read on it, newest first: the latest
+    ``HISTORY_LATEST`` (one query), or page ``page_number`` of all of them (a count and one
+    page), so a sheet with a thousand versions costs what one with a few does.
+
+    The caller has already decided the reader may see ``sheet`` (the page itself is served
+    through permissions.policies); entries carry nothing the sheet does not."""
+    from django.core.paginator import Paginator
+
+    history = ProductSheetVersion.objects.filter(page_id=sheet.pk).only(
+        "id", "page_id", "version_label", "note", "published_at"
+    )
+    if not full:
+        rows = list(history[: sheet.HISTORY_LATEST + 1])
+        entries = rows[: sheet.HISTORY_LATEST]
+        return SheetHistory(
+            current=entries[0] if entries else None,
+            entries=entries,
+            full=False,
+            has_more=len(rows) > len(entries),
+        )
+    page = Paginator(history, sheet.HISTORY_PAGE_SIZE).get_page(page_number)
+    entries = list(page.object_list)
+    if page.number == 1:
+        current = entries[0] if entries else None
+    else:
+        current = history.first()
+    return SheetHistory(current=current, entries=entries, full=True, page=page)

@@ -32,6 +32,8 @@ from .models import (
     PortalHomePage,
     PortalItemPage,
     Product,
+    ProductSheetPage,
+    ProductSheetVersion,
 )
 from .models.pages import MODEL_BY_CONTENT_KIND
 from .placements import item_region_key
@@ -1072,3 +1074,90 @@ def _revision_names_document(content: dict, pk: int) -> bool:
     if content.get("master_document") == pk:
         return True
     return any(child.get("document") == pk for child in content.get("attachments") or ())
+
+
+# ============================================================================================
+# Product sheet versions (the sheet's changelog)
+# ============================================================================================
+
+
+class VersionLabelUsed(ValueError):
+    """The sheet already published a version with this label (labels are never reused)."""
+
+
+def product_sheet_version_record(
+    *,
+    page: ProductSheetPage,
+    revision: Revision | None = None,
+    user=None,
+    published_at: datetime | None = None,
+    note: str | None = None,
+) -> ProductSheetVersion | None:
+    """Record the published ``page``'s current version in its history; called on every publish
+    (kb.signal_handlers, whatever published it) and by importers and the demo.
+
+    A new entry is written when the page's ``version_label`` differs from the newest entry's
+    (``note`` defaults to the page's ``change_note``). The same label again writes nothing,
+    except that a changed note corrects the newest entry's note (a typo fixed and republished).
+    A blank label records nothing. A translation's first entry starts its history with copies of
+    its source's earlier entries (notes in the source's language, no revision): partners of a
+    translation see the whole history, and later versions with the translated notes.
+
+    Raises:
+        VersionLabelUsed: an older entry of this sheet has the label (the admin form refuses
+            it before publishing; an importer should too).
+    """
+    label = (page.version_label or "").strip()
+    if not label:
+        return None
+    note = page.change_note if note is None else note
+    note = note or ""
+    with transaction.atomic():
+        # Two publishes of one sheet at once must not both decide "new label".
+        ProductSheetPage.objects.select_for_update().filter(pk=page.pk).values_list("pk").first()
+        history = ProductSheetVersion.objects.filter(page_id=page.pk)
+        latest = history.first()  # newest first (Meta.ordering)
+        if latest is not None and latest.version_label == label:
+            if rich_text_plain(note) and _comparable(note) != _comparable(latest.note):
+                latest.note = note
+                latest.save(update_fields=["note"])
+            return latest
+        if history.filter(version_label=label).exists():
+            raise VersionLabelUsed(f"{page.title!r} already published version {label!r}")
+        if latest is None:
+            _version_history_copy_from_source(page, label)
+        return ProductSheetVersion.objects.create(
+            page_id=page.pk,
+            revision=revision,
+            version_label=label,
+            note=note,
+            published_at=published_at or page.last_published_at or timezone.now(),
+            published_by=user,
+        )
+
+
+def _version_history_copy_from_source(page: ProductSheetPage, label: str) -> None:
+    from .selectors import translation_source
+
+    source = translation_source(page)
+    if source is None:
+        return
+    earlier = ProductSheetVersion.objects.filter(page_id=source.pk).exclude(version_label=label)
+    ProductSheetVersion.objects.bulk_create(
+        ProductSheetVersion(
+            page_id=page.pk,
+            version_label=entry.version_label,
+            note=entry.note,
+            published_at=entry.published_at,
+            published_by_id=entry.published_by_id,
+        )
+        for entry in earlier.iterator()
+    )
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def rich_text_plain(rich_text: str) -> str:
+    """The visible text of a rich text value ("" for an editor's empty paragraph)."""
+    return _TAG.sub("", rich_text or "").replace("&nbsp;", " ").strip()

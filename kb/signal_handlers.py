@@ -1,9 +1,14 @@
 """kb side effects: a published item's files move to their residency bucket (in a task); a new
-translation does not inherit copies of its source's files."""
+translation does not inherit copies of its source's files; a published product sheet's version
+enters its history."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 def place_item_files(sender, instance, **kwargs) -> None:
@@ -37,13 +42,52 @@ def drop_copied_attachments(sender, source_obj, target_obj, **kwargs) -> None:
         target_obj.attachments.set([])
 
 
+def record_sheet_version(sender, instance, revision=None, **kwargs) -> None:
+    """Every publish of a product sheet (admin, workflow approval, scheduled publishing, code)
+    sends page_published: its version enters the sheet's history here. A revision scheduled for
+    later also sends it, with the page not live: recorded when it really goes live."""
+    from .models import ProductSheetPage
+    from .services import VersionLabelUsed, product_sheet_version_record
+
+    if not isinstance(instance, ProductSheetPage) or not instance.live:
+        return
+    if revision is not None and instance.live_revision_id != revision.pk:
+        return
+    try:
+        product_sheet_version_record(page=instance, revision=revision)
+    except VersionLabelUsed:
+        # The admin form refuses a used label; a revision published some other way (an old
+        # revision re-published, a direct revision.publish()) keeps the history as it was.
+        logger.warning(
+            "product sheet %s republished the used label %r: history unchanged",
+            instance.pk,
+            instance.version_label,
+        )
+
+
+def sheet_version_publisher(sender, instance, created, **kwargs) -> None:
+    """page_published carries no user; Wagtail's publish log entry, written right after it,
+    does: it names who published the version (the approver, not the revision's author)."""
+    from .models import ProductSheetVersion
+
+    if created and instance.action == "wagtail.publish" and instance.revision_id:
+        ProductSheetVersion.objects.filter(
+            revision_id=instance.revision_id, published_by__isnull=True
+        ).update(published_by_id=instance.user_id)
+
+
 def register_signal_handlers() -> None:
     from django.db.models.signals import post_delete, post_save
+    from wagtail.models import PageLogEntry
     from wagtail.signals import copy_for_translation_done, page_published
 
     from .models import Product
 
     page_published.connect(place_item_files, dispatch_uid="kb.place_item_files")
+    page_published.connect(record_sheet_version, dispatch_uid="kb.record_sheet_version")
+    post_save.connect(
+        sheet_version_publisher, sender=PageLogEntry, dispatch_uid="kb.sheet_version_publisher"
+    )
     copy_for_translation_done.connect(
         drop_copied_attachments, dispatch_uid="kb.drop_copied_attachments"
     )

@@ -1,7 +1,9 @@
 """Enforcement at Wagtail's own exits: page serving and its document URL; the products' admin."""
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
@@ -53,3 +55,118 @@ class ProductViewSet(SnippetViewSet):
 
 
 register_snippet(ProductViewSet)
+
+
+@hooks.register("register_admin_urls")
+def register_sheet_versions_url():
+    from django.urls import path
+
+    from .admin_views import ProductSheetVersionsView
+
+    return [
+        path(
+            "kb/product-sheets/<int:page_id>/versions/",
+            ProductSheetVersionsView.as_view(),
+            name="kb_sheet_versions",
+        )
+    ]
+
+
+@hooks.register("register_page_header_buttons")
+def sheet_versions_header_button(page, user, view_name, next_url=None):
+    from .admin_views import SheetVersionsButton
+
+    yield SheetVersionsButton(page=page, priority=66)
+
+
+@hooks.register("register_page_listing_more_buttons")
+def sheet_versions_listing_button(page, user, next_url=None):
+    from .admin_views import SheetVersionsButton
+
+    yield SheetVersionsButton(page=page, priority=55)
+
+
+# --- file versions in the admin (kb.version_admin_views; docs/file-versions.md) ---
+
+
+@hooks.register("register_admin_urls", order=-10)
+def register_file_version_urls():
+    """The "Versions" history of a file (its lineage) and its actions; and Wagtail's documents
+    listing showing each file once (registered before wagtail.documents' own ``documents/``)."""
+    from .version_admin_views import (
+        DocumentDeleteRedirectView,
+        DocumentIndexView,
+        FileVersionAddView,
+        FileVersionAdoptView,
+        FileVersionDeleteView,
+        FileVersionDownloadView,
+        FileVersionRestoreView,
+        FileVersionsView,
+    )
+
+    version = "files/<int:lineage>/versions/<int:version_id>"
+    return [
+        # Wagtail's own "Delete" of a document deletes one version: the same admin-only,
+        # checked "Delete version" (its confirmation page, then kb.services).
+        path(
+            "documents/delete/<int:document_id>/",
+            DocumentDeleteRedirectView.as_view(),
+            name="portal_document_delete",
+        ),
+        path("documents/", DocumentIndexView.as_view(), name="portal_documents_index"),
+        path(
+            "documents/results/",
+            DocumentIndexView.as_view(results_only=True),
+            name="portal_documents_index_results",
+        ),
+        path(
+            "files/<int:lineage>/versions/", FileVersionsView.as_view(), name="portal_file_versions"
+        ),
+        path(
+            "files/<int:lineage>/versions/new/",
+            FileVersionAddView.as_view(),
+            name="portal_file_version_add",
+        ),
+        path(f"{version}/adopt/", FileVersionAdoptView.as_view(), name="portal_file_version_adopt"),
+        path(
+            f"{version}/restore/",
+            FileVersionRestoreView.as_view(),
+            name="portal_file_version_restore",
+        ),
+        path(
+            f"{version}/download/",
+            FileVersionDownloadView.as_view(),
+            name="portal_file_version_download",
+        ),
+        path(
+            f"{version}/delete/", FileVersionDeleteView.as_view(), name="portal_file_version_delete"
+        ),
+    ]
+
+
+@hooks.register("construct_document_chooser_queryset")
+def document_chooser_newest_versions(documents, request):
+    """The chooser offers each file once: its newest version."""
+    from files.versions import document_newest_versions
+
+    return document_newest_versions(documents)
+
+
+@hooks.register("before_bulk_action")
+def refuse_bulk_document_delete(request, action_type, objects, action):
+    """The documents listing's bulk "Delete" deletes versions: superusers only
+    (``can_delete_version``), and never a version an item uses (live or in its latest draft)."""
+    from files.models import PortalDocument
+
+    from .versions import file_uses
+
+    model = getattr(action, "model", None)
+    if action_type != "delete" or model is None or not issubclass(model, PortalDocument):
+        return None
+    if not document_policy.can_delete_version(request.user):
+        raise PermissionDenied
+    for document in objects:
+        for use in file_uses(document.lineage or document.pk):
+            if document in (use.live, use.pending):
+                raise PermissionDenied
+    return None

@@ -20,9 +20,9 @@ import pytest
 from demo import loader
 from demo.loader import ANYONE_SIGNED_IN, DemoDataError, Doc, Rule, html
 
-#: sha256 of _canonical(_fresh()) (issue #12's: Anna and Petr get the daily digest; before it:
-#: c7822e89…, issue #11's demo; before that: 0f0b3c1c…, demo/data.py's).
-DEMO_DIGEST = "c334049292531062164e67eb954b2150ef822db24ecd82971ed640785c281029"
+#: sha256 of _canonical(_fresh()) (issue #12: headings as blocks of their own, sheet versions,
+#: Anna and Petr get the daily digest; before it: 49b20bd0…, issue #11's demo).
+DEMO_DIGEST = "9a765e8f840e1c3412944f1b2a6a815fc7f0ba0649ff387931130469f8d83fb2"
 
 
 def _canonical(data: loader.DemoData) -> str:
@@ -111,6 +111,43 @@ def test_html_markup():
     assert html("## Title\n\nOne\ntwo\n\n- a\n- b & c") == (
         "<h2>Title</h2><p>One two</p><ul><li>a</li><li>b &amp; c</li></ul>"
     )
+
+
+def test_html_heading_does_not_swallow_the_list_or_paragraph_below_it():
+    # The demo texts' headings are followed directly by their list (no blank line): each is a
+    # block of its own, as the editor would have stored them (issue #12: the list used to end
+    # up inside the heading).
+    assert html("Intro line\n## Where it fits\n    - Retail\n    - Branches\nAfter.") == (
+        "<p>Intro line</p><h2>Where it fits</h2><ul><li>Retail</li><li>Branches</li></ul>"
+        "<p>After.</p>"
+    )
+    assert html("### v2\n- One\n\n### v1\nFirst\nrelease") == (
+        "<h3>v2</h3><ul><li>One</li></ul><h3>v1</h3><p>First release</p>"
+    )
+    assert html("- a\n\n- b") == "<ul><li>a</li></ul><ul><li>b</li></ul>"
+    assert html("") == ""
+
+
+def test_demo_texts_have_no_list_or_paragraph_inside_a_heading():
+    import re
+
+    data = loader.load_demo()
+    texts = [item.body for item in data.items] + [
+        note for item in data.items for _label, note in item.versions
+    ]
+    heading = re.compile(r"<h[23]>(.*?)</h[23]>")
+    for text in texts:
+        for title in heading.findall(text):
+            assert "- " not in title and len(title) < 60, title
+
+
+def test_sheet_versions_come_from_the_changelog_newest_first():
+    x1 = next(i for i in loader.load_demo().items if i.key == "demo-x1-datasheet")
+    assert [label for label, _note in x1.versions] == ["v3", "v2", "v1"]
+    assert x1.extra["version_label"] == "v3"
+    assert x1.extra["change_note"] == x1.versions[0][1]
+    assert x1.versions[2][1] == "<ul><li>First release.</li></ul>"
+    assert x1.extra["changelog"] == ""
 
 
 @pytest.fixture

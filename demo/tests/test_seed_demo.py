@@ -9,6 +9,7 @@ own savepoint inside that.
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -141,7 +142,7 @@ def test_content_counts_files_and_dates(seeded):
     # The German PDF is the German translation's localized file of it.
     german = item("demo-de-x1-datasheet")
     assert german.attachments.get().master.page_id == x1.pk
-    assert x1.version_label and len(x1.specifications) >= 5 and x1.changelog
+    assert x1.version_label and len(x1.specifications) >= 5 and x1.change_note
     guide = item("demo-x1-install-guide")
     assert guide.modules and guide.modules[0].value["steps"]
 
@@ -222,6 +223,7 @@ def test_second_run_changes_no_counts(seeded):
         "kb.ItemAttachment",
         "kb.DownloadEvent",
         "kb.ItemKey",
+        "kb.ProductSheetVersion",
         "kb.Product",
         "kb.PortalItemTag",
         "taggit.Tag",
@@ -243,6 +245,30 @@ def test_second_run_changes_no_counts(seeded):
         call_command("seed_demo", "--quiet", stdout=io.StringIO())
     assert counts() == before
     assert demo_items().count() == len(ITEMS)
+
+
+def test_product_sheets_have_a_version_history(seeded):
+    x1 = item("demo-x1-datasheet")
+    history = list(x1.versions.all())
+    assert [v.version_label for v in history] == ["v3", "v2", "v1"]
+    assert history[0].revision_id == x1.live_revision_id  # each a publish: staff compare them
+    assert all(v.revision_id for v in history)
+    assert history[0].published_at > history[1].published_at > history[2].published_at
+    assert "<li>Corrected the PoE+ budget to 120 W.</li>" in history[1].note
+    assert x1.changelog == ""
+    german = item("demo-de-x1-datasheet")
+    german_history = list(german.versions.all())
+    assert [v.version_label for v in german_history] == ["v3", "v2", "v1"]
+    assert "Neue 5G-Moduloption" in german_history[0].note  # its own, translated
+    assert german_history[1].note == history[1].note  # before it: the source's history
+    # The history on the sheet, for a partner: v3's note first, its heading not swallowing it.
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user("anna@acme.example"))
+    html = client.get(x1.url).content.decode()
+    assert html.index("New 5G module option") < html.index("First release.")
+    assert re.search(r"<h2[^>]*>Where it fits</h2>\s*<ul", html)  # the heading alone
 
 
 def test_every_demo_item_has_its_tags(seeded):

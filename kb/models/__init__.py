@@ -9,6 +9,7 @@ from .pages import (
     TrainingGuidePage,
 )
 from .snippets import DownloadEvent, ItemKey, Product
+from .versions import ProductSheetVersion
 
 __all__ = [
     "DownloadEvent",
@@ -21,5 +22,6 @@ __all__ = [
     "PortalItemTag",
     "Product",
     "ProductSheetPage",
+    "ProductSheetVersion",
     "TrainingGuidePage",
 ]

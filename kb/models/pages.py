@@ -23,6 +23,7 @@ from wagtail import blocks
 from wagtail.admin.panels import (
     FieldPanel,
     InlinePanel,
+    MultiFieldPanel,
     ObjectList,
     TabbedInterface,
 )
@@ -34,6 +35,9 @@ from wagtail_localize.fields import BaseTranslatableField, SynchronizedField
 from permissions.models import AudienceMixin
 from permissions.panels import AudienceAdminPageForm, audience_panels
 
+from ..admin_panels import FileVersionPanel
+from ..forms import ProductSheetAdminForm
+from ..panels import SheetVersionsPanel
 from ..querysets import PortalPageManager
 from .snippets import source_products
 
@@ -261,6 +265,7 @@ class PortalItemPage(AudienceMixin, Page):
 
 
 class ProductSheetPage(PortalItemPage):
+    base_form_class = ProductSheetAdminForm
     version_label = models.CharField(max_length=40, blank=True, help_text=_("e.g. v3 or 2026.2"))
     specifications = StreamField(
         [
@@ -274,17 +279,65 @@ class ProductSheetPage(PortalItemPage):
         ],
         blank=True,
     )
-    changelog = RichTextField(blank=True)
+    # What changed in the version being published: becomes its entry in the sheet's history
+    # (kb.ProductSheetVersion, written on publish by kb.services.product_sheet_version_record).
+    change_note = RichTextField(
+        _("what changed in this version"),
+        blank=True,
+        features=["bold", "italic", "ol", "ul", "link"],
+        help_text=_(
+            "Partners read this in the sheet's version history. When you give the sheet a new "
+            "version label, say here what changed; publishing then adds the version to the "
+            "history. Keep the label to fix a typo in the current version's note."
+        ),
+    )
+    # History written before versions were recorded one by one (kept as it was: its dates are
+    # unknown). Shown below the recorded versions as "Earlier changes".
+    changelog = RichTextField(
+        _("earlier changes"),
+        blank=True,
+        help_text=_(
+            "History from before versions were recorded on publish. New versions go in "
+            '"What changed in this version".'
+        ),
+    )
 
     item_panels = [
-        FieldPanel("version_label"),
+        MultiFieldPanel(
+            [
+                FieldPanel("version_label"),
+                FieldPanel("change_note"),
+                SheetVersionsPanel(),
+            ],
+            heading=_("Version"),
+        ),
         FieldPanel("specifications"),
         FieldPanel("changelog"),
     ]
     template = "kb/product_sheet_page.html"
+    # The version label names the same version in every language (a translation's history has
+    # the source's labels); the note is translated like any text.
+    override_translatable_fields = [
+        *PortalItemPage.override_translatable_fields,
+        SynchronizedField("version_label", overridable=False),
+    ]
+    #: Versions shown on the sheet; the rest are on the paginated full history (?history=1).
+    HISTORY_LATEST = 5
+    HISTORY_PAGE_SIZE = 25
 
     class Meta:
         verbose_name = _("product sheet")
+
+    def get_context(self, request, *args, **kwargs):
+        from ..selectors import product_sheet_history
+
+        context = super().get_context(request, *args, **kwargs)
+        context["history"] = product_sheet_history(
+            sheet=self,
+            full=bool(request.GET.get("history")),
+            page_number=request.GET.get("history_page"),
+        )
+        return context
 
 
 class TrainingGuidePage(PortalItemPage):
@@ -365,6 +418,7 @@ class MarketingAssetPage(PortalItemPage):
     item_panels = [
         FieldPanel("asset_kind"),
         FieldPanel("master_document"),
+        FileVersionPanel("master_document"),
         FieldPanel("master_image"),
         FieldPanel("co_brandable"),
     ]
@@ -413,7 +467,9 @@ class ItemAttachment(Orderable):
         max_length=64, blank=True, editable=False
     )
 
-    panels = [FieldPanel("document"), FieldPanel("title")]
+    # The file's live and newest version, with "Versions" and "Upload new version"
+    # (kb.version_admin_views).
+    panels = [FieldPanel("document"), FieldPanel("title"), FileVersionPanel("document")]
 
     def __str__(self) -> str:
         return self.title or self.document.title

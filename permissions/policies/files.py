@@ -59,6 +59,43 @@ class DocumentPolicy:
             return False
         return self.can_have_version(user, document)
 
+    # --- the admin's file versions (kb.version_admin_views; docs/file-versions.md) ---
+
+    def can_see_versions(self, user: UserLike | None) -> bool:
+        """May ``user`` open a file's "Versions" history in the admin? Staff: the history names
+        only files and the items using them, all of which staff see anyway."""
+        return principal_for(user).kind == "staff"
+
+    def can_add_version(self, user: UserLike | None) -> bool:
+        """May ``user`` upload a new version of a file, restore an older one as a new version,
+        and propose it to the items using the file? Editors (Editors/Moderators, and staff who
+        may change source pages) and superusers: the people who edit items' files. A marketer
+        changes only the localized files of his locales (localization), never a master file."""
+        principal = principal_for(user)
+        return principal.kind == "staff" and principal.staff_role in ("superuser", "editor")
+
+    def can_propose_version(self, user: UserLike | None, page: Page) -> bool:
+        """May ``user`` make a draft revision of ``page`` that adopts a new version? Whoever may
+        add versions and may edit that page in Wagtail (the revision is reviewed by the page's
+        workflow like any other change: CLARIFICATIONS 2 and 6)."""
+        if not self.can_add_version(user):
+            return False
+        can_edit: bool = page.permissions_for_user(user).can_edit()
+        return can_edit
+
+    def can_download_any_version(self, user: UserLike | None) -> bool:
+        """May ``user`` download any version of a file, older, pending or expired ones included,
+        from the admin history? Staff (issue #12): partners only ever get a published item's
+        current version, through the item's stable URL (``can_download``)."""
+        return principal_for(user).kind == "staff"
+
+    def can_delete_version(self, user: UserLike | None) -> bool:
+        """May ``user`` delete a version of a file (its row and its stored object)? Superusers
+        only (issue #12: "an admin-only action"): history is otherwise never rewritten, and
+        editors correct a version by uploading or restoring another."""
+        principal = principal_for(user)
+        return principal.kind == "staff" and principal.staff_role == "superuser"
+
     def can_serve_directly(self, user: UserLike | None, document: PortalDocument) -> bool:
         """Wagtail's own /documents/ URL (used by the admin): staff, or a visible item's file."""
         same: QuerySet[PortalDocument] = type(document).objects.filter(pk=document.pk)

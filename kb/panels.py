@@ -1,0 +1,37 @@
+"""Admin panels of kb's pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wagtail.admin.panels import Panel
+
+
+class SheetVersionsPanel(Panel):
+    """Next to the version label: the sheet's published versions (the latest few) and the link
+    to all of them, where staff compare any two (kb.admin_views)."""
+
+    LATEST = 3
+
+    class BoundPanel(Panel.BoundPanel):
+        template_name = "kb/panels/sheet_versions.html"
+
+        def get_context_data(self, parent_context: dict[str, Any] | None = None) -> dict[str, Any]:
+            from django.urls import reverse
+
+            from .models import ProductSheetVersion
+
+            context: dict[str, Any] = super().get_context_data(parent_context)
+            page = self.instance
+            if page is None or page.pk is None:
+                context["versions"] = []
+                return context
+            rows = list(
+                ProductSheetVersion.objects.filter(page_id=page.pk).only(
+                    "version_label", "published_at"
+                )[: SheetVersionsPanel.LATEST + 1]
+            )
+            context["versions"] = rows[: SheetVersionsPanel.LATEST]
+            context["more"] = len(rows) > SheetVersionsPanel.LATEST
+            context["versions_url"] = reverse("kb_sheet_versions", args=[page.pk])
+            return context
