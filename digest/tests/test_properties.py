@@ -240,6 +240,8 @@ class DigestNamesOnlyVisibleItems(TestCase):
                         and had < document.version_number
                         and own.filter(item=item, lineage=document.lineage).exists()
                         and (document.expire_at is None or document.expire_at > now)
+                        # An expired item (staff still see it) is withdrawn, not updated.
+                        and (item.expire_at is None or item.expire_at > now)
                     ):
                         wanted = True  # "updated since you downloaded": in any language
                         event("a new version of a downloaded file is due")
