@@ -115,7 +115,14 @@ class ProfileForm(LanguageInAnyCaseMixin, forms.Form):
         widget=forms.Select(attrs={"aria-describedby": "id_time_zone-help"}),
     )
     notify_new_versions = forms.BooleanField(
-        label=_("E-mail me when a file I downloaded gets a new version"), required=False
+        label=_("E-mail me when a file I downloaded gets a new version"),
+        required=False,
+        # Sent by the digest job (digest.services): in the digest when it is on, else alone.
+        help_text=_(
+            "Once a day, only when a file you downloaded got a new version or was withdrawn. "
+            "With the digest on, it is part of the digest."
+        ),
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "id_notify_new_versions-help"}),
     )
     digest_frequency = forms.ChoiceField(
         label=_("Digest of new and updated items"),

@@ -66,7 +66,9 @@ class User(AbstractUser):
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     # Notification preferences, set on the profile page. The digest e-mail (digest/) reads
     # ``digest_frequency`` (off by default: a partner opts in; its one-click link switches it
-    # off); nothing sends ``notify_new_versions`` notifications yet.
+    # off). ``notify_new_versions`` without a digest: a daily e-mail at the digest's hour with
+    # only what changed in (or was withdrawn from) what they downloaded, sent by the digest's
+    # job (digest.services); with a digest on, the digest carries it (one e-mail, not two).
     notify_new_versions = models.BooleanField(
         _("e-mail me when a file I downloaded gets a new version"), default=False
     )

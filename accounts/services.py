@@ -169,6 +169,16 @@ def user_digest_frequency_set(*, user: User, frequency: str) -> User:
 
 
 @transaction.atomic
+def user_notify_new_versions_set(*, user: User, notify: bool) -> User:
+    """Set whether ``user`` is e-mailed when a file they downloaded gets a new version (or is
+    withdrawn): the digest's signed one-click link switches it off with the digest."""
+    if user.notify_new_versions != notify:
+        user.notify_new_versions = notify
+        user.save(update_fields=["notify_new_versions"])
+    return user
+
+
+@transaction.atomic
 def user_language_set(*, user: User, language: str) -> User:
     """Save ``language`` (any case; normalised) as ``user``'s UI language (the switcher).
 

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.models import Locale, Page
 
+from accounts.services import user_digest_frequency_set
 from demo.assets import make_logo, make_pdf, make_product_image
 from demo.loader import (
     ANYONE_SIGNED_IN,
@@ -234,6 +235,8 @@ class _Seeder:
             if spec.superuser and not user.is_superuser:
                 user.is_superuser = True
                 user.save(update_fields=["is_superuser"])
+            if spec.digest:
+                user_digest_frequency_set(user=user, frequency=spec.digest)
             self.users[spec.email] = user
         self.summary.users = len(self.users)
         self.say(f"  {len(self.users)} users")

@@ -90,6 +90,8 @@ class UserSpec:
     #: Demo item keys this login must see / must not see (checked by demo/tests/test_seed_demo.py).
     sees: tuple[str, ...] = ()
     hidden: tuple[str, ...] = ()
+    #: The digest e-mail ("daily"/"weekly"), switched on for this login; None leaves it as is.
+    digest: str | None = None
 
     @property
     def name(self) -> str:
@@ -536,7 +538,7 @@ def load_demo() -> DemoData:
                     f"users.json: users[{n}]",
                     {"email", "password", "first_name", "last_name", "language", "time_zone"},
                     {"organization", "role", "staff_role", "superuser", "sees", "hidden"}
-                    | {"locales"},
+                    | {"locales", "digest"},
                 ),
                 "role": Membership.Role(u.get("role", "member")),
                 "locales": tuple(u.get("locales", ())),

@@ -1,10 +1,15 @@
 """What a digest tells one user: reads only, every item through the page policy.
 
-Every list starts from ``PortalItemPage.objects.live().visible_to(user)``, which is
+Every list of items starts from ``PortalItemPage.objects.live().visible_to(user)``, which is
 ``page_policy.filter_visible`` (permissions/policies/pages.py, the only place that decides access),
 evaluated when the digest is built, i.e. at sending time: an item the user could see yesterday
-but not now is not named. ``digest/tests/test_properties.py`` checks this against
-``page_policy.can_view`` on random worlds.
+but not now is not named. The downloads sections are the home page's version-aware reads
+(``kb.selectors.downloads_updated`` / ``downloads_withdrawn``), which ask the same policy.
+
+One exception, the withdrawn list (CLARIFICATIONS 8, docs/decisions.md): it names what the user
+themself downloaded, by the title they saw then (``title_seen``), and nothing else about it: no
+current title, no link to an item they may no longer open. ``digest/tests/test_properties.py``
+checks both against ``page_policy.can_view`` on random worlds.
 """
 
 from __future__ import annotations
@@ -13,11 +18,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import F, Max, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from wagtail.models import Locale
 
-from kb.models import DownloadEvent, PortalItemPage
-from kb.selectors import _one_per_translation_group
+from kb.models import PortalItemPage
+from kb.selectors import (
+    DownloadUpdate,
+    DownloadWithdrawal,
+    _one_per_translation_group,
+    downloads_updated,
+    downloads_withdrawn,
+)
+
+# How many download updates / withdrawals are read to count the ones beyond the shown entries
+# ("… and N more"): the reads cost a fixed number of queries whatever the limit.
+_COUNTED = 200
 
 
 @dataclass(frozen=True)
@@ -27,13 +42,33 @@ class DigestEntry:
     item: PortalItemPage
     url: str  # absolute (PORTAL_BASE_URL): the e-mail is read outside the portal
     at: datetime  # first published (new), last published (updated)
-    downloaded_at: datetime | None = None  # "updates of what you downloaded": the last download
+
+
+@dataclass(frozen=True)
+class DigestDownloadEntry:
+    """An item the user may see now, with the files of it they downloaded that have a newer
+    version now ("X1 datasheet (EN): v1 → v2 (2026.2) — what changed: …")."""
+
+    item: PortalItemPage
+    url: str
+    at: datetime | None  # when partners got the newest of these versions
+    files: list[DownloadUpdate]
+
+
+@dataclass(frozen=True)
+class DigestWithdrawnEntry:
+    """Something the user downloaded and can no longer get: named by ``withdrawal.title_seen``
+    only. ``url`` is the item's address when one file of an item they still see was withdrawn,
+    else empty (never a link to an item they may not open)."""
+
+    withdrawal: DownloadWithdrawal
+    url: str = ""
 
 
 @dataclass
 class DigestSection:
-    entries: list[DigestEntry] = field(default_factory=list)
-    more: int = 0  # visible items beyond PORTAL_DIGEST_MAX_ITEMS, only counted
+    entries: list = field(default_factory=list)
+    more: int = 0  # entries beyond PORTAL_DIGEST_MAX_ITEMS, only counted
 
     def __bool__(self) -> bool:
         return bool(self.entries)
@@ -48,13 +83,20 @@ class DigestContent:
     new: DigestSection
     updated: DigestSection
     downloads: DigestSection
+    withdrawn: DigestSection = field(default_factory=DigestSection)
 
     def __bool__(self) -> bool:
-        return bool(self.new or self.updated or self.downloads)
+        return bool(self.new or self.updated or self.downloads or self.withdrawn)
 
     @property
     def item_count(self) -> int:
-        return sum(len(s.entries) + s.more for s in (self.new, self.updated, self.downloads))
+        sections = (self.new, self.updated, self.downloads, self.withdrawn)
+        return sum(len(s.entries) + s.more for s in sections)
+
+    @property
+    def downloads_only(self) -> bool:
+        """Only news about the user's own downloads (the ``notify_new_versions`` e-mail)."""
+        return not (self.new or self.updated)
 
 
 def _visible_items(user) -> QuerySet[PortalItemPage]:
@@ -88,54 +130,90 @@ def _section(items: list[PortalItemPage], at: str, limit: int) -> DigestSection:
     )
 
 
-def downloads_updated_for_digest(
-    user, since: datetime, until: datetime | None = None
-) -> list[PortalItemPage]:
-    """Items ``user`` downloaded that were published again after their last download of it,
-    that publication falling in (``since``, ``until``], visible to ``user`` now; newest first,
-    each with ``last_download`` (when they last downloaded it).
-
-    One function so the version-aware selector (per file version, issue #12 part 5) can replace
-    it without touching the digest.
-    """
-    last_download = (
-        DownloadEvent.objects.filter(user_id=user.pk, item_id=OuterRef("pk"))
-        .values("item_id")
-        .annotate(at=Max("downloaded_at"))
-        .values("at")
-    )
-    items = (
-        _visible_items(user)
-        .annotate(last_download=Subquery(last_download))
-        .filter(last_download__isnull=False, last_published_at__gt=F("last_download"))
-        .filter(last_published_at__gt=since)
-    )
-    if until is not None:
-        items = items.filter(last_published_at__lte=until)
-    return list(items.order_by("-last_published_at", "-pk"))
+def _downloads(user, since: datetime, until: datetime) -> list[DigestDownloadEntry]:
+    """``kb.selectors.downloads_updated`` for the window, one entry per item (its files in the
+    order the read gives, newest update first)."""
+    entries: dict[int, DigestDownloadEntry] = {}
+    for update in downloads_updated(user, since=since, limit=_COUNTED):
+        # The read's ``since`` is inclusive and it has no end: the window is (since, until].
+        if update.when is None or not since < update.when <= until:
+            continue
+        entry = entries.get(update.item.pk)
+        if entry is None:
+            entry = entries[update.item.pk] = DigestDownloadEntry(
+                update.item, absolute_url(update.item), update.when, []
+            )
+        entry.files.append(update)
+    return list(entries.values())
 
 
-def digest_content(user, *, since: datetime, until: datetime) -> DigestContent:
+def _withdrawn(user, since: datetime, until: datetime) -> list[DigestWithdrawnEntry]:
+    """``kb.selectors.downloads_withdrawn`` for the window (withdrawals whose time is known to
+    fall in it; one whose time nothing records, an organisation's grant removed say, is on the
+    home page only). A withdrawn file of an item the user still sees links that item, asked of
+    the policy once more here, at sending time; a whole item is never linked."""
+    found = [
+        w
+        for w in downloads_withdrawn(user, since=since, limit=_COUNTED)
+        if w.when is not None and since < w.when <= until
+    ]
+    linkable = {w.item.pk for w in found if not w.whole_item and w.item is not None}
+    if linkable:
+        linkable = set(_visible_items(user).filter(pk__in=linkable).values_list("pk", flat=True))
+    return [
+        DigestWithdrawnEntry(
+            w,
+            absolute_url(w.item)
+            if not w.whole_item and w.item is not None and w.item.pk in linkable
+            else "",
+        )
+        for w in found
+    ]
+
+
+def _limited(entries: list, limit: int) -> DigestSection:
+    return DigestSection(entries[:limit], more=max(0, len(entries) - limit))
+
+
+def digest_content(
+    user, *, since: datetime, until: datetime, downloads_only: bool = False
+) -> DigestContent:
     """What the digest of ``user`` for (``since``, ``until``] names.
 
+    - downloads: the files they downloaded that have a newer version published in the window
+      (``kb.selectors.downloads_updated``), one entry per item, each file "v1 → v2 (label)"
+      with what changed;
     - new: items first published in the window, one per translation group in the user's
       content language (else the source's), as the home page's "New for you";
     - updated: items published again in the window (first published before it), one per
       translation group likewise;
-    - downloads: ``downloads_updated_for_digest``.
+    - withdrawn: what they downloaded that was withdrawn in the window
+      (``kb.selectors.downloads_withdrawn``), by the title they saw (CLARIFICATIONS 8).
 
-    A translation group is listed once: under downloads, else new, else updated.
+    A translation group is listed once among downloads, new and updated: under downloads,
+    else new, else updated. ``downloads_only``: the downloads and withdrawn sections only
+    (the ``notify_new_versions`` e-mail of a user without the digest).
 
-    Each list holds at most ``PORTAL_DIGEST_MAX_ITEMS`` entries and counts the rest.
+    Each section holds at most ``PORTAL_DIGEST_MAX_ITEMS`` entries and counts the rest.
     """
     limit = settings.PORTAL_DIGEST_MAX_ITEMS
+    downloads = _downloads(user, since, until)
+    withdrawn = _withdrawn(user, since, until)
+    if downloads_only:
+        return DigestContent(
+            since=since,
+            until=until,
+            new=DigestSection(),
+            updated=DigestSection(),
+            downloads=_limited(downloads, limit),
+            withdrawn=_limited(withdrawn, limit),
+        )
     default, own = _content_locale_ids(user)
     prefer = own if own is not None else default
     readable = {default, prefer}
     window = _visible_items(user).filter(locale_id__in=readable)
-    downloads = downloads_updated_for_digest(user, since, until)
     # Each group once: "updated since you downloaded" says most, then new, then updated.
-    listed = {item.translation_key for item in downloads}
+    listed = {entry.item.translation_key for entry in downloads}
     new = [
         item
         for item in _one_per_translation_group(
@@ -168,16 +246,6 @@ def digest_content(user, *, since: datetime, until: datetime) -> DigestContent:
         until=until,
         new=_section(new, "first_published_at", limit),
         updated=_section(updated, "last_published_at", limit),
-        downloads=_downloads_section(downloads, limit),
-    )
-
-
-def _downloads_section(items: list[PortalItemPage], limit: int) -> DigestSection:
-    shown = items[:limit]
-    return DigestSection(
-        [
-            DigestEntry(item, absolute_url(item), item.last_published_at, item.last_download)
-            for item in shown
-        ],
-        more=len(items) - len(shown),
+        downloads=_limited(downloads, limit),
+        withdrawn=_limited(withdrawn, limit),
     )

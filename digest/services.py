@@ -19,14 +19,14 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 
 from accounts.models import DigestFrequency, User
-from accounts.services import user_digest_frequency_set
+from accounts.services import user_digest_frequency_set, user_notify_new_versions_set
 
 from .models import DigestSubscription
 from .selectors import DigestContent, digest_content
@@ -35,6 +35,19 @@ logger = logging.getLogger("portal.digest")
 
 SIGNING_SALT = "portal.digest.switch-off"
 PERIODS = {DigestFrequency.DAILY: timedelta(days=1), DigestFrequency.WEEKLY: timedelta(weeks=1)}
+# A user without a digest who asked to be told about new versions of what they downloaded
+# (``User.notify_new_versions``) gets a downloads-only e-mail at the daily digest's slot.
+VERSIONS_ONLY = "versions"
+
+
+def digest_kind(user: User) -> str | None:
+    """Which e-mail the digest job sends ``user``: their digest frequency (daily, weekly), or
+    ``VERSIONS_ONLY`` (no digest, ``notify_new_versions`` on; daily), or None (nothing)."""
+    if user.digest_frequency in PERIODS:
+        return user.digest_frequency
+    if user.notify_new_versions:
+        return VERSIONS_ONLY
+    return None
 
 
 # -- the signed link -------------------------------------------------------------------------------
@@ -87,9 +100,13 @@ def digest_switch_url(user: User) -> str:
 
 
 def digest_switch_off(user: User) -> str:
-    """Switch ``user``'s digest off; returns the frequency it had (to offer switching it back)."""
+    """Switch off every e-mail the digest job sends ``user`` (the digest and the new-version
+    e-mail: the one-click link stops the mail it came in, whichever it was); returns the
+    frequency the digest had (to offer switching it back)."""
     previous = user.digest_frequency
-    user_digest_frequency_set(user=user, frequency=DigestFrequency.NONE)
+    with transaction.atomic():
+        user_digest_frequency_set(user=user, frequency=DigestFrequency.NONE)
+        user_notify_new_versions_set(user=user, notify=False)
     return previous
 
 
@@ -146,7 +163,8 @@ class DueUser:
 
 def _subscribers() -> QuerySet[User]:
     return (
-        User.objects.filter(is_active=True, digest_frequency__in=list(PERIODS))
+        User.objects.filter(is_active=True)
+        .filter(Q(digest_frequency__in=list(PERIODS)) | Q(notify_new_versions=True))
         .exclude(email="")
         .select_related("digest_subscription")
         .order_by("pk")
@@ -154,10 +172,13 @@ def _subscribers() -> QuerySet[User]:
 
 
 def digest_due_users(now: datetime) -> list[DueUser]:
-    """Active users with a digest whose latest slot (``digest_slot``) is after their last run."""
+    """Active users with a digest (or the new-version e-mail, daily) whose latest slot
+    (``digest_slot``) is after their last run."""
     due = []
     for user in _subscribers():
-        slot = digest_slot(now, _zone(user.time_zone), user.digest_frequency)
+        kind = digest_kind(user)
+        frequency = DigestFrequency.DAILY if kind == VERSIONS_ONLY else user.digest_frequency
+        slot = digest_slot(now, _zone(user.time_zone), frequency)
         subscription = getattr(user, "digest_subscription", None)
         last = subscription.last_sent_at if subscription is not None else None
         if last is None or last < slot:
@@ -194,7 +215,7 @@ def digest_message(user: User, content: DigestContent) -> EmailMultiAlternatives
     context = {
         "user": user,
         "content": content,
-        "frequency": user.digest_frequency,
+        "frequency": digest_kind(user),
         "switch_url": switch_url,
         "profile_url": base_url + reverse("accounts:profile"),
         "portal_url": base_url + "/",
@@ -247,7 +268,9 @@ def digest_send(
     # After a long pause (a stopped worker) look back no further than the home page's "new".
     since = max(last_sent_at, now - timedelta(days=settings.PORTAL_NEW_DAYS))
     try:
-        content = digest_content(user, since=since, until=now)
+        content = digest_content(
+            user, since=since, until=now, downloads_only=digest_kind(user) == VERSIONS_ONLY
+        )
         if not content:
             return False
         digest_message(user, content).send()
@@ -279,7 +302,9 @@ def digest_send_due(now: datetime | None = None) -> DigestRun:
     # Whoever switched the digest off (here or on the profile page) starts afresh when they
     # switch it on again, instead of getting everything since their last digest at once.
     DigestSubscription.objects.filter(
-        user__digest_frequency=DigestFrequency.NONE, last_sent_at__isnull=False
+        user__digest_frequency=DigestFrequency.NONE,
+        user__notify_new_versions=False,
+        last_sent_at__isnull=False,
     ).update(last_sent_at=None)
     for due in digest_due_users(now):
         try:

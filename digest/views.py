@@ -22,6 +22,7 @@ from accounts.models import DigestFrequency
 from .services import (
     PERIODS,
     DigestLinkExpired,
+    digest_kind,
     digest_switch_off,
     digest_switch_on,
     digest_token_user,
@@ -57,7 +58,8 @@ def digest_switch(request: HttpRequest, token: str) -> HttpResponse:
     }
     with translation.override(language):
         if request.method == "GET":
-            context["frequency"] = user.digest_frequency
+            # The new-version e-mail (no digest) is switched off here too.
+            context["frequency"] = digest_kind(user) or DigestFrequency.NONE
             return _page(request, "digest/switch.html", context)
         if request.POST.get("action") == "on":
             frequency = request.POST.get("frequency", "")

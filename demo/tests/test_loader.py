@@ -20,9 +20,9 @@ import pytest
 from demo import loader
 from demo.loader import ANYONE_SIGNED_IN, DemoDataError, Doc, Rule, html
 
-#: sha256 of _canonical(_fresh()) (issue #12: headings as blocks of their own, sheet versions;
-#: before it: 49b20bd0…, issue #11's demo).
-DEMO_DIGEST = "f9e855ae6d26344f088ff5347fe931ec9ce0e47b6abf442e6acd3d47151258df"
+#: sha256 of _canonical(_fresh()) (issue #12: headings as blocks of their own, sheet versions,
+#: Anna and Petr get the daily digest; before it: 49b20bd0…, issue #11's demo).
+DEMO_DIGEST = "9a765e8f840e1c3412944f1b2a6a815fc7f0ba0649ff387931130469f8d83fb2"
 
 
 def _canonical(data: loader.DemoData) -> str:
@@ -59,6 +59,11 @@ def test_shapes_and_defaults():
     assert kestrel.status == "suspended"
     assert "\n" in kestrel.contact_block
     anna = next(u for u in data.users if u.email == "anna@acme.example")
+    assert anna.digest == "daily"
+    assert {u.email for u in data.users if u.digest} == {
+        "anna@acme.example",
+        "petr@brightline.example",
+    }
     assert (anna.organization, anna.role, anna.name) == ("acme", "member", "Anna Schmidt")
     assert isinstance(anna.sees, tuple)
     lounge = next(s for s in data.sections if s.slug == "platinum-lounge")

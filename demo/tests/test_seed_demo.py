@@ -106,6 +106,9 @@ def test_partner_world(seeded):
     anna = user("anna@acme.example")
     assert (anna.preferred_language, anna.time_zone) == ("de", "Europe/Berlin")
     assert anna.membership.organization == acme
+    # The digest e-mail is on for Anna and Petr only (docs/demo.md).
+    daily = User.objects.filter(email__in=[u.email for u in USERS], digest_frequency="daily")
+    assert {u.email for u in daily} == {"anna@acme.example", "petr@brightline.example"}
     tomas = Membership.objects.get(user__email="tomas@conexa.example")
     assert tomas.role == Membership.Role.ADMIN
     assert (tomas.organization.region.key, tomas.organization.partner_type.key) == (

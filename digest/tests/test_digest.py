@@ -15,9 +15,12 @@ from django.core import mail, signing
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from accounts.models import DigestFrequency
 from digest.models import DigestSubscription
+from digest.selectors import absolute_url
 from digest.services import (
     SIGNING_SALT,
     _address_tag,
@@ -27,11 +30,15 @@ from digest.services import (
     digest_slot,
     digest_token_make,
 )
+from files.models import PortalDocument
+from files.tests.factories import make_pdf_bytes
+from files.versions import document_version_add
 from kb.models import PortalItemPage
-from kb.services import Audience, download_record
+from kb.services import Audience, FileSpec, attachment_version_propose, download_record
 from kb.tests.factories import make_item
 from permissions.services import audience_set_exceptions
 from permissions.tests.factories import MembershipFactory, OrganizationFactory, TierFactory
+from scheduling.registry import jobs_registered
 
 pytestmark = pytest.mark.django_db
 
@@ -143,18 +150,151 @@ def test_hidden_items_are_never_named_and_visibility_is_asked_at_sending_time(wo
     assert "Gold Sheet" in gold_mail.body
 
 
-def test_updates_of_downloaded_items_are_listed_once_with_both_dates(world):
-    user = _subscribe(world["gold"])
-    revised = world["items"]["revised"]
-    download_record(user=user, item=revised, document=None, at=NOW - timedelta(days=5))
+# -- what the user downloaded: new versions and withdrawals ----------------------------------------
+# The version-aware reads (kb.selectors.downloads_updated / downloads_withdrawn) ask whether a
+# version or an item has expired against the real clock, so these tests run at the real time.
 
-    digest_send_due(NOW)
+
+def _pdf(name: str, text: str, title: str) -> FileSpec:
+    return FileSpec(name=name, content=make_pdf_bytes(text), title=title)
+
+
+@pytest.fixture
+def downloads(portal):
+    """A partner who downloaded three items' files three days ago; since then one file got a
+    new version, one item was renamed and unpublished, one file's version expired."""
+    user = MembershipFactory().user
+    earlier = timezone.now() - timedelta(days=3)
+    x1 = make_item(key="x1", title="X1 Sheet", files=[_pdf("x1.pdf", "v1", "X1 datasheet (EN)")])
+    gone = make_item(key="gone", title="Gone Sheet", files=[_pdf("g.pdf", "g", "Gone file")])
+    kept = make_item(key="kept", title="Kept Sheet", files=[_pdf("k.pdf", "k", "Kept file")])
+    for item in (x1, gone, kept):
+        document = item.attachments.get().document
+        download_record(user=user, item=item, document=document, at=earlier)
+    v1 = x1.attachments.get().document
+    v2 = document_version_add(
+        v1,
+        name="x1.pdf",
+        content=make_pdf_bytes("v2"),
+        notes="Corrected the pinout.",
+        label="2026.2",
+    )
+    attachment_version_propose(page=x1, version=v2).publish()
+    gone_url = absolute_url(gone)
+    gone.title = "Secret new title"
+    gone.save_revision().publish()
+    gone.unpublish()
+    PortalDocument.objects.filter(pk=kept.attachments.get().document_id).update(
+        expire_at=timezone.now() - timedelta(minutes=1)
+    )
+    return {
+        "user": user,
+        "x1": PortalItemPage.objects.get(pk=x1.pk),
+        "kept": PortalItemPage.objects.get(pk=kept.pk),
+        "gone_url": gone_url,
+        "earlier": earlier,
+    }
+
+
+def _send_now(user, **subscription) -> datetime:
+    now = timezone.now()
+    _subscribe(user, last=now - timedelta(days=1), **subscription)
+    assert digest_send_due(now).sent == 1
+    return now
+
+
+def _text_section(body: str, heading: str) -> str:
+    return body.split(f"== {heading} ==")[1].split("\n== ")[0].split("\n-- \n")[0]
+
+
+def test_english_digest_lists_new_versions_of_downloads_and_what_was_withdrawn(downloads):
+    user = downloads["user"]
+    _send_now(user)
 
     message, html = _mail_to(user)
-    section = message.body.split("== Updated since you downloaded ==")[1].split("==")[0]
-    assert "Revised Sheet" in section and "you downloaded it Jan. 10, 2030" in section
-    assert message.body.count("Revised Sheet") == 1  # not also under "Updated items"
-    assert html.count(">Revised Sheet<") == 1
+    updated = _text_section(message.body, "Updated since you downloaded")
+    x1_url = absolute_url(downloads["x1"])
+    assert "X1 Sheet" in updated and x1_url in updated
+    assert "X1 datasheet (EN): v1 → v2 (2026.2)" in updated
+    assert "What changed: Corrected the pinout." in updated
+    assert "you downloaded it " + date_format(downloads["earlier"], "DATETIME_FORMAT") in updated
+    # Listed once: not again under "New for you", although it was first published today.
+    assert message.body.count("X1 Sheet") == 1 and html.count(">X1 Sheet<") == 1
+    assert "Kept Sheet" in message.body  # new for them, and its file withdrawn
+
+    withdrawn = _text_section(message.body, "Withdrawn")
+    assert "* Gone Sheet" in withdrawn  # the title they saw
+    assert "Kept Sheet: Kept file (v1) was withdrawn" in withdrawn
+    assert absolute_url(downloads["kept"]) in withdrawn  # still theirs to open: linked
+    # The item they can no longer open: never linked, its new title never named.
+    for text in (message.body, html):
+        assert "Secret new title" not in text and downloads["gone_url"] not in text
+    section = html[html.index('data-section="withdrawn"') :]
+    section = section[: section.index("</section>")]
+    assert '<li data-withdrawn="item"><bdi>Gone Sheet</bdi>' in section
+    assert f'<a href="{absolute_url(downloads["kept"])}"><bdi>Kept Sheet</bdi></a>' in section
+    assert 'data-lineage="' in html
+
+
+def test_german_digest_lists_them_in_german_dates_and_the_users_time_zone(downloads):
+    user = downloads["user"]
+    _send_now(user, language="de", zone="Europe/Berlin")
+
+    message, html = _mail_to(user)
+    assert "Hallo " in message.body
+    # Strings the catalogue already has (new ones are translated after the merge).
+    updated = _text_section(message.body, "Seit Ihrem Download aktualisiert")
+    assert "X1 datasheet (EN): v1 → v2 (2026.2)" in updated
+    with translation.override("de"), timezone.override(ZoneInfo("Europe/Berlin")):
+        downloaded = date_format(timezone.localtime(downloads["earlier"]), "DATETIME_FORMAT")
+        day = date_format(timezone.localtime(downloads["earlier"]), "DATE_FORMAT")
+    assert downloaded in updated
+    section = html[html.index('data-section="withdrawn"') :]
+    assert "<bdi>Gone Sheet</bdi>" in section and day in section
+    assert "Secret new title" not in message.body + html
+    assert downloads["gone_url"] not in message.body + html
+
+
+def test_a_withdrawal_is_told_once(downloads):
+    user = downloads["user"]
+    first = _send_now(user)
+    mail.outbox.clear()
+
+    digest_send_due(first + timedelta(days=1))
+
+    for message in mail.outbox:  # "Kept Sheet" etc. are no longer new either
+        assert "Gone Sheet" not in message.body
+
+
+def test_new_versions_e_mail_without_a_digest_tells_only_about_downloads(downloads):
+    user = downloads["user"]
+    user.notify_new_versions = True
+    user.save()
+    _send_now(user, frequency=DigestFrequency.NONE)
+
+    message, html = _mail_to(user)
+    assert message.subject == "Partner Portal: Updates of what you downloaded"
+    assert "X1 datasheet (EN): v1 → v2 (2026.2)" in message.body and "Gone Sheet" in html
+    assert "New for you" not in message.body  # "Kept Sheet" is new, but not their download
+    assert "asked in your profile to be told when a file you downloaded" in message.body
+
+    # Its one-click link switches it off (no digest to switch off).
+    token = message.extra_headers["List-Unsubscribe"].split("/switch/")[1].split("/")[0]
+    assert Client().post(_switch_path(token)).status_code == 200
+    user.refresh_from_db()
+    assert not user.notify_new_versions and user.digest_frequency == DigestFrequency.NONE
+    assert digest_due_users(timezone.now() + timedelta(days=1)) == []
+
+
+def test_new_versions_e_mail_is_not_sent_when_nothing_they_downloaded_changed(world):
+    user = world["gold"]
+    user.notify_new_versions = True
+    user.save()
+    _subscribe(user, frequency=DigestFrequency.NONE)
+
+    run = digest_send_due(NOW)
+
+    assert run.sent == 0 and run.empty == 1 and mail.outbox == []
 
 
 def test_nothing_new_sends_nothing_but_moves_the_window(world):
@@ -264,6 +404,11 @@ def test_a_failed_send_is_retried_on_the_next_run(world, settings):
 class RefusingBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
         raise OSError("the SMTP server refused")
+
+
+def test_the_task_workers_run_the_digest_job():
+    job = jobs_registered()["digest.send_due"]  # digest/apps.py
+    assert job.interval == timedelta(minutes=15) and job.func is digest_send_due
 
 
 def test_send_digests_command(world):
