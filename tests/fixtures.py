@@ -261,7 +261,10 @@ def _layers_open(request):
 
 
 def _django_order(item: pytest.Item) -> int:
-    """pytest-django's order: 0 database tests in a transaction, 1 transactional, 2 the rest."""
+    """pytest-django's order — 0 database tests in a transaction, 1 transactional, 2 the rest —
+    with one step added: a test without a database marker that commits its own rows through
+    ``django_db_setup`` (races between real connections) runs before the transactional tests,
+    whose flush empties the rows the migrations made (root collection, locales) that it reads."""
     from django.test import TestCase, TransactionTestCase
     from pytest_django.plugin import validate_django_db
 
@@ -272,8 +275,10 @@ def _django_order(item: pytest.Item) -> int:
     marker = item.get_closest_marker("django_db")
     transactional = marker is not None and any(validate_django_db(marker)[:2])
     if transactional or "transactional_db" in names or "live_server" in names:
-        return 1
-    return 0 if marker or "db" in names else 2
+        return 2
+    if marker or "db" in names:
+        return 0
+    return 1 if "django_db_setup" in names else 3
 
 
 def _layer_order(item: pytest.Item) -> tuple[bool, int]:
