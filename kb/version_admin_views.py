@@ -120,6 +120,8 @@ class _LineageView(WagtailAdminTemplateMixin, TemplateView):
         context["newest"] = self.newest
         context["lineage"] = self.lineage
         context["versions_url"] = self.versions_url()
+        if "version_id" in self.kwargs:  # the views of one version (adopt, restore, delete)
+            context["version"] = self.version
         return context
 
 
@@ -355,11 +357,6 @@ class FileVersionAdoptView(_AdoptingView):
     def get_page_title(self) -> str:
         return _("Propose %(version)s to items") % {"version": self.version.version_name}
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["version"] = self.version
-        return context
-
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = self.get_form()
         if form.is_valid():
@@ -376,11 +373,6 @@ class FileVersionRestoreView(_AdoptingView):
 
     def get_page_title(self) -> str:
         return _("Restore %(version)s") % {"version": self.version.version_name}
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["version"] = self.version
-        return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = self.get_form()
@@ -425,11 +417,6 @@ class FileVersionDeleteView(_LineageView):
 
     def get_page_title(self) -> str:
         return _("Delete %(version)s") % {"version": self.version.version_name}
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["version"] = self.version
-        return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         version = self.version
