@@ -917,15 +917,6 @@ def _servable_items(user, now: datetime):
     )
 
 
-def _version_servable_q(prefix: str, now: datetime) -> Q:
-    """The versions (through ``prefix``, e.g. ``"document__"``) partners may still be served:
-    not past their expiry. This is ``document_policy.can_have_version``'s rule (an expired
-    version is withdrawn for everyone but staff, and staff downloads are not recorded) as a
-    filter: its ``filter_visible`` would evaluate every visible page of the catalogue, whereas
-    here the item is already one page_policy let through (``_servable_items``)."""
-    return Q(**{f"{prefix}expire_at__isnull": True}) | Q(**{f"{prefix}expire_at__gt": now})
-
-
 def _newest_per(events, *partition: str):
     """The pk of the user's newest download per ``partition`` (a window: one statement)."""
     from django.db.models import Window
@@ -1058,7 +1049,7 @@ def downloads_updated(user, since: datetime | None = None, limit: int = 8) -> li
 
     attachments = (
         ItemAttachment.objects.filter(page_id__in=items)
-        .filter(_version_servable_q("document__", now))
+        .filter(document_policy.servable_version_q("document__", now))
         .annotate(
             seen=seen_max("page_id", "document__lineage"),
             seen_at=newest("page_id", "document__lineage", "downloaded_at"),
@@ -1073,7 +1064,7 @@ def downloads_updated(user, since: datetime | None = None, limit: int = 8) -> li
 
     masters = (
         MarketingAssetPage.objects.filter(pk__in=items)
-        .filter(_version_servable_q("master_document__", now))
+        .filter(document_policy.servable_version_q("master_document__", now))
         .annotate(
             seen=seen_max("pk", "master_document__lineage"),
             seen_at=newest("pk", "master_document__lineage", "downloaded_at"),
@@ -1200,8 +1191,10 @@ def downloads_withdrawn(
             pk__in=_newest_per(events.exclude(lineage__isnull=True), "item_id", "lineage"),
             item_id__in=servable_items,
         )
-        .exclude(Exists(attachment.filter(_version_servable_q("document__", now))))
-        .exclude(Exists(master.filter(_version_servable_q("master_document__", now))))
+        .exclude(Exists(attachment.filter(document_policy.servable_version_q("document__", now))))
+        .exclude(
+            Exists(master.filter(document_policy.servable_version_q("master_document__", now)))
+        )
         .exclude(later_elsewhere())
         .annotate(
             # Withdrawn when its version expired, else when the item was published without it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.db.models import Q, QuerySet
@@ -37,8 +38,16 @@ class DocumentPolicy:
         # draft revision only) and that have not expired.
         return queryset.filter(
             Q(attachments__page__in=visible_pages) | Q(master_of__in=visible_pages),
-            Q(expire_at__isnull=True) | Q(expire_at__gt=timezone.now()),
+            self.servable_version_q(),
         ).distinct()
+
+    def servable_version_q(self, prefix: str = "", now: datetime | None = None) -> Q:
+        """``can_have_version``'s rule for partners as a filter on documents (through
+        ``prefix``, e.g. ``"document__"``): not deleted, not past its expiry at ``now``."""
+        now = now or timezone.now()
+        return Q(**{f"{prefix}deleted_at__isnull": True}) & (
+            Q(**{f"{prefix}expire_at__isnull": True}) | Q(**{f"{prefix}expire_at__gt": now})
+        )
 
     def can_have_version(self, user: UserLike | None, document: VersionLike) -> bool:
         """May ``user`` be served (or shown) this version of a file at all? A version whose
