@@ -125,7 +125,18 @@ class PartnerOrganization(index.Indexed, models.Model):
     secondary_color = models.CharField(
         max_length=7, default="#ffffff", validators=[color_validator]
     )
-    contact_block = models.TextField(blank=True, help_text=_("Name, phone, e-mail, web address."))
+    contact_block = models.TextField(
+        blank=True, help_text=_("Address and any other lines of the contact block.")
+    )
+    # The contact block's named parts: co-brand templates place each in its own text box.
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_phone = models.CharField(max_length=50, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_web = models.CharField(max_length=200, blank=True)
+    # Counts brand-kit changes: a co-brand render is cached per (master version, template
+    # version, brand-kit version), so every change to what a render shows bumps this
+    # (permissions.services, the organisation page and the admin all save through there).
+    brand_kit_version = models.PositiveIntegerField(default=1, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -159,6 +170,10 @@ class PartnerOrganization(index.Indexed, models.Model):
                 FieldPanel("logo", widget=BrandKitLogoInput),
                 FieldPanel("primary_color"),
                 FieldPanel("secondary_color"),
+                FieldPanel("contact_name"),
+                FieldPanel("contact_phone"),
+                FieldPanel("contact_email"),
+                FieldPanel("contact_web"),
                 FieldPanel("contact_block"),
             ],
             heading=_("Brand kit"),
