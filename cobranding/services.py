@@ -144,6 +144,10 @@ def _delete_object_after_commit(storage, name: str) -> None:
         transaction.on_commit(functools.partial(storage.delete, name))
 
 
+def _stored_render(key: dict) -> CobrandRender | None:
+    return CobrandRender.objects.filter(**key).first()
+
+
 def cobrand_request(
     item: PortalItemPage, organization: PartnerOrganization, user=None
 ) -> CobrandRender:
@@ -161,7 +165,7 @@ def cobrand_request(
 
     master = cobrand_master(item)
     key = render_key(item, organization, master)
-    render = CobrandRender.objects.filter(**key).first()
+    render = _stored_render(key)
     if render is not None and render.status != CobrandRender.Status.FAILED:
         return render
     with transaction.atomic():
@@ -324,19 +328,25 @@ def render_run(render_id: int) -> str:
     render.file.save(f"{render.item.slug}{rendered.ext}", ContentFile(rendered.content), save=False)
     storage, name = render.file.storage, render.file.name
     try:
-        with transaction.atomic():
-            done = CobrandRender.objects.filter(
-                pk=render.pk, status=CobrandRender.Status.PENDING
-            ).update(
-                status=CobrandRender.Status.READY, file=name, error="", rendered_at=timezone.now()
-            )
-    except BaseException:
+        done = _mark_ready(render.pk, name)
+    except Exception:
+        # The row could not say ready: no object without its row, and the partner is told.
         storage.delete(name)
-        raise
+        logger.exception("co-brand render %s could not be recorded", render.pk)
+        return _fail(render, _("We could not prepare your co-branded copy. Please try again later."))
     if not done:  # superseded (deleted) while rendering: keep no stray object
         storage.delete(name)
         return "gone"
     return CobrandRender.Status.READY
+
+
+def _mark_ready(render_id: int, name: str) -> bool:
+    """The row says ready with its file, if still pending (else: superseded, False)."""
+    return bool(
+        CobrandRender.objects.filter(pk=render_id, status=CobrandRender.Status.PENDING).update(
+            status=CobrandRender.Status.READY, file=name, error="", rendered_at=timezone.now()
+        )
+    )
 
 
 def _fail(render: CobrandRender, message: str) -> str:
