@@ -21,6 +21,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from . import engine
 from .models import (
@@ -294,6 +295,37 @@ def _read(file) -> bytes:
 
 
 
+FIELD_LABELS = {
+    "name": _lazy("company name"),
+    "contact_name": _lazy("contact name"),
+    "contact_phone": _lazy("phone number"),
+    "contact_email": _lazy("e-mail address"),
+    "contact_web": _lazy("web address"),
+    "address": _lazy("contact block"),
+}
+
+
+def partner_message(exc: engine.CobrandError) -> str:
+    """The engine's error in the partner's terms: what in THEIR brand kit to change (the
+    engine's own message speaks to the template's editor: zones, sizes)."""
+    field = str(FIELD_LABELS.get(getattr(exc, "field", ""), _("contact details")))
+    if isinstance(exc, engine.TextDoesNotFit):
+        return _(
+            "Your %(field)s is too long for the space this asset gives it; shorten it in your "
+            "brand kit."
+        ) % {"field": field}
+    if isinstance(exc, engine.UnsupportedScript):
+        return _(
+            "Your %(field)s uses characters the co-brand font cannot show (%(characters)s); "
+            "change it in your brand kit."
+        ) % {"field": field, "characters": getattr(exc, "characters", "")}
+    if isinstance(exc, engine.LogoError):
+        return _("Your logo cannot be used (%(reason)s); upload another in your brand kit.") % {
+            "reason": str(exc).rstrip(".")
+        }
+    return _("This asset cannot be co-branded at the moment: %(reason)s") % {"reason": str(exc)}
+
+
 def render_run(render_id: int) -> str:
     """Make a pending render (the background task's body). Returns its status afterwards.
 
@@ -318,7 +350,7 @@ def render_run(render_id: int) -> str:
             confidential=confidential,
         )
     except engine.CobrandError as exc:
-        return _fail(render, str(exc))
+        return _fail(render, partner_message(exc))
     except (FileNotFoundError, ObjectDoesNotExist):
         return _fail(render, _("The master file of this asset is missing; please tell the vendor."))
     except Exception:
