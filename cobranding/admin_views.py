@@ -273,7 +273,9 @@ class TemplatePreviewView(_TemplateAccess, TemplateView):
                 layout = engine.layout_from_json(self.template.layout)
                 confidential = self.template.confidential
             else:
-                layout = engine.default_layout("pdf" if self.kind == MasterKind.DOCUMENT else "image")
+                layout = engine.default_layout(
+                    "pdf" if self.kind == MasterKind.DOCUMENT else "image"
+                )
             rendered = template_preview(
                 kind=self.kind, master=_read(self.master), layout=layout, confidential=confidential
             )

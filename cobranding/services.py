@@ -293,8 +293,6 @@ def _read(file) -> bytes:
         return handle.read()
 
 
-
-
 FIELD_LABELS = {
     "name": _lazy("company name"),
     "contact_name": _lazy("contact name"),
@@ -355,7 +353,9 @@ def render_run(render_id: int) -> str:
         return _fail(render, _("The master file of this asset is missing; please tell the vendor."))
     except Exception:
         logger.exception("co-brand render %s failed", render.pk)
-        return _fail(render, _("We could not prepare your co-branded copy. Please try again later."))
+        return _fail(
+            render, _("We could not prepare your co-branded copy. Please try again later.")
+        )
 
     render.file.save(f"{render.item.slug}{rendered.ext}", ContentFile(rendered.content), save=False)
     storage, name = render.file.storage, render.file.name
@@ -365,7 +365,9 @@ def render_run(render_id: int) -> str:
         # The row could not say ready: no object without its row, and the partner is told.
         storage.delete(name)
         logger.exception("co-brand render %s could not be recorded", render.pk)
-        return _fail(render, _("We could not prepare your co-branded copy. Please try again later."))
+        return _fail(
+            render, _("We could not prepare your co-branded copy. Please try again later.")
+        )
     if not done:  # superseded (deleted) while rendering: keep no stray object
         storage.delete(name)
         return "gone"

@@ -72,7 +72,7 @@ def _organization_url() -> str | None:
 
 @require_safe
 def cobrand_status(request, page_id: int, render_id: int):
-    """"Preparing your co-branded copy…" (reloading itself every 2 s), then the download; or
+    """ "Preparing your co-branded copy…" (reloading itself every 2 s), then the download; or
     the render's error in words, with the way to fix it (the organisation page)."""
     render_ = _visible_render(request, page_id, render_id)
     context = {

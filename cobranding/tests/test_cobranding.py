@@ -7,7 +7,6 @@ import io
 import json
 import os
 import re
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -410,4 +409,3 @@ def test_render_of_an_emea_organisation_goes_to_the_emea_bucket(portal):
     response = client.get(download)
     assert response.status_code == 200 and response.content.startswith(b"\x89PNG")
     assert engine.read_stamp(response.content) == CobrandIssue.objects.get().token
-    del urllib  # the presigned leg is gone with the stamp

@@ -168,7 +168,9 @@ def test_text_that_cannot_fit_fails_in_words_and_leaves_no_object(portal):
     html = client.get(response["Location"]).content.decode()
     assert 'data-state="failed"' in html and "contact name is too long" in html
     assert "http-equiv" not in html  # no endless reloading
-    assert not [p for p in Path(settings.MEDIA_ROOT).rglob(f"cobrand/{org.key}/**/*") if p.is_file()]
+    assert not [
+        p for p in Path(settings.MEDIA_ROOT).rglob(f"cobrand/{org.key}/**/*") if p.is_file()
+    ]
     url = reverse("cobranding:cobrand_download", args=[item.pk, render.pk, render.filename])
     assert client.get(url).status_code == 404
     # Shortened in the brand kit (a new brand-kit version): the next request renders.
