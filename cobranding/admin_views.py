@@ -56,7 +56,7 @@ class ZoneForm(forms.Form):
     y = forms.FloatField(label=gettext_lazy("Top (%)"), min_value=0, max_value=100)
     w = forms.FloatField(label=gettext_lazy("Width (%)"), min_value=0.1, max_value=100)
     h = forms.FloatField(label=gettext_lazy("Height (%)"), min_value=0.1, max_value=100)
-    fields = forms.MultipleChoiceField(
+    kit_fields = forms.MultipleChoiceField(
         label=gettext_lazy("Brand-kit fields (text boxes)"),
         choices=FIELD_CHOICES,
         required=False,
@@ -75,7 +75,7 @@ class ZoneForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("kind") == "text" and not data.get("fields"):
+        if data.get("kind") == "text" and not data.get("kit_fields"):
             raise forms.ValidationError(_("A text box needs at least one brand-kit field."))
         for start, size, label in (("x", "w", _("width")), ("y", "h", _("height"))):
             if data.get(start) is not None and data.get(size) is not None:
@@ -99,7 +99,8 @@ class TemplateMetaForm(forms.Form):
 
 def layout_from_rows(rows: list[dict], *, confidential: bool) -> engine.Layout:
     """The engine layout of the editor's cleaned zone rows (deleted rows left out)."""
-    logos, texts = [], []
+    logos: list[engine.LogoZone] = []
+    texts: list[engine.TextZone] = []
     for row in rows:
         if not row or row.get("DELETE"):
             continue
@@ -110,14 +111,14 @@ def layout_from_rows(rows: list[dict], *, confidential: bool) -> engine.Layout:
             texts.append(
                 engine.TextZone(
                     box,
-                    fields=tuple(row["fields"]),
+                    fields=tuple(row["kit_fields"]),
                     page=row["page"],
                     font_size=row["font_size"],
                     color=row["color"].strip(),
                     align=row["align"],
                 )
             )
-    pages = sorted({zone.page for zone in (*logos, *texts)}) or [1]
+    pages = sorted({zone.page for zone in logos} | {zone.page for zone in texts}) or [1]
     return engine.Layout(
         logo_zones=tuple(logos), text_zones=tuple(texts), pages=tuple(pages), watermark=confidential
     )
@@ -141,7 +142,7 @@ def rows_from_layout(layout: engine.Layout) -> list[dict]:
         {
             "kind": "text",
             **box(zone),
-            "fields": list(zone.fields),
+            "kit_fields": list(zone.fields),
             "font_size": zone.font_size,
             "color": zone.color,
         }

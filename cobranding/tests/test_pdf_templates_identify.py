@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -184,7 +185,7 @@ def test_text_that_cannot_fit_fails_in_words_and_leaves_no_object(portal):
 
 
 def _staff(*perms) -> Client:
-    user = UserFactory(is_staff=True)
+    user = get_user_model().objects.get(pk=UserFactory.create(is_staff=True).pk)
     user.user_permissions.add(
         Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
         *(Permission.objects.get(codename=p, content_type__app_label="cobranding") for p in perms),
@@ -213,7 +214,7 @@ def test_the_template_editor_saves_versions_and_previews_with_a_sample_kit(porta
         "zones-0-y": "80",
         "zones-0-w": "80",
         "zones-0-h": "12",
-        "zones-0-fields": ["contact_name", "contact_email"],
+        "zones-0-kit_fields": ["contact_name", "contact_email"],
         "zones-0-font_size": "12",
         "zones-0-color": "primary",
         "zones-0-align": "start",
@@ -241,6 +242,10 @@ def test_the_template_editor_saves_versions_and_previews_with_a_sample_kit(porta
     assert editor.post(url, {**form, "save": "1", "confidential": "on"}).status_code == 302
     template.refresh_from_db()
     assert template.version == 2 and template.confidential
+    # The saved zones come back as the form's rows.
+    rows = editor.get(url).context["zones"].initial
+    assert [(r["kind"], r["page"], r["y"]) for r in rows] == [("logo", 1, 5.0), ("text", 2, 80.0)]
+    assert rows[1]["kit_fields"] == ["contact_name", "contact_email"]
     assert list(template.versions.values_list("version", flat=True).order_by("version")) == [1, 2]
     # A zone past the page edge: a clear error, nothing saved.
     bad = editor.post(url, {**form, "zones-0-x": "50", "save": "1"})
