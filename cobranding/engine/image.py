@@ -43,7 +43,14 @@ def _text_width(text: str, size: float) -> float:
     return max(right, font.getlength(text)) - min(left, 0)
 
 
-def _open(content: bytes, *, max_pixels: int, error: type[Exception], what: str) -> Image.Image:
+def _open(
+    content: bytes,
+    *,
+    max_pixels: int,
+    error: type[Exception],
+    what: str,
+    max_side: int | None = None,
+) -> Image.Image:
     """Decode ``content`` (headers first: the size is checked before pixels are decoded)."""
     if not content:
         raise error(f"The {what} is empty.")
@@ -60,6 +67,11 @@ def _open(content: bytes, *, max_pixels: int, error: type[Exception], what: str)
                     f"The {what} is {width} × {height} pixels, more than the "
                     f"{max_pixels // 1_000_000} megapixels allowed."
                 )
+            if max_side is not None and max(width, height) > max_side:
+                raise error(
+                    f"The {what} is {width} × {height} pixels; its sides may be at most "
+                    f"{max_side} pixels."
+                )
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise error(f"The {what} has too many pixels to be opened safely.") from exc
@@ -72,12 +84,9 @@ def _open(content: bytes, *, max_pixels: int, error: type[Exception], what: str)
 
 def open_logo(content: bytes) -> Image.Image:
     """The brand kit's logo as an RGBA image (EXIF orientation applied), or ``LogoError``."""
-    image = _open(content, max_pixels=MAX_LOGO_PIXELS, error=LogoError, what="logo")
-    if max(image.size) > MAX_LOGO_SIDE:
-        raise LogoError(
-            f"The logo is {image.width} × {image.height} pixels; its sides may be at most "
-            f"{MAX_LOGO_SIDE} pixels."
-        )
+    image = _open(
+        content, max_pixels=MAX_LOGO_PIXELS, error=LogoError, what="logo", max_side=MAX_LOGO_SIDE
+    )
     try:
         image = ImageOps.exif_transpose(image)
         return image.convert("RGBA")
@@ -155,7 +164,7 @@ def check_pages(layout: Layout, page_count: int, what: str) -> None:
 class _TextPlan:
     zone: TextZone
     where: str
-    lines: list[Line]
+    rows: tuple[str, ...]
     size: int
     box: PixelBox
 
@@ -164,7 +173,7 @@ def _plan_text(zone: TextZone, where: str, lines: list[Line], box: PixelBox) -> 
     top = max(1, math.floor(zone.font_size))
     bottom = max(1, math.ceil(zone.min_font_size))
     sizes = list(range(min(bottom, top), top + 1))
-    size = fit(
+    fitted = fit(
         lines,
         width=box.width,
         height=box.height,
@@ -174,25 +183,25 @@ def _plan_text(zone: TextZone, where: str, lines: list[Line], box: PixelBox) -> 
         where=where,
         unit="px",
     )
-    return _TextPlan(zone, where, lines, int(size), box)
+    return _TextPlan(zone, where, fitted.rows, int(fitted.size), box)
 
 
 def _draw_text(draw: ImageDraw.ImageDraw, plan: _TextPlan, kit: BrandKit, alpha: bool) -> None:
-    if not plan.lines:
+    if not plan.rows:
         return
     font = image_font(plan.size)
     ascent, descent = _line_metrics(plan.size)
     line_height = ascent + descent
-    block = line_height * len(plan.lines)
+    block = line_height * len(plan.rows)
     # The block is centred vertically in its zone; each line aligned on its own.
     y = plan.box.top + (plan.box.height - block) // 2
     color = kit.color(plan.zone.color)
     fill = (*color, 255) if alpha else color
-    for line in plan.lines:
-        left, _, right, _ = font.getbbox(line.text, anchor="ls")
-        width = _text_width(line.text, plan.size)
+    for row in plan.rows:
+        left, _, _, _ = font.getbbox(row, anchor="ls")
+        width = _text_width(row, plan.size)
         x = aligned(plan.box.left, plan.box.width, width, plan.zone.align) - min(left, 0)
-        draw.text((x, y + ascent), line.text, font=font, fill=fill, anchor="ls")
+        draw.text((x, y + ascent), row, font=font, fill=fill, anchor="ls")
         y += line_height
 
 

@@ -23,7 +23,7 @@ from .fonts import check_coverage, pdf_font
 from .image import aligned, check_pages, decoded_logo, fit_logo
 from .kit import BrandKit, Rendered
 from .layout import Box, Layout, LogoZone, TextZone
-from .text import Line, fit, zone_lines
+from .text import fit, zone_lines
 
 LOGO_DPI = 300  # the logo is embedded at most at this resolution for its printed size
 WATERMARK_ALPHA = 0.25
@@ -72,7 +72,7 @@ def _sizes(zone: TextZone) -> list[float]:
 @dataclass(frozen=True)
 class _TextPlan:
     zone: TextZone
-    lines: tuple[Line, ...]
+    rows: tuple[str, ...]
     size: float
 
 
@@ -85,7 +85,7 @@ def _display_box(box: Box, display: tuple[float, float]) -> tuple[float, float, 
 def _plan_text(zone: TextZone, where: str, kit: BrandKit, display) -> _TextPlan:
     lines = zone_lines(zone, kit)
     _, _, width, height = _display_box(zone.box, display)
-    size = fit(
+    fitted = fit(
         lines,
         width=width,
         height=height,
@@ -95,7 +95,7 @@ def _plan_text(zone: TextZone, where: str, kit: BrandKit, display) -> _TextPlan:
         where=where,
         unit="pt",
     )
-    return _TextPlan(zone, tuple(lines), size)
+    return _TextPlan(zone, fitted.rows, fitted.size)
 
 
 def _fallback(zone: LogoZone, layout: Layout) -> TextZone:
@@ -186,19 +186,19 @@ def _logo_for_print(content: bytes, width_pt: float, height_pt: float):
 
 
 def _draw_text(canvas: Canvas, plan: _TextPlan, kit: BrandKit, display) -> None:
-    if not plan.lines:
+    if not plan.rows:
         return
     _, name = pdf_font()
     left, bottom, width, height = _display_box(plan.zone.box, display)
     ascent, descent = _ascent_descent(plan.size)
     line_height = ascent + descent
-    top = bottom + height - (height - line_height * len(plan.lines)) / 2
+    top = bottom + height - (height - line_height * len(plan.rows)) / 2
     canvas.setFillColorRGB(*(c / 255 for c in kit.color(plan.zone.color)))
     canvas.setFont(name, plan.size)
-    for index, line in enumerate(plan.lines):
+    for index, row in enumerate(plan.rows):
         baseline = top - index * line_height - ascent
-        line_width = _text_width(line.text, plan.size)
-        canvas.drawString(aligned(left, width, line_width, plan.zone.align), baseline, line.text)
+        row_width = _text_width(row, plan.size)
+        canvas.drawString(aligned(left, width, row_width, plan.zone.align), baseline, row)
 
 
 def _draw_watermark(canvas: Canvas, text: str, display) -> None:
