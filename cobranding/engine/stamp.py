@@ -1,6 +1,6 @@
 """Per-download identifiers written into a finished render's metadata, without re-encoding.
 
-* PNG: a ``tEXt`` chunk ``PortalCobrandId`` (with its CRC) just before ``IEND``;
+* PNG: a ``tEXt`` chunk ``PortalCobrandId`` (with its CRC) just before the first ``IDAT``;
 * JPEG: a ``COM`` segment ``PortalCobrandId:<token>`` after the leading APPn segments
   (JFIF/EXIF stay first), the entropy-coded data untouched;
 * PDF: an incremental update (the original bytes are a prefix of the result) setting
@@ -80,6 +80,7 @@ def _stamp_png(content: bytes, token: bytes) -> bytes:
     parts: list[memoryview] = []
     view = memoryview(content)
     kept_from = 0
+    inserted = False
     for kind, start, end, data_start, data_end in _png_chunks(content):
         is_ours = kind in (b"tEXt", b"iTXt") and (
             (_png_text(content[data_start:data_end]) or (b"",))[0] == STAMP_KEY.encode()
@@ -87,8 +88,11 @@ def _stamp_png(content: bytes, token: bytes) -> bytes:
         if is_ours:
             parts.append(view[kept_from:start])
             kept_from = end
-        elif kind == b"IEND":
+        elif kind in (b"IDAT", b"IEND") and not inserted:
+            # Before the image data: tools that read the header chunks only see it too.
             parts.append(view[kept_from:start])
+            kept_from = start
+            inserted = True
             data = STAMP_KEY.encode() + b"\x00" + token
             chunk = b"tEXt" + data
             parts.append(
@@ -96,7 +100,8 @@ def _stamp_png(content: bytes, token: bytes) -> bytes:
                     struct.pack(">I", len(data)) + chunk + struct.pack(">I", zlib.crc32(chunk))
                 )
             )
-            parts.append(view[start:])
+        if kind == b"IEND":
+            parts.append(view[kept_from:])
             return b"".join(parts)
     raise MasterError("The PNG file is truncated (no IEND chunk).")  # pragma: no cover
 
@@ -216,6 +221,12 @@ def _stamp_pdf(content: bytes, token: bytes) -> bytes:
         if reader.is_encrypted:
             raise MasterError("The PDF is encrypted; it cannot be stamped.")
         writer = PdfWriter(reader, incremental=True)
+        # pypdf numbers new objects after the highest object in the xref, but an earlier
+        # incremental update's own xref stream has a number too (up to /Size - 1): reusing it
+        # would make readers (pypdf's among them) resolve our object to that xref stream.
+        size = int(reader.trailer.get("/Size", 0))
+        if len(writer._objects) < size - 1:
+            writer._objects.extend([None] * (size - 1 - len(writer._objects)))
         writer.add_metadata({"/" + STAMP_KEY: token.decode("ascii")})
         existing = None
         root = writer._root_object
