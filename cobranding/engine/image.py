@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
-from .errors import LayoutError, LogoError, MasterError
+from .errors import LayoutError, LogoError, MasterError, TextDoesNotFit
 from .fonts import check_coverage, image_font
 from .kit import BrandKit, Rendered
 from .layout import Box, Layout, LogoZone, TextZone, check_box
-from .text import Line, fit, zone_lines
+from .text import Fitted, Line, fit, rows_at, zone_lines
 
 MAX_MASTER_PIXELS = 50_000_000  # 50 MP: a 8660 × 5773 print banner; RGBA in memory ≈ 200 MB
 MAX_LOGO_PIXELS = 25_000_000
@@ -37,10 +37,28 @@ def _line_height(size: float) -> float:
 
 
 def _text_width(text: str, size: float) -> float:
-    font = image_font(int(size))
-    left, _, right, _ = font.getbbox(text, anchor="ls")
-    # The ink may start left of the pen (a negative bearing): count both edges.
-    return max(right, font.getlength(text)) - min(left, 0)
+    # The advance width (what the pen moves), rounded up: Noto Sans' ink stays within it.
+    return math.ceil(image_font(int(size)).getlength(text))
+
+
+# Measuring at every candidate size would load the font at each (a few ms apiece): the search
+# runs on widths and heights scaled from one reference size, then the chosen size is checked
+# with the real font at that size (stepping down while it does not fit, rarely more than once).
+_REFERENCE = 200
+
+
+@functools.lru_cache(maxsize=1024)
+def _reference_width(text: str) -> float:
+    return image_font(_REFERENCE).getlength(text)
+
+
+def _estimated_width(text: str, size: float) -> float:
+    return _reference_width(text) * size / _REFERENCE * 1.01 + 1
+
+
+def _estimated_line_height(size: float) -> float:
+    ascent, descent = _line_metrics(_REFERENCE)
+    return math.ceil((ascent + descent) * size / _REFERENCE) + 1
 
 
 def _open(
@@ -173,16 +191,41 @@ def _plan_text(zone: TextZone, where: str, lines: list[Line], box: PixelBox) -> 
     top = max(1, math.floor(zone.font_size))
     bottom = max(1, math.ceil(zone.min_font_size))
     sizes = list(range(min(bottom, top), top + 1))
-    fitted = fit(
-        lines,
-        width=box.width,
-        height=box.height,
-        sizes=sizes,
-        line_height=_line_height,
-        text_width=_text_width,
-        where=where,
-        unit="px",
-    )
+    measures = {"width": box.width, "height": box.height, "where": where, "unit": "px"}
+    try:
+        estimate = fit(
+            lines,
+            sizes=sizes,
+            line_height=_estimated_line_height,
+            text_width=_estimated_width,
+            **measures,
+        )
+        start = sizes.index(int(estimate.size))
+    except TextDoesNotFit:
+        start = 0  # the estimate is a little pessimistic: let the real measure decide
+
+    # Confirm with the real font: up from the estimate while the next size still fits (the
+    # estimate errs small), else down until one fits; the error (if any) from the real measure.
+    def real(index: int) -> list[str] | None:
+        return rows_at(
+            lines, sizes[index], line_height=_line_height, text_width=_text_width, **measures
+        )
+
+    index = start
+    rows = real(index)
+    if rows is not None:
+        while index + 1 < len(sizes) and index - start < 3:
+            larger = real(index + 1)
+            if larger is None:
+                break
+            index, rows = index + 1, larger
+    else:
+        while rows is None and index > 0:
+            index -= 1
+            rows = real(index)
+    if rows is None:
+        fit(lines, sizes=sizes[:1], line_height=_line_height, text_width=_text_width, **measures)
+    fitted = Fitted(sizes[index], tuple(rows or ()))
     return _TextPlan(zone, where, fitted.rows, int(fitted.size), box)
 
 
@@ -270,7 +313,9 @@ def render_image(
     fmt = source.format
     icc = source.info.get("icc_profile")
     try:
-        image = ImageOps.exif_transpose(source)
+        # exif_transpose copies the image even when there is nothing to turn: only when needed.
+        orientation = source.getexif().get(0x0112, 1)
+        image = ImageOps.exif_transpose(source) if orientation in range(2, 9) else source
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         if fmt == "JPEG" or not has_alpha:
             image = image.convert("RGB") if image.mode != "RGB" else image

@@ -9,12 +9,16 @@ onto every page that needs it, so a 200-page brochure with a watermark builds on
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError, PyPdfError
+from reportlab import rl_config
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
@@ -28,6 +32,23 @@ from .text import fit, zone_lines
 LOGO_DPI = 300  # the logo is embedded at most at this resolution for its printed size
 WATERMARK_ALPHA = 0.25
 MAX_PDF_PAGES = 5_000
+
+
+_binary_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _binary_streams() -> Iterator[None]:
+    """reportlab wraps every stream in ASCII85 by default (7-bit-clean files): a quarter larger,
+    and pypdf's pure-Python ASCII85 decoder then dominates merging the overlay onto each page.
+    The setting is global to reportlab, so it is switched off only while an overlay is drawn."""
+    with _binary_lock:
+        previous = rl_config.useA85
+        rl_config.useA85 = 0
+        try:
+            yield
+        finally:
+            rl_config.useA85 = previous
 
 
 @dataclass(frozen=True)
@@ -304,24 +325,25 @@ def render_pdf(
         )
 
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pageCompression=1)
-    overlay_index: dict[tuple, int] = {}
-    page_overlay: dict[int, int] = {}
-    for number in sorted(targets):
-        key = content_key(number)
-        if key not in overlay_index:
-            overlay_index[key] = len(overlay_index)
-            _draw_page(
-                canvas,
-                geometries[number],
-                number,
-                layout,
-                kit,
-                plans_by_page[number],
-                watermark_text,
-            )
-        page_overlay[number] = overlay_index[key]
-    canvas.save()
+    with _binary_streams():
+        canvas = Canvas(buffer, pageCompression=1)
+        overlay_index: dict[tuple, int] = {}
+        page_overlay: dict[int, int] = {}
+        for number in sorted(targets):
+            key = content_key(number)
+            if key not in overlay_index:
+                overlay_index[key] = len(overlay_index)
+                _draw_page(
+                    canvas,
+                    geometries[number],
+                    number,
+                    layout,
+                    kit,
+                    plans_by_page[number],
+                    watermark_text,
+                )
+            page_overlay[number] = overlay_index[key]
+        canvas.save()
     overlay = PdfReader(io.BytesIO(buffer.getvalue()))
 
     for number, index in page_overlay.items():

@@ -56,6 +56,31 @@ def _pack(
     return rows
 
 
+def rows_at(
+    lines: list[Line],
+    size: float,
+    *,
+    width: float,
+    height: float,
+    line_height: Callable[[float], float],
+    text_width: Callable[[str, float], float],
+    **_: object,
+) -> list[str] | None:
+    """The rows ``lines`` take at ``size`` in ``width`` × ``height`` (one line per row if that
+    fits, else packed), or None when they do not fit."""
+    if not lines:
+        return []
+    stacked = [line.text for line in lines]
+    if len(stacked) * line_height(size) <= height and all(
+        text_width(text, size) <= width for text in stacked
+    ):
+        return stacked
+    rows = _pack(lines, size, width, text_width)
+    if rows is None:
+        return None
+    return rows if len(rows) * line_height(size) <= height else None
+
+
 def fit(
     lines: list[Line],
     *,
@@ -73,19 +98,15 @@ def fit(
     Fitting is monotonic in the size (smaller text is never wider or taller, and packs into no
     more rows), so a binary search finds it in a few measurements."""
 
-    def rows_at(size: float) -> list[str] | None:
-        rows = _pack(lines, size, width, text_width) if lines else []
-        if rows is None:
-            return None
-        stacked = [line.text for line in lines]
-        if len(stacked) * line_height(size) <= height:
-            return stacked
-        return rows if len(rows) * line_height(size) <= height else None
+    def at(size: float) -> list[str] | None:
+        return rows_at(
+            lines, size, width=width, height=height, line_height=line_height, text_width=text_width
+        )
 
     if not lines:
         return Fitted(sizes[-1], ())
     smallest = sizes[0]
-    if rows_at(smallest) is None:
+    if at(smallest) is None:
         too_wide = [line for line in lines if text_width(line.text, smallest) > width]
         if too_wide:
             widest = max(too_wide, key=lambda line: text_width(line.text, smallest))
@@ -104,8 +125,8 @@ def fit(
     low, high = 0, len(sizes) - 1  # sizes[low] fits
     while low < high:
         middle = (low + high + 1) // 2
-        if rows_at(sizes[middle]) is not None:
+        if at(sizes[middle]) is not None:
             low = middle
         else:
             high = middle - 1
-    return Fitted(sizes[low], tuple(rows_at(sizes[low]) or ()))
+    return Fitted(sizes[low], tuple(at(sizes[low]) or ()))
