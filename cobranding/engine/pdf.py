@@ -9,12 +9,16 @@ onto every page that needs it, so a 200-page brochure with a watermark builds on
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError, PyPdfError
+from reportlab import rl_config
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
@@ -23,11 +27,28 @@ from .fonts import check_coverage, pdf_font
 from .image import aligned, check_pages, decoded_logo, fit_logo
 from .kit import BrandKit, Rendered
 from .layout import Box, Layout, LogoZone, TextZone
-from .text import Line, fit, zone_lines
+from .text import fit, zone_lines
 
 LOGO_DPI = 300  # the logo is embedded at most at this resolution for its printed size
 WATERMARK_ALPHA = 0.25
 MAX_PDF_PAGES = 5_000
+
+
+_binary_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _binary_streams() -> Iterator[None]:
+    """reportlab wraps every stream in ASCII85 by default (7-bit-clean files): a quarter larger,
+    and pypdf's pure-Python ASCII85 decoder then dominates merging the overlay onto each page.
+    The setting is global to reportlab, so it is switched off only while an overlay is drawn."""
+    with _binary_lock:
+        previous = rl_config.useA85
+        rl_config.useA85 = 0
+        try:
+            yield
+        finally:
+            rl_config.useA85 = previous
 
 
 @dataclass(frozen=True)
@@ -72,7 +93,7 @@ def _sizes(zone: TextZone) -> list[float]:
 @dataclass(frozen=True)
 class _TextPlan:
     zone: TextZone
-    lines: tuple[Line, ...]
+    rows: tuple[str, ...]
     size: float
 
 
@@ -85,7 +106,7 @@ def _display_box(box: Box, display: tuple[float, float]) -> tuple[float, float, 
 def _plan_text(zone: TextZone, where: str, kit: BrandKit, display) -> _TextPlan:
     lines = zone_lines(zone, kit)
     _, _, width, height = _display_box(zone.box, display)
-    size = fit(
+    fitted = fit(
         lines,
         width=width,
         height=height,
@@ -95,7 +116,7 @@ def _plan_text(zone: TextZone, where: str, kit: BrandKit, display) -> _TextPlan:
         where=where,
         unit="pt",
     )
-    return _TextPlan(zone, tuple(lines), size)
+    return _TextPlan(zone, fitted.rows, fitted.size)
 
 
 def _fallback(zone: LogoZone, layout: Layout) -> TextZone:
@@ -186,19 +207,19 @@ def _logo_for_print(content: bytes, width_pt: float, height_pt: float):
 
 
 def _draw_text(canvas: Canvas, plan: _TextPlan, kit: BrandKit, display) -> None:
-    if not plan.lines:
+    if not plan.rows:
         return
     _, name = pdf_font()
     left, bottom, width, height = _display_box(plan.zone.box, display)
     ascent, descent = _ascent_descent(plan.size)
     line_height = ascent + descent
-    top = bottom + height - (height - line_height * len(plan.lines)) / 2
+    top = bottom + height - (height - line_height * len(plan.rows)) / 2
     canvas.setFillColorRGB(*(c / 255 for c in kit.color(plan.zone.color)))
     canvas.setFont(name, plan.size)
-    for index, line in enumerate(plan.lines):
+    for index, row in enumerate(plan.rows):
         baseline = top - index * line_height - ascent
-        line_width = _text_width(line.text, plan.size)
-        canvas.drawString(aligned(left, width, line_width, plan.zone.align), baseline, line.text)
+        row_width = _text_width(row, plan.size)
+        canvas.drawString(aligned(left, width, row_width, plan.zone.align), baseline, row)
 
 
 def _draw_watermark(canvas: Canvas, text: str, display) -> None:
@@ -304,24 +325,25 @@ def render_pdf(
         )
 
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pageCompression=1)
-    overlay_index: dict[tuple, int] = {}
-    page_overlay: dict[int, int] = {}
-    for number in sorted(targets):
-        key = content_key(number)
-        if key not in overlay_index:
-            overlay_index[key] = len(overlay_index)
-            _draw_page(
-                canvas,
-                geometries[number],
-                number,
-                layout,
-                kit,
-                plans_by_page[number],
-                watermark_text,
-            )
-        page_overlay[number] = overlay_index[key]
-    canvas.save()
+    with _binary_streams():
+        canvas = Canvas(buffer, pageCompression=1)
+        overlay_index: dict[tuple, int] = {}
+        page_overlay: dict[int, int] = {}
+        for number in sorted(targets):
+            key = content_key(number)
+            if key not in overlay_index:
+                overlay_index[key] = len(overlay_index)
+                _draw_page(
+                    canvas,
+                    geometries[number],
+                    number,
+                    layout,
+                    kit,
+                    plans_by_page[number],
+                    watermark_text,
+                )
+            page_overlay[number] = overlay_index[key]
+        canvas.save()
     overlay = PdfReader(io.BytesIO(buffer.getvalue()))
 
     for number, index in page_overlay.items():
