@@ -14,6 +14,7 @@ import io
 import logging
 import mimetypes
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -145,6 +146,10 @@ def _delete_object_after_commit(storage, name: str) -> None:
         transaction.on_commit(functools.partial(storage.delete, name))
 
 
+#: A render still pending after this long is enqueued again when asked for (see cobrand_request).
+PENDING_RETRY_AFTER = timedelta(minutes=10)
+
+
 def _stored_render(key: dict) -> CobrandRender | None:
     return CobrandRender.objects.filter(**key).first()
 
@@ -167,7 +172,16 @@ def cobrand_request(
     master = cobrand_master(item)
     key = render_key(item, organization, master)
     render = _stored_render(key)
-    if render is not None and render.status != CobrandRender.Status.FAILED:
+    if render is not None and render.status == CobrandRender.Status.READY:
+        return render
+    if render is not None and render.status == CobrandRender.Status.PENDING:
+        # A job lost on the way (a worker killed mid-render, a queue emptied) would leave the
+        # partner on "Preparing…" for ever: after a while, asking again enqueues it again (two
+        # runs cannot both finish it: render_run only completes a row that is still pending).
+        if render.created_at > timezone.now() - PENDING_RETRY_AFTER:
+            return render
+        cobrand_render_task.enqueue(render_id=render.pk)
+        render.refresh_from_db()
         return render
     with transaction.atomic():
         if render is None:
@@ -357,7 +371,16 @@ def render_run(render_id: int) -> str:
             render, _("We could not prepare your co-branded copy. Please try again later.")
         )
 
-    render.file.save(f"{render.item.slug}{rendered.ext}", ContentFile(rendered.content), save=False)
+    try:
+        render.file.save(
+            f"{render.item.slug}{rendered.ext}", ContentFile(rendered.content), save=False
+        )
+    except Exception:
+        # The store failed (S3 down…): nothing was stored, the partner may try again.
+        logger.exception("co-brand render %s could not be stored", render.pk)
+        return _fail(
+            render, _("We could not prepare your co-branded copy. Please try again later.")
+        )
     storage, name = render.file.storage, render.file.name
     try:
         done = _mark_ready(render.pk, name)

@@ -409,3 +409,37 @@ def test_render_of_an_emea_organisation_goes_to_the_emea_bucket(portal):
     response = client.get(download)
     assert response.status_code == 200 and response.content.startswith(b"\x89PNG")
     assert engine.read_stamp(response.content) == CobrandIssue.objects.get().token
+
+
+@pytest.mark.usefixtures("local_storage")
+def test_a_lost_job_is_enqueued_again_and_a_failing_store_fails_in_words(portal, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    asset, org = make_asset("lost-job"), make_org()
+    render = cobrand_request(asset, org)
+    assert render.status == "pending"
+    # Fresh: asked again, it is simply waited for.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    assert cobrand_request(asset, org).status == "pending"
+    # Long pending (the job was lost): asking again enqueues it again.
+    CobrandRender.objects.filter(pk=render.pk).update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    again = cobrand_request(asset, org)
+    assert again.pk == render.pk and again.status == "ready"
+
+
+@pytest.mark.usefixtures("local_storage")
+def test_a_store_that_fails_leaves_a_failed_render_not_a_pending_one(portal, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    def down(self, name, content, max_length=None):
+        raise OSError("store down")
+
+    asset, org = make_asset("store-down"), make_org()
+    monkeypatch.setattr(FileSystemStorage, "save", down)
+    render = cobrand_request(asset, org)
+    assert render.status == "failed" and "try again" in render.error and not render.file
