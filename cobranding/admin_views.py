@@ -15,8 +15,10 @@ from django import forms
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.ui.menus.pages import PageMenuItem
@@ -236,7 +238,7 @@ class TemplateEditView(_TemplateAccess, WagtailAdminTemplateMixin, TemplateView)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        preview = reverse("cobranding_template_preview", args=[self.kind, self.master_id])
+        preview = base = reverse("cobranding_template_preview", args=[self.kind, self.master_id])
         if kwargs.get("preview_layout"):
             from urllib.parse import urlencode
 
@@ -254,12 +256,14 @@ class TemplateEditView(_TemplateAccess, WagtailAdminTemplateMixin, TemplateView)
             if self.template is not None
             else [],
             preview_url=preview,
+            preview_base=base,
             is_pdf=self.kind == MasterKind.DOCUMENT,
             field_choices=FIELD_CHOICES,
         )
         return context
 
 
+@method_decorator(xframe_options_sameorigin, name="dispatch")  # shown in the editor's frame
 class TemplatePreviewView(_TemplateAccess, TemplateView):
     """The master rendered with the sample kit: the saved layout, or ``?layout=<json>`` (the
     editor's unsaved rows), or the default layout when there is no template. Inline, never
