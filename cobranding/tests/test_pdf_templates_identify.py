@@ -202,6 +202,10 @@ def test_the_template_editor_saves_versions_and_previews_with_a_sample_kit(porta
     url = reverse("cobranding_template_edit", args=["document", lineage])
     page = editor.get(url)
     assert page.status_code == 200 and "No template yet" in page.content.decode()
+    # The list of co-brandable assets links to it.
+    listing = editor.get(reverse("cobranding_templates"))
+    assert listing.status_code == 200 and url in listing.content.decode()
+    assert _staff().get(reverse("cobranding_templates")).status_code == 404
     # From the asset's page editor: a redirect to its master's template.
     to_template = reverse("cobranding_page_template", args=[item.pk])
     assert editor.get(to_template)["Location"] == url
