@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from wagtail.images.models import SourceImageIOError
 
 from . import engine
 from .models import (
@@ -363,7 +364,7 @@ def render_run(render_id: int) -> str:
         )
     except engine.CobrandError as exc:
         return _fail(render, partner_message(exc))
-    except (FileNotFoundError, ObjectDoesNotExist):
+    except (FileNotFoundError, SourceImageIOError, ObjectDoesNotExist):
         return _fail(render, _("The master file of this asset is missing; please tell the vendor."))
     except Exception:
         logger.exception("co-brand render %s failed", render.pk)

@@ -443,3 +443,24 @@ def test_a_store_that_fails_leaves_a_failed_render_not_a_pending_one(portal, mon
     monkeypatch.setattr(FileSystemStorage, "save", down)
     render = cobrand_request(asset, org)
     assert render.status == "failed" and "try again" in render.error and not render.file
+
+
+@pytest.mark.usefixtures("local_storage")
+def test_bad_inputs_fail_in_words_and_no_logo_is_not_an_error(portal):
+    # A brand kit without a logo: the company name takes the logo's place, no error.
+    render = cobrand_request(make_asset("no-logo"), make_org(logo=False))
+    assert render.status == "ready", render.error
+    # A corrupt master (the stored bytes are not an image): failed, said in words, no object.
+    asset, org = make_asset("corrupt"), make_org()
+    with default_storage.open(asset.master_image.file.name, "wb") as handle:
+        handle.write(b"this is not a PNG")
+    before = _files(org)
+    render = cobrand_request(asset, org)
+    assert render.status == "failed" and not render.file
+    assert render.error.startswith("This asset cannot be co-branded at the moment:")
+    assert _files(org) == before
+    # The master's file is gone from the store: failed, the vendor is to be told.
+    gone, org2 = make_asset("gone"), make_org()
+    default_storage.delete(gone.master_image.file.name)
+    render = cobrand_request(gone, org2)
+    assert render.status == "failed" and "missing" in render.error
