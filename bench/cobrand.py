@@ -198,19 +198,43 @@ def _lines(kit: BrandKit):
 
 
 def raw_pdf_factory(master: bytes, kit: BrandKit, layout: Layout) -> Callable[[], bytes]:
-    """The same overlay (built once, by the engine's drawing code, outside the timing) merged
-    onto the same pages with plain pypdf calls."""
-    # The engine's own overlay: render a one-page master the same size, take its overlay.
+    """The same overlay (built once, outside the timing, with plain reportlab calls: the band,
+    the contact lines at the size the engine chose, the logo with drawImage) merged onto the same
+    pages with plain pypdf calls."""
     reader = PdfReader(io.BytesIO(master))
-    first = reader.pages[0]
+    geometry = engine_pdf._geometry(reader.pages[0])
+    width, height = geometry.display
+    plan = engine_pdf._plan_text(layout.text_zones[0], "bench", kit, geometry.display)
+    ascent, descent = engine_pdf._ascent_descent(plan.size)
+    _, font_name = engine_pdf.pdf_font()
+    logo = Image.open(io.BytesIO(kit.logo)).convert("RGBA")
+    logo_box = engine_pdf._display_box(layout.logo_zones[0].box, geometry.display)
+    logo_w, logo_h = engine_pdf._fit_logo_points(logo.size, logo_box[2:])
+    text_box = engine_pdf._display_box(layout.text_zones[0].box, geometry.display)
+    band = engine_pdf._display_box(layout.band.box, geometry.display)
+    primary = [c / 255 for c in kit.color("primary")]
+    secondary = [c / 255 for c in kit.color("secondary")]
     overlay_buffer = io.BytesIO()
-    canvas = Canvas(overlay_buffer, pageCompression=1)
-    geometry = engine_pdf._geometry(first)
-    plans = {(1, 1): engine_pdf._plan_text(layout.text_zones[0], "bench", kit, geometry.display)}
-    with engine_pdf._binary_streams():  # exactly as the engine draws it
-        engine_pdf._draw_page(canvas, geometry, 1, layout, kit, plans, None)
-        engine_pdf._draw_page(canvas, geometry, 2, layout, kit, {}, None)
-        canvas.save()
+    canvas = Canvas(overlay_buffer, pagesize=(width, height), pageCompression=1)
+    for page in (1, 2):
+        canvas.setFillColorRGB(*primary)
+        canvas.rect(*band, stroke=0, fill=1)
+        if page == 1:
+            canvas.drawImage(
+                ImageReader(logo),
+                logo_box[0] + logo_box[2] - logo_w,
+                logo_box[1] + (logo_box[3] - logo_h) / 2,
+                logo_w,
+                logo_h,
+                mask="auto",
+            )
+            canvas.setFillColorRGB(*secondary)
+            canvas.setFont(font_name, plan.size)
+            top = text_box[1] + text_box[3]
+            for index, row in enumerate(plan.rows):
+                canvas.drawString(text_box[0], top - index * (ascent + descent) - ascent, row)
+        canvas.showPage()
+    canvas.save()
     overlay_bytes = overlay_buffer.getvalue()
     pages = layout.pages
 
