@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from .errors import LayoutError, LogoError, MasterError, TextDoesNotFit
 from .fonts import check_coverage, image_font
 from .kit import BrandKit, Rendered
-from .layout import Box, Layout, LogoZone, TextZone, check_box
+from .layout import Box, Layout, LogoZone, TextZone, check_box, validate_layout
 from .text import Fitted, Line, fit, rows_at, zone_lines
 
 MAX_MASTER_PIXELS = 50_000_000  # 50 MP: a 8660 × 5773 print banner; RGBA in memory ≈ 200 MB
@@ -308,6 +308,7 @@ def render_image(
     Everything that can fail (the master, the logo, the fonts' coverage, the fit of every
     text zone) is checked before the first pixel is drawn.
     """
+    validate_layout(layout)
     check_pages(layout, 1, "image")
     source = _open(master, max_pixels=MAX_MASTER_PIXELS, error=MasterError, what="master image")
     fmt = source.format

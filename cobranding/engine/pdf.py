@@ -29,7 +29,7 @@ from .errors import MasterError
 from .fonts import check_coverage, pdf_font
 from .image import aligned, check_pages, decoded_logo, fit_logo
 from .kit import BrandKit, Rendered
-from .layout import Box, Layout, LogoZone, TextZone
+from .layout import Box, Layout, LogoZone, TextZone, validate_layout
 from .text import fit, zone_lines
 
 LOGO_DPI = 300  # the logo is embedded at most at this resolution for its printed size
@@ -332,6 +332,7 @@ def render_pdf(
 ) -> Rendered:
     """``master`` (PDF bytes) with ``kit`` on the pages ``layout`` names (and the watermark, if
     ``watermark_text``, on every page). All checks run before anything is drawn."""
+    validate_layout(layout)
     writer = open_pdf(master)
     pages = writer.pages
     check_pages(layout, len(pages), "PDF")
