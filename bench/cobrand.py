@@ -11,11 +11,12 @@ brochure (text, vector shapes and a 600 × 400 photo per page), and a brand kit 
 contact lines.
 
 * **image** — ``render_image`` (band + logo zone + a text zone of 3 fields, fitted) ÷ raw
-  Pillow doing the same drawing: open and decode the master, draw the band rectangle, decode the
+  Pillow doing the same drawing: open and decode the master (no conversion: it is RGB), draw the
+  band rectangle, decode the
   logo and resize it to the engine's size, paste it, draw the 3 lines in the bundled font at the
-  size the engine chose, save as JPEG q=90. The engine's logo caches are emptied before each of
-  its runs (a new render is normally a new logo or master); loaded fonts stay cached in both
-  (a process keeps them).
+  size the engine chose, save as JPEG q=90. The engine's logo caches (decoded, scaled,
+  compressed for PDF) are emptied before each of its runs: the first render with a logo, the
+  costlier case; loaded fonts stay cached in both (a process keeps them).
 * **pdf** — ``render_pdf`` (band on every page, logo + contact block on page 1) ÷ the raw merge
   of the same overlay: the overlay built once, untimed, by the engine's own code; each round
   reads the overlay and the master, clones the master with pypdf, merges the overlay's pages
@@ -174,7 +175,10 @@ def raw_image_factory(master: bytes, kit: BrandKit, layout: Layout) -> Callable[
     lines = [kit.contact_name, kit.contact_phone, kit.contact_email]
 
     def run() -> bytes:
-        image = Image.open(io.BytesIO(master)).convert("RGB")
+        image = Image.open(io.BytesIO(master))
+        image.load()
+        if image.mode != "RGB":  # the bench's master is RGB: no copy, as in the engine
+            image = image.convert("RGB")
         draw = ImageDraw.Draw(image)
         draw.rectangle((band.left, band.top, band.right - 1, band.bottom - 1), fill=primary)
         logo = Image.open(io.BytesIO(kit.logo)).convert("RGBA")
@@ -198,19 +202,43 @@ def _lines(kit: BrandKit):
 
 
 def raw_pdf_factory(master: bytes, kit: BrandKit, layout: Layout) -> Callable[[], bytes]:
-    """The same overlay (built once, by the engine's drawing code, outside the timing) merged
-    onto the same pages with plain pypdf calls."""
-    # The engine's own overlay: render a one-page master the same size, take its overlay.
+    """The same overlay (built once, outside the timing, with plain reportlab calls: the band,
+    the contact lines at the size the engine chose, the logo with drawImage) merged onto the same
+    pages with plain pypdf calls."""
     reader = PdfReader(io.BytesIO(master))
-    first = reader.pages[0]
+    geometry = engine_pdf._geometry(reader.pages[0])
+    width, height = geometry.display
+    plan = engine_pdf._plan_text(layout.text_zones[0], "bench", kit, geometry.display)
+    ascent, descent = engine_pdf._ascent_descent(plan.size)
+    _, font_name = engine_pdf.pdf_font()
+    logo = Image.open(io.BytesIO(kit.logo)).convert("RGBA")
+    logo_box = engine_pdf._display_box(layout.logo_zones[0].box, geometry.display)
+    logo_w, logo_h = engine_pdf._fit_logo_points(logo.size, logo_box[2:])
+    text_box = engine_pdf._display_box(layout.text_zones[0].box, geometry.display)
+    band = engine_pdf._display_box(layout.band.box, geometry.display)
+    primary = [c / 255 for c in kit.color("primary")]
+    secondary = [c / 255 for c in kit.color("secondary")]
     overlay_buffer = io.BytesIO()
-    canvas = Canvas(overlay_buffer, pageCompression=1)
-    geometry = engine_pdf._geometry(first)
-    plans = {(1, 1): engine_pdf._plan_text(layout.text_zones[0], "bench", kit, geometry.display)}
-    with engine_pdf._binary_streams():  # exactly as the engine draws it
-        engine_pdf._draw_page(canvas, geometry, 1, layout, kit, plans, None)
-        engine_pdf._draw_page(canvas, geometry, 2, layout, kit, {}, None)
-        canvas.save()
+    canvas = Canvas(overlay_buffer, pagesize=(width, height), pageCompression=1)
+    for page in (1, 2):
+        canvas.setFillColorRGB(*primary)
+        canvas.rect(*band, stroke=0, fill=1)
+        if page == 1:
+            canvas.drawImage(
+                ImageReader(logo),
+                logo_box[0] + logo_box[2] - logo_w,
+                logo_box[1] + (logo_box[3] - logo_h) / 2,
+                logo_w,
+                logo_h,
+                mask="auto",
+            )
+            canvas.setFillColorRGB(*secondary)
+            canvas.setFont(font_name, plan.size)
+            top = text_box[1] + text_box[3]
+            for index, row in enumerate(plan.rows):
+                canvas.drawString(text_box[0], top - index * (ascent + descent) - ascent, row)
+        canvas.showPage()
+    canvas.save()
     overlay_bytes = overlay_buffer.getvalue()
     pages = layout.pages
 
@@ -240,6 +268,7 @@ def timed(function: Callable[[], object]) -> float:
 def clear_engine_caches() -> None:
     engine_image.decoded_logo.cache_clear()
     engine_image._scaled_logo.cache_clear()
+    engine_pdf._logo_streams.cache_clear()
 
 
 def measure(repeat: int, size: int, pages: int) -> dict:

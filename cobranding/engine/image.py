@@ -6,15 +6,14 @@ from __future__ import annotations
 import functools
 import io
 import math
-import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
-from .errors import LayoutError, LogoError, MasterError, TextDoesNotFit
+from .errors import CobrandError, LayoutError, LogoError, MasterError, TextDoesNotFit
 from .fonts import check_coverage, image_font
 from .kit import BrandKit, Rendered
-from .layout import Box, Layout, LogoZone, TextZone, check_box
+from .layout import Box, Layout, LogoZone, TextZone, check_box, validate_layout
 from .text import Fitted, Line, fit, rows_at, zone_lines
 
 MAX_MASTER_PIXELS = 50_000_000  # 50 MP: a 8660 × 5773 print banner; RGBA in memory ≈ 200 MB
@@ -75,22 +74,25 @@ def _open(
     head = content[:512].lstrip().lower()
     if head.startswith((b"<svg", b"<?xml")) and b"<svg" in content[:4096].lower():
         raise error(f"The {what} is an SVG drawing; upload it as PNG or JPEG.")
+    # Our limits are below Pillow's bomb threshold (89 MP warns, 178 MP raises), so the size
+    # check below refuses first; Pillow's error (or its warning, where warnings are errors) is
+    # caught too. No warnings.catch_warnings(): it is not thread-safe.
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(content))
-            width, height = image.size
-            if width * height > max_pixels:
-                raise error(
-                    f"The {what} is {width} × {height} pixels, more than the "
-                    f"{max_pixels // 1_000_000} megapixels allowed."
-                )
-            if max_side is not None and max(width, height) > max_side:
-                raise error(
-                    f"The {what} is {width} × {height} pixels; its sides may be at most "
-                    f"{max_side} pixels."
-                )
-            image.load()
+        image = Image.open(io.BytesIO(content))
+        width, height = image.size
+        if width * height > max_pixels:
+            raise error(
+                f"The {what} is {width} × {height} pixels, more than the "
+                f"{max_pixels // 1_000_000} megapixels allowed."
+            )
+        if max_side is not None and max(width, height) > max_side:
+            raise error(
+                f"The {what} is {width} × {height} pixels; its sides may be at most "
+                f"{max_side} pixels."
+            )
+        image.load()
+    except CobrandError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise error(f"The {what} has too many pixels to be opened safely.") from exc
     except UnidentifiedImageError as exc:
@@ -308,6 +310,7 @@ def render_image(
     Everything that can fail (the master, the logo, the fonts' coverage, the fit of every
     text zone) is checked before the first pixel is drawn.
     """
+    validate_layout(layout)
     check_pages(layout, 1, "image")
     source = _open(master, max_pixels=MAX_MASTER_PIXELS, error=MasterError, what="master image")
     fmt = source.format

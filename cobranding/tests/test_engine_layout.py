@@ -206,3 +206,12 @@ def test_the_default_band_is_bounded_and_valid(kind):
 def test_unknown_default_kind():
     with pytest.raises(LayoutError):
         default_layout("video")
+
+
+def test_sample_kit_renders_with_the_default_layouts():
+    from cobranding.engine import render_image, render_pdf, sample_kit
+    from cobranding.tests.engine_samples import image_bytes, pdf_bytes
+
+    kit = sample_kit()
+    assert render_image(image_bytes((800, 600)), default_layout("image"), kit).ext == ".png"
+    assert render_pdf(pdf_bytes(pages=1), default_layout("pdf"), kit).ext == ".pdf"

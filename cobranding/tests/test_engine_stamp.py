@@ -138,3 +138,37 @@ def test_bad_tokens_and_types(renders):
 def test_any_valid_token_round_trips(renders, token):
     for content, media_type in (renders["png"], renders["jpeg"]):
         assert read_stamp(stamp(content, media_type, token)) == token
+
+
+def test_pdf_whose_last_update_is_an_xref_stream():
+    """A file already updated with a cross-reference stream gets one in its stamp too."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(PdfReader(io.BytesIO(pdf_bytes(pages=2))), incremental=True)
+    writer.add_metadata({"/Title": "Updated"})
+    out = io.BytesIO()
+    writer.write(out)
+    updated = out.getvalue()
+    stamped = stamp(stamp(updated, "application/pdf", "one"), "application/pdf", "two")
+    assert stamped.startswith(updated) and read_stamp(stamped) == "two"
+    reader = PdfReader(io.BytesIO(stamped))
+    assert reader.metadata["/Title"] == "Updated" and len(reader.pages) == 2
+    assert b"/Type /XRef" in stamped[len(updated) :]
+
+
+@pytest.mark.skipif(shutil.which("qpdf") is None, reason="qpdf is not installed")
+def test_qpdf_finds_no_errors_in_renders_and_stamps(renders, tmp_path):
+    import subprocess
+
+    content, media_type = renders["pdf"]
+    for name, data in (
+        ("render.pdf", content),
+        ("stamped.pdf", stamp(stamp(content, media_type, "one"), media_type, "two")),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        qpdf = shutil.which("qpdf") or "qpdf"
+        result = subprocess.run(  # noqa: S603 - a fixed tool on a file this test wrote
+            [qpdf, "--check", str(path)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
