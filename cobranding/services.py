@@ -10,7 +10,6 @@ afresh; the same key reuses the one render (``docs/cobranding.md``).
 from __future__ import annotations
 
 import functools
-import io
 import logging
 import mimetypes
 from dataclasses import dataclass
@@ -232,32 +231,10 @@ def brand_kit(organization: PartnerOrganization) -> engine.BrandKit:
     )
 
 
-def _sample_logo() -> bytes:
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (240, 96), "#0a66c2")
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((12, 12, 84, 84), fill="#ffffff")
-    draw.rectangle((100, 36, 224, 60), fill="#ffffff")
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
 def sample_brand_kit() -> engine.BrandKit:
-    """The admin preview's brand kit: a generated logo and contact details with diacritics
-    (a template must hold real partners' names, not only ASCII)."""
-    return engine.BrandKit(
-        name="Šťastná & Łukasiewicz Vertrieb GmbH",
-        contact_name="Zdeňka Šťastná",
-        contact_phone="+420 601 234 567",
-        contact_email="zdenka.stastna@example.com",
-        contact_web="www.example.com/müller-straße",
-        address="Müllerstraße 12\n10115 Berlin",
-        primary_color="#0a66c2",
-        secondary_color="#ffffff",
-        logo=_sample_logo(),
-    )
+    """The admin preview's brand kit (``engine.sample_kit``: a generated logo and contact
+    details with diacritics, so a template is tried with real partners' names)."""
+    return engine.sample_kit()
 
 
 def watermark_text(organization_name: str) -> str:

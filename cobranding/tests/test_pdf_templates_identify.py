@@ -240,7 +240,7 @@ def test_the_template_editor_saves_versions_and_previews_with_a_sample_kit(porta
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert pdf["X-Frame-Options"] == "SAMEORIGIN"  # shown in the editor's frame
     assert "template-editor.js" in preview.content.decode()  # JS only makes it nicer
-    assert "Zdeňka Šťastná" in PdfReader(io.BytesIO(pdf.content)).pages[1].extract_text()
+    assert "Zuzana Nováková-Přibylová" in PdfReader(io.BytesIO(pdf.content)).pages[1].extract_text()
 
     assert editor.post(url, {**form, "save": "1"}).status_code == 302
     template = CobrandTemplate.objects.get()
