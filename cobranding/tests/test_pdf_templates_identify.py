@@ -290,3 +290,22 @@ def test_admin_identify_a_file(portal):
     assert _staff().get(url).status_code == 404
     assert client.get(url).status_code in (404, 302)
     assert CobrandIssue.objects.count() == 1  # identifying issues nothing
+
+
+def test_a_confidential_template_watermarks_every_page_with_the_partners_name(portal):
+    item, document = make_pdf_asset("secret-pdf")
+    org = make_org(name="Acme Vertrieb GmbH")
+    layout = engine.Layout(
+        text_zones=(
+            engine.TextZone(engine.Box(0.1, 0.8, 0.8, 0.12), fields=("contact_email",), page=1),
+        ),
+        pages=(1,),
+        watermark=True,
+    )
+    template_save(
+        kind="document", master_id=document.lineage or document.pk, layout=layout, confidential=True
+    )
+    render, content = _download(partner_client(org), item)
+    for page in PdfReader(io.BytesIO(content)).pages:
+        text = page.extract_text()
+        assert "Confidential" in text and "Acme Vertrieb GmbH" in text
