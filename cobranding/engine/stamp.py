@@ -14,10 +14,14 @@ personal data, since the file is handed on to customers.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import struct
+import threading
 import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
 
 from .errors import CobrandError, MasterError
 
@@ -211,92 +215,51 @@ def _xmp_packet(token: bytes, existing: bytes | None) -> bytes:
     )
 
 
-def _pdf_objects_update(
-    content: bytes, objects: list[tuple[int, object]], trailer: dict[str, object], prev: int
-) -> bytes:
-    """``content`` + the ``objects`` (id, pypdf object) + an xref section and trailer pointing
-    back at ``prev`` — a PDF incremental update (ISO 32000-1, 7.5.6)."""
-    from pypdf.generic import (
-        ArrayObject,
-        DictionaryObject,
-        NameObject,
-        NumberObject,
-        StreamObject,
-    )
+@dataclass(frozen=True)
+class _PdfPrelude:
+    """What a stamp of one PDF needs from parsing it, serialised once: every download of the
+    same render then only formats bytes (no PDF parsing on a cached hit)."""
 
+    prev: int  # the original's last xref offset (the update's /Prev)
+    objects: tuple[tuple[int, bytes], ...]  # (id, serialised body) with the token placeholder
+    metadata_id: int
+    existing_xmp: bytes | None
+    trailer: bytes  # "/Size … /Root … /Info … /ID …" (without /Prev)
+    size: int
+    xref_stream: bool
+
+
+_PLACEHOLDER = b"PortalCobrandTokenPlaceholder0"
+_preludes: OrderedDict[bytes, _PdfPrelude] = OrderedDict()
+_preludes_lock = threading.Lock()
+_PRELUDES_KEPT = 64
+
+
+def _serialised(obj) -> bytes:
     out = io.BytesIO()
-    out.write(content)
-    if not content.endswith((b"\n", b"\r")):
-        out.write(b"\n")
-    offsets: dict[int, int] = {}
-    for idnum, obj in sorted(objects, key=lambda item: item[0]):
-        offsets[idnum] = out.tell()
-        out.write(f"{idnum} 0 obj\n".encode())
-        obj.write_to_stream(out)  # type: ignore[attr-defined]
-        out.write(b"\nendobj\n")
-    # Contiguous runs of object numbers: the xref's subsections.
-    runs: list[list[int]] = []
-    for idnum in sorted(offsets):
-        if runs and runs[-1][-1] + 1 == idnum:
-            runs[-1].append(idnum)
-        else:
-            runs.append([idnum])
-    xref_at = out.tell()
-    if _last_xref_is_stream(content, prev):
-        # The file uses cross-reference streams: the update does too (PDF 1.5).
-        xref_id = int(trailer["/Size"])  # type: ignore[call-overload]
-        offsets[xref_id] = xref_at
-        if runs and runs[-1][-1] + 1 == xref_id:
-            runs[-1].append(xref_id)
-        else:
-            runs.append([xref_id])
-        stream = StreamObject()
-        stream.set_data(
-            b"".join(struct.pack(">BIB", 1, offsets[i], 0) for run in runs for i in run)
-        )
-        stream[NameObject("/Type")] = NameObject("/XRef")
-        stream[NameObject("/W")] = ArrayObject([NumberObject(1), NumberObject(4), NumberObject(1)])
-        stream[NameObject("/Index")] = ArrayObject(
-            [NumberObject(n) for run in runs for n in (run[0], len(run))]
-        )
-        for key, value in trailer.items():
-            stream[NameObject(key)] = value  # type: ignore[assignment]
-        stream[NameObject("/Size")] = NumberObject(xref_id + 1)
-        stream[NameObject("/Prev")] = NumberObject(prev)
-        out.write(f"{xref_id} 0 obj\n".encode())
-        stream.write_to_stream(out)
-        out.write(b"\nendobj\n")
-    else:
-        out.write(b"xref\n")
-        for run in runs:
-            out.write(f"{run[0]} {len(run)}\n".encode())
-            for idnum in run:
-                out.write(f"{offsets[idnum]:010d} 00000 n\r\n".encode())
-        out.write(b"trailer\n")
-        tail = DictionaryObject({NameObject(k): v for k, v in trailer.items()})  # type: ignore[misc]
-        tail[NameObject("/Prev")] = NumberObject(prev)
-        tail.write_to_stream(out)
-        out.write(b"\n")
-    out.write(f"startxref\n{xref_at}\n%%EOF\n".encode())
+    obj.write_to_stream(out)
     return out.getvalue()
 
 
-def _last_xref_is_stream(content: bytes, prev: int) -> bool:
-    return not content[prev : prev + 16].lstrip().startswith(b"xref")
+def _pdf_prelude(content: bytes) -> _PdfPrelude:
+    key = hashlib.blake2b(content, digest_size=20).digest()
+    with _preludes_lock:
+        prelude = _preludes.get(key)
+        if prelude is not None:
+            _preludes.move_to_end(key)
+            return prelude
+    prelude = _parse_prelude(content)
+    with _preludes_lock:
+        _preludes[key] = prelude
+        while len(_preludes) > _PRELUDES_KEPT:
+            _preludes.popitem(last=False)
+    return prelude
 
 
-def _stamp_pdf(content: bytes, token: bytes) -> bytes:
-    """An incremental update written directly (pypdf reads only the trailer, the catalog and
-    the information dictionary: a stamp costs the same for 2 pages or 2,000)."""
+def _parse_prelude(content: bytes) -> _PdfPrelude:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
-    from pypdf.generic import (
-        DictionaryObject,
-        IndirectObject,
-        NameObject,
-        StreamObject,
-        TextStringObject,
-    )
+    from pypdf.generic import DictionaryObject, IndirectObject, NameObject, TextStringObject
 
     try:
         reader = PdfReader(io.BytesIO(content))
@@ -316,8 +279,7 @@ def _stamp_pdf(content: bytes, token: bytes) -> bytes:
         else:
             info, info_id = DictionaryObject(), size
             size += 1
-        info[NameObject("/" + STAMP_KEY)] = TextStringObject(token.decode("ascii"))
-
+        info[NameObject("/" + STAMP_KEY)] = TextStringObject(_PLACEHOLDER.decode())
         existing = None
         metadata = root.get("/Metadata")
         if metadata is not None:
@@ -325,33 +287,96 @@ def _stamp_pdf(content: bytes, token: bytes) -> bytes:
                 existing = metadata.get_object().get_data()
             except (PyPdfError, ValueError, AttributeError):
                 existing = None
-        stream = StreamObject()
-        stream.set_data(_xmp_packet(token, existing))
-        stream[NameObject("/Type")] = NameObject("/Metadata")
-        stream[NameObject("/Subtype")] = NameObject("/XML")
+        if existing is not None:
+            existing = _XMP_DESCRIPTION.sub(b"", existing)
         metadata_id = size
         size += 1
         root[NameObject("/Metadata")] = IndirectObject(metadata_id, 0, None)
-
-        new_trailer: dict[str, object] = {
-            "/Size": _number(size),
-            "/Root": root_ref,
-            "/Info": IndirectObject(info_id, 0, None),
-        }
+        tail = f"/Size {size} /Root {root_ref.idnum} {root_ref.generation} R /Info {info_id} 0 R"
+        trailer_bytes = tail.encode()
         if "/ID" in trailer:
-            new_trailer["/ID"] = trailer["/ID"]
-        objects = [(root_ref.idnum, root), (info_id, info), (metadata_id, stream)]
-        return _pdf_objects_update(content, objects, new_trailer, prev)
+            trailer_bytes += b" /ID " + _serialised(trailer["/ID"])
+        return _PdfPrelude(
+            prev=prev,
+            objects=((root_ref.idnum, _serialised(root)), (info_id, _serialised(info))),
+            metadata_id=metadata_id,
+            existing_xmp=existing,
+            trailer=trailer_bytes,
+            size=size,
+            xref_stream=_last_xref_is_stream(content, prev),
+        )
     except MasterError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise MasterError(f"The PDF is damaged and cannot be stamped ({exc}).") from exc
 
 
-def _number(value: int):
-    from pypdf.generic import NumberObject
+def _last_xref_is_stream(content: bytes, prev: int) -> bool:
+    return not content[prev : prev + 16].lstrip().startswith(b"xref")
 
-    return NumberObject(value)
+
+def _stamp_pdf(content: bytes, token: bytes) -> bytes:
+    """An incremental update (ISO 32000-1, 7.5.6) written directly: the catalog (pointing at a
+    new XMP stream), the information dictionary with the token, the XMP stream, and an xref
+    section (a table, or a stream when the file's last section is one) pointing back at the
+    original's. Nothing before the update changes."""
+    prelude = _pdf_prelude(content)
+    packet = _xmp_packet(token, prelude.existing_xmp)
+    xmp = (
+        b"<<\n/Type /Metadata\n/Subtype /XML\n/Length %d\n>>\nstream\n" % len(packet)
+        + packet
+        + b"\nendstream"
+    )
+    bodies = [
+        (idnum, body.replace(b"(" + _PLACEHOLDER + b")", b"(" + token + b")"))
+        for idnum, body in prelude.objects
+    ]
+    bodies.append((prelude.metadata_id, xmp))
+    parts = [content]
+    position = len(content)
+    if not content.endswith((b"\n", b"\r")):
+        parts.append(b"\n")
+        position += 1
+    offsets: dict[int, int] = {}
+    for idnum, body in sorted(bodies):
+        offsets[idnum] = position
+        chunk = b"%d 0 obj\n" % idnum + body + b"\nendobj\n"
+        parts.append(chunk)
+        position += len(chunk)
+    xref_at = position
+    if prelude.xref_stream:
+        xref_id = prelude.size
+        offsets[xref_id] = xref_at
+        data = b"".join(struct.pack(">BIB", 1, offsets[i], 0) for i in sorted(offsets))
+        index = b" ".join(b"%d %d" % run for run in _runs(sorted(offsets)))
+        parts.append(
+            b"%d 0 obj\n<< /Type /XRef " % xref_id
+            + prelude.trailer.replace(b"/Size %d" % prelude.size, b"/Size %d" % (xref_id + 1))
+            + b" /Prev %d /W [1 4 1] /Index [%s] /Length %d >>\nstream\n"
+            % (prelude.prev, index, len(data))
+            + data
+            + b"\nendstream\nendobj\n"
+        )
+    else:
+        table = [b"xref\n"]
+        for first, count in _runs(sorted(offsets)):
+            table.append(b"%d %d\n" % (first, count))
+            table.extend(b"%010d 00000 n\r\n" % offsets[i] for i in range(first, first + count))
+        table.append(b"trailer\n<< " + prelude.trailer + b" /Prev %d >>\n" % prelude.prev)
+        parts.append(b"".join(table))
+    parts.append(b"startxref\n%d\n%%%%EOF\n" % xref_at)
+    return b"".join(parts)
+
+
+def _runs(numbers: list[int]) -> list[tuple[int, int]]:
+    """Contiguous runs of object numbers: (first, count), the xref's subsections."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and runs[-1][0] + runs[-1][1] == number:
+            runs[-1][1] += 1
+        else:
+            runs.append([number, 1])
+    return [(first, count) for first, count in runs]
 
 
 def _read_pdf(content: bytes) -> str | None:
