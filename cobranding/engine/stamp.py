@@ -14,13 +14,10 @@ personal data, since the file is handed on to customers.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import struct
-import threading
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from .errors import CobrandError, MasterError
@@ -217,8 +214,8 @@ def _xmp_packet(token: bytes, existing: bytes | None) -> bytes:
 
 @dataclass(frozen=True)
 class _PdfPrelude:
-    """What a stamp of one PDF needs from parsing it, serialised once: every download of the
-    same render then only formats bytes (no PDF parsing on a cached hit)."""
+    """What a stamp of one PDF needs from its structure, serialised: the stamp itself then
+    only formats bytes."""
 
     prev: int  # the original's last xref offset (the update's /Prev)
     objects: tuple[tuple[int, bytes], ...]  # (id, serialised body) with the token placeholder
@@ -230,9 +227,6 @@ class _PdfPrelude:
 
 
 _PLACEHOLDER = b"PortalCobrandTokenPlaceholder0"
-_preludes: OrderedDict[bytes, _PdfPrelude] = OrderedDict()
-_preludes_lock = threading.Lock()
-_PRELUDES_KEPT = 64
 
 
 def _serialised(obj) -> bytes:
@@ -241,19 +235,130 @@ def _serialised(obj) -> bytes:
     return out.getvalue()
 
 
+_STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
+_SUBSECTION = re.compile(rb"\s*(\d+) (\d+)\s*\r?\n")
+_OBJ = re.compile(rb"\s*(\d+)\s+(\d+)\s+obj\b")
+
+
 def _pdf_prelude(content: bytes) -> _PdfPrelude:
-    key = hashlib.blake2b(content, digest_size=20).digest()
-    with _preludes_lock:
-        prelude = _preludes.get(key)
-        if prelude is not None:
-            _preludes.move_to_end(key)
-            return prelude
-    prelude = _parse_prelude(content)
-    with _preludes_lock:
-        _preludes[key] = prelude
-        while len(_preludes) > _PRELUDES_KEPT:
-            _preludes.popitem(last=False)
-    return prelude
+    # The direct read of the last xref table costs about as much as hashing the file would:
+    # no cache across downloads, nothing to keep in memory.
+    return _fast_prelude(content) or _parse_prelude(content)
+
+
+class _Unresolved:
+    """Stands in for a reader: references parsed by the fast path are written back as they are,
+    never resolved (a stream whose /Length is a reference sends the file down the careful
+    path)."""
+
+    strict = False
+
+    def get_object(self, reference):
+        raise ValueError("not resolved on the fast path")
+
+
+def _skip_space(content: bytes, position: int) -> int:
+    while content[position : position + 1] in (b" ", b"\t", b"\r", b"\n", b"\x0c", b"\x00"):
+        position += 1
+    return position
+
+
+def _fast_prelude(content: bytes) -> _PdfPrelude | None:
+    """The prelude read straight from the last classic xref table (what pypdf writes, and what
+    our stamps add), without parsing the whole document; None when the file is shaped any other
+    way (xref streams, objects only in older sections, indirect stream lengths...): then pypdf
+    reads it (``_parse_prelude``). Both give the same prelude (tested)."""
+    from pypdf.generic import (
+        DictionaryObject,
+        IndirectObject,
+        NameObject,
+        StreamObject,
+        TextStringObject,
+        read_object,
+    )
+
+    try:
+        match = _STARTXREF.search(content[-256:])
+        if match is None:
+            return None
+        prev = int(match.group(1))
+        position = _skip_space(content, prev)
+        if not content.startswith(b"xref", position):
+            return None
+        position += 4
+        offsets: dict[int, tuple[int, bytes]] = {}
+        while True:
+            position = _skip_space(content, position)
+            if content.startswith(b"trailer", position):
+                break
+            header = _SUBSECTION.match(content, position)
+            if header is None:
+                return None
+            first, count = int(header.group(1)), int(header.group(2))
+            position = header.end()
+            for index in range(count):
+                entry = content[position : position + 20]
+                if len(entry) < 18:
+                    return None
+                offsets[first + index] = (int(entry[:10]), entry[17:18])
+                position += 20
+        unresolved = _Unresolved()
+        stream = io.BytesIO(content)
+        stream.seek(_skip_space(content, position + len(b"trailer")))
+        trailer = read_object(stream, unresolved)
+        if not isinstance(trailer, DictionaryObject) or "/Encrypt" in trailer:
+            return None
+
+        def load(reference):
+            if not isinstance(reference, IndirectObject):
+                return None
+            offset, kind = offsets.get(reference.idnum, (0, b"f"))
+            header = _OBJ.match(content, offset) if kind == b"n" else None
+            if header is None or int(header.group(1)) != reference.idnum:
+                return None
+            stream.seek(_skip_space(content, header.end()))
+            return read_object(stream, unresolved)
+
+        root_ref = trailer.raw_get("/Root")
+        root = load(root_ref)
+        if not isinstance(root, DictionaryObject):
+            return None
+        size = int(trailer["/Size"])
+        info_ref = trailer.raw_get("/Info") if "/Info" in trailer else None
+        if info_ref is not None:
+            info = load(info_ref)
+            if not isinstance(info, DictionaryObject):
+                return None
+            info, info_id = DictionaryObject(info), info_ref.idnum
+        else:
+            info, info_id = DictionaryObject(), size
+            size += 1
+        info[NameObject("/" + STAMP_KEY)] = TextStringObject(_PLACEHOLDER.decode())
+        root = DictionaryObject(root)
+        existing = None
+        if "/Metadata" in root:
+            metadata = load(root.raw_get("/Metadata"))
+            if not isinstance(metadata, StreamObject):
+                return None
+            existing = _XMP_DESCRIPTION.sub(b"", metadata.get_data())
+        metadata_id = size
+        size += 1
+        root[NameObject("/Metadata")] = IndirectObject(metadata_id, 0, None)
+        tail = f"/Size {size} /Root {root_ref.idnum} {root_ref.generation} R /Info {info_id} 0 R"
+        trailer_bytes = tail.encode()
+        if "/ID" in trailer:
+            trailer_bytes += b" /ID " + _serialised(trailer["/ID"])
+        return _PdfPrelude(
+            prev=prev,
+            objects=((root_ref.idnum, _serialised(root)), (info_id, _serialised(info))),
+            metadata_id=metadata_id,
+            existing_xmp=existing,
+            trailer=trailer_bytes,
+            size=size,
+            xref_stream=False,
+        )
+    except Exception:  # noqa: BLE001 - any surprise: the careful path decides
+        return None
 
 
 def _parse_prelude(content: bytes) -> _PdfPrelude:
