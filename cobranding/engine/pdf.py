@@ -1,10 +1,11 @@
-"""Co-branding PDFs: a vector overlay (reportlab) merged onto the chosen pages (pypdf).
+"""Co-branding PDFs: a vector overlay (reportlab) placed on the chosen pages (pypdf).
 
-Pages are never rasterised: the master's text, fonts and vectors stay as they are, the overlay
+Pages are never rasterised: the master's content streams are kept byte for byte; the overlay
 adds real text (the bundled font, embedded as a subset), the logo as an image XObject and the
-band as a filled rectangle. Boxes are fractions of the page as displayed: inside the CropBox,
-after /Rotate. One overlay page is drawn per distinct (page size, rotation, content) and merged
-onto every page that needs it, so a 200-page brochure with a watermark builds one overlay page.
+band as a filled rectangle, as a Form XObject drawn after each page's content (as
+``qpdf --overlay`` does). Boxes are fractions of the page as displayed: inside the CropBox,
+after /Rotate. One overlay form is drawn per distinct (page size, rotation, content) and placed
+on every page that needs it, so a 200-page brochure with a watermark builds one or two forms.
 """
 
 from __future__ import annotations
