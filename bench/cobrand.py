@@ -162,6 +162,8 @@ def pdf_layout(pages: int) -> Layout:
 
 def raw_image_factory(master: bytes, kit: BrandKit, layout: Layout) -> Callable[[], bytes]:
     """Raw Pillow doing what the engine draws, at the positions and size the engine chose."""
+    assert layout.band is not None and kit.logo is not None  # noqa: S101 - the bench's inputs
+    logo_bytes = kit.logo
     with Image.open(io.BytesIO(master)) as probe:
         width, height = probe.size
     band = engine_image.pixel_box(layout.band.box, width, height)
@@ -171,20 +173,20 @@ def raw_image_factory(master: bytes, kit: BrandKit, layout: Layout) -> Callable[
     plan = engine_image._plan_text(zone, "bench", _lines(kit), text_box)
     font = image_font(plan.size)
     ascent, descent = font.getmetrics()
-    with Image.open(io.BytesIO(kit.logo)) as probe:
+    with Image.open(io.BytesIO(logo_bytes)) as probe:
         logo_size = engine_image.fit_logo(probe.size, (logo_box.width, logo_box.height))
     logo_at = (logo_box.right - logo_size[0], logo_box.top + (logo_box.height - logo_size[1]) // 2)
     primary, secondary = kit.color("primary"), kit.color("secondary")
     lines = [kit.contact_name, kit.contact_phone, kit.contact_email]
 
     def run() -> bytes:
-        image = Image.open(io.BytesIO(master))
+        image: Image.Image = Image.open(io.BytesIO(master))
         image.load()
         if image.mode != "RGB":  # the bench's master is RGB: no copy, as in the engine
             image = image.convert("RGB")
         draw = ImageDraw.Draw(image)
         draw.rectangle((band.left, band.top, band.right - 1, band.bottom - 1), fill=primary)
-        logo = Image.open(io.BytesIO(kit.logo)).convert("RGBA")
+        logo = Image.open(io.BytesIO(logo_bytes)).convert("RGBA")
         logo = logo.resize(logo_size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         image.paste(logo, logo_at, logo)
         y = text_box.top
@@ -208,6 +210,7 @@ def raw_pdf_factory(master: bytes, kit: BrandKit, layout: Layout) -> Callable[[]
     """The same overlay (built once, outside the timing, with plain reportlab calls: the band,
     the contact lines at the size the engine chose, the logo with drawImage) merged onto the same
     pages with plain pypdf calls."""
+    assert layout.band is not None and kit.logo is not None  # noqa: S101 - the bench's inputs
     reader = PdfReader(io.BytesIO(master))
     geometry = engine_pdf._geometry(reader.pages[0])
     width, height = geometry.display

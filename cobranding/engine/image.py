@@ -162,14 +162,17 @@ def aligned(start: float, space: float, size: float, align: str) -> float:
 
 def check_pages(layout: Layout, page_count: int, what: str) -> None:
     """``LayoutError`` when a zone or the band names a page ``what`` does not have."""
-    for kind, zones in (("logo zone", layout.logo_zones), ("text zone", layout.text_zones)):
-        for index, zone in enumerate(zones, 1):
-            check_box(zone.box, f"{kind} {index}")
-            if zone.page > page_count:
-                raise LayoutError(
-                    f"{kind} {index} is on page {zone.page} but the {what} has "
-                    f"{page_count} page{'s' if page_count != 1 else ''}."
-                )
+    named: list[tuple[str, LogoZone | TextZone]] = [
+        *((f"logo zone {index}", zone) for index, zone in enumerate(layout.logo_zones, 1)),
+        *((f"text zone {index}", zone) for index, zone in enumerate(layout.text_zones, 1)),
+    ]
+    for name, zone in named:
+        check_box(zone.box, name)
+        if zone.page > page_count:
+            raise LayoutError(
+                f"{name} is on page {zone.page} but the {what} has "
+                f"{page_count} page{'s' if page_count != 1 else ''}."
+            )
     if layout.band is not None:
         check_box(layout.band.box, "band")
         for page in layout.pages:
@@ -192,15 +195,18 @@ class _TextPlan:
 def _plan_text(zone: TextZone, where: str, lines: list[Line], box: PixelBox) -> _TextPlan:
     top = max(1, math.floor(zone.font_size))
     bottom = max(1, math.ceil(zone.min_font_size))
-    sizes = list(range(min(bottom, top), top + 1))
-    measures = {"width": box.width, "height": box.height, "where": where, "unit": "px"}
+    sizes: list[float] = list(range(min(bottom, top), top + 1))
+    width, height = box.width, box.height
     try:
         estimate = fit(
             lines,
             sizes=sizes,
             line_height=_estimated_line_height,
             text_width=_estimated_width,
-            **measures,
+            width=width,
+            height=height,
+            where=where,
+            unit="px",
         )
         start = sizes.index(int(estimate.size))
     except TextDoesNotFit:
@@ -210,7 +216,12 @@ def _plan_text(zone: TextZone, where: str, lines: list[Line], box: PixelBox) -> 
     # estimate errs small), else down until one fits; the error (if any) from the real measure.
     def real(index: int) -> list[str] | None:
         return rows_at(
-            lines, sizes[index], line_height=_line_height, text_width=_text_width, **measures
+            lines,
+            sizes[index],
+            width=width,
+            height=height,
+            line_height=_line_height,
+            text_width=_text_width,
         )
 
     index = start
@@ -226,7 +237,16 @@ def _plan_text(zone: TextZone, where: str, lines: list[Line], box: PixelBox) -> 
             index -= 1
             rows = real(index)
     if rows is None:
-        fit(lines, sizes=sizes[:1], line_height=_line_height, text_width=_text_width, **measures)
+        fit(
+            lines,
+            sizes=sizes[:1],
+            line_height=_line_height,
+            text_width=_text_width,
+            width=width,
+            height=height,
+            where=where,
+            unit="px",
+        )
     fitted = Fitted(sizes[index], tuple(rows or ()))
     return _TextPlan(zone, where, fitted.rows, int(fitted.size), box)
 
@@ -342,20 +362,20 @@ def render_image(
         if box.width < 1 or box.height < 1:
             raise LayoutError(f"logo zone {index} is less than a pixel on this image.")
         if logo_size is None:
-            fallback = _logo_fallback_zone(zone, layout)
-            lines = zone_lines(fallback, kit)
-            plans.append(_plan_text(fallback, f"logo zone {index} (company name)", lines, box))
+            name_zone = _logo_fallback_zone(zone, layout)
+            lines = zone_lines(name_zone, kit)
+            plans.append(_plan_text(name_zone, f"logo zone {index} (company name)", lines, box))
             continue
         size = fit_logo(logo_size, (box.width, box.height))
         x = round(aligned(box.left, box.width, size[0], zone.align))
         y = round(aligned(box.top, box.height, size[1], "center"))
         logos.append((_scaled_logo(logo, size), (x, y), alpha))
-    for index, zone in enumerate(layout.text_zones, 1):
-        box = pixel_box(zone.box, width, height)
+    for index, text_zone in enumerate(layout.text_zones, 1):
+        box = pixel_box(text_zone.box, width, height)
         where = f"text zone {index}"
         if box.width < 1 or box.height < 1:
             raise LayoutError(f"{where} is less than a pixel on this image.")
-        plans.append(_plan_text(zone, where, zone_lines(zone, kit), box))
+        plans.append(_plan_text(text_zone, where, zone_lines(text_zone, kit), box))
 
     draw = ImageDraw.Draw(image)
     if layout.band is not None:

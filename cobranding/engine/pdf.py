@@ -18,6 +18,7 @@ import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
@@ -271,7 +272,7 @@ def _overlay_form(writer: PdfWriter, overlay_page, logo_reference) -> object:
         if xobjects is None:
             xobjects = DictionaryObject()
             resources[NameObject("/XObject")] = xobjects
-        xobjects.get_object()[NameObject(LOGO_NAME_PDF)] = logo_reference
+        cast(DictionaryObject, xobjects.get_object())[NameObject(LOGO_NAME_PDF)] = logo_reference
     box = overlay_page.mediabox
     form.update(
         {
@@ -440,14 +441,16 @@ def render_pdf(
             if zone.page == number and not kit.logo:
                 where = f"logo zone {index} (company name)"
                 plans[(number, -index)] = _plan_text(_fallback(zone, layout), where, kit, display)
-        for index, zone in enumerate(layout.text_zones, 1):
-            if zone.page == number:
-                plans[(number, index)] = _plan_text(zone, f"text zone {index}", kit, display)
+        for index, text_zone in enumerate(layout.text_zones, 1):
+            if text_zone.page == number:
+                where = f"text zone {index}"
+                plans[(number, index)] = _plan_text(text_zone, where, kit, display)
         plans_by_page[number] = plans
 
     # One overlay page per distinct (geometry, what is drawn) — pages sharing both share it.
     def content_key(number: int) -> tuple:
-        on_page = [zone.page == number for zone in (*layout.logo_zones, *layout.text_zones)]
+        zones: list[LogoZone | TextZone] = [*layout.logo_zones, *layout.text_zones]
+        on_page = [zone.page == number for zone in zones]
         band = layout.band is not None and number in layout.pages
         return (
             geometries[number].width,
@@ -486,7 +489,9 @@ def render_pdf(
         canvas.save()
     overlay = PdfReader(io.BytesIO(buffer.getvalue()))
 
-    logo_reference = _logo_xobject(writer, kit.logo, logo_sizes) if logo_sizes else None
+    logo_reference = (
+        _logo_xobject(writer, kit.logo, logo_sizes) if kit.logo and logo_sizes else None
+    )
     forms = {
         index: _overlay_form(
             writer, overlay.pages[index], logo_reference if index in with_logo else None

@@ -19,6 +19,7 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import Any, cast
 
 from .errors import CobrandError, MasterError
 
@@ -305,7 +306,7 @@ def _fast_prelude(content: bytes) -> _PdfPrelude | None:
         unresolved = _Unresolved()
         stream = io.BytesIO(content)
         stream.seek(_skip_space(content, position + len(b"trailer")))
-        trailer = read_object(stream, unresolved)
+        trailer = read_object(stream, cast(Any, unresolved))
         if not isinstance(trailer, DictionaryObject) or "/Encrypt" in trailer:
             return None
 
@@ -317,13 +318,13 @@ def _fast_prelude(content: bytes) -> _PdfPrelude | None:
             if header is None or int(header.group(1)) != reference.idnum:
                 return None
             stream.seek(_skip_space(content, header.end()))
-            return read_object(stream, unresolved)
+            return read_object(stream, cast(Any, unresolved))
 
         root_ref = trailer.raw_get("/Root")
         root = load(root_ref)
         if not isinstance(root, DictionaryObject):
             return None
-        size = int(trailer["/Size"])
+        size = int(cast(Any, trailer["/Size"]))
         info_ref = trailer.raw_get("/Info") if "/Info" in trailer else None
         if info_ref is not None:
             info = load(info_ref)
@@ -371,15 +372,15 @@ def _parse_prelude(content: bytes) -> _PdfPrelude:
         if reader.is_encrypted:
             raise MasterError("The PDF is encrypted; it cannot be stamped.")
         trailer = reader.trailer
-        size = int(trailer["/Size"])
+        size = int(cast(Any, trailer["/Size"]))
         prev = int(reader._startxref)
         root_ref = trailer.raw_get("/Root")
         if not isinstance(root_ref, IndirectObject):
             raise MasterError("The PDF has no document catalog; it cannot be stamped.")
-        root = DictionaryObject(root_ref.get_object())
+        root = DictionaryObject(cast(Any, root_ref.get_object()))
         info_ref = trailer.raw_get("/Info") if "/Info" in trailer else None
         if isinstance(info_ref, IndirectObject):
-            info = DictionaryObject(info_ref.get_object() or {})
+            info = DictionaryObject(cast(Any, info_ref.get_object()) or {})
             info_id = info_ref.idnum
         else:
             info, info_id = DictionaryObject(), size
@@ -490,11 +491,11 @@ def _read_pdf(content: bytes) -> str | None:
 
     try:
         reader = PdfReader(io.BytesIO(content))
-        info = reader.metadata or {}
+        info: Any = reader.metadata or {}
         value = info.get("/" + STAMP_KEY)
         if value:
             return _decoded(str(value).encode("ascii", "replace"))
-        metadata = reader.trailer["/Root"].get("/Metadata")
+        metadata = cast(Any, reader.trailer["/Root"]).get("/Metadata")
         if metadata is not None:
             match = _XMP_VALUE.search(metadata.get_object().get_data())
             if match:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .errors import TextDoesNotFit
@@ -86,7 +86,7 @@ def fit(
     *,
     width: float,
     height: float,
-    sizes: list[float],
+    sizes: Sequence[float],
     line_height: Callable[[float], float],
     text_width: Callable[[str, float], float],
     where: str,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from typing import Any
 
 from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
@@ -30,7 +31,7 @@ def logo_bytes(size=(300, 100), color=MAGENTA, fmt="PNG") -> bytes:
 
 
 def kit(**overrides) -> BrandKit:
-    values = {
+    values: dict[str, Any] = {
         "name": "ACME s.r.o.",
         "contact_name": "Tomáš Přístupový",
         "contact_phone": "+420 123 456 789",

@@ -191,3 +191,18 @@ def test_pdf_fast_path_reads_what_pypdf_reads(renders):
     out = io.BytesIO()
     writer.write(out)
     assert stamping._fast_prelude(out.getvalue()) is None
+
+
+def test_png_stamp_survives_a_resave_that_keeps_text_chunks(renders):
+    """An editor re-saving the PNG with its text chunks (what most tools do) keeps the id."""
+    from PIL.PngImagePlugin import PngInfo
+
+    png, media_type = renders["png"]
+    with Image.open(io.BytesIO(stamp(png, media_type, TOKEN))) as image:
+        image.load()
+        info = PngInfo()
+        for key, value in image.text.items():
+            info.add_text(key, value)
+        out = io.BytesIO()
+        image.save(out, format="PNG", pnginfo=info)
+    assert read_stamp(out.getvalue()) == TOKEN
