@@ -91,7 +91,8 @@ class OrganizationEditAction(EditAction):
 
     def _save_instance(self) -> None:
         values = _organization_values(self.form) if self.form is not None else {}
-        self.instance = organization_update(organization=self.instance, **values)
+        # The editing user is the actor of the audit row a brand-kit change writes.
+        self.instance = organization_update(organization=self.instance, actor=self.user, **values)
 
 
 @hooks.register("register_actions")
