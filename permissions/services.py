@@ -1313,7 +1313,6 @@ def membership_set(*, user: User, organization: PartnerOrganization, role: str) 
     return membership
 
 
-@transaction.atomic
 class MemberRuleError(ValueError):
     """A member change refused by the organisation's rules; ``str(exc)`` is user-readable."""
 
