@@ -20,9 +20,11 @@ import pytest
 from demo import loader
 from demo.loader import ANYONE_SIGNED_IN, DemoDataError, Doc, Rule, html
 
-#: sha256 of _canonical(_fresh()) (issue #12: headings as blocks of their own, sheet versions,
-#: Anna and Petr get the daily digest; before it: 49b20bd0…, issue #11's demo).
-DEMO_DIGEST = "9a765e8f840e1c3412944f1b2a6a815fc7f0ba0649ff387931130469f8d83fb2"
+#: sha256 of _canonical(_fresh()) (issue #13: the brand kits' contact lines split into contact
+#: name, phone, e-mail and web, the address kept in contact_block; before it: 9a765e8f…,
+#: issue #12: headings as blocks of their own, sheet versions, Anna and Petr get the daily
+#: digest; before that: 49b20bd0…, issue #11's demo).
+DEMO_DIGEST = "3068adc26e57249b4c5edda40361887f4195f54411869982211a1067cbe0a6a7"
 
 
 def _canonical(data: loader.DemoData) -> str:
@@ -57,7 +59,18 @@ def test_shapes_and_defaults():
     assert len(data.item_tags) == len(data.items)
     kestrel = next(o for o in data.organizations if o.key == "kestrel")
     assert kestrel.status == "suspended"
-    assert "\n" in kestrel.contact_block
+    assert kestrel.contact_block == "200 George Street\nSydney NSW 2000"
+    acme = next(o for o in data.organizations if o.key == "acme")
+    assert (acme.contact_phone, acme.contact_email, acme.contact_web) == (
+        "+49 30 1234 5678",
+        "vertrieb@acme.example",
+        "www.acme.example",
+    )
+    # The partner admins of the demo (the organisation page) belong to active organisations.
+    orgs = {o.key: o for o in data.organizations}
+    for email in ("markus@acme.example", "tomas@conexa.example"):
+        admin = next(u for u in data.users if u.email == email)
+        assert admin.role == "admin" and orgs[admin.organization].status == "active"
     anna = next(u for u in data.users if u.email == "anna@acme.example")
     assert anna.digest == "daily"
     assert {u.email for u in data.users if u.digest} == {
