@@ -168,7 +168,9 @@ class LinkedErrorsMixin:
             if name in self.fields:
                 bound = self[name]
                 attrs = self.fields[name].widget.attrs
-                described = [attrs.get("aria-describedby", ""), f"{bound.auto_id}-error"]
+                # Django adds the help text's id only when the widget names none itself.
+                help_id = f"{bound.auto_id}_helptext" if self.fields[name].help_text else ""
+                described = [attrs.get("aria-describedby", "") or help_id, f"{bound.auto_id}-error"]
                 attrs["aria-describedby"] = " ".join(d for d in described if d)
                 attrs["aria-invalid"] = "true"
 

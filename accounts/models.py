@@ -176,6 +176,13 @@ class Invitation(models.Model):
         return f"{self.email} → {self.organization_id}"
 
     @property
+    def role_label(self) -> str:
+        """The role's display name (the roles are permissions.Membership's)."""
+        from permissions.models import Membership
+
+        return str(dict(Membership.Role.choices).get(self.role, self.role))
+
+    @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
 

@@ -211,7 +211,8 @@ def test_refused_logos_change_nothing_and_store_nothing(org, admin, media, name,
     assert response.status_code == 400
     html = response.content.decode()
     assert message in html
-    assert 'aria-describedby="id_logo_helptext id_logo-error"' in html or "id_logo-error" in html
+    assert 'aria-describedby="id_logo_helptext id_logo-error"' in html
+    assert 'id="id_logo-error"' in html
     org.refresh_from_db()
     assert (org.name, org.brand_kit_version, org.logo.name) == ("Acme GmbH", 1, "")
     assert stored_files(media) == before
