@@ -233,9 +233,10 @@ def invitation_create(
     one working link per address.
 
     Raises:
-        InvitationError: the address already belongs to a member of this organisation. Whether
-            an address has an account elsewhere is not told here (the admin could probe for
-            accounts); the person who opens the link is told instead.
+        InvitationError: the organisation sent ``PORTAL_INVITATIONS_PER_DAY`` invitations in
+            the last 24 hours, or the address already belongs to a member of this
+            organisation. Whether an address has an account elsewhere is not told here (the
+            admin could probe for accounts); the person who opens the link is told instead.
     """
     from permissions.models import Membership, OrganizationChange
     from permissions.services import organization_change_record
@@ -248,6 +249,15 @@ def invitation_create(
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise InvitationError(gettext("%(email)s is already a member.") % {"email": email})
     now = timezone.now()
+    # A cap on e-mails an organisation's admins can make the portal send (abuse, mistakes).
+    recent = Invitation.objects.filter(
+        organization=organization, created_at__gte=now - timedelta(days=1)
+    ).count()
+    if recent >= settings.PORTAL_INVITATIONS_PER_DAY:
+        raise InvitationError(
+            gettext("Your organisation has sent %(count)s invitations today; try again tomorrow.")
+            % {"count": recent}
+        )
     pending = Invitation.objects.filter(
         organization=organization,
         email__iexact=email,

@@ -383,3 +383,16 @@ class TestLastAdminInvariant(HypothesisTestCase):
                 pass
             admins = Membership.objects.filter(organization=org, role="admin", user__is_active=True)
             assert admins.exists()
+
+
+def test_invitations_per_day_are_capped(org, admin, settings):
+    settings.PORTAL_INVITATIONS_PER_DAY = 2
+    client = client_for(admin)
+    for n in range(2):
+        assert (
+            client.post(INVITE, {"email": f"p{n}@acme.example", "role": "member"}).status_code
+            == 302
+        )
+    refused = client.post(INVITE, {"email": "p9@acme.example", "role": "member"})
+    assert refused.status_code == 400 and "try again tomorrow" in refused.content.decode()
+    assert len(mail.outbox) == 2 and not Invitation.objects.filter(email="p9@acme.example")
