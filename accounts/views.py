@@ -216,7 +216,9 @@ def organization(request: HttpRequest) -> HttpResponse:
     form = BrandKitForm.for_organization(org, data=request.POST, files=request.FILES)
     if form.is_valid():
         try:
-            organization_update(organization=org, actor=request.user, **form.service_values())
+            organization_update(
+                organization=org, actor=cast(User, request.user), **form.service_values()
+            )
         except ValidationError as exc:
             # The model's own checks (a logo refused by content again, a too-long field).
             org.refresh_from_db()
@@ -255,7 +257,7 @@ def organization_invite(request: HttpRequest) -> HttpResponse:
     return _organization_page(request, org, invite_form=form, status=400)
 
 
-def _owned_or_404(request: HttpRequest, model: type, pk: int):
+def _owned_or_404(request: HttpRequest, model: type[Membership] | type[Invitation], pk: int):
     """The membership/invitation ``pk`` if the user may manage it (same 404 as a missing one)."""
     obj = model.objects.select_related("organization").filter(pk=pk).first()
     if obj is None or not organization_policy.can_manage_object(request.user, obj):

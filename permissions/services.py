@@ -953,14 +953,14 @@ BRAND_KIT_FIELDS = (
 )
 
 
-def _brand_kit_of(organization: PartnerOrganization) -> dict[str, str]:
+def _brand_kit_of(organization: PartnerOrganization) -> dict[str, Any]:
     """The brand-kit values as stored (the logo by its file name)."""
     values = {name: getattr(organization, name) for name in BRAND_KIT_FIELDS if name != "logo"}
     values["logo"] = organization.logo.name if organization.logo else ""
     return values
 
 
-def _stored_brand_kit(organization: PartnerOrganization) -> dict[str, str] | None:
+def _stored_brand_kit(organization: PartnerOrganization) -> dict[str, Any] | None:
     """The brand kit as the database holds it (None for a new organisation).
 
     Read from the row, not the instance: a ModelForm (the admin) has already put the new values
@@ -969,7 +969,7 @@ def _stored_brand_kit(organization: PartnerOrganization) -> dict[str, str] | Non
     """
     if organization.pk is None:
         return None
-    stored = (
+    stored: dict[str, Any] | None = (
         PartnerOrganization.objects.select_for_update()
         .filter(pk=organization.pk)
         .values(*BRAND_KIT_FIELDS, "brand_kit_version")
@@ -1013,7 +1013,9 @@ def organization_change_record(
     authenticated = actor is not None and actor.is_authenticated
     return OrganizationChange.objects.create(
         organization=organization,
-        actor=actor if authenticated else None,
+        # AbstractUser here is the AUTH_USER_MODEL (accounts.User), which permissions cannot
+        # import (layers); the FK takes it.
+        actor=actor if authenticated else None,  # type: ignore[misc]
         actor_email=(actor.email if authenticated and actor is not None else "") or "",
         action=action,
         subject_email=subject_email,

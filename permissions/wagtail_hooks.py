@@ -138,8 +138,8 @@ class ReadOnlyAuditPolicy(ModelPermissionPolicy):
     def user_has_permission(self, user: Any, action: str) -> bool:
         if action not in self.READ:
             return False
-        return super().user_has_permission(user, action) or user.has_perm(
-            "permissions.change_partnerorganization"
+        return bool(super().user_has_permission(user, action)) or bool(
+            user.has_perm("permissions.change_partnerorganization")
         )
 
     def user_has_any_permission(self, user: Any, actions: Iterable[str]) -> bool:
