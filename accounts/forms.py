@@ -152,3 +152,213 @@ class ProfileForm(LanguageInAnyCaseMixin, forms.Form):
             "digest_frequency": user.digest_frequency,
         }
         return cls(data=data, initial=initial)
+
+
+# --- the organisation page (partner admins) and the invitation accept page ----------------------
+
+
+class LinkedErrorsMixin:
+    """Point each field with errors at its error text (``aria-describedby="<id>-error"``,
+    ``aria-invalid``), so a screen reader reads the message with the field; the templates
+    render the errors as ``<span id="<id>-error">`` (accounts/_field.html)."""
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                bound = self[name]
+                attrs = self.fields[name].widget.attrs
+                # Django adds the help text's id only when the widget names none itself.
+                help_id = f"{bound.auto_id}_helptext" if self.fields[name].help_text else ""
+                described = [attrs.get("aria-describedby", "") or help_id, f"{bound.auto_id}-error"]
+                attrs["aria-describedby"] = " ".join(d for d in described if d)
+                attrs["aria-invalid"] = "true"
+
+
+def _color_pair(label, text_label):
+    """A colour as ``<input type=color>`` (works without JavaScript) plus a text field for a
+    typed hex value; ``BrandKitForm.clean`` takes the typed one when it was changed."""
+    return (
+        forms.CharField(
+            label=label,
+            max_length=7,
+            widget=forms.TextInput(attrs={"type": "color"}),
+        ),
+        forms.CharField(
+            label=text_label,
+            required=False,
+            max_length=7,
+            help_text=_("Or type it, like #1f6feb."),
+            widget=forms.TextInput(attrs={"dir": "ltr", "pattern": "#[0-9a-fA-F]{6}"}),
+        ),
+    )
+
+
+class BrandKitForm(LinkedErrorsMixin, forms.Form):
+    """The brand kit on the organisation page. The logo is checked by content
+    (files.validation, kind "logo") here, so a refused file is reported on the field and never
+    stored; the change itself is saved by ``permissions.services.organization_update``."""
+
+    COLOR_RE = r"^#[0-9a-fA-F]{6}$"
+
+    name = forms.CharField(label=_("Company name"), max_length=200)
+    logo = forms.FileField(
+        label=_("Logo"),
+        required=False,
+        help_text=_("PNG or JPEG, at most 2 MB and 4000 × 4000 pixels. SVG is not accepted."),
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+    logo_remove = forms.BooleanField(label=_("Remove the logo"), required=False)
+    primary_color, primary_color_text = _color_pair(_("Primary colour"), _("Primary colour as hex"))
+    secondary_color, secondary_color_text = _color_pair(
+        _("Secondary colour"), _("Secondary colour as hex")
+    )
+    contact_name = forms.CharField(label=_("Contact name"), max_length=200, required=False)
+    contact_phone = forms.CharField(
+        label=_("Phone"),
+        max_length=50,
+        required=False,
+        widget=forms.TextInput(attrs={"dir": "ltr", "autocomplete": "tel"}),
+    )
+    contact_email = forms.EmailField(
+        label=_("E-mail"),
+        required=False,
+        widget=forms.EmailInput(attrs={"dir": "ltr", "autocomplete": "email"}),
+    )
+    contact_web = forms.CharField(
+        label=_("Web"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
+    )
+    contact_block = forms.CharField(
+        label=_("Address lines"),
+        required=False,
+        help_text=_("The address and any other lines of the contact block, one per line."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    TEXT_FIELDS = (
+        "name",
+        "contact_name",
+        "contact_phone",
+        "contact_email",
+        "contact_web",
+        "contact_block",
+    )
+
+    @classmethod
+    def for_organization(cls, organization, data=None, files=None) -> BrandKitForm:
+        initial = {name: getattr(organization, name) for name in cls.TEXT_FIELDS}
+        for name in ("primary_color", "secondary_color"):
+            initial[name] = getattr(organization, name)
+            initial[f"{name}_text"] = getattr(organization, name)
+        return cls(data=data, files=files, initial=initial)
+
+    def clean_logo(self):
+        upload = self.cleaned_data.get("logo")
+        if not upload:
+            return None
+        from files.validation import UploadRejected, validate_upload
+
+        try:
+            validate_upload(name=upload.name, content=upload.file, kind="logo")
+        except UploadRejected as exc:
+            raise forms.ValidationError(exc.messages[0], code="logo") from None
+        return upload
+
+    def clean(self):
+        import re
+
+        cleaned = super().clean()
+        for name in ("primary_color", "secondary_color"):
+            typed = (cleaned.get(f"{name}_text") or "").strip()
+            # Without JavaScript both inputs are sent: the typed value wins when it was changed.
+            if typed and typed.lower() != (self.initial.get(f"{name}_text") or "").lower():
+                value, field = typed, f"{name}_text"
+            else:
+                value, field = (cleaned.get(name) or "").strip(), name
+            if not re.match(self.COLOR_RE, value):
+                self.add_error(field, _("A colour like #1f6feb."))
+            else:
+                cleaned[name] = value.lower()
+        return cleaned
+
+    def service_values(self) -> dict:
+        """The cleaned values as ``organization_update`` arguments (logo: upload, False, None)."""
+        values = {name: self.cleaned_data[name] for name in self.TEXT_FIELDS}
+        values["primary_color"] = self.cleaned_data["primary_color"]
+        values["secondary_color"] = self.cleaned_data["secondary_color"]
+        upload = self.cleaned_data.get("logo")
+        values["logo"] = upload if upload else (False if self.cleaned_data["logo_remove"] else None)
+        return values
+
+
+class InviteForm(LinkedErrorsMixin, forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        widget=forms.EmailInput(attrs={"dir": "ltr", "autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(label=_("Role"))
+
+    def __init__(self, *args, **kwargs):
+        from permissions.models import Membership
+
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = Membership.Role.choices
+        self.fields["role"].initial = Membership.Role.MEMBER
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"))
+
+    def __init__(self, *args, **kwargs):
+        from permissions.models import Membership
+
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = Membership.Role.choices
+
+
+class InvitationAcceptForm(LinkedErrorsMixin, forms.Form):
+    """Name and password of the account an invitation creates (Django's password validators)."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, email: str, **kwargs):
+        self.email = email
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import password_validation
+
+        self.fields[
+            "password1"
+        ].help_text = password_validation.password_validators_help_text_html()
+
+    def clean(self):
+        from django.contrib.auth import get_user_model, password_validation
+
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two passwords differ."))
+        elif first:
+            probe = get_user_model()(
+                email=self.email,
+                first_name=cleaned.get("first_name", ""),
+                last_name=cleaned.get("last_name", ""),
+            )
+            try:
+                password_validation.validate_password(first, probe)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned

@@ -84,10 +84,21 @@ def ui_language(request) -> dict:
 
 
 def portal_principal(request) -> dict:
-    """Context processor: who is asking, as the policy sees it (cached per request)."""
+    """Context processor: who is asking, as the policy sees it (cached per request), and
+    whether they manage an organisation (the "Organisation" link; asked only when a template
+    reads it, and only for partners)."""
+    from permissions.policies.organizations import organization_policy
     from permissions.policies.principal import principal_for
 
-    return {"principal": principal_for(getattr(request, "user", None))}
+    user = getattr(request, "user", None)
+    principal = principal_for(user)
+
+    def manages_organization() -> bool:
+        if principal.kind != "partner":
+            return False
+        return organization_policy.managed_organization(user) is not None
+
+    return {"principal": principal, "manages_organization": manages_organization}
 
 
 # Django's and Wagtail's page-serving view: it routes by the active language (the URL's content

@@ -7,6 +7,7 @@ wants. Who a user *is for access purposes* (organisation, role) lives in permiss
 from __future__ import annotations
 
 import zoneinfo
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -134,3 +135,57 @@ class LoginGate(models.Model):
 
     def __str__(self) -> str:
         return f"login gate {self.slot}"
+
+
+def invitation_expiry() -> datetime:
+    return timezone.now() + timedelta(days=settings.PORTAL_INVITATION_DAYS)
+
+
+class Invitation(models.Model):
+    """An invitation to join a partner organisation, sent by one of its partner admins.
+
+    The link's token is stored only as its sha256 (``token_hash``): the table never holds a
+    working link. The token is made by the task that sends the e-mail (accounts.tasks), so it
+    never sits in the task queue either. Pending: not accepted, not revoked, not expired.
+    """
+
+    organization = models.ForeignKey(
+        "permissions.PartnerOrganization", on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(_("role"), max_length=10, default="member")
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    expires_at = models.DateTimeField(default=invitation_expiry)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization_id}"
+
+    @property
+    def role_label(self) -> str:
+        """The role's display name (the roles are permissions.Membership's)."""
+        from permissions.models import Membership
+
+        return str(dict(Membership.Role.choices).get(self.role, self.role))
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and not self.is_expired

@@ -37,3 +37,35 @@ def login_lockouts() -> list[Lockout]:
             for row in rows
         )
     return sorted(lockouts, key=lambda lockout: lockout.last_failure, reverse=True)
+
+
+def organization_members(organization) -> list:
+    """The organisation's memberships with their users (admins first, then by e-mail)."""
+    from permissions.models import Membership
+
+    return list(
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("role", "user__email")
+    )
+
+
+def organization_invitations_pending(organization) -> list:
+    """Invitations of the organisation that can still be accepted, newest first."""
+    from .models import Invitation
+
+    return list(
+        Invitation.objects.filter(
+            organization=organization,
+            accepted_at=None,
+            revoked_at=None,
+            expires_at__gt=timezone.now(),
+        ).select_related("invited_by")
+    )
+
+
+def organization_changes(organization, limit: int = 50) -> list:
+    """The organisation's recent audit trail (permissions.OrganizationChange), newest first."""
+    from permissions.models import OrganizationChange
+
+    return list(OrganizationChange.objects.filter(organization=organization)[:limit])

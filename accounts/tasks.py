@@ -50,3 +50,41 @@ def send_password_reset_task(email: str) -> int:
         sent += 1
     logger.info("password reset: %s e-mail(s) sent", sent)
     return sent
+
+
+@task()
+def send_invitation_task(invitation_id: int) -> bool:
+    """E-mail the accept link of a pending invitation, in the inviter's language (the invitee
+    has no account, so no language of their own yet). Returns whether it was sent.
+
+    The link's token is made here (``invitation_issue_token``: only its hash is stored), so no
+    working link ever sits in the task queue or the database. A revoked, accepted or expired
+    invitation is not sent.
+    """
+    from .models import Invitation
+    from .services import invitation_issue_token
+
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or not invitation.is_pending:
+        return False
+    token = invitation_issue_token(invitation=invitation)
+    base_url = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
+    path = reverse("accounts:invitation_accept", kwargs={"token": token})
+    inviter = invitation.invited_by
+    context = {
+        "invitation": invitation,
+        "organization": invitation.organization,
+        "inviter": inviter,
+        "accept_url": f"{base_url}{path}",
+    }
+    language = (inviter.preferred_language if inviter else None) or settings.LANGUAGE_CODE
+    with translation.override(language):
+        subject = render_to_string("accounts/email/invitation_subject.txt", context)
+        body = render_to_string("accounts/email/invitation_email.txt", context)
+    send_mail(" ".join(subject.split()), body, None, [invitation.email])
+    logger.info("invitation %s sent", invitation.pk)
+    return True

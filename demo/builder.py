@@ -198,6 +198,10 @@ class _Seeder:
                 country=spec.country,
                 status=spec.status,
                 contact_block=spec.contact_block,
+                contact_name=spec.contact_name,
+                contact_phone=spec.contact_phone,
+                contact_email=spec.contact_email,
+                contact_web=spec.contact_web,
                 primary_color=spec.primary_color,
                 secondary_color="#ffffff",
             )

@@ -69,6 +69,12 @@ class OrgSpec:
     country: str
     primary_color: str
     contact_block: str
+    # The brand kit's named contact fields (co-brand templates place each in its own box);
+    # contact_block keeps the address lines.
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    contact_web: str = ""
     status: str = PartnerOrganization.Status.ACTIVE
     note: str = ""
 
@@ -527,7 +533,8 @@ def load_demo() -> DemoData:
                     f"organizations.json: organizations[{n}]",
                     {"key", "name", "tier", "region", "partner_type", "country"}
                     | {"primary_color", "contact_block"},
-                    {"status", "note"},
+                    {"status", "note", "contact_name", "contact_phone", "contact_email"}
+                    | {"contact_web"},
                 ),
                 "contact_block": _lines(o["contact_block"], f"organizations[{n}].contact_block"),
                 "status": PartnerOrganization.Status(o.get("status", "active")),

@@ -154,6 +154,8 @@ class UploadRules:
     kind: str
     extensions: frozenset[str]
     max_size: int
+    # Largest width × height; None: the image limit (PORTAL_UPLOAD_MAX_IMAGE_PIXELS).
+    max_pixels: int | None = None
 
 
 def rules_for(kind: str) -> UploadRules:
@@ -169,6 +171,14 @@ def rules_for(kind: str) -> UploadRules:
     elif kind == "logo":
         exts = settings.PORTAL_LOGO_EXTENSIONS
         size = settings.PORTAL_LOGO_MAX_UPLOAD_SIZE
+        # A logo is placed into a zone a few hundred pixels wide: far fewer pixels than a
+        # banner master, and every co-brand render decodes it.
+        return UploadRules(
+            kind,
+            frozenset(e.lower() for e in exts),
+            int(size),
+            int(settings.PORTAL_LOGO_MAX_PIXELS),
+        )
     else:
         raise ValueError(f"unknown upload kind {kind!r}")
     return UploadRules(kind, frozenset(e.lower() for e in exts), int(size))
@@ -234,6 +244,15 @@ def validate_upload(*, name: str, content: bytes | IO[bytes], kind: str) -> str:
 
 def _check(f: IO[bytes], name: str, rules: UploadRules) -> None:
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if rules.kind == "logo" and (ext == "svg" or _looks_like_svg(f)):
+        # Decision (docs/organizations.md): co-brand renders need pixels, rasterising SVG
+        # needs a renderer (cairo) the portal does not ship, and sanitising SVG is fragile.
+        raise UploadRejected(
+            _(
+                "SVG logos are not accepted: upload a PNG or JPEG (export the SVG at about "
+                "1000 pixels wide)"
+            )
+        )
     if ext not in rules.extensions:
         allowed = ", ".join(sorted(rules.extensions))
         raise UploadRejected(
@@ -282,13 +301,21 @@ def _check(f: IO[bytes], name: str, rules: UploadRules) -> None:
     if actual == "pdf":
         _check_pdf(f, size)
     elif ext in IMAGE_FORMATS:
-        _check_image(f, IMAGE_FORMATS[ext])
+        _check_image(f, IMAGE_FORMATS[ext], rules.max_pixels)
     elif actual == "zip":
         _check_zip(f, ext)
     elif ext == "svg":
         _check_svg(f)
     else:
         _check_text(f)
+
+
+def _looks_like_svg(f: IO[bytes]) -> bool:
+    """Whether the file starts like an SVG document, whatever its name says."""
+    f.seek(0)
+    head = f.read(HEAD_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    f.seek(0)
+    return head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head)
 
 
 def _magic_kind(head: bytes) -> str:
@@ -409,10 +436,10 @@ def _refuse_pdf_active_content(reader: PdfReader) -> None:
             )
 
 
-def _check_image(f: IO[bytes], formats: set[str]) -> None:
+def _check_image(f: IO[bytes], formats: set[str], max_pixels: int | None = None) -> None:
     from PIL import Image
 
-    limit = settings.PORTAL_UPLOAD_MAX_IMAGE_PIXELS
+    limit = max_pixels or settings.PORTAL_UPLOAD_MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

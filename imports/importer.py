@@ -241,6 +241,10 @@ class _Importer:
                     status=spec.status
                     or (current.status if current else PartnerOrganization.Status.ACTIVE),
                     contact_block=spec.contact_block,
+                    contact_name=spec.contact_name,
+                    contact_phone=spec.contact_phone,
+                    contact_email=spec.contact_email,
+                    contact_web=spec.contact_web,
                     primary_color=spec.primary_color,
                     secondary_color=spec.secondary_color,
                 )

@@ -86,6 +86,11 @@ class OrganizationSpec:
     contact_block: str | None
     primary_color: str | None
     secondary_color: str | None
+    # The brand kit's named contact fields (None: absent, the stored value is kept).
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    contact_web: str | None = None
 
 
 @dataclass
@@ -307,7 +312,16 @@ class _Validator:
             label,
             data,
             required=("key", "name", "tier", "region", "type", "country"),
-            optional=("status", "contact_block", "primary_color", "secondary_color"),
+            optional=(
+                "status",
+                "contact_block",
+                "contact_name",
+                "contact_phone",
+                "contact_email",
+                "contact_web",
+                "primary_color",
+                "secondary_color",
+            ),
         )
         key = entry.key("key")
         name = entry.text("name", required=True, max_length=200)
@@ -331,6 +345,22 @@ class _Validator:
             if value and not COLOR_RE.match(value):
                 raise entry.fail(name_, f'"{value}" is not a colour like #1f6feb')
             colors[name_] = value or None
+        contacts = {
+            name_: entry.text(name_, blank=True, max_length=limit)
+            for name_, limit in (
+                ("contact_name", 200),
+                ("contact_phone", 50),
+                ("contact_email", 254),
+                ("contact_web", 200),
+            )
+        }
+        if contacts["contact_email"]:
+            try:
+                validate_email(contacts["contact_email"])
+            except ValidationError as exc:
+                raise entry.fail(
+                    "contact_email", f'"{contacts["contact_email"]}" is not a valid e-mail address'
+                ) from exc
         self.plan.organizations.append(
             OrganizationSpec(
                 label,
@@ -343,6 +373,7 @@ class _Validator:
                 status,
                 contact_block,
                 **colors,
+                **contacts,
             )
         )
 

@@ -466,3 +466,51 @@ class AccessChange(models.Model):
 #: The permission that lets a staff user change the audience fields (asked through
 #: policies.page_access_policy, never directly).
 CHANGE_ACCESS_PERMISSION = "permissions.change_page_access"
+
+
+class OrganizationChange(models.Model):
+    """One change to a partner organisation's brand kit or members: the organisation's audit trail.
+
+    Written in the same transaction as the change (permissions.services, accounts.services):
+    brand-kit edits (changed fields with before/after), logo changes (file names), invitations
+    (sent, revoked, accepted), role changes, deactivations and reactivations. Shown to the
+    organisation's partner admins on the portal and to staff in the admin.
+    """
+
+    class Action(models.TextChoices):
+        BRAND_KIT = "brand_kit", _("Brand kit changed")
+        LOGO = "logo", _("Logo changed")
+        INVITE = "invite", _("Invitation sent")
+        REVOKE = "revoke", _("Invitation revoked")
+        ACCEPT = "accept", _("Invitation accepted")
+        ROLE = "role", _("Role changed")
+        DEACTIVATE = "deactivate", _("Member deactivated")
+        REACTIVATE = "reactivate", _("Member reactivated")
+
+    organization = models.ForeignKey(
+        PartnerOrganization, on_delete=models.CASCADE, related_name="changes"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept so the trail stays readable after the actor's account is deleted; empty: the system
+    # (an import, the demo seed).
+    actor_email = models.EmailField(blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    # Who or what the change was about when it is a person (an invited or changed member).
+    subject_email = models.EmailField(blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("organisation change")
+        verbose_name_plural = _("organisation changes")
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"

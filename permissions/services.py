@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from guardian.shortcuts import assign_perm, remove_perm
 from wagtail.log_actions import get_active_log_context, log
 from wagtail.models import (
@@ -32,6 +33,7 @@ from .models import (
     GRANT_CODENAME,
     AccessChange,
     Membership,
+    OrganizationChange,
     PageAudience,
     PageGroupObjectPermission,
     PartnerOrganization,
@@ -929,14 +931,150 @@ ORGANIZATION_FIELDS = (
     "logo",
     "primary_color",
     "secondary_color",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "contact_web",
+    "contact_block",
+)
+
+#: What a co-brand render shows of an organisation: a change to any of these bumps
+#: ``brand_kit_version`` (renders are cached per brand-kit version) and is audited.
+BRAND_KIT_FIELDS = (
+    "name",
+    "logo",
+    "primary_color",
+    "secondary_color",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "contact_web",
     "contact_block",
 )
 
 
+def _brand_kit_of(organization: PartnerOrganization) -> dict[str, Any]:
+    """The brand-kit values as stored (the logo by its file name)."""
+    values = {name: getattr(organization, name) for name in BRAND_KIT_FIELDS if name != "logo"}
+    values["logo"] = organization.logo.name if organization.logo else ""
+    return values
+
+
+def _stored_brand_kit(organization: PartnerOrganization) -> dict[str, Any] | None:
+    """The brand kit as the database holds it (None for a new organisation).
+
+    Read from the row, not the instance: a ModelForm (the admin) has already put the new values
+    on the instance when the service is called. The row is locked so two concurrent edits bump
+    the version twice rather than both writing the same number.
+    """
+    if organization.pk is None:
+        return None
+    stored: dict[str, Any] | None = (
+        PartnerOrganization.objects.select_for_update()
+        .filter(pk=organization.pk)
+        .values(*BRAND_KIT_FIELDS, "brand_kit_version")
+        .first()
+    )
+    if stored is None:
+        return None
+    stored["logo"] = stored["logo"] or ""
+    return stored
+
+
+def _brand_kit_diff(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The changed brand-kit fields, as (before, after) dicts; logos by their base name."""
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for name in BRAND_KIT_FIELDS:
+        if (before.get(name) or "") != (after.get(name) or ""):
+            if name == "logo":
+                old[name] = (before[name] or "").rsplit("/", 1)[-1]
+                new[name] = (after[name] or "").rsplit("/", 1)[-1]
+            else:
+                old[name] = before.get(name)
+                new[name] = after.get(name)
+    return old, new
+
+
+def organization_change_record(
+    *,
+    organization: PartnerOrganization,
+    action: str,
+    actor: AbstractUser | None = None,
+    subject_email: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> OrganizationChange:
+    """Write one row of the organisation's audit trail (call inside the change's transaction)."""
+    if action not in OrganizationChange.Action.values:
+        raise ValueError(f"unknown organisation change {action!r}")
+    authenticated = actor is not None and actor.is_authenticated
+    return OrganizationChange.objects.create(
+        organization=organization,
+        # AbstractUser here is the AUTH_USER_MODEL (accounts.User), which permissions cannot
+        # import (layers); the FK takes it.
+        actor=actor if authenticated else None,  # type: ignore[misc]
+        actor_email=(actor.email if authenticated and actor is not None else "") or "",
+        action=action,
+        subject_email=subject_email,
+        before=before,
+        after=after,
+    )
+
+
+def _brand_kit_audit(
+    organization: PartnerOrganization,
+    before: dict[str, Any] | None,
+    actor: AbstractUser | None,
+) -> bool:
+    """After a save: bump the brand-kit version and audit the change if the kit changed.
+
+    A logo change gets its own row (file names), the other fields one row with before/after.
+    Returns whether the kit changed. A new organisation starts at version 1, unaudited.
+    """
+    if before is None:
+        return False
+    old, new = _brand_kit_diff(before, _brand_kit_of(organization))
+    if not new:
+        return False
+    PartnerOrganization.objects.filter(pk=organization.pk).update(
+        brand_kit_version=models.F("brand_kit_version") + 1
+    )
+    organization.brand_kit_version = before["brand_kit_version"] + 1
+    if "logo" in new:
+        organization_change_record(
+            organization=organization,
+            action=OrganizationChange.Action.LOGO,
+            actor=actor,
+            before={"logo": old.pop("logo")},
+            after={"logo": new.pop("logo")},
+        )
+    if new:
+        organization_change_record(
+            organization=organization,
+            action=OrganizationChange.Action.BRAND_KIT,
+            actor=actor,
+            before=old,
+            after=new,
+        )
+    return True
+
+
 def _organization_write(
-    organization: PartnerOrganization, values: dict[str, Any]
+    organization: PartnerOrganization,
+    values: dict[str, Any],
+    actor: AbstractUser | None = None,
 ) -> PartnerOrganization:
-    """Set ``values`` (None: unchanged) on ``organization``, validate and save it."""
+    """Set ``values`` (None: unchanged) on ``organization``, validate and save it.
+
+    Every path that saves an organisation comes here (the admin, imports, the demo, the
+    portal's organisation page), so this is where a brand-kit change bumps
+    ``brand_kit_version`` and is audited (``_brand_kit_audit``). A replaced logo's old file is
+    deleted once the transaction commits; a failed save deletes the newly stored file.
+    """
+    before = _stored_brand_kit(organization)
     for name, value in values.items():
         if value is None:
             continue
@@ -948,8 +1086,24 @@ def _organization_write(
     if organization.group_id is None:
         # Every organisation is a guardian principal: grants and exceptions name its group.
         organization.group = organization_group(key=organization.key)
+    if before is not None:
+        # The counter is the row's (locked above), never a stale copy on the instance.
+        organization.brand_kit_version = before["brand_kit_version"]
     organization.full_clean()
-    organization.save()
+    logo_before = organization.logo.name if organization.logo else ""
+    try:
+        organization.save()
+    except BaseException:
+        stored = organization.logo.name if organization.logo else ""
+        if stored and stored != logo_before and stored != (before or {}).get("logo"):
+            organization.logo.storage.delete(stored)
+        raise
+    _brand_kit_audit(organization, before, actor)
+    old_logo = (before or {}).get("logo") or ""
+    new_logo = organization.logo.name if organization.logo else ""
+    if old_logo and old_logo != new_logo:
+        storage = organization.logo.storage
+        transaction.on_commit(lambda: storage.delete(old_logo))
     return organization
 
 
@@ -966,7 +1120,12 @@ def organization_create(
     logo: UploadedFile | Literal[False] | None = None,
     primary_color: str | None = None,
     secondary_color: str | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    contact_email: str | None = None,
+    contact_web: str | None = None,
     contact_block: str | None = None,
+    actor: AbstractUser | None = None,
 ) -> PartnerOrganization:
     """Create an organisation and its guardian group (validated with full_clean).
 
@@ -986,8 +1145,13 @@ def organization_create(
             "logo": logo,
             "primary_color": primary_color,
             "secondary_color": secondary_color,
+            "contact_name": contact_name,
+            "contact_phone": contact_phone,
+            "contact_email": contact_email,
+            "contact_web": contact_web,
             "contact_block": contact_block,
         },
+        actor,
     )
 
 
@@ -1005,7 +1169,12 @@ def organization_update(
     logo: UploadedFile | Literal[False] | None = None,
     primary_color: str | None = None,
     secondary_color: str | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    contact_email: str | None = None,
+    contact_web: str | None = None,
     contact_block: str | None = None,
+    actor: AbstractUser | None = None,
 ) -> PartnerOrganization:
     """Change an organisation (validated with full_clean); values left as None are kept.
 
@@ -1026,8 +1195,13 @@ def organization_update(
             "logo": logo,
             "primary_color": primary_color,
             "secondary_color": secondary_color,
+            "contact_name": contact_name,
+            "contact_phone": contact_phone,
+            "contact_email": contact_email,
+            "contact_web": contact_web,
             "contact_block": contact_block,
         },
+        actor,
     )
 
 
@@ -1042,13 +1216,18 @@ def organization_upsert(
     country: str,
     status: str | None = None,
     contact_block: str | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    contact_email: str | None = None,
+    contact_web: str | None = None,
     primary_color: str | None = None,
     secondary_color: str | None = None,
 ) -> PartnerOrganization:
     """Create or update an organisation by ``key`` (imports and the demo).
 
     ``status`` None keeps the current status (new organisations start active), so an update that
-    does not mention it never re-activates a suspended partner. Empty colours are kept too.
+    does not mention it never re-activates a suspended partner. Empty colours are kept too;
+    the contact fields left as None are kept (an import without them changes none of them).
     """
     values: dict[str, Any] = {
         "name": name,
@@ -1058,6 +1237,10 @@ def organization_upsert(
         "country": country.upper(),
         "status": status,
         "contact_block": contact_block,
+        "contact_name": contact_name,
+        "contact_phone": contact_phone,
+        "contact_email": contact_email,
+        "contact_web": contact_web,
         "primary_color": primary_color or None,
         "secondary_color": secondary_color or None,
     }
@@ -1132,6 +1315,104 @@ def membership_set(*, user: User, organization: PartnerOrganization, role: str) 
     return membership
 
 
+class MemberRuleError(ValueError):
+    """A member change refused by the organisation's rules; ``str(exc)`` is user-readable."""
+
+
+def _active_admins(organization: PartnerOrganization) -> models.QuerySet[Membership]:
+    return Membership.objects.filter(
+        organization=organization, role=Membership.Role.ADMIN, user__is_active=True
+    )
+
+
+def _lock_organization(organization: PartnerOrganization) -> None:
+    """Serialise member changes of one organisation: the last-admin check and the change it
+    guards must not interleave with another admin's change (two admins demoting each other)."""
+    PartnerOrganization.objects.select_for_update().filter(pk=organization.pk).first()
+
+
+def _leaves_an_admin(membership: Membership) -> bool:
+    """Would the organisation still have an active admin without ``membership``'s admin role?"""
+    return _active_admins(membership.organization).exclude(pk=membership.pk).exists()
+
+
+@transaction.atomic
+def member_role_change(*, membership: Membership, role: str, actor: AbstractUser) -> Membership:
+    """Make a member an admin or an admin a member (audited).
+
+    Raises:
+        MemberRuleError: the change would leave the organisation without an active admin.
+    """
+    if role not in Membership.Role.values:
+        raise MemberRuleError(gettext("Unknown role."))
+    _lock_organization(membership.organization)
+    membership.refresh_from_db()
+    if membership.role == role:
+        return membership
+    if (
+        membership.role == Membership.Role.ADMIN
+        and membership.user.is_active
+        and not _leaves_an_admin(membership)
+    ):
+        raise MemberRuleError(
+            gettext("%(email)s is the organisation's last admin: make someone else an admin first.")
+            % {"email": membership.user.email}
+        )
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    organization_change_record(
+        organization=membership.organization,
+        action=OrganizationChange.Action.ROLE,
+        actor=actor,
+        subject_email=membership.user.email,
+        before={"role": before},
+        after={"role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def member_set_active(*, membership: Membership, active: bool, actor: AbstractUser) -> Membership:
+    """Deactivate or reactivate a member's account (audited).
+
+    A deactivated account cannot log in, and its open sessions stop working on their next
+    request: Django's ModelBackend gives no user for an inactive account (``get_user``), so
+    the session is anonymous from then on, whatever the session engine.
+
+    Raises:
+        MemberRuleError: an admin deactivating themselves, or the organisation's last active
+            admin being deactivated.
+    """
+    _lock_organization(membership.organization)
+    membership.refresh_from_db()
+    user = membership.user
+    user.refresh_from_db(fields=["is_active"])
+    if user.is_active == active:
+        return membership
+    if not active:
+        if actor is not None and user.pk == actor.pk:
+            raise MemberRuleError(gettext("You cannot deactivate your own account."))
+        if membership.role == Membership.Role.ADMIN and not _leaves_an_admin(membership):
+            raise MemberRuleError(
+                gettext("%(email)s is the organisation's last admin and cannot be deactivated.")
+                % {"email": user.email}
+            )
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    organization_change_record(
+        organization=membership.organization,
+        action=(
+            OrganizationChange.Action.REACTIVATE if active else OrganizationChange.Action.DEACTIVATE
+        ),
+        actor=actor,
+        subject_email=user.email,
+        before={"active": not active},
+        after={"active": active},
+    )
+    return membership
+
+
 @transaction.atomic
 def organization_set_status(*, organization: PartnerOrganization, status: str) -> None:
     """Suspend or re-activate. Takes effect on the members' very next request (the policy reads
@@ -1157,6 +1438,7 @@ def organization_set_logo(
     name: str,
     content: bytes,
     stored: StoredPaths | None = None,
+    actor: AbstractUser | None = None,
 ) -> PartnerOrganization:
     """Check a logo by its content, store it in the organisation's residency bucket and point
     the brand kit at it. The previous logo object is deleted once the row is saved.
@@ -1169,18 +1451,21 @@ def organization_set_logo(
     from files.validation import validate_upload
 
     name = validate_upload(name=name, content=content, kind="logo")
-    old = organization.logo.name if organization.logo else ""
-    organization.logo.save(name, ContentFile(content), save=False)
-    if stored is not None:
-        stored.paths.append(organization.logo.name)
-    try:
-        organization.save(update_fields=["logo", "updated_at"])
-    except BaseException:
-        organization.logo.storage.delete(organization.logo.name)
-        raise
-    if old and old != organization.logo.name:
-        storage = organization.logo.storage
-        transaction.on_commit(lambda: storage.delete(old))
+    with transaction.atomic():
+        before = _stored_brand_kit(organization)
+        old = organization.logo.name if organization.logo else ""
+        organization.logo.save(name, ContentFile(content), save=False)
+        if stored is not None:
+            stored.paths.append(organization.logo.name)
+        try:
+            organization.save(update_fields=["logo", "updated_at"])
+        except BaseException:
+            organization.logo.storage.delete(organization.logo.name)
+            raise
+        _brand_kit_audit(organization, before, actor)
+        if old and old != organization.logo.name:
+            storage = organization.logo.storage
+            transaction.on_commit(lambda: storage.delete(old))
     return organization
 
 

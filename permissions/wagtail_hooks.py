@@ -11,10 +11,20 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.actions import CreateAction, EditAction
 from wagtail.log_actions import LogFormatter
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from .models import AccessChange, Membership, PartnerOrganization, PartnerType, Region, Tier
+from .models import (
+    AccessChange,
+    Membership,
+    OrganizationChange,
+    PartnerOrganization,
+    PartnerType,
+    Region,
+    Tier,
+)
 from .selectors import access_change_text
 from .services import (
     ACCESS_CHANGE_LOG_ACTION,
@@ -91,7 +101,8 @@ class OrganizationEditAction(EditAction):
 
     def _save_instance(self) -> None:
         values = _organization_values(self.form) if self.form is not None else {}
-        self.instance = organization_update(organization=self.instance, **values)
+        # The editing user is the actor of the audit row a brand-kit change writes.
+        self.instance = organization_update(organization=self.instance, actor=self.user, **values)
 
 
 @hooks.register("register_actions")
@@ -118,6 +129,49 @@ class MembershipViewSet(_PartnerViewSet):
     search_fields = ["user__email"]
 
 
+class ReadOnlyAuditPolicy(ModelPermissionPolicy):
+    """The organisations' audit trail is written only by the services: nobody adds, edits or
+    deletes a row in the admin. Staff who may edit organisations may read it."""
+
+    READ = frozenset({"view"})
+
+    def user_has_permission(self, user: Any, action: str) -> bool:
+        if action not in self.READ:
+            return False
+        return bool(super().user_has_permission(user, action)) or bool(
+            user.has_perm("permissions.change_partnerorganization")
+        )
+
+    def user_has_any_permission(self, user: Any, actions: Iterable[str]) -> bool:
+        return any(self.user_has_permission(user, action) for action in actions)
+
+
+class OrganizationChangeViewSet(_PartnerViewSet):
+    """A read-only listing of every organisation's audit trail (brand kit and member changes
+    made on the portal's organisation page, in the admin and by imports)."""
+
+    model = OrganizationChange
+    icon = "history"
+    menu_label = _("Organisation changes")
+    list_display = ["created_at", "organization", "actor_email", "action", "subject_email"]
+    list_filter = ["organization", "action"]
+    search_fields = ["actor_email", "subject_email"]
+    inspect_view_enabled = True
+    inspect_view_fields = [
+        "created_at",
+        "organization",
+        "actor_email",
+        "action",
+        "subject_email",
+        "before",
+        "after",
+    ]
+    list_per_page = 50
+
+
+register_permission_policy(OrganizationChange, ReadOnlyAuditPolicy(OrganizationChange))
+
+
 class PartnersGroup(SnippetViewSetGroup):
     menu_label = _("Partners")
     menu_icon = "group"
@@ -128,6 +182,7 @@ class PartnersGroup(SnippetViewSetGroup):
         TierViewSet,
         RegionViewSet,
         PartnerTypeViewSet,
+        OrganizationChangeViewSet,
     )
 
 

@@ -20,9 +20,11 @@ import pytest
 from demo import loader
 from demo.loader import ANYONE_SIGNED_IN, DemoDataError, Doc, Rule, html
 
-#: sha256 of _canonical(_fresh()) (issue #13: co-brand templates of the PDF masters; before it:
-#: 9a765e8f…, issue #12's headings as blocks, sheet versions, Anna's and Petr's daily digest).
-DEMO_DIGEST = "69d2ffa7b9b74fd3c4e262f01eb3d63f20bcc3a4d033e8a24cb522f2403af575"
+#: sha256 of _canonical(_fresh()) (issue #13: co-brand templates of the PDF masters, the brand
+#: kits' contact lines split into contact name, phone, e-mail and web, the address kept in
+#: contact_block; before it: 9a765e8f…, issue #12: headings as blocks of their own, sheet
+#: versions, Anna and Petr get the daily digest; before that: 49b20bd0…, issue #11's demo).
+DEMO_DIGEST = "0b9936619558ac8f0ee98c0ffcc7df157ea86a7714d6820d978a705f70e996fc"
 
 
 def _canonical(data: loader.DemoData) -> str:
@@ -57,7 +59,18 @@ def test_shapes_and_defaults():
     assert len(data.item_tags) == len(data.items)
     kestrel = next(o for o in data.organizations if o.key == "kestrel")
     assert kestrel.status == "suspended"
-    assert "\n" in kestrel.contact_block
+    assert kestrel.contact_block == "200 George Street\nSydney NSW 2000"
+    acme = next(o for o in data.organizations if o.key == "acme")
+    assert (acme.contact_phone, acme.contact_email, acme.contact_web) == (
+        "+49 30 1234 5678",
+        "vertrieb@acme.example",
+        "www.acme.example",
+    )
+    # The partner admins of the demo (the organisation page) belong to active organisations.
+    orgs = {o.key: o for o in data.organizations}
+    for email in ("markus@acme.example", "tomas@conexa.example"):
+        admin = next(u for u in data.users if u.email == email)
+        assert admin.role == "admin" and orgs[admin.organization].status == "active"
     anna = next(u for u in data.users if u.email == "anna@acme.example")
     assert anna.digest == "daily"
     assert {u.email for u in data.users if u.digest} == {

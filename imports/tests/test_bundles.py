@@ -482,6 +482,11 @@ MORE_MALFORMED = [
     ("duplicate-rank", _tier_rank, ['tiers[1] (key "platinum")', "rank 2"]),
     ("country", _org(country="DEU"), ['organizations[1] (key "other")', "two-letter"]),
     ("colour", _org(primary_color="red"), ['organizations[1] (key "other")', "#1f6feb"]),
+    (
+        "contact-email",
+        _org(contact_email="not-an-address"),
+        ['organizations[1] (key "other")', "contact_email", "not a valid e-mail"],
+    ),
     ("unknown-section", _section, ['unknown section "products"']),
 ]
 
@@ -581,3 +586,38 @@ def test_failure_mid_import_rolls_back_and_discards_files(
     assert written, "the first item must have written a file before the failure"
     assert not any(default_storage.exists(path) for path in written)
     assert snapshot() == before
+
+
+def test_the_brand_kit_contact_fields_are_imported_and_bump_the_brand_kit_version(portal, tmp_path):
+    from permissions.models import PartnerOrganization
+
+    bundle = small_bundle()
+    org = bundle["organizations"][0]
+    run(tmp_path, bundle)
+    version = PartnerOrganization.objects.get(key=org["key"]).brand_kit_version
+    org.update(
+        contact_name="Markus Weber",
+        contact_phone="+49 30 1234 5678",
+        contact_email="vertrieb@acme.example",
+        contact_web="www.acme.example",
+    )
+    run(tmp_path, bundle)
+    stored = PartnerOrganization.objects.get(key=org["key"])
+    assert (
+        stored.contact_name,
+        stored.contact_phone,
+        stored.contact_email,
+        stored.contact_web,
+    ) == (
+        "Markus Weber",
+        "+49 30 1234 5678",
+        "vertrieb@acme.example",
+        "www.acme.example",
+    )
+    assert stored.brand_kit_version == version + 1
+    # Absent keys keep what is stored; an unchanged re-import bumps nothing.
+    for key in ("contact_name", "contact_phone", "contact_email", "contact_web"):
+        del org[key]
+    run(tmp_path, bundle)
+    again = PartnerOrganization.objects.get(key=org["key"])
+    assert (again.contact_name, again.brand_kit_version) == ("Markus Weber", version + 1)

@@ -16,7 +16,9 @@ One module per concern; callers import from the module that answers their questi
 * ``cobranding``: renders and brand-kit logos (``cobrand_policy``, ``brandkit_policy``);
 * ``search``: the entitlement as data for search engines (``SearchFilter``,
   ``search_audiences``);
-* ``accounts``: login lockouts (``login_lockout_policy``).
+* ``accounts``: login lockouts (``login_lockout_policy``);
+* ``organizations``: the portal's organisation page, partner admins managing their own
+  organisation's brand kit and members (``organization_policy``).
 
 The forms of the rule are tested against each other and against a separate plain-Python oracle
 (permissions/tests/test_policy_properties.py).

@@ -147,3 +147,40 @@ def test_granted_and_excluded_at_once_is_refused(editor_client):
     assert response.status_code == 200
     assert "cannot be granted and excluded at once" in response.content.decode()
     assert not PageGroupObjectPermission.objects.filter(content_object_id=section.pk).exists()
+
+
+def test_admin_edit_of_the_brand_kit_bumps_the_version_and_is_audited(editor_client):
+    from permissions.models import OrganizationChange
+
+    org = OrganizationFactory(name="Acme", country="DE")
+    response = editor_client.post(
+        f"/admin/snippets/permissions/partnerorganization/edit/{org.pk}/",
+        {
+            "key": org.key,
+            "name": "Acme",
+            "tier": org.tier_id,
+            "region": org.region_id,
+            "partner_type": org.partner_type_id,
+            "country": "DE",
+            "status": "active",
+            "primary_color": "#112233",
+            "secondary_color": "#ffffff",
+            "contact_phone": "+49 30 1",
+            "contact_block": "",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    org.refresh_from_db()
+    assert (org.brand_kit_version, org.contact_phone) == (2, "+49 30 1")
+    change = OrganizationChange.objects.get(organization=org)
+    assert change.actor_email == "eva@vendor.example"
+    assert change.after == {"primary_color": "#112233", "contact_phone": "+49 30 1"}
+    # The trail is listed (read-only) in the admin.
+    listing = editor_client.get("/admin/snippets/permissions/organizationchange/")
+    assert listing.status_code == 200 and "eva@vendor.example" in listing.content.decode()
+    inspect = editor_client.get(
+        f"/admin/snippets/permissions/organizationchange/inspect/{change.pk}/"
+    )
+    assert inspect.status_code == 200 and "+49 30 1" in inspect.content.decode()
+    add = editor_client.get("/admin/snippets/permissions/organizationchange/add/")
+    assert add.status_code in (302, 403)

@@ -332,6 +332,13 @@ PORTAL_UPLOAD_MAX_IMAGE_PIXELS = WAGTAILIMAGES_MAX_IMAGE_PIXELS
 PORTAL_UPLOAD_MAX_FILENAME = 80
 PORTAL_LOGO_EXTENSIONS = ["png", "jpg", "jpeg"]
 PORTAL_LOGO_MAX_UPLOAD_SIZE = 2 * 1024 * 1024
+# Largest logo in pixels (width × height): 4000 × 4000. A bigger one is refused as it is not a
+# logo but a poster (or a decompression bomb); docs/organizations.md.
+PORTAL_LOGO_MAX_PIXELS = int(os.environ.get("PORTAL_LOGO_MAX_PIXELS", str(16_000_000)))
+# How long an invitation link to join an organisation stays valid (docs/organizations.md).
+PORTAL_INVITATION_DAYS = int(os.environ.get("PORTAL_INVITATION_DAYS", "7"))
+# Invitations one organisation may send per 24 hours (each is an e-mail the portal sends).
+PORTAL_INVITATIONS_PER_DAY = int(os.environ.get("PORTAL_INVITATIONS_PER_DAY", "50"))
 # ZIP and Office files are decompressed (streamed) while checked: beyond these, a zip bomb.
 PORTAL_ZIP_MAX_UNCOMPRESSED = 1024 * 1024 * 1024
 PORTAL_ZIP_MAX_ENTRIES = 10_000
