@@ -306,9 +306,6 @@ if os.environ.get("S3_BUCKET"):
 PORTAL_STORAGE_REGIONS = json.loads(os.environ.get("PORTAL_STORAGE_REGIONS") or "{}")
 # Bytes per read when streaming a file: 1 MiB streams ~12x faster than Django's 4 KiB default.
 PORTAL_DOWNLOAD_BLOCK_SIZE = 1024 * 1024
-# A TrueType font for the contact lines of co-brand renders (cobranding.render); unset: DejaVu
-# Sans if installed, else reportlab's Bitstream Vera.
-PORTAL_COBRAND_FONT = os.environ.get("PORTAL_COBRAND_FONT") or None
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
