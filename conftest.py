@@ -1,6 +1,6 @@
 """Root conftest so fixtures in tests.fixtures.py reach every app's tests."""
 
-pytest_plugins = ["tests.fixtures"]
+pytest_plugins = ["tests.fixtures", "tests.browser"]
 
 
 def pytest_configure(config):
