@@ -174,6 +174,13 @@ def _read(file) -> bytes:
         return handle.read()
 
 
+class _TitledCrumbs:
+    """The page's own title as the last breadcrumb (else Wagtail's header says only "Home")."""
+
+    def get_breadcrumbs_items(self):
+        return [*self.breadcrumbs_items, {"url": "", "label": self.get_page_title()}]
+
+
 class _TemplateAccess:
     def dispatch(self, request, *args, **kwargs):
         if not cobrand_template_policy.can_edit(request.user):
@@ -184,7 +191,7 @@ class _TemplateAccess:
         return super().dispatch(request, *args, **kwargs)
 
 
-class TemplateEditView(_TemplateAccess, WagtailAdminTemplateMixin, TemplateView):
+class TemplateEditView(_TitledCrumbs, _TemplateAccess, WagtailAdminTemplateMixin, TemplateView):
     template_name = "cobranding/admin/template_edit.html"
     page_title = gettext_lazy("Co-brand template")
     header_icon = "image"
@@ -317,7 +324,7 @@ def _asset_master(page: MarketingAssetPage) -> tuple[str, int] | None:
     return None
 
 
-class TemplateIndexView(WagtailAdminTemplateMixin, TemplateView):
+class TemplateIndexView(_TitledCrumbs, WagtailAdminTemplateMixin, TemplateView):
     """Every co-brandable marketing asset (source locale and translations) with its master and
     its template's version: the way in from the files' side."""
 
@@ -380,7 +387,7 @@ class IdentifyForm(forms.Form):
     )
 
 
-class IdentifyView(WagtailAdminTemplateMixin, TemplateView):
+class IdentifyView(_TitledCrumbs, WagtailAdminTemplateMixin, TemplateView):
     """Upload a co-branded file, see whom it was made for. The upload is read in memory and
     dropped (Django's temporary file for a large upload is deleted with the request)."""
 
