@@ -14,6 +14,11 @@ urlpatterns = [
         name="brandkit_logo",
     ),
     path(
+        "items/<id:page_id>/cobrand/<id:render_id>/",
+        views.cobrand_status,
+        name="cobrand_status",
+    ),
+    path(
         "items/<id:page_id>/cobrand/<id:render_id>/<str:filename>",
         views.cobrand_download,
         name="cobrand_download",

@@ -1,9 +1,16 @@
-"""cobranding's contributions to other apps' pages, through Wagtail hooks (no upward imports)."""
+"""cobranding's contributions to other apps' pages and to the admin, through Wagtail hooks (no
+upward imports)."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Permission
 from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+
+from permissions.policies.cobranding import cobrand_identify_policy
 
 from .selectors import cobrand_available
 
@@ -13,7 +20,69 @@ def cobrand_action(request, item) -> str | None:
     """The "Co-brand" button on an item the user may co-brand for their organisation."""
     if not cobrand_available(user=request.user, item=item):
         return None
-    return render_to_string("cobranding/cobrand_action.html", {"page": item}, request=request)
+    from .services import cobrand_master
+
+    kind = cobrand_master(item).kind
+    return render_to_string(
+        "cobranding/cobrand_action.html", {"page": item, "kind": kind}, request=request
+    )
+
+
+@hooks.register("register_admin_urls")
+def register_cobranding_admin_urls():
+    from .admin_views import (
+        IdentifyView,
+        PageTemplateRedirectView,
+        TemplateEditView,
+        TemplatePreviewView,
+    )
+
+    return [
+        path(
+            "cobranding/templates/<str:kind>/<int:master_id>/",
+            TemplateEditView.as_view(),
+            name="cobranding_template_edit",
+        ),
+        path(
+            "cobranding/templates/<str:kind>/<int:master_id>/preview/",
+            TemplatePreviewView.as_view(),
+            name="cobranding_template_preview",
+        ),
+        path(
+            "cobranding/pages/<int:page_id>/template/",
+            PageTemplateRedirectView.as_view(),
+            name="cobranding_page_template",
+        ),
+        path("cobranding/identify/", IdentifyView.as_view(), name="cobranding_identify"),
+    ]
+
+
+@hooks.register("register_page_header_buttons")
+def cobrand_template_header_button(page, user, view_name, next_url=None):
+    from .admin_views import CobrandTemplateButton
+
+    yield CobrandTemplateButton(page=page, priority=67)
+
+
+class IdentifyMenuItem(MenuItem):
+    def is_shown(self, request):
+        return cobrand_identify_policy.can_identify(request.user)
+
+
+@hooks.register("register_reports_menu_item")
+def register_identify_menu_item():
+    return IdentifyMenuItem(
+        _("Identify a file"), reverse("cobranding_identify"), icon_name="search", order=900
+    )
+
+
+@hooks.register("register_permissions")
+def register_cobranding_permissions():
+    # Shown in Wagtail's group editor: who edits templates, who may identify files.
+    return Permission.objects.filter(
+        content_type__app_label="cobranding",
+        codename__in=["change_cobrandtemplate", "identify_cobrandissue"],
+    )
 
 
 @hooks.register("portal_file_placements", order=30)
@@ -24,7 +93,11 @@ def render_placements():
 
     from .models import CobrandRender
 
-    renders = CobrandRender.objects.select_related("organization__region__parent").order_by("pk")
+    renders = (
+        CobrandRender.objects.exclude(file="")
+        .select_related("organization__region__parent")
+        .order_by("pk")
+    )
     for render in renders:
         yield Placement(
             f"co-brand render {render.pk} of {render.organization.key}",

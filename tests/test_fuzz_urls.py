@@ -211,7 +211,7 @@ def world(demo, django_db_blocker) -> World:
     from taggit.models import Tag
 
     from cobranding.models import CobrandRender
-    from cobranding.services import cobrand_render_ensure
+    from cobranding.services import cobrand_request
     from kb.models import MarketingAssetPage, Product
 
     with django_db_blocker.unblock():
@@ -238,11 +238,11 @@ def world(demo, django_db_blocker) -> World:
                 if page_policy.can_view(
                     User.objects.filter(membership__organization=org).first(), item
                 ):
-                    cobrand_render_ensure(item=item, organization=org)
+                    cobrand_request(item, org)
                     break
         for item in cobrandable:
             if page_policy.can_view(anna, item):
-                cobrand_render_ensure(item=item, organization=acme)
+                cobrand_request(item, acme)
                 break
         renders = list(CobrandRender.objects.select_related("organization"))
         assert {r.organization_id for r in renders} >= {acme.pk}, "no co-brand render for Acme"

@@ -1,5 +1,5 @@
-"""Co-brand renders (cobranding): the Pillow render, caching by source fingerprint, the
-policy over HTTP (POST form, download), residency of the stored file, and the S3 leg."""
+"""Co-brand renders (cobranding): the render over HTTP (POST → status page → stamped download),
+caching by key, the policy over HTTP, residency of the stored file, and the S3 leg."""
 
 from __future__ import annotations
 
@@ -7,72 +7,37 @@ import io
 import json
 import os
 import re
-import urllib.request
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.files.images import ImageFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from cobranding.models import CobrandRender
-from cobranding.render import render_cobranded_image
-from cobranding.services import NotCobrandable, cobrand_render_ensure
-from files.models import PortalImage
+from cobranding import engine
+from cobranding.models import CobrandIssue, CobrandRender
+from cobranding.services import NotCobrandable, cobrand_request, cobranded_file
 from kb.models import DownloadEvent
 from kb.services import Audience
 from kb.tests.factories import make_item
 from permissions.models import PartnerOrganization
-from permissions.services import organization_set_logo
-from permissions.tests.factories import MembershipFactory, OrganizationFactory, RegionFactory
+from permissions.tests.factories import MembershipFactory, RegionFactory
+
+from .helpers import (
+    BLUE,
+    PRIMARY,
+    RED,
+    bump_brand_kit,
+    make_asset,
+    make_image,
+    make_org,
+    partner_client,
+)
 
 pytestmark = pytest.mark.django_db
-
-RED, BLUE, PRIMARY, WHITE = (200, 30, 30), (20, 40, 220), (16, 32, 48), (255, 255, 255)
-CONTACT = "Acme Systems GmbH\n+49 30 1234 567\nsales@acme.example"
-
-
-def _image_bytes(color, size, fmt="PNG") -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format=fmt)
-    return out.getvalue()
-
-
-def make_asset(key: str, *, audience=None, co_brandable=True, fmt="PNG", size=(400, 300)):
-    data = _image_bytes(RED, size, fmt)
-    ext = "jpg" if fmt == "JPEG" else "png"
-    image = PortalImage(
-        title=key, file=ImageFile(io.BytesIO(data), name=f"{key}.{ext}"), file_size=len(data)
-    )
-    image.save()
-    return make_item(
-        key=key,
-        kind="marketing_asset",
-        audience=audience,
-        extra={"master_image": image, "co_brandable": co_brandable, "asset_kind": "banner"},
-    )
-
-
-def make_org(region=None, **kwargs) -> PartnerOrganization:
-    org = OrganizationFactory.create(
-        region=region or RegionFactory(),
-        contact_block=CONTACT,
-        primary_color="#102030",
-        secondary_color="#ffffff",
-        **kwargs,
-    )
-    organization_set_logo(organization=org, name="logo.png", content=_image_bytes(BLUE, (80, 40)))
-    return org
-
-
-def partner_client(org) -> Client:
-    client = Client()
-    client.force_login(MembershipFactory.create(organization=org).user)
-    return client
 
 
 def _open(render) -> Image.Image:
@@ -86,116 +51,146 @@ def _near(pixel, color, tolerance=30) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], color, strict=True))
 
 
+def _files(org) -> set[Path]:
+    return {p for p in Path(settings.MEDIA_ROOT).rglob(f"cobrand/{org.key}/**/*") if p.is_file()}
+
+
 # ------------------------------------------------------------------------------- the render
 
 
 @pytest.mark.usefixtures("local_storage")
-def test_render_puts_logo_in_the_corner_and_contact_lines_on_a_band(portal):
+def test_default_layout_puts_logo_and_contact_on_a_band_in_the_primary_colour(portal):
     asset, org = make_asset("render-png"), make_org()
-    render = cobrand_render_ensure(item=asset, organization=org)
+    render = cobrand_request(asset, org)
+    assert render.status == "ready" and render.is_ready and render.error == ""
     image = _open(render).convert("RGB")
     assert image.size == (400, 300) and _open(render).format == "PNG"
     assert render.file.name.endswith(".png")
     assert image.getpixel((10, 10)) == RED  # the master above the band is untouched
-    # The logo (80x40) sits in the bottom-right corner, inside the margin (300 // 40 = 7).
-    assert image.getpixel((400 - 7 - 40, 300 - 7 - 20)) == BLUE
-    assert not _near(image.getpixel((400 - 7 - 40, 300 - 7 - 60)), BLUE)
-    # The band is in the primary colour (235/255 opaque over the master), the text white.
+    # The band (bottom of the image) is in the primary colour, the logo (blue) on its end side.
     assert _near(image.getpixel((2, 298)), PRIMARY)
-    text_area = image.crop((7, 246, 290, 296))
-    white = sum(1 for pixel in text_area.get_flattened_data() if _near(pixel, WHITE, 40))
-    assert white > 100
+    band = image.crop((0, 200, 400, 300))
+    assert any(_near(p, BLUE, 40) for p in band.get_flattened_data())
+    assert not any(_near(p, BLUE, 40) for p in image.crop((0, 0, 400, 150)).get_flattened_data())
+    # The object's name is not guessable: a random folder under the organisation's.
+    assert re.fullmatch(rf"cobrand/{org.key}/[\w-]{{20,}}/render-png\.png", render.file.name)
 
 
-def test_a_jpeg_master_stays_a_jpeg_and_no_logo_means_lines_only():
-    master = io.BytesIO(_image_bytes(RED, (600, 400), "JPEG"))
-    content, ext = render_cobranded_image(
-        master, logo=None, lines=["Only text"], primary="#102030", secondary="#ffffff"
-    )
-    image = Image.open(io.BytesIO(content))
-    assert ext == ".jpg" and image.format == "JPEG" and image.size == (600, 400)
-    assert _near(image.convert("RGB").getpixel((598, 398)), PRIMARY, 40)
+@pytest.mark.usefixtures("local_storage")
+def test_a_jpeg_master_stays_a_jpeg(portal):
+    render = cobrand_request(make_asset("jpeg", fmt="JPEG", size=(600, 400)), make_org())
+    image = _open(render)
+    assert render.file.name.endswith(".jpg") and image.format == "JPEG"
+    assert image.size == (600, 400)
 
 
 # ------------------------------------------------------------------------------- caching
 
 
 @pytest.mark.usefixtures("local_storage")
-def test_a_second_request_reuses_the_stored_render(
+def test_the_same_inputs_reuse_the_render_and_any_change_renders_afresh(
     portal, monkeypatch, django_capture_on_commit_callbacks
 ):
     asset, org = make_asset("cached"), make_org()
-    first = cobrand_render_ensure(item=asset, organization=org)
+    first = cobrand_request(asset, org)
 
     def no_render(*args, **kwargs):
         raise AssertionError("rendered again")
 
-    monkeypatch.setattr("cobranding.services.render_cobranded_image", no_render)
-    assert cobrand_render_ensure(item=asset, organization=org).pk == first.pk
+    monkeypatch.setattr("cobranding.services.render_master", no_render)
+    assert cobrand_request(asset, org).pk == first.pk
+    # Many downloads, one render: each its own issue (token).
+    tokens = {cobranded_file(first, user=None).token for _ in range(3)}
+    assert len(tokens) == 3 and CobrandIssue.objects.filter(render=first).count() == 3
     monkeypatch.undo()
 
-    # The brand kit changes: a new render; the old row goes now, its object after the commit.
-    org.contact_block = "New contact"
-    org.save()
+    # The brand kit changes (its version): a new render; the old row goes now, its object after
+    # the commit; its issues stay (identify must still work).
+    bump_brand_kit(org, contact_phone="+49 30 999")
     with django_capture_on_commit_callbacks(execute=True):
-        second = cobrand_render_ensure(item=asset, organization=org)
-    assert second.pk != first.pk and second.fingerprint != first.fingerprint
+        second = cobrand_request(asset, org)
+    assert second.pk != first.pk and second.brand_kit_version == first.brand_kit_version + 1
     assert list(CobrandRender.objects.values_list("pk", flat=True)) == [second.pk]
     assert not default_storage.exists(first.file.name)
-    # A new published revision of the item: a new render too.
+    assert CobrandIssue.objects.filter(token__in=tokens, render=None).count() == 3
+
+    # A new published revision that does not touch the master: the same render.
     asset.save_revision().publish()
+    assert cobrand_request(asset, org).pk == second.pk
+    # A new master image goes live: a new render.
     asset.refresh_from_db()
-    third = cobrand_render_ensure(item=asset, organization=org)
-    assert third.fingerprint != second.fingerprint
-    assert third.fingerprint.startswith(f"r{asset.live_revision_id}-")
+    asset.master_image = make_image("cached-2", color=(10, 200, 10))
+    asset.save_revision().publish()
+    third = cobrand_request(asset, org)
+    assert third.pk != second.pk and third.master_id == asset.master_image_id
 
 
 @pytest.mark.usefixtures("local_storage")
-def test_a_failed_row_write_leaves_no_object(portal, monkeypatch):
+def test_a_failed_row_write_leaves_no_object_and_says_so(portal, monkeypatch):
     asset, org = make_asset("atomic"), make_org()
-    before = set(Path(settings.MEDIA_ROOT).rglob("cobrand/*/*"))
+    before = _files(org)
 
-    def fail(self, *args, **kwargs):
+    def fail(*args, **kwargs):
         raise RuntimeError("database down")
 
-    monkeypatch.setattr(CobrandRender, "save", fail)
-    with pytest.raises(RuntimeError):
-        cobrand_render_ensure(item=asset, organization=org)
-    assert set(Path(settings.MEDIA_ROOT).rglob("cobrand/*/*")) == before
+    monkeypatch.setattr("cobranding.services._mark_ready", fail)
+    render = cobrand_request(asset, org)
+    assert render.status == "failed" and "try again" in render.error
+    assert _files(org) == before
 
 
 @pytest.mark.usefixtures("local_storage")
-def test_two_requests_racing_for_one_render_end_with_one_row_and_no_stray_object(
-    portal, monkeypatch
-):
+def test_two_requests_racing_for_one_render_end_with_one_row(portal, monkeypatch):
     asset, org = make_asset("race"), make_org()
-    first = cobrand_render_ensure(item=asset, organization=org)
-    files = set(Path(settings.MEDIA_ROOT).rglob(f"cobrand/{org.key}/*"))
-    # The second request looked before the first one's row was committed: it renders too.
-    monkeypatch.setattr("cobranding.services._stored_render", lambda *args: None)
-    second = cobrand_render_ensure(item=asset, organization=org)
+    first = cobrand_request(asset, org)
+    files = _files(org)
+    # The second request looked before the first one's row was committed.
+    monkeypatch.setattr("cobranding.services._stored_render", lambda key: None)
+    second = cobrand_request(asset, org)
     assert second.pk == first.pk and CobrandRender.objects.count() == 1
-    assert set(Path(settings.MEDIA_ROOT).rglob(f"cobrand/{org.key}/*")) == files
+    assert _files(org) == files
 
 
 @pytest.mark.usefixtures("local_storage")
-def test_items_without_a_master_image_cannot_be_cobranded(portal):
+def test_items_without_a_master_cannot_be_cobranded(portal):
+    from kb.services import document_create
+
     org = make_org()
     with pytest.raises(NotCobrandable):
-        cobrand_render_ensure(item=make_item(key="sheet"), organization=org)
+        cobrand_request(make_item(key="sheet"), org)
     with pytest.raises(NotCobrandable):
-        cobrand_render_ensure(item=make_asset("no-cb", co_brandable=False), organization=org)
+        cobrand_request(make_asset("no-cb", co_brandable=False), org)
+    pptx = document_create(name="deck.docx", content=_docx(), title="Deck")
+    deck = make_item(
+        key="deck", kind="marketing_asset", extra={"master_document": pptx, "co_brandable": True}
+    )
+    with pytest.raises(NotCobrandable, match="DOCX file: only PDF documents and images"):
+        cobrand_request(deck, org)
+    assert not CobrandRender.objects.exists()
+
+
+def _docx() -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Override PartName="/word/document.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        )
+        archive.writestr("word/document.xml", "<w:document/>")
+    return out.getvalue()
 
 
 # ----------------------------------------------------------------------- policy over HTTP
 
 
 @pytest.mark.usefixtures("local_storage")
-def test_partner_cobrands_with_the_form_and_downloads_the_render(portal):
+def test_partner_cobrands_with_the_form_then_downloads_a_stamped_copy(portal):
     asset, org = make_asset("http-cb"), make_org()
     user = MembershipFactory(organization=org).user
-    user.set_password("pass-word-123")
-    user.save()
     # The real form with CSRF enforced: no JavaScript needed.
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
@@ -207,18 +202,61 @@ def test_partner_cobrands_with_the_form_and_downloads_the_render(portal):
     assert response.status_code == 303
     render = CobrandRender.objects.get()
     assert render.organization == org and render.item_id == asset.pk
-    response = client.get(response["Location"])
+    status_url = reverse("cobranding:cobrand_status", args=[asset.pk, render.pk])
+    assert response["Location"] == status_url
+    page = client.get(status_url)
+    assert page.status_code == 200 and 'data-state="ready"' in page.content.decode()
+    assert 'http-equiv="refresh"' not in page.content.decode()  # ready: no more reloading
+    download = reverse("cobranding:cobrand_download", args=[asset.pk, render.pk, render.filename])
+    assert f'href="{download}"' in page.content.decode()
+    response = client.get(download)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     assert response["Content-Disposition"] == f'attachment; filename="{asset.slug}-{org.key}.png"'
-    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    content = response.content
+    assert content.startswith(b"\x89PNG")
+    # Stamped with this download's token, pixels untouched.
+    issue = CobrandIssue.objects.get()
+    assert engine.read_stamp(content) == issue.token
+    assert (issue.user, issue.user_email, issue.organization_key) == (user, user.email, org.key)
+    with render.file.open("rb") as handle:
+        stored = Image.open(io.BytesIO(handle.read())).convert("RGB").tobytes()
+    assert Image.open(io.BytesIO(content)).convert("RGB").tobytes() == stored
     # Recorded as a download of the item (the master image has no file versions).
     event = DownloadEvent.objects.get(user=user)
     assert (event.item_id, event.document_id, event.lineage) == (asset.pk, None, None)
     assert event.title_seen == asset.title
-    # Again: the same render (no second row).
+    # Again: the same render (no second row); a second download gets another token.
     assert client.post(action, {"csrfmiddlewaretoken": token}).status_code == 303
     assert CobrandRender.objects.count() == 1
+    assert engine.read_stamp(client.get(download).content) not in (None, issue.token)
+
+
+@pytest.mark.usefixtures("local_storage")
+def test_a_pending_render_shows_preparing_then_the_download(portal, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    from cobranding.services import render_run
+
+    asset, org = make_asset("pending"), make_org()
+    client = partner_client(org)
+    response = client.post(reverse("cobranding:cobrand", args=[asset.pk]))
+    render = CobrandRender.objects.get()
+    assert render.status == "pending" and not render.file
+    html = client.get(response["Location"]).content.decode()
+    assert "Preparing your co-branded copy" in html
+    assert '<meta http-equiv="refresh" content="2">' in html
+    download = reverse("cobranding:cobrand_download", args=[asset.pk, render.pk, render.filename])
+    assert client.get(download).status_code == 404  # nothing to download yet
+    # Asking again while pending: the same render, no second job's worth of rows.
+    client.post(reverse("cobranding:cobrand", args=[asset.pk]))
+    assert CobrandRender.objects.count() == 1
+    assert render_run(render.pk) == "ready"  # the worker
+    render.refresh_from_db()
+    html = client.get(response["Location"]).content.decode()
+    assert 'data-state="ready"' in html and "http-equiv" not in html
+    assert client.get(
+        reverse("cobranding:cobrand_download", args=[asset.pk, render.pk, render.filename])
+    ).content.startswith(b"\x89PNG")
 
 
 @pytest.mark.usefixtures("local_storage")
@@ -233,16 +271,20 @@ def test_a_partner_can_only_cobrand_for_their_own_organisation(portal):
     assert response.status_code == 303
     render = CobrandRender.objects.get()
     assert render.organization == org
-    # Another organisation's render is not there for them (404, not 403).
+    # Another organisation's render is not there for them (404, not 403), nor its status.
     download = reverse("cobranding:cobrand_download", args=[asset.pk, render.pk, render.filename])
+    status = reverse("cobranding:cobrand_status", args=[asset.pk, render.pk])
     assert other_client.get(download).status_code == 404
+    assert other_client.get(status).status_code == 404
     assert client.get(download).status_code == 200
+    assert client.get(status).status_code == 200
     # A wrong file name or item in the URL: 404.
     wrong = reverse("cobranding:cobrand_download", args=[asset.pk, render.pk, "x.png"])
     assert client.get(wrong).status_code == 404
     sheet = make_item(key="other-item")
     wrong = reverse("cobranding:cobrand_download", args=[sheet.pk, render.pk, render.filename])
     assert client.get(wrong).status_code == 404
+    assert CobrandIssue.objects.count() == 1  # only the one real download was issued
 
 
 @pytest.mark.usefixtures("local_storage")
@@ -258,21 +300,25 @@ def test_hidden_items_and_non_partners_get_404(portal, django_user_model):
     assert client.post(reverse("cobranding:cobrand", args=[asset.pk])).status_code == 303
     render = CobrandRender.objects.get()
     download = reverse("cobranding:cobrand_download", args=[asset.pk, render.pk, render.filename])
+    status = reverse("cobranding:cobrand_status", args=[asset.pk, render.pk])
+    staff = Client()
+    staff.force_login(
+        django_user_model.objects.create_superuser(email="ed@x.example", password="x")
+    )
+    for outsider in (Client(), staff):
+        assert outsider.get(download).status_code == 404
+        assert outsider.get(status).status_code == 404
     # The item is restricted afterwards: its render is hidden with it.
     asset.audience_regions = [far]
     asset.save_revision().publish()
     assert client.get(download).status_code == 404
+    assert client.get(status).status_code == 404
     assert client.post(reverse("cobranding:cobrand", args=[asset.pk])).status_code == 404
 
     visible = make_asset("for-others")
     url = reverse("cobranding:cobrand", args=[visible.pk])
     assert Client().post(url).status_code == 404  # anonymous
-    staff = Client()
-    staff.force_login(
-        django_user_model.objects.create_superuser(email="ed@x.example", password="x")
-    )
     assert staff.post(url).status_code == 404  # staff have no brand kit
-    assert "cobranding:cobrand" not in staff.get(visible.url).content.decode()
     assert url not in staff.get(visible.url).content.decode()
     suspended = partner_client(make_org(status=PartnerOrganization.Status.SUSPENDED))
     assert suspended.post(url).status_code == 404
@@ -281,6 +327,7 @@ def test_hidden_items_and_non_partners_get_404(portal, django_user_model):
     assert client.post(reverse("cobranding:cobrand", args=[not_cobrandable.pk])).status_code == 404
     assert "Co-brand</button>" not in client.get(not_cobrandable.url).content.decode()
     assert CobrandRender.objects.count() == 1
+    assert not CobrandIssue.objects.exists()
 
 
 # ------------------------------------------------------------------------------- residency
@@ -302,8 +349,8 @@ def test_renders_live_in_the_organisations_region_and_follow_it(
     emea = RegionFactory(key="emea")
     dach, apac = RegionFactory(key="dach", parent=emea), RegionFactory(key="apac")
     org = make_org(region=dach)
-    render = cobrand_render_ensure(item=make_asset("resident"), organization=org)
-    assert render.file.name.startswith(f"regions/emea/cobrand/{org.key}/resident")
+    render = cobrand_request(make_asset("resident"), org)
+    assert re.fullmatch(rf"regions/emea/cobrand/{org.key}/[\w-]+/resident\.png", render.file.name)
     assert "0 misplaced" in _run("storage_residency")
 
     org.region = apac
@@ -351,14 +398,14 @@ def test_render_of_an_emea_organisation_goes_to_the_emea_bucket(portal):
     response = client.post(reverse("cobranding:cobrand", args=[asset.pk]))
     assert response.status_code == 303
     render = CobrandRender.objects.get()
-    assert render.file.name.startswith(f"regions/emea/cobrand/{org.key}/s3-cobrand")
+    assert render.file.name.startswith(f"regions/emea/cobrand/{org.key}/")
     key = render.file.name.removeprefix("regions/emea/")
     s3_client().head_object(Bucket=regions["emea"]["bucket"], Key=key)
     with pytest.raises(ClientError):
         s3_client().head_object(Bucket=settings.PORTAL_S3["bucket"], Key=key)
-    # The download is the same exit as item files: a presigned redirect.
-    response = client.get(response["Location"])
-    assert response.status_code == 302 and "X-Amz-Signature=" in response["Location"]
-    with urllib.request.urlopen(response["Location"]) as answer:  # noqa: S310 - local server
-        assert answer.read().startswith(b"\x89PNG")
-        assert answer.headers["Content-Disposition"].startswith("attachment")
+    # Each download is stamped with its own token, so it is streamed (never a presigned URL
+    # to the unstamped object).
+    download = reverse("cobranding:cobrand_download", args=[asset.pk, render.pk, render.filename])
+    response = client.get(download)
+    assert response.status_code == 200 and response.content.startswith(b"\x89PNG")
+    assert engine.read_stamp(response.content) == CobrandIssue.objects.get().token

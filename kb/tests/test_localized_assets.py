@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from cobranding.services import cobrand_source
+from cobranding.services import cobrand_master
 from files.models import PortalImage
 from files.tests.factories import make_pdf_bytes
 from kb.models import MarketingAssetPage
@@ -79,7 +79,13 @@ def test_translation_gets_the_source_file_with_a_note_until_localized(portal):
     revision.publish()
     got = localized_asset(reload(translation), "master_image")
     assert (got.file, got.not_in_language, got.out_of_date) == (cs_image, False, False)
-    assert cobrand_source(reload(translation)) == cs_image  # co-branding starts from it
+    # Co-branding starts from what readers get: the PDF master first (issue #13), the same
+    # localized_asset answer; without a PDF master, the localized image.
+    pdf = localized_asset(reload(translation), "master_document").file
+    assert pdf is not None and cobrand_master(reload(translation)).file == pdf
+    MarketingAssetPage.objects.filter(pk=translation.pk).update(master_document=None)
+    MarketingAssetPage.objects.filter(pk=source.pk).update(master_document=None)
+    assert cobrand_master(reload(translation)).file == cs_image
 
 
 def test_master_change_flags_the_task_then_confirm_and_upload_clear(portal):

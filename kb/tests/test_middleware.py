@@ -228,14 +228,14 @@ def _client(email: str | None) -> Client:
 @pytest.fixture
 def renders(demo):
     from cobranding.models import CobrandRender
-    from cobranding.services import cobrand_render_ensure
+    from cobranding.services import cobrand_request
     from kb.models import MarketingAssetPage
 
     acme = PartnerOrganization.objects.get(key="acme")
     item = next(
         p for p in MarketingAssetPage.objects.live() if p.co_brandable and p.master_image_id
     )
-    cobrand_render_ensure(item=item, organization=acme)
+    cobrand_request(item, acme)
     return list(CobrandRender.objects.select_related("organization"))
 
 

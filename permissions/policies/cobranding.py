@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 from wagtail.models import Page
 
 from ..models import PartnerOrganization
+from .files import document_policy
 from .pages import page_policy
 from .principal import principal_for
 
@@ -22,6 +23,10 @@ class RenderLike(Protocol):
 
     @property
     def organization(self) -> PartnerOrganization: ...
+
+    @property
+    def master_document(self) -> object | None:
+        """The document version a PDF render was made from (None for an image master)."""
 
 
 class BrandKitPolicy:
@@ -54,10 +59,41 @@ class CobrandPolicy:
             return False
         return page_policy.can_view(user, item)
 
+    def can_use_master(self, user: UserLike | None, document: object | None) -> bool:
+        """May ``user`` have a render of this master DOCUMENT version (None: an image master)?
+        The document rule: a deleted or expired version is withdrawn, co-branded or not."""
+        if document is None:
+            return True
+        return document_policy.can_have_version(user, document)  # type: ignore[arg-type]
+
     def can_download(self, user: UserLike | None, render: RenderLike) -> bool:
-        """May ``user`` download ``render`` (a cobranding CobrandRender)?"""
-        return self.can_cobrand(user, render.item, render.organization)
+        """May ``user`` download ``render`` (a cobranding CobrandRender), or see its status?"""
+        if not self.can_cobrand(user, render.item, render.organization):
+            return False
+        return self.can_use_master(user, render.master_document)
+
+
+class CobrandTemplatePolicy:
+    """Co-brand templates (zones on a master) in the admin: staff with the model permission
+    ``cobranding.change_cobrandtemplate`` (a group in Wagtail's group editor)."""
+
+    def can_edit(self, user: UserLike | None) -> bool:
+        if principal_for(user).kind != "staff" or user is None:
+            return False
+        return bool(user.has_perm("cobranding.change_cobrandtemplate"))
+
+
+class CobrandIdentifyPolicy:
+    """The admin's "Identify a file" (who a co-branded file was made for: personal data):
+    staff with ``cobranding.identify_cobrandissue``."""
+
+    def can_identify(self, user: UserLike | None) -> bool:
+        if principal_for(user).kind != "staff" or user is None:
+            return False
+        return bool(user.has_perm("cobranding.identify_cobrandissue"))
 
 
 brandkit_policy = BrandKitPolicy()
 cobrand_policy = CobrandPolicy()
+cobrand_template_policy = CobrandTemplatePolicy()
+cobrand_identify_policy = CobrandIdentifyPolicy()
