@@ -1,31 +1,33 @@
 """The one seam between share links and co-branding's renders (so a change of co-branding's API
 is one edit here).
 
-Written to the co-branding contract (issue #13): ``cobrand_request`` (a ready render, or a
-pending one with its background task enqueued) and ``cobranded_file`` (the render's bytes
-stamped with a per-download token, recorded with the share link's id). While the contract is
-not there (a branch without it), it falls back to main's synchronous ``cobrand_render_ensure``
-and serves the render's bytes unstamped.
+Built on the co-branding contract (issue #13): ``cobrand_master`` (which file a render starts
+from), ``cobrand_request`` (a ready render, or a pending one with its background task enqueued)
+and ``cobranded_file`` (the render's bytes stamped with a per-download token, recorded with the
+share link's id).
 """
 
 from __future__ import annotations
 
-import mimetypes
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cobranding import services as cobrand_services
+from cobranding.models import CobrandRender
+from cobranding.services import NotCobrandable, cobrand_master, cobrand_request, cobranded_file
 
 if TYPE_CHECKING:
     from kb.models import PortalItemPage
     from permissions.models import PartnerOrganization
 
-NotCobrandable = cobrand_services.NotCobrandable
-
-# True once co-branding offers the contract's background renders and per-download stamps.
-HAS_CONTRACT = hasattr(cobrand_services, "cobrand_request") and hasattr(
-    cobrand_services, "cobranded_file"
-)
+__all__ = [
+    "NotCobrandable",
+    "ShareFile",
+    "file_for_share",
+    "master_document",
+    "render_for_share",
+    "render_has_failed",
+    "render_is_ready",
+]
 
 
 @dataclass(frozen=True)
@@ -35,42 +37,45 @@ class ShareFile:
     content: bytes
     filename: str
     media_type: str
-    token: str | None  # the stamped per-download identifier (None: not stamped)
+    token: str  # the stamped per-download identifier
 
 
-def render_for_share(item: PortalItemPage, organization: PartnerOrganization, user: Any) -> Any:
-    """The co-brand render of ``item`` for ``organization``, asked for on behalf of ``user``
-    (the link's creator): ready, or pending with its render under way.
+def master_document(item: PortalItemPage) -> Any | None:
+    """The master DOCUMENT version a render of ``item`` would start from (None: an image master),
+    for the policy's version rule.
 
     Raises:
         NotCobrandable: the item has nothing to co-brand.
-        FileNotFoundError: (main's synchronous render) the master's file is missing.
     """
-    if HAS_CONTRACT:
-        return cobrand_services.cobrand_request(item, organization, user)
-    return cobrand_services.cobrand_render_ensure(item=item, organization=organization)
+    master = cobrand_master(item)
+    return master.file if master.kind == "document" else None
 
 
-def render_is_ready(render: Any) -> bool:
-    """Can ``render`` be downloaded now?"""
-    if hasattr(render, "is_ready"):
-        return bool(render.is_ready)
-    return bool(render.file)
+def render_for_share(
+    item: PortalItemPage, organization: PartnerOrganization, user: Any
+) -> CobrandRender:
+    """The co-brand render of ``item`` for ``organization``, asked for on behalf of ``user``
+    (the link's creator): ready, or pending with its render under way (a failed one is tried
+    again).
+
+    Raises:
+        NotCobrandable: the item has nothing to co-brand.
+    """
+    return cobrand_request(item, organization, user)
 
 
-def render_has_failed(render: Any) -> bool:
+def render_is_ready(render: CobrandRender) -> bool:
+    return bool(render.is_ready)
+
+
+def render_has_failed(render: CobrandRender) -> bool:
     """Did making ``render`` fail (it will not become ready by waiting)?"""
-    return getattr(render, "status", "") == "failed"
+    return render.status == CobrandRender.Status.FAILED
 
 
-def file_for_share(render: Any, *, user: Any, share_link_id: int) -> ShareFile:
+def file_for_share(render: CobrandRender, *, user: Any, share_link_id: int) -> ShareFile:
     """The bytes of one download of ``render`` through share link ``share_link_id``: stamped
     with a fresh token recorded with the link's id and ``user`` (the link's creator), so
     ``identify_file`` names the creator's organisation, the creator and the link."""
-    if HAS_CONTRACT:
-        stamped = cobrand_services.cobranded_file(render, user=user, share_link_id=share_link_id)
-        return ShareFile(stamped.content, stamped.filename, stamped.media_type, stamped.token)
-    with render.file.open("rb") as handle:
-        content = handle.read()
-    media_type = mimetypes.guess_type(render.file.name)[0] or "application/octet-stream"
-    return ShareFile(content, render.filename, media_type, None)
+    stamped = cobranded_file(render, user=user, share_link_id=share_link_id)
+    return ShareFile(stamped.content, stamped.filename, stamped.media_type, stamped.token)

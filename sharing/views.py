@@ -152,6 +152,18 @@ def _open_link(token: str) -> ShareLink | None:
     return link
 
 
+def _render(link: ShareLink):
+    """The link's render (ready or under way), or None when the link cannot serve one: no master
+    to co-brand, or the master's current version is one the creator may no longer have."""
+    try:
+        document = renders.master_document(link.item)
+    except renders.NotCobrandable:
+        return None
+    if not share_link_policy.can_use_master(link, document):
+        return None
+    return renders.render_for_share(link.item, link.organization, link.created_by)
+
+
 def _unlocked(request: HttpRequest, link: ShareLink) -> bool:
     return not link.has_password or link.pk in request.session.get(UNLOCKED_SESSION_KEY, [])
 
@@ -200,9 +212,8 @@ def customer_page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         return HttpResponseRedirect(request.path, status=303)
 
-    try:
-        render_ = renders.render_for_share(link.item, link.organization, link.created_by)
-    except (renders.NotCobrandable, FileNotFoundError):
+    render_ = _render(link)
+    if render_ is None:
         return _gone()
     state = "ready" if renders.render_is_ready(render_) else "preparing"
     if renders.render_has_failed(render_):
@@ -229,9 +240,8 @@ def customer_download(request: HttpRequest, token: str) -> HttpResponse:
     page_url = reverse("sharing:customer", args=[token])
     if not _unlocked(request, link):
         return _customer_headers(HttpResponseRedirect(page_url, status=303))
-    try:
-        render_ = renders.render_for_share(link.item, link.organization, link.created_by)
-    except (renders.NotCobrandable, FileNotFoundError):
+    render_ = _render(link)
+    if render_ is None:
         return _gone()
     if not renders.render_is_ready(render_):
         return _customer_headers(HttpResponseRedirect(page_url, status=303))

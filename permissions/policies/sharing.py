@@ -141,6 +141,12 @@ class ShareLinkPolicy:
             return "not_entitled"
         return None
 
+    def can_use_master(self, link: LinkLike, document: object | None) -> bool:
+        """May ``link`` hand out a render of this master DOCUMENT version (None: an image)? The
+        creator's version rule (``cobrand_policy.can_use_master``): a deleted or expired version
+        is withdrawn for the link too."""
+        return cobrand_policy.can_use_master(link.created_by, document)
+
     def is_open(self, link: LinkLike, now: datetime | None = None) -> bool:
         """Does ``link`` work right now (for anyone holding it)? See ``closed_reason``."""
         return self.closed_reason(link, now) is None

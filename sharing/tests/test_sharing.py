@@ -6,13 +6,11 @@ the customer page does not show."""
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.core.files.images import ImageFile
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -20,14 +18,14 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from PIL import Image
 
-from files.models import PortalImage
+from cobranding.tests.helpers import BLUE, CONTACT, image_bytes, make_image, make_pdf_asset
 from kb.models import MarketingAssetPage
 from kb.services import Audience
 from kb.tests.factories import make_item
 from permissions.models import Membership, PartnerOrganization
 from permissions.policies.sharing import share_link_policy
+from permissions.services import organization_set_logo
 from permissions.tests.factories import MembershipFactory, OrganizationFactory, RegionFactory
 from sharing import renders
 from sharing.models import ShareLink
@@ -36,36 +34,32 @@ from sharing.services import share_link_create, token_hash
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
 
 
-def _png(color=(200, 30, 30), size=(120, 90)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format="PNG")
-    return out.getvalue()
-
-
 def make_asset(key: str, *, title: str | None = None, co_brandable: bool = True, audience=None):
-    data = _png()
-    image = PortalImage(
-        title=key, file=ImageFile(io.BytesIO(data), name=f"{key}.png"), file_size=len(data)
-    )
-    image.save()
     return make_item(
         key=key,
         kind="marketing_asset",
         title=title,
         audience=audience,
         summary=f"Summary of {key}.",
-        extra={"master_image": image, "co_brandable": co_brandable, "asset_kind": "banner"},
+        extra={
+            "master_image": make_image(key),
+            "co_brandable": co_brandable,
+            "asset_kind": "banner",
+        },
     )
 
 
 def make_org(**kwargs) -> PartnerOrganization:
-    return OrganizationFactory.create(
+    org = OrganizationFactory.create(
         region=RegionFactory(),
-        contact_block="Acme Systems GmbH\nsales@acme.example",
         primary_color="#102030",
         secondary_color="#ffffff",
+        **CONTACT,
         **kwargs,
     )
+    organization_set_logo(organization=org, name="logo.png", content=image_bytes(BLUE, (80, 40)))
+    org.refresh_from_db()
+    return org
 
 
 def member(org, role=Membership.Role.MEMBER):
@@ -234,7 +228,6 @@ def test_views_and_downloads_are_counted_and_the_page_shows_no_portal(world):
     assert "<td>2</td>" in html and "<td>1</td>" in html
 
 
-@pytest.mark.skipif(not renders.HAS_CONTRACT, reason="co-branding's stamp API is not merged")
 def test_the_download_is_stamped_with_the_link_and_its_creator(world):
     from cobranding.engine import read_stamp
     from cobranding.models import CobrandIssue
@@ -249,6 +242,26 @@ def test_the_download_is_stamped_with_the_link_and_its_creator(world):
         issue = CobrandIssue.objects.get(token=token)
         assert issue.share_link_id == link.pk
         assert issue.organization_key == org.key and issue.user_email == creator.email
+
+
+def test_a_pdf_brochure_is_shared_stamped_and_closes_with_its_version(world):
+    from cobranding.engine import read_stamp
+    from cobranding.models import CobrandIssue
+    from files.models import PortalDocument
+
+    _org, creator, _asset = world
+    item, document = make_pdf_asset("pdf-brochure")
+    link, url = create_link(client_for(creator), item)
+    download = Client().get(path_of(url) + "download")
+    assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
+    assert download.content.startswith(b"%PDF")
+    issue = CobrandIssue.objects.get(token=read_stamp(download.content))
+    assert issue.share_link_id == link.pk and issue.master_kind == "document"
+    # The master's version expires: withdrawn for the link too.
+    PortalDocument.objects.filter(pk=document.pk).update(
+        expire_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert_gone(url, _gone_bytes())
 
 
 def test_preparing_shows_a_reloading_page_and_asks_on_the_creators_behalf(world, monkeypatch):
