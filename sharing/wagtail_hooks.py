@@ -9,7 +9,8 @@ from .forms import ShareLinkForm
 from .selectors import share_available
 
 
-@hooks.register("portal_item_actions")
+# After co-branding's "Co-brand" button (order 0): download for yourself first, then share.
+@hooks.register("portal_item_actions", order=10)
 def share_action(request, item) -> str | None:
     """The "Share with a customer" form on an item the user may share (share_link_policy)."""
     if not share_available(user=request.user, item=item):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
@@ -119,6 +120,17 @@ def test_the_item_page_offers_the_form_and_a_link_is_created_with_defaults(world
     html = client.get(reverse("sharing:links")).content.decode()
     assert token not in html and f"{link.token_prefix}…" in html
     assert "Router brochure" in html and "Contoso" in html and "open" in html
+
+
+def test_the_list_shows_the_expiry_in_the_users_time_zone(world):
+    _org, creator, asset = world
+    creator.time_zone = "Asia/Tokyo"
+    creator.save()
+    client = client_for(creator)
+    link, _url = create_link(client, asset)
+    html = client.get(reverse("sharing:links")).content.decode()
+    local = timezone.localtime(link.expires_at, ZoneInfo("Asia/Tokyo"))
+    assert f'<time datetime="{local.isoformat()}">' in html
 
 
 def test_days_are_limited_and_errors_are_shown(world, settings):
