@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from permissions.policies.principal import principal_for
 from permissions.policies.sharing import ClosedReason, share_link_policy
 
+from . import renders
 from .models import ShareLink
 from .services import token_hash, token_is_well_formed
 
@@ -22,6 +23,8 @@ CLOSED_REASONS: dict[str, Any] = {
     "creator_left": _("closed: its creator is no longer a member of your organisation"),
     "not_cobrandable": _("closed: the item can no longer be co-branded"),
     "not_entitled": _("closed: the item is no longer available to its creator"),
+    "master_withdrawn": _("closed: the item's file is withdrawn"),
+    "not_cobrandable_master": _("closed: the item has no file to co-brand"),
 }
 
 
@@ -41,7 +44,7 @@ class LinkRow:
     """One line of "My share links"."""
 
     link: ShareLink
-    reason: ClosedReason | None
+    reason: ClosedReason | str | None
 
     @property
     def is_open(self) -> bool:
@@ -56,10 +59,34 @@ class LinkRow:
 
 def share_links_for(user: Any) -> list[LinkRow]:
     """The links ``user`` may manage, newest first, each with its state right now."""
-    links = share_link_policy.filter_manageable(
-        user, ShareLink.objects.select_related("organization", "item", "created_by")
+    links = list(
+        share_link_policy.filter_manageable(
+            user, ShareLink.objects.select_related("organization", "item", "created_by")
+        )
     )
-    return [LinkRow(link, share_link_policy.closed_reason(link)) for link in links]
+    reasons = share_link_policy.closed_reasons(links)
+    # An open link also needs a master the creator may still have (what the customer's request
+    # checks before serving): asked once per (creator, item).
+    masters: dict[tuple[int | None, int], str | None] = {}
+    rows = []
+    for link, reason in zip(links, reasons, strict=True):
+        if reason is None:
+            key = (link.created_by_id, link.item_id)
+            if key not in masters:
+                masters[key] = _master_reason(link)
+            reason = masters[key]
+        rows.append(LinkRow(link, reason))
+    return rows
+
+
+def _master_reason(link: ShareLink) -> Any:
+    try:
+        document = renders.master_document(link.item)
+    except renders.NotCobrandable:
+        return "not_cobrandable_master"
+    if not share_link_policy.can_use_master(link, document):
+        return "master_withdrawn"
+    return None
 
 
 def share_available(*, user: Any, item: Any) -> bool:

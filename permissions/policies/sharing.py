@@ -7,6 +7,7 @@ long as the creator could still co-brand the item for the link's organisation, a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
@@ -126,6 +127,30 @@ class ShareLinkPolicy:
             return "revoked"
         if now >= link.expires_at:
             return "expired"
+        return self._entitlement_reason(link)
+
+    def closed_reasons(
+        self, links: Iterable[LinkLike], now: datetime | None = None
+    ) -> list[ClosedReason | None]:
+        """``closed_reason`` of each of ``links`` (a partner's list), the entitlement asked once
+        per (organisation, creator, item) instead of once per link. Nothing is kept after."""
+        now = now or timezone.now()
+        entitlement: dict[tuple[int, int | None, int], ClosedReason | None] = {}
+        reasons: list[ClosedReason | None] = []
+        for link in links:
+            if link.revoked_at is not None:
+                reasons.append("revoked")
+            elif now >= link.expires_at:
+                reasons.append("expired")
+            else:
+                key = (link.organization_id, link.created_by_id, link.item.pk)
+                if key not in entitlement:
+                    entitlement[key] = self._entitlement_reason(link)
+                reasons.append(entitlement[key])
+        return reasons
+
+    def _entitlement_reason(self, link: LinkLike) -> ClosedReason | None:
+        """What the link borrows from its creator: still there?"""
         organization = link.organization
         if not organization.is_active:
             return "organization_suspended"

@@ -274,6 +274,8 @@ def test_a_pdf_brochure_is_shared_stamped_and_closes_with_its_version(world):
         expire_at=timezone.now() - timedelta(seconds=1)
     )
     assert_gone(url, _gone_bytes())
+    html = client_for(creator).get(reverse("sharing:links")).content.decode()
+    assert "the item&#x27;s file is withdrawn" in html
 
 
 def test_preparing_shows_a_reloading_page_and_asks_on_the_creators_behalf(world, monkeypatch):
@@ -495,6 +497,28 @@ def test_a_link_is_open_exactly_when_nothing_it_rests_on_is_gone(portal, broken)
             expected = next((c for c in CONDITIONS if c in broken), None)
             assert reason == expected
             assert share_link_policy.is_open(fresh) == (not broken)
+            assert share_link_policy.closed_reasons([fresh]) == [expected]
             raise _Rollback
     except _Rollback:
         pass
+
+
+def test_the_list_costs_the_same_queries_for_one_link_or_ten(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _org, creator, asset = world
+    client = client_for(creator)
+    share_link_create(user=creator, item=asset)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("sharing:links")).status_code == 200
+        last[:] = captured.captured_queries
+        return len(captured)
+
+    last: list = []
+    one = queries()
+    for _ in range(9):
+        share_link_create(user=creator, item=asset)
+    assert queries() == one, "\n".join(q["sql"][:150] for q in last)
