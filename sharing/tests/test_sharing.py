@@ -430,6 +430,13 @@ def test_who_may_create(world, django_user_model):
     not_cobrandable = make_asset("plain", co_brandable=False)
     hidden = make_asset("hidden", audience=Audience(regions=[RegionFactory(key="elsewhere")]))
     client = client_for(creator)
+    # The form as a page of its own: labelled fields, the default days.
+    page = client.get(create)
+    html = page.content.decode()
+    assert page.status_code == 200 and "<h1>Share with a customer</h1>" in html
+    for label in ("Customer", "Open for (days)", "Password (optional)"):
+        assert f">{label}</label>" in html
+    assert client.get(reverse("sharing:create", args=[not_cobrandable.pk])).status_code == 404
     assert (
         client.post(reverse("sharing:create", args=[not_cobrandable.pk]), {"days": 3}).status_code
         == 404
