@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
 
 .PHONY: run test test-s3 test-browser install messages migrate seed serve serve-with-worker lint format imports \
-	typecheck check ci bench bench-storage bench-download bench-versions clean
+	typecheck check ci bench bench-storage bench-download bench-versions bench-cobrand clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -104,6 +104,11 @@ bench-storage: install
 ## gunicorn, dev settings, SQLite and media in a temp folder: peak RSS growth and throughput / cp.
 bench-download: install
 	$(PY) bench/download.py
+
+## The co-branding engine (issue #13): a 2000×2000 JPEG and a 20-page PDF against raw Pillow /
+## a raw pypdf merge of the same overlay, and a cached hit (read + stamp) against a first render.
+bench-cobrand: install
+	$(PY) bench/cobrand.py
 
 clean:
 	rm -rf $(VENV) .test-db.sqlite3 db.sqlite3

@@ -1,9 +1,9 @@
-"""Co-branding: an organisation's brand kit (logo, colours, contact block) on a marketing asset.
+"""Co-branding: an organisation's brand kit (logo, colours, contact details) on a marketing
+asset's master (a PDF document version or an image).
 
-Images only for now: the asset's master image with the logo in the bottom-right corner and the
-contact block as text lines on a band in the organisation's colours (``render``). A render is
-stored once per *source fingerprint* (the item's live revision, the master image's file and the
-brand kit) in the organisation's residency bucket and reused until one of them changes
-(``services.cobrand_render_ensure``). Who may ask is decided by ``permissions.policies``
-(``cobrand_policy``). PDF co-branding with editor-defined zones is not built (docs/storage.md).
+``engine`` renders and stamps bytes (no Django). The app around it: ``CobrandTemplate`` (zones
+per master, versioned), ``CobrandRender`` (one cached render per master version, template
+version and brand-kit version, made by ``tasks.cobrand_render_task``), ``CobrandIssue`` (one per
+download: the token stamped into the file), ``identify`` (token → who). Who may ask is decided
+by ``permissions.policies.cobranding``. See docs/cobranding.md.
 """

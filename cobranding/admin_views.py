@@ -15,8 +15,10 @@ from django import forms
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.ui.menus.pages import PageMenuItem
@@ -236,7 +238,7 @@ class TemplateEditView(_TemplateAccess, WagtailAdminTemplateMixin, TemplateView)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        preview = reverse("cobranding_template_preview", args=[self.kind, self.master_id])
+        preview = base = reverse("cobranding_template_preview", args=[self.kind, self.master_id])
         if kwargs.get("preview_layout"):
             from urllib.parse import urlencode
 
@@ -254,12 +256,14 @@ class TemplateEditView(_TemplateAccess, WagtailAdminTemplateMixin, TemplateView)
             if self.template is not None
             else [],
             preview_url=preview,
+            preview_base=base,
             is_pdf=self.kind == MasterKind.DOCUMENT,
             field_choices=FIELD_CHOICES,
         )
         return context
 
 
+@method_decorator(xframe_options_sameorigin, name="dispatch")  # shown in the editor's frame
 class TemplatePreviewView(_TemplateAccess, TemplateView):
     """The master rendered with the sample kit: the saved layout, or ``?layout=<json>`` (the
     editor's unsaved rows), or the default layout when there is no template. Inline, never
@@ -296,15 +300,64 @@ class PageTemplateRedirectView(TemplateView):
             raise Http404
         page = get_object_or_404(MarketingAssetPage, pk=kwargs["page_id"])
         page = page.get_latest_revision_as_object()
-        document = page.master_document
-        if document is not None and (document.file_extension or "").lower() == "pdf":
-            target = (MasterKind.DOCUMENT, document.lineage or document.pk)
-        elif page.master_image_id:
-            target = (MasterKind.IMAGE, page.master_image_id)
-        else:
+        target = _asset_master(page)
+        if target is None:
             messages.error(request, _("This asset has no PDF or image master to co-brand."))
             return HttpResponseRedirect(reverse("wagtailadmin_pages:edit", args=[page.pk]))
         return HttpResponseRedirect(reverse("cobranding_template_edit", args=target))
+
+
+def _asset_master(page: MarketingAssetPage) -> tuple[str, int] | None:
+    """(kind, image pk | document lineage) of the master a template of ``page`` is for."""
+    document = page.master_document
+    if document is not None and (document.file_extension or "").lower() == "pdf":
+        return MasterKind.DOCUMENT, document.lineage or document.pk
+    if page.master_image_id:
+        return MasterKind.IMAGE, page.master_image_id
+    return None
+
+
+class TemplateIndexView(WagtailAdminTemplateMixin, TemplateView):
+    """Every co-brandable marketing asset (source locale and translations) with its master and
+    its template's version: the way in from the files' side."""
+
+    template_name = "cobranding/admin/template_index.html"
+    page_title = gettext_lazy("Co-brand templates")
+    header_icon = "image"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not cobrand_template_policy.can_edit(request.user):
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        from .models import CobrandTemplate
+
+        context = super().get_context_data(**kwargs)
+        pages = (
+            MarketingAssetPage.objects.filter(co_brandable=True)
+            .select_related("master_document", "master_image", "locale")
+            .order_by("title", "pk")
+        )
+        templates = {
+            (t.master_kind, t.image_id or t.lineage): t for t in CobrandTemplate.objects.all()
+        }
+        rows = []
+        for page in pages:
+            target = _asset_master(page)
+            rows.append(
+                {
+                    "page": page,
+                    "kind": target[0] if target else None,
+                    "master": page.master_document
+                    if target and target[0] == MasterKind.DOCUMENT
+                    else page.master_image,
+                    "template": templates.get(target) if target else None,
+                    "url": reverse("cobranding_template_edit", args=target) if target else None,
+                }
+            )
+        context["rows"] = rows
+        return context
 
 
 class CobrandTemplateButton(PageMenuItem):

@@ -10,10 +10,10 @@ afresh; the same key reuses the one render (``docs/cobranding.md``).
 from __future__ import annotations
 
 import functools
-import io
 import logging
 import mimetypes
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from wagtail.images.models import SourceImageIOError
 
 from . import engine
 from .models import (
@@ -145,6 +146,10 @@ def _delete_object_after_commit(storage, name: str) -> None:
         transaction.on_commit(functools.partial(storage.delete, name))
 
 
+#: A render still pending after this long is enqueued again when asked for (see cobrand_request).
+PENDING_RETRY_AFTER = timedelta(minutes=10)
+
+
 def _stored_render(key: dict) -> CobrandRender | None:
     return CobrandRender.objects.filter(**key).first()
 
@@ -167,7 +172,16 @@ def cobrand_request(
     master = cobrand_master(item)
     key = render_key(item, organization, master)
     render = _stored_render(key)
-    if render is not None and render.status != CobrandRender.Status.FAILED:
+    if render is not None and render.status == CobrandRender.Status.READY:
+        return render
+    if render is not None and render.status == CobrandRender.Status.PENDING:
+        # A job lost on the way (a worker killed mid-render, a queue emptied) would leave the
+        # partner on "Preparing…" for ever: after a while, asking again enqueues it again (two
+        # runs cannot both finish it: render_run only completes a row that is still pending).
+        if render.created_at > timezone.now() - PENDING_RETRY_AFTER:
+            return render
+        cobrand_render_task.enqueue(render_id=render.pk)
+        render.refresh_from_db()
         return render
     with transaction.atomic():
         if render is None:
@@ -217,32 +231,10 @@ def brand_kit(organization: PartnerOrganization) -> engine.BrandKit:
     )
 
 
-def _sample_logo() -> bytes:
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (240, 96), "#0a66c2")
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((12, 12, 84, 84), fill="#ffffff")
-    draw.rectangle((100, 36, 224, 60), fill="#ffffff")
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
 def sample_brand_kit() -> engine.BrandKit:
-    """The admin preview's brand kit: a generated logo and contact details with diacritics
-    (a template must hold real partners' names, not only ASCII)."""
-    return engine.BrandKit(
-        name="Šťastná & Łukasiewicz Vertrieb GmbH",
-        contact_name="Zdeňka Šťastná",
-        contact_phone="+420 601 234 567",
-        contact_email="zdenka.stastna@example.com",
-        contact_web="www.example.com/müller-straße",
-        address="Müllerstraße 12\n10115 Berlin",
-        primary_color="#0a66c2",
-        secondary_color="#ffffff",
-        logo=_sample_logo(),
-    )
+    """The admin preview's brand kit (``engine.sample_kit``: a generated logo and contact
+    details with diacritics, so a template is tried with real partners' names)."""
+    return engine.sample_kit()
 
 
 def watermark_text(organization_name: str) -> str:
@@ -349,7 +341,7 @@ def render_run(render_id: int) -> str:
         )
     except engine.CobrandError as exc:
         return _fail(render, partner_message(exc))
-    except (FileNotFoundError, ObjectDoesNotExist):
+    except (FileNotFoundError, SourceImageIOError, ObjectDoesNotExist):
         return _fail(render, _("The master file of this asset is missing; please tell the vendor."))
     except Exception:
         logger.exception("co-brand render %s failed", render.pk)
@@ -357,7 +349,16 @@ def render_run(render_id: int) -> str:
             render, _("We could not prepare your co-branded copy. Please try again later.")
         )
 
-    render.file.save(f"{render.item.slug}{rendered.ext}", ContentFile(rendered.content), save=False)
+    try:
+        render.file.save(
+            f"{render.item.slug}{rendered.ext}", ContentFile(rendered.content), save=False
+        )
+    except Exception:
+        # The store failed (S3 down…): nothing was stored, the partner may try again.
+        logger.exception("co-brand render %s could not be stored", render.pk)
+        return _fail(
+            render, _("We could not prepare your co-branded copy. Please try again later.")
+        )
     storage, name = render.file.storage, render.file.name
     try:
         done = _mark_ready(render.pk, name)

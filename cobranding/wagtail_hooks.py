@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
-from permissions.policies.cobranding import cobrand_identify_policy
+from permissions.policies.cobranding import cobrand_identify_policy, cobrand_template_policy
 
 from .selectors import cobrand_available
 
@@ -34,10 +34,12 @@ def register_cobranding_admin_urls():
         IdentifyView,
         PageTemplateRedirectView,
         TemplateEditView,
+        TemplateIndexView,
         TemplatePreviewView,
     )
 
     return [
+        path("cobranding/templates/", TemplateIndexView.as_view(), name="cobranding_templates"),
         path(
             "cobranding/templates/<str:kind>/<int:master_id>/",
             TemplateEditView.as_view(),
@@ -73,6 +75,18 @@ class IdentifyMenuItem(MenuItem):
 def register_identify_menu_item():
     return IdentifyMenuItem(
         _("Identify a file"), reverse("cobranding_identify"), icon_name="search", order=900
+    )
+
+
+class TemplatesMenuItem(MenuItem):
+    def is_shown(self, request):
+        return cobrand_template_policy.can_edit(request.user)
+
+
+@hooks.register("register_settings_menu_item")
+def register_templates_menu_item():
+    return TemplatesMenuItem(
+        _("Co-brand templates"), reverse("cobranding_templates"), icon_name="image", order=710
     )
 
 

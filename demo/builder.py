@@ -108,6 +108,8 @@ ITEM_TAGS = _DEMO.item_tags
 #: Downloads recorded for Anna so "Updated since you downloaded" and "Withdrawn" have content:
 #: (user e-mail, item key, attachment language or None for the master, days ago).
 DOWNLOADS = _DEMO.downloads
+#: (item key, layout JSON): co-brand templates of PDF masters (demo/data/cobrand_templates.json).
+COBRAND_TEMPLATES = _DEMO.cobrand_templates
 
 # ============================================================================================
 # Seeding
@@ -612,6 +614,25 @@ class _Seeder:
             f"{self.summary.items_updated} updated)"
         )
 
+    def cobrand_templates(self) -> None:
+        """Each listed item's PDF master (its lineage: every version) gets its template; a
+        re-run with the same layout adds no template version."""
+        from cobranding import engine
+        from cobranding.models import CobrandTemplate
+        from cobranding.services import template_save
+
+        for key, data in COBRAND_TEMPLATES:
+            master = getattr(self.pages[key].specific, "master_document", None)
+            if master is None:
+                raise DemoDataError(f"cobrand_templates: {key} has no master document")
+            lineage = master.lineage or master.pk
+            layout = engine.layout_from_json(data)
+            current = CobrandTemplate.objects.filter(lineage=lineage).first()
+            if current is not None and current.layout == engine.layout_to_json(layout):
+                continue
+            template_save(kind="document", master_id=lineage, layout=layout)
+        self.say(f"  {len(COBRAND_TEMPLATES)} co-brand templates")
+
     def history(self) -> None:
         """Spread publication dates over the last 60 days ("New for you" covers 30) and record
         a few downloads, so the home page's feeds have something to show."""
@@ -791,6 +812,7 @@ def demo_seed(*, stdout: TextIO | None = None) -> DemoSummary:
             seeder.structure()
             seeder.marketers()
             seeder.items()
+            seeder.cobrand_templates()
             seeder.history()
             seeder.tasks()
             seeder.summarize()

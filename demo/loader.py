@@ -200,6 +200,9 @@ class ItemSpec:
 #: (user e-mail, item key, attachment language or None for the master, days ago).
 Download = tuple[str, str, str | None, int]
 
+#: (item key, co-brand layout JSON of its PDF master: cobranding.engine.layout_to_json).
+CobrandTemplateSpec = tuple[str, dict[str, Any]]
+
 
 @dataclass(frozen=True)
 class DemoData:
@@ -211,6 +214,8 @@ class DemoData:
     #: Tags per item key (kb.services.tag_normalise form): what partners filter the search by.
     item_tags: dict[str, tuple[str, ...]]
     downloads: list[Download]
+    #: Co-brand templates of PDF masters (demo/data/cobrand_templates.json).
+    cobrand_templates: list[CobrandTemplateSpec] = field(default_factory=list)
 
 
 # ============================================================================================
@@ -576,6 +581,13 @@ def load_demo() -> DemoData:
             for d in read_json("downloads.json")["downloads"]
         )
     ]
+    cobrand_templates: list[CobrandTemplateSpec] = [
+        (t["item"], t["layout"])
+        for t in (
+            _fields(t, "cobrand_templates.json: templates", {"item", "layout"})
+            for t in read_json("cobrand_templates.json")["templates"]
+        )
+    ]
     data = DemoData(
         taxonomy=load_taxonomy(),
         organizations=organizations,
@@ -584,6 +596,7 @@ def load_demo() -> DemoData:
         items=items,
         item_tags=item_tags,
         downloads=downloads,
+        cobrand_templates=cobrand_templates,
     )
     check_references(data)
     return data
@@ -661,6 +674,9 @@ def check_references(data: DemoData) -> None:
     for email, key, _language, _days in data.downloads:
         check("downloads", "user", email, users)
         check("downloads", "item", key, items)
+    pdf_masters = {i.key for i in data.items if i.master is not None and i.co_brandable}
+    for key, _layout in data.cobrand_templates:
+        check("cobrand_templates", "co-brandable PDF master item", key, pdf_masters)
     if problems:
         raise DemoDataError("demo data: " + "; ".join(problems))
 

@@ -169,6 +169,7 @@ def test_the_walk_finds_every_portal_exit():
         "item_image",
         "cobrand",
         "cobrand_download",
+        "cobrand_status",
         "search",
         "suggest",
         "staff_media",

@@ -11,7 +11,7 @@ from .errors import (
     UnsupportedScript,
 )
 from .image import render_image
-from .kit import BrandKit, Rendered
+from .kit import BrandKit, Rendered, sample_kit
 from .layout import (
     TEXT_FIELDS,
     Band,
@@ -49,6 +49,7 @@ __all__ = [
     "read_stamp",
     "render_image",
     "render_pdf",
+    "sample_kit",
     "stamp",
     "validate_layout",
 ]

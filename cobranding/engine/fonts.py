@@ -50,10 +50,22 @@ def _covered() -> frozenset[int]:
     return frozenset(regular.face.charToGlyph) & frozenset(bold.face.charToGlyph)
 
 
-@functools.lru_cache(maxsize=256)
+_thread_fonts = threading.local()
+
+
 def image_font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """The bundled font at ``size`` pixels for Pillow (cached: loading costs a few ms)."""
-    return ImageFont.truetype(str(BOLD if bold else REGULAR), size)
+    """The bundled font at ``size`` pixels for Pillow, cached per thread: loading costs a few
+    ms, and one FreeType face must not render in two threads at once."""
+    cache = getattr(_thread_fonts, "cache", None)
+    if cache is None:
+        cache = _thread_fonts.cache = {}
+    key = (size, bold)
+    font = cache.get(key)
+    if font is None:
+        if len(cache) > 256:
+            cache.clear()
+        font = cache[key] = ImageFont.truetype(str(BOLD if bold else REGULAR), size)
+    return font
 
 
 def _needs_glyph(char: str) -> bool:

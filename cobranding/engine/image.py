@@ -6,16 +6,15 @@ from __future__ import annotations
 import functools
 import io
 import math
-import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
-from .errors import LayoutError, LogoError, MasterError
+from .errors import CobrandError, LayoutError, LogoError, MasterError, TextDoesNotFit
 from .fonts import check_coverage, image_font
 from .kit import BrandKit, Rendered
-from .layout import Box, Layout, LogoZone, TextZone, check_box
-from .text import Line, fit, zone_lines
+from .layout import Box, Layout, LogoZone, TextZone, check_box, validate_layout
+from .text import Fitted, Line, fit, rows_at, zone_lines
 
 MAX_MASTER_PIXELS = 50_000_000  # 50 MP: a 8660 × 5773 print banner; RGBA in memory ≈ 200 MB
 MAX_LOGO_PIXELS = 25_000_000
@@ -37,30 +36,63 @@ def _line_height(size: float) -> float:
 
 
 def _text_width(text: str, size: float) -> float:
-    font = image_font(int(size))
-    left, _, right, _ = font.getbbox(text, anchor="ls")
-    # The ink may start left of the pen (a negative bearing): count both edges.
-    return max(right, font.getlength(text)) - min(left, 0)
+    # The advance width (what the pen moves), rounded up: Noto Sans' ink stays within it.
+    return math.ceil(image_font(int(size)).getlength(text))
 
 
-def _open(content: bytes, *, max_pixels: int, error: type[Exception], what: str) -> Image.Image:
+# Measuring at every candidate size would load the font at each (a few ms apiece): the search
+# runs on widths and heights scaled from one reference size, then the chosen size is checked
+# with the real font at that size (stepping down while it does not fit, rarely more than once).
+_REFERENCE = 200
+
+
+@functools.lru_cache(maxsize=1024)
+def _reference_width(text: str) -> float:
+    return image_font(_REFERENCE).getlength(text)
+
+
+def _estimated_width(text: str, size: float) -> float:
+    return _reference_width(text) * size / _REFERENCE * 1.01 + 1
+
+
+def _estimated_line_height(size: float) -> float:
+    ascent, descent = _line_metrics(_REFERENCE)
+    return math.ceil((ascent + descent) * size / _REFERENCE) + 1
+
+
+def _open(
+    content: bytes,
+    *,
+    max_pixels: int,
+    error: type[Exception],
+    what: str,
+    max_side: int | None = None,
+) -> Image.Image:
     """Decode ``content`` (headers first: the size is checked before pixels are decoded)."""
     if not content:
         raise error(f"The {what} is empty.")
     head = content[:512].lstrip().lower()
     if head.startswith((b"<svg", b"<?xml")) and b"<svg" in content[:4096].lower():
         raise error(f"The {what} is an SVG drawing; upload it as PNG or JPEG.")
+    # Our limits are below Pillow's bomb threshold (89 MP warns, 178 MP raises), so the size
+    # check below refuses first; Pillow's error (or its warning, where warnings are errors) is
+    # caught too. No warnings.catch_warnings(): it is not thread-safe.
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(content))
-            width, height = image.size
-            if width * height > max_pixels:
-                raise error(
-                    f"The {what} is {width} × {height} pixels, more than the "
-                    f"{max_pixels // 1_000_000} megapixels allowed."
-                )
-            image.load()
+        image = Image.open(io.BytesIO(content))
+        width, height = image.size
+        if width * height > max_pixels:
+            raise error(
+                f"The {what} is {width} × {height} pixels, more than the "
+                f"{max_pixels // 1_000_000} megapixels allowed."
+            )
+        if max_side is not None and max(width, height) > max_side:
+            raise error(
+                f"The {what} is {width} × {height} pixels; its sides may be at most "
+                f"{max_side} pixels."
+            )
+        image.load()
+    except CobrandError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise error(f"The {what} has too many pixels to be opened safely.") from exc
     except UnidentifiedImageError as exc:
@@ -72,12 +104,9 @@ def _open(content: bytes, *, max_pixels: int, error: type[Exception], what: str)
 
 def open_logo(content: bytes) -> Image.Image:
     """The brand kit's logo as an RGBA image (EXIF orientation applied), or ``LogoError``."""
-    image = _open(content, max_pixels=MAX_LOGO_PIXELS, error=LogoError, what="logo")
-    if max(image.size) > MAX_LOGO_SIDE:
-        raise LogoError(
-            f"The logo is {image.width} × {image.height} pixels; its sides may be at most "
-            f"{MAX_LOGO_SIDE} pixels."
-        )
+    image = _open(
+        content, max_pixels=MAX_LOGO_PIXELS, error=LogoError, what="logo", max_side=MAX_LOGO_SIDE
+    )
     try:
         image = ImageOps.exif_transpose(image)
         return image.convert("RGBA")
@@ -155,7 +184,7 @@ def check_pages(layout: Layout, page_count: int, what: str) -> None:
 class _TextPlan:
     zone: TextZone
     where: str
-    lines: list[Line]
+    rows: tuple[str, ...]
     size: int
     box: PixelBox
 
@@ -164,35 +193,60 @@ def _plan_text(zone: TextZone, where: str, lines: list[Line], box: PixelBox) -> 
     top = max(1, math.floor(zone.font_size))
     bottom = max(1, math.ceil(zone.min_font_size))
     sizes = list(range(min(bottom, top), top + 1))
-    size = fit(
-        lines,
-        width=box.width,
-        height=box.height,
-        sizes=sizes,
-        line_height=_line_height,
-        text_width=_text_width,
-        where=where,
-        unit="px",
-    )
-    return _TextPlan(zone, where, lines, int(size), box)
+    measures = {"width": box.width, "height": box.height, "where": where, "unit": "px"}
+    try:
+        estimate = fit(
+            lines,
+            sizes=sizes,
+            line_height=_estimated_line_height,
+            text_width=_estimated_width,
+            **measures,
+        )
+        start = sizes.index(int(estimate.size))
+    except TextDoesNotFit:
+        start = 0  # the estimate is a little pessimistic: let the real measure decide
+
+    # Confirm with the real font: up from the estimate while the next size still fits (the
+    # estimate errs small), else down until one fits; the error (if any) from the real measure.
+    def real(index: int) -> list[str] | None:
+        return rows_at(
+            lines, sizes[index], line_height=_line_height, text_width=_text_width, **measures
+        )
+
+    index = start
+    rows = real(index)
+    if rows is not None:
+        while index + 1 < len(sizes) and index - start < 3:
+            larger = real(index + 1)
+            if larger is None:
+                break
+            index, rows = index + 1, larger
+    else:
+        while rows is None and index > 0:
+            index -= 1
+            rows = real(index)
+    if rows is None:
+        fit(lines, sizes=sizes[:1], line_height=_line_height, text_width=_text_width, **measures)
+    fitted = Fitted(sizes[index], tuple(rows or ()))
+    return _TextPlan(zone, where, fitted.rows, int(fitted.size), box)
 
 
 def _draw_text(draw: ImageDraw.ImageDraw, plan: _TextPlan, kit: BrandKit, alpha: bool) -> None:
-    if not plan.lines:
+    if not plan.rows:
         return
     font = image_font(plan.size)
     ascent, descent = _line_metrics(plan.size)
     line_height = ascent + descent
-    block = line_height * len(plan.lines)
+    block = line_height * len(plan.rows)
     # The block is centred vertically in its zone; each line aligned on its own.
     y = plan.box.top + (plan.box.height - block) // 2
     color = kit.color(plan.zone.color)
     fill = (*color, 255) if alpha else color
-    for line in plan.lines:
-        left, _, right, _ = font.getbbox(line.text, anchor="ls")
-        width = _text_width(line.text, plan.size)
+    for row in plan.rows:
+        left, _, _, _ = font.getbbox(row, anchor="ls")
+        width = _text_width(row, plan.size)
         x = aligned(plan.box.left, plan.box.width, width, plan.zone.align) - min(left, 0)
-        draw.text((x, y + ascent), line.text, font=font, fill=fill, anchor="ls")
+        draw.text((x, y + ascent), row, font=font, fill=fill, anchor="ls")
         y += line_height
 
 
@@ -256,12 +310,15 @@ def render_image(
     Everything that can fail (the master, the logo, the fonts' coverage, the fit of every
     text zone) is checked before the first pixel is drawn.
     """
+    validate_layout(layout)
     check_pages(layout, 1, "image")
     source = _open(master, max_pixels=MAX_MASTER_PIXELS, error=MasterError, what="master image")
     fmt = source.format
     icc = source.info.get("icc_profile")
     try:
-        image = ImageOps.exif_transpose(source)
+        # exif_transpose copies the image even when there is nothing to turn: only when needed.
+        orientation = source.getexif().get(0x0112, 1)
+        image = ImageOps.exif_transpose(source) if orientation in range(2, 9) else source
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         if fmt == "JPEG" or not has_alpha:
             image = image.convert("RGB") if image.mode != "RGB" else image

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import re
 from dataclasses import dataclass
 
@@ -58,3 +60,34 @@ class Rendered:
     content: bytes
     ext: str
     media_type: str
+
+
+@functools.cache
+def _sample_logo() -> bytes:
+    from PIL import Image, ImageDraw
+
+    from .fonts import image_font
+
+    logo = Image.new("RGBA", (360, 120), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(logo)
+    draw.rounded_rectangle((0, 0, 359, 119), radius=24, fill=(230, 0, 120, 255))
+    draw.text((180, 60), "LOGO", font=image_font(64, bold=True), fill="white", anchor="mm")
+    out = io.BytesIO()
+    logo.save(out, format="PNG")
+    return out.getvalue()
+
+
+def sample_kit() -> BrandKit:
+    """A made-up brand kit for previews in the admin (a generated logo, contact fields with
+    diacritics so an editor sees the fit of realistic text)."""
+    return BrandKit(
+        name="Sample Partner s.r.o.",
+        contact_name="Zuzana Nováková-Přibylová",
+        contact_phone="+420 123 456 789",
+        contact_email="zuzana.novakova@sample-partner.example",
+        contact_web="www.sample-partner.example",
+        address="Náměstí Míru 15\n120 00 Praha 2",
+        primary_color="#1f3a5f",
+        secondary_color="#ffffff",
+        logo=_sample_logo(),
+    )

@@ -9,25 +9,51 @@ onto every page that needs it, so a 200-page brochure with a watermark builds on
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import math
+import threading
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from PIL import Image
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError, PyPdfError
-from reportlab.lib.utils import ImageReader
+from pypdf.generic import DictionaryObject, NameObject, NumberObject, StreamObject
+from reportlab import rl_config
 from reportlab.pdfgen.canvas import Canvas
 
 from .errors import MasterError
 from .fonts import check_coverage, pdf_font
 from .image import aligned, check_pages, decoded_logo, fit_logo
 from .kit import BrandKit, Rendered
-from .layout import Box, Layout, LogoZone, TextZone
-from .text import Line, fit, zone_lines
+from .layout import Box, Layout, LogoZone, TextZone, validate_layout
+from .text import fit, zone_lines
 
 LOGO_DPI = 300  # the logo is embedded at most at this resolution for its printed size
+LOGO_NAME = "PortalCobrandLogo"
+LOGO_NAME_PDF = "/" + LOGO_NAME
 WATERMARK_ALPHA = 0.25
 MAX_PDF_PAGES = 5_000
+
+
+_binary_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _binary_streams() -> Iterator[None]:
+    """reportlab wraps every stream in ASCII85 by default (7-bit-clean files): a quarter larger,
+    and pypdf's pure-Python ASCII85 decoder then dominates merging the overlay onto each page.
+    The setting is global to reportlab, so it is switched off only while an overlay is drawn."""
+    with _binary_lock:
+        previous = rl_config.useA85
+        rl_config.useA85 = 0
+        try:
+            yield
+        finally:
+            rl_config.useA85 = previous
 
 
 @dataclass(frozen=True)
@@ -72,7 +98,7 @@ def _sizes(zone: TextZone) -> list[float]:
 @dataclass(frozen=True)
 class _TextPlan:
     zone: TextZone
-    lines: tuple[Line, ...]
+    rows: tuple[str, ...]
     size: float
 
 
@@ -85,7 +111,7 @@ def _display_box(box: Box, display: tuple[float, float]) -> tuple[float, float, 
 def _plan_text(zone: TextZone, where: str, kit: BrandKit, display) -> _TextPlan:
     lines = zone_lines(zone, kit)
     _, _, width, height = _display_box(zone.box, display)
-    size = fit(
+    fitted = fit(
         lines,
         width=width,
         height=height,
@@ -95,7 +121,7 @@ def _plan_text(zone: TextZone, where: str, kit: BrandKit, display) -> _TextPlan:
         where=where,
         unit="pt",
     )
-    return _TextPlan(zone, tuple(lines), size)
+    return _TextPlan(zone, fitted.rows, fitted.size)
 
 
 def _fallback(zone: LogoZone, layout: Layout) -> TextZone:
@@ -129,6 +155,7 @@ def _draw_page(
     kit: BrandKit,
     plans: dict[tuple[int, int], _TextPlan],
     watermark_text: str | None,
+    logo_sizes: list[tuple[float, float]],
 ) -> None:
     display = geometry.display
     canvas.setPageSize((geometry.width, geometry.height))
@@ -146,14 +173,10 @@ def _draw_page(
         drawn_w, drawn_h = _fit_logo_points(logo.size, (width, height))
         x = aligned(left, width, drawn_w, zone.align)
         y = aligned(bottom, height, drawn_h, "center")
-        canvas.drawImage(
-            ImageReader(_logo_for_print(kit.logo, drawn_w, drawn_h)),
-            x,
-            y,
-            drawn_w,
-            drawn_h,
-            mask="auto",
-        )
+        # The image XObject itself is added to the result once (``_logo_xobject``) and named
+        # in each page's resources after the merge: reportlab would re-encode it per overlay.
+        canvas.addLiteral(f"q {drawn_w:.4f} 0 0 {drawn_h:.4f} {x:.4f} {y:.4f} cm /{LOGO_NAME} Do Q")
+        logo_sizes.append((drawn_w, drawn_h))
     for (zone_page, _), plan in plans.items():
         if zone_page != page:
             continue
@@ -170,35 +193,87 @@ def _fit_logo_points(logo_size, box) -> tuple[float, float]:
     return lw * scale, lh * scale
 
 
-def _logo_for_print(content: bytes, width_pt: float, height_pt: float):
-    """The logo downscaled to ``LOGO_DPI`` for its printed size (never upscaled)."""
+@functools.lru_cache(maxsize=8)
+def _logo_streams(content: bytes, width_px: int, height_px: int) -> tuple[bytes, bytes | None]:
+    """The logo at ``width_px`` × ``height_px``: its RGB samples and, when it is not fully
+    opaque, its alpha samples, each Flate-compressed (fast level: a logo is small)."""
     logo = decoded_logo(content)
-    target = fit_logo(
+    if logo.size != (width_px, height_px):
+        logo = logo.resize((width_px, height_px), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    alpha = logo.getchannel("A")
+    opaque = alpha.getextrema() == (255, 255)
+    rgb = zlib.compress(logo.convert("RGB").tobytes(), 1)
+    return rgb, None if opaque else zlib.compress(alpha.tobytes(), 1)
+
+
+def _image_stream(data: bytes, width: int, height: int, colorspace: str) -> StreamObject:
+    stream = StreamObject()
+    stream._data = data  # already Flate-compressed (pypdf writes _data as it is)
+    stream.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Image"),
+            NameObject("/Width"): NumberObject(width),
+            NameObject("/Height"): NumberObject(height),
+            NameObject("/ColorSpace"): NameObject(colorspace),
+            NameObject("/BitsPerComponent"): NumberObject(8),
+            NameObject("/Filter"): NameObject("/FlateDecode"),
+        }
+    )
+    return stream
+
+
+def _logo_xobject(writer: PdfWriter, content: bytes, sizes: list[tuple[float, float]]):
+    """The logo as one image XObject in ``writer`` (with a soft mask for transparency), at
+    ``LOGO_DPI`` for the largest size it is drawn at (never above the logo's own pixels)."""
+    logo = decoded_logo(content)
+    width_pt, height_pt = max(sizes)
+    width_px, height_px = fit_logo(
         logo.size,
         (
             max(1.0, math.ceil(width_pt / 72 * LOGO_DPI)),
             max(1.0, math.ceil(height_pt / 72 * LOGO_DPI)),
         ),
     )
-    if target[0] >= logo.width:
-        return logo
-    return logo.resize(target, resample=3, reducing_gap=3.0)
+    if width_px >= logo.width:
+        width_px, height_px = logo.size
+    rgb, alpha = _logo_streams(content, width_px, height_px)
+    image = _image_stream(rgb, width_px, height_px, "/DeviceRGB")
+    if alpha is not None:
+        image[NameObject("/SMask")] = writer._add_object(
+            _image_stream(alpha, width_px, height_px, "/DeviceGray")
+        )
+    return writer._add_object(image)
+
+
+def _name_logo(page, reference) -> None:
+    """Declare the logo under ``LOGO_NAME`` in the (merged) page's resources."""
+    resources = page.get("/Resources")
+    if resources is None:
+        resources = DictionaryObject()
+        page[NameObject("/Resources")] = resources
+    resources = resources.get_object()
+    xobjects = resources.get("/XObject")
+    if xobjects is None:
+        resources[NameObject("/XObject")] = DictionaryObject({NameObject(LOGO_NAME_PDF): reference})
+    else:
+        xobjects.get_object()[NameObject(LOGO_NAME_PDF)] = reference
 
 
 def _draw_text(canvas: Canvas, plan: _TextPlan, kit: BrandKit, display) -> None:
-    if not plan.lines:
+    if not plan.rows:
         return
     _, name = pdf_font()
     left, bottom, width, height = _display_box(plan.zone.box, display)
     ascent, descent = _ascent_descent(plan.size)
     line_height = ascent + descent
-    top = bottom + height - (height - line_height * len(plan.lines)) / 2
+    top = bottom + height - (height - line_height * len(plan.rows)) / 2
     canvas.setFillColorRGB(*(c / 255 for c in kit.color(plan.zone.color)))
     canvas.setFont(name, plan.size)
-    for index, line in enumerate(plan.lines):
+    for index, row in enumerate(plan.rows):
         baseline = top - index * line_height - ascent
-        line_width = _text_width(line.text, plan.size)
-        canvas.drawString(aligned(left, width, line_width, plan.zone.align), baseline, line.text)
+        row_width = _text_width(row, plan.size)
+        canvas.drawString(aligned(left, width, row_width, plan.zone.align), baseline, row)
 
 
 def _draw_watermark(canvas: Canvas, text: str, display) -> None:
@@ -257,6 +332,7 @@ def render_pdf(
 ) -> Rendered:
     """``master`` (PDF bytes) with ``kit`` on the pages ``layout`` names (and the watermark, if
     ``watermark_text``, on every page). All checks run before anything is drawn."""
+    validate_layout(layout)
     writer = open_pdf(master)
     pages = writer.pages
     check_pages(layout, len(pages), "PDF")
@@ -304,26 +380,31 @@ def render_pdf(
         )
 
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pageCompression=1)
-    overlay_index: dict[tuple, int] = {}
-    page_overlay: dict[int, int] = {}
-    for number in sorted(targets):
-        key = content_key(number)
-        if key not in overlay_index:
-            overlay_index[key] = len(overlay_index)
-            _draw_page(
-                canvas,
-                geometries[number],
-                number,
-                layout,
-                kit,
-                plans_by_page[number],
-                watermark_text,
-            )
-        page_overlay[number] = overlay_index[key]
-    canvas.save()
+    with _binary_streams():
+        canvas = Canvas(buffer, pageCompression=1)
+        overlay_index: dict[tuple, int] = {}
+        page_overlay: dict[int, int] = {}
+        logo_sizes: list[tuple[float, float]] = []
+        for number in sorted(targets):
+            key = content_key(number)
+            if key not in overlay_index:
+                overlay_index[key] = len(overlay_index)
+                _draw_page(
+                    canvas,
+                    geometries[number],
+                    number,
+                    layout,
+                    kit,
+                    plans_by_page[number],
+                    watermark_text,
+                    logo_sizes,
+                )
+            page_overlay[number] = overlay_index[key]
+        canvas.save()
     overlay = PdfReader(io.BytesIO(buffer.getvalue()))
 
+    logo_reference = _logo_xobject(writer, kit.logo, logo_sizes) if logo_sizes else None
+    logo_pages = {zone.page for zone in layout.logo_zones} if logo_sizes else set()
     for number, index in page_overlay.items():
         geometry = geometries[number]
         page = pages[number - 1]
@@ -334,6 +415,8 @@ def render_pdf(
             )
         else:
             page.merge_page(stamp)
+        if number in logo_pages:
+            _name_logo(page, logo_reference)
     out = io.BytesIO()
     writer.write(out)
     return Rendered(out.getvalue(), ".pdf", "application/pdf")

@@ -1,6 +1,6 @@
 """Per-download identifiers written into a finished render's metadata, without re-encoding.
 
-* PNG: a ``tEXt`` chunk ``PortalCobrandId`` (with its CRC) just before ``IEND``;
+* PNG: a ``tEXt`` chunk ``PortalCobrandId`` (with its CRC) just before the first ``IDAT``;
 * JPEG: a ``COM`` segment ``PortalCobrandId:<token>`` after the leading APPn segments
   (JFIF/EXIF stay first), the entropy-coded data untouched;
 * PDF: an incremental update (the original bytes are a prefix of the result) setting
@@ -80,6 +80,7 @@ def _stamp_png(content: bytes, token: bytes) -> bytes:
     parts: list[memoryview] = []
     view = memoryview(content)
     kept_from = 0
+    inserted = False
     for kind, start, end, data_start, data_end in _png_chunks(content):
         is_ours = kind in (b"tEXt", b"iTXt") and (
             (_png_text(content[data_start:data_end]) or (b"",))[0] == STAMP_KEY.encode()
@@ -87,8 +88,11 @@ def _stamp_png(content: bytes, token: bytes) -> bytes:
         if is_ours:
             parts.append(view[kept_from:start])
             kept_from = end
-        elif kind == b"IEND":
+        elif kind in (b"IDAT", b"IEND") and not inserted:
+            # Before the image data: tools that read the header chunks only see it too.
             parts.append(view[kept_from:start])
+            kept_from = start
+            inserted = True
             data = STAMP_KEY.encode() + b"\x00" + token
             chunk = b"tEXt" + data
             parts.append(
@@ -96,7 +100,8 @@ def _stamp_png(content: bytes, token: bytes) -> bytes:
                     struct.pack(">I", len(data)) + chunk + struct.pack(">I", zlib.crc32(chunk))
                 )
             )
-            parts.append(view[start:])
+        if kind == b"IEND":
+            parts.append(view[kept_from:])
             return b"".join(parts)
     raise MasterError("The PNG file is truncated (no IEND chunk).")  # pragma: no cover
 
@@ -206,19 +211,114 @@ def _xmp_packet(token: bytes, existing: bytes | None) -> bytes:
     )
 
 
+def _pdf_objects_update(
+    content: bytes, objects: list[tuple[int, object]], trailer: dict[str, object], prev: int
+) -> bytes:
+    """``content`` + the ``objects`` (id, pypdf object) + an xref section and trailer pointing
+    back at ``prev`` — a PDF incremental update (ISO 32000-1, 7.5.6)."""
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        NameObject,
+        NumberObject,
+        StreamObject,
+    )
+
+    out = io.BytesIO()
+    out.write(content)
+    if not content.endswith((b"\n", b"\r")):
+        out.write(b"\n")
+    offsets: dict[int, int] = {}
+    for idnum, obj in sorted(objects, key=lambda item: item[0]):
+        offsets[idnum] = out.tell()
+        out.write(f"{idnum} 0 obj\n".encode())
+        obj.write_to_stream(out)  # type: ignore[attr-defined]
+        out.write(b"\nendobj\n")
+    # Contiguous runs of object numbers: the xref's subsections.
+    runs: list[list[int]] = []
+    for idnum in sorted(offsets):
+        if runs and runs[-1][-1] + 1 == idnum:
+            runs[-1].append(idnum)
+        else:
+            runs.append([idnum])
+    xref_at = out.tell()
+    if _last_xref_is_stream(content, prev):
+        # The file uses cross-reference streams: the update does too (PDF 1.5).
+        xref_id = int(trailer["/Size"])  # type: ignore[call-overload]
+        offsets[xref_id] = xref_at
+        if runs and runs[-1][-1] + 1 == xref_id:
+            runs[-1].append(xref_id)
+        else:
+            runs.append([xref_id])
+        stream = StreamObject()
+        stream.set_data(
+            b"".join(struct.pack(">BIB", 1, offsets[i], 0) for run in runs for i in run)
+        )
+        stream[NameObject("/Type")] = NameObject("/XRef")
+        stream[NameObject("/W")] = ArrayObject([NumberObject(1), NumberObject(4), NumberObject(1)])
+        stream[NameObject("/Index")] = ArrayObject(
+            [NumberObject(n) for run in runs for n in (run[0], len(run))]
+        )
+        for key, value in trailer.items():
+            stream[NameObject(key)] = value  # type: ignore[assignment]
+        stream[NameObject("/Size")] = NumberObject(xref_id + 1)
+        stream[NameObject("/Prev")] = NumberObject(prev)
+        out.write(f"{xref_id} 0 obj\n".encode())
+        stream.write_to_stream(out)
+        out.write(b"\nendobj\n")
+    else:
+        out.write(b"xref\n")
+        for run in runs:
+            out.write(f"{run[0]} {len(run)}\n".encode())
+            for idnum in run:
+                out.write(f"{offsets[idnum]:010d} 00000 n\r\n".encode())
+        out.write(b"trailer\n")
+        tail = DictionaryObject({NameObject(k): v for k, v in trailer.items()})  # type: ignore[misc]
+        tail[NameObject("/Prev")] = NumberObject(prev)
+        tail.write_to_stream(out)
+        out.write(b"\n")
+    out.write(f"startxref\n{xref_at}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def _last_xref_is_stream(content: bytes, prev: int) -> bool:
+    return not content[prev : prev + 16].lstrip().startswith(b"xref")
+
+
 def _stamp_pdf(content: bytes, token: bytes) -> bytes:
-    from pypdf import PdfReader, PdfWriter
+    """An incremental update written directly (pypdf reads only the trailer, the catalog and
+    the information dictionary: a stamp costs the same for 2 pages or 2,000)."""
+    from pypdf import PdfReader
     from pypdf.errors import PyPdfError
-    from pypdf.generic import NameObject, StreamObject
+    from pypdf.generic import (
+        DictionaryObject,
+        IndirectObject,
+        NameObject,
+        StreamObject,
+        TextStringObject,
+    )
 
     try:
         reader = PdfReader(io.BytesIO(content))
         if reader.is_encrypted:
             raise MasterError("The PDF is encrypted; it cannot be stamped.")
-        writer = PdfWriter(reader, incremental=True)
-        writer.add_metadata({"/" + STAMP_KEY: token.decode("ascii")})
+        trailer = reader.trailer
+        size = int(trailer["/Size"])
+        prev = int(reader._startxref)
+        root_ref = trailer.raw_get("/Root")
+        if not isinstance(root_ref, IndirectObject):
+            raise MasterError("The PDF has no document catalog; it cannot be stamped.")
+        root = DictionaryObject(root_ref.get_object())
+        info_ref = trailer.raw_get("/Info") if "/Info" in trailer else None
+        if isinstance(info_ref, IndirectObject):
+            info = DictionaryObject(info_ref.get_object() or {})
+            info_id = info_ref.idnum
+        else:
+            info, info_id = DictionaryObject(), size
+            size += 1
+        info[NameObject("/" + STAMP_KEY)] = TextStringObject(token.decode("ascii"))
+
         existing = None
-        root = writer._root_object
         metadata = root.get("/Metadata")
         if metadata is not None:
             try:
@@ -229,14 +329,29 @@ def _stamp_pdf(content: bytes, token: bytes) -> bytes:
         stream.set_data(_xmp_packet(token, existing))
         stream[NameObject("/Type")] = NameObject("/Metadata")
         stream[NameObject("/Subtype")] = NameObject("/XML")
-        root[NameObject("/Metadata")] = writer._add_object(stream)
-        out = io.BytesIO()
-        writer.write(out)
+        metadata_id = size
+        size += 1
+        root[NameObject("/Metadata")] = IndirectObject(metadata_id, 0, None)
+
+        new_trailer: dict[str, object] = {
+            "/Size": _number(size),
+            "/Root": root_ref,
+            "/Info": IndirectObject(info_id, 0, None),
+        }
+        if "/ID" in trailer:
+            new_trailer["/ID"] = trailer["/ID"]
+        objects = [(root_ref.idnum, root), (info_id, info), (metadata_id, stream)]
+        return _pdf_objects_update(content, objects, new_trailer, prev)
     except MasterError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise MasterError(f"The PDF is damaged and cannot be stamped ({exc}).") from exc
-    return out.getvalue()
+
+
+def _number(value: int):
+    from pypdf.generic import NumberObject
+
+    return NumberObject(value)
 
 
 def _read_pdf(content: bytes) -> str | None:

@@ -409,3 +409,58 @@ def test_render_of_an_emea_organisation_goes_to_the_emea_bucket(portal):
     response = client.get(download)
     assert response.status_code == 200 and response.content.startswith(b"\x89PNG")
     assert engine.read_stamp(response.content) == CobrandIssue.objects.get().token
+
+
+@pytest.mark.usefixtures("local_storage")
+def test_a_lost_job_is_enqueued_again_and_a_failing_store_fails_in_words(portal, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    asset, org = make_asset("lost-job"), make_org()
+    render = cobrand_request(asset, org)
+    assert render.status == "pending"
+    # Fresh: asked again, it is simply waited for.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    assert cobrand_request(asset, org).status == "pending"
+    # Long pending (the job was lost): asking again enqueues it again.
+    CobrandRender.objects.filter(pk=render.pk).update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    again = cobrand_request(asset, org)
+    assert again.pk == render.pk and again.status == "ready"
+
+
+@pytest.mark.usefixtures("local_storage")
+def test_a_store_that_fails_leaves_a_failed_render_not_a_pending_one(portal, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    def down(self, name, content, max_length=None):
+        raise OSError("store down")
+
+    asset, org = make_asset("store-down"), make_org()
+    monkeypatch.setattr(FileSystemStorage, "save", down)
+    render = cobrand_request(asset, org)
+    assert render.status == "failed" and "try again" in render.error and not render.file
+
+
+@pytest.mark.usefixtures("local_storage")
+def test_bad_inputs_fail_in_words_and_no_logo_is_not_an_error(portal):
+    # A brand kit without a logo: the company name takes the logo's place, no error.
+    render = cobrand_request(make_asset("no-logo"), make_org(logo=False))
+    assert render.status == "ready", render.error
+    # A corrupt master (the stored bytes are not an image): failed, said in words, no object.
+    asset, org = make_asset("corrupt"), make_org()
+    with default_storage.open(asset.master_image.file.name, "wb") as handle:
+        handle.write(b"this is not a PNG")
+    before = _files(org)
+    render = cobrand_request(asset, org)
+    assert render.status == "failed" and not render.file
+    assert render.error.startswith("This asset cannot be co-branded at the moment:")
+    assert _files(org) == before
+    # The master's file is gone from the store: failed, the vendor is to be told.
+    gone, org2 = make_asset("gone"), make_org()
+    default_storage.delete(gone.master_image.file.name)
+    render = cobrand_request(gone, org2)
+    assert render.status == "failed" and "missing" in render.error

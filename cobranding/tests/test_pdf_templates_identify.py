@@ -202,6 +202,10 @@ def test_the_template_editor_saves_versions_and_previews_with_a_sample_kit(porta
     url = reverse("cobranding_template_edit", args=["document", lineage])
     page = editor.get(url)
     assert page.status_code == 200 and "No template yet" in page.content.decode()
+    # The list of co-brandable assets links to it.
+    listing = editor.get(reverse("cobranding_templates"))
+    assert listing.status_code == 200 and url in listing.content.decode()
+    assert _staff().get(reverse("cobranding_templates")).status_code == 404
     # From the asset's page editor: a redirect to its master's template.
     to_template = reverse("cobranding_page_template", args=[item.pk])
     assert editor.get(to_template)["Location"] == url
@@ -234,7 +238,9 @@ def test_the_template_editor_saves_versions_and_previews_with_a_sample_kit(porta
     assert "layout=" in preview_url
     pdf = editor.get(preview_url)
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
-    assert "Zdeňka Šťastná" in PdfReader(io.BytesIO(pdf.content)).pages[1].extract_text()
+    assert pdf["X-Frame-Options"] == "SAMEORIGIN"  # shown in the editor's frame
+    assert "template-editor.js" in preview.content.decode()  # JS only makes it nicer
+    assert "Zuzana Nováková-Přibylová" in PdfReader(io.BytesIO(pdf.content)).pages[1].extract_text()
 
     assert editor.post(url, {**form, "save": "1"}).status_code == 302
     template = CobrandTemplate.objects.get()
@@ -284,3 +290,22 @@ def test_admin_identify_a_file(portal):
     assert _staff().get(url).status_code == 404
     assert client.get(url).status_code in (404, 302)
     assert CobrandIssue.objects.count() == 1  # identifying issues nothing
+
+
+def test_a_confidential_template_watermarks_every_page_with_the_partners_name(portal):
+    item, document = make_pdf_asset("secret-pdf")
+    org = make_org(name="Acme Vertrieb GmbH")
+    layout = engine.Layout(
+        text_zones=(
+            engine.TextZone(engine.Box(0.1, 0.8, 0.8, 0.12), fields=("contact_email",), page=1),
+        ),
+        pages=(1,),
+        watermark=True,
+    )
+    template_save(
+        kind="document", master_id=document.lineage or document.pk, layout=layout, confidential=True
+    )
+    render, content = _download(partner_client(org), item)
+    for page in PdfReader(io.BytesIO(content)).pages:
+        text = page.extract_text()
+        assert "Confidential" in text and "Acme Vertrieb GmbH" in text
