@@ -6,12 +6,15 @@ the customer page does not show."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -240,7 +243,7 @@ def test_views_and_downloads_are_counted_and_the_page_shows_no_portal(world):
     assert "<td>2</td>" in html and "<td>1</td>" in html
 
 
-def test_the_download_is_stamped_with_the_link_and_its_creator(world):
+def test_the_download_is_stamped_with_the_link_and_its_creator(world, tmp_path):
     from cobranding.engine import read_stamp
     from cobranding.models import CobrandIssue
 
@@ -254,6 +257,18 @@ def test_the_download_is_stamped_with_the_link_and_its_creator(world):
         issue = CobrandIssue.objects.get(token=token)
         assert issue.share_link_id == link.pk
         assert issue.organization_key == org.key and issue.user_email == creator.email
+    # identify_file names the creator's organisation, the creator and the link.
+    path = tmp_path / "from-the-customer.png"
+    path.write_bytes(first)
+    out = io.StringIO()
+    call_command("identify_file", str(path), "--json", stdout=out)
+    found = json.loads(out.getvalue())
+    assert (found["organization"], found["user"], found["item"]) == (
+        org.key,
+        creator.email,
+        "brochure",  # the item's bundle key
+    )
+    assert found["share_link"] == link.pk
 
 
 def test_a_pdf_brochure_is_shared_stamped_and_closes_with_its_version(world):
