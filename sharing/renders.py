@@ -2,8 +2,9 @@
 is one edit here).
 
 Built on the co-branding contract (issue #13): ``cobrand_master`` (which file a render starts
-from), ``cobrand_request`` (a ready render, or a pending one with its background task enqueued)
-and ``cobranded_file`` (the render's bytes stamped with a per-download token, recorded with the
+from), ``cobrand_render_current`` (the render of the current sources, if any),
+``cobrand_request`` (a ready render, or a pending one with its background task enqueued) and
+``cobranded_file`` (the render's bytes stamped with a per-download token, recorded with the
 share link's id).
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cobranding.models import CobrandRender
+from cobranding.selectors import cobrand_render_current
 from cobranding.services import NotCobrandable, cobrand_master, cobrand_request, cobranded_file
 
 if TYPE_CHECKING:
@@ -55,12 +57,20 @@ def render_for_share(
     item: PortalItemPage, organization: PartnerOrganization, user: Any
 ) -> CobrandRender:
     """The co-brand render of ``item`` for ``organization``, asked for on behalf of ``user``
-    (the link's creator): ready, or pending with its render under way (a failed one is tried
-    again).
+    (the link's creator): the current one if there is one, ready, pending or FAILED, else a new
+    pending one with its render under way.
+
+    A failed render is not tried again from here: a customer reloading the page would start a
+    render each time, and the same sources fail the same way. It is tried again when the
+    partner co-brands the item themselves, or afresh when a source changes (a new brand kit
+    version makes a new render).
 
     Raises:
         NotCobrandable: the item has nothing to co-brand.
     """
+    current = cobrand_render_current(item, organization)
+    if current is not None:
+        return current
     return cobrand_request(item, organization, user)
 
 

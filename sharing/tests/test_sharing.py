@@ -293,6 +293,24 @@ def test_a_pdf_brochure_is_shared_stamped_and_closes_with_its_version(world):
     assert "the item&#x27;s file is withdrawn" in html
 
 
+def test_a_failed_render_says_so_and_customers_do_not_start_renders(world, monkeypatch):
+    from cobranding.models import CobrandRender
+
+    _org, creator, asset = world
+    _link, url = create_link(client_for(creator), asset)
+    customer = Client()
+    assert "Download</a>" in customer.get(path_of(url)).content.decode()
+    CobrandRender.objects.update(status=CobrandRender.Status.FAILED, error="The logo is broken")
+
+    def no_request(*args, **kwargs):
+        raise AssertionError("a customer's request started a render")
+
+    monkeypatch.setattr(renders, "cobrand_request", no_request)
+    html = customer.get(path_of(url)).content.decode()
+    assert "cannot be prepared right now" in html and "The logo is broken" not in html
+    assert customer.get(path_of(url) + "download").status_code == 303
+
+
 def test_preparing_shows_a_reloading_page_and_asks_on_the_creators_behalf(world, monkeypatch):
     org, creator, asset = world
     _link, url = create_link(client_for(creator), asset)
