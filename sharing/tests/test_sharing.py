@@ -110,6 +110,9 @@ def test_the_item_page_offers_the_form_and_a_link_is_created_with_defaults(world
     assert "Share with a customer" in html
     assert f'action="{reverse("sharing:create", args=[asset.pk])}"' in html
     assert 'value="14"' in html  # the default number of days
+    # Each help text is where the field's aria-describedby points.
+    for described in re.findall(r'aria-describedby="([^"]+)"', html):
+        assert f'id="{described}"' in html
 
     before = timezone.now()
     link, url = create_link(client, asset, label="Contoso")
