@@ -22,7 +22,9 @@ contact lines.
   reads the overlay and the master, clones the master with pypdf, merges the overlay's pages
   onto the same pages and writes the result.
 * **cached hit** — what a download of an existing render costs: read the stored render from a
-  file + ``stamp`` a fresh token ÷ the first render (for the image and the PDF).
+  file + ``stamp`` a fresh token ÷ the first render (for the image and the PDF). Nothing is
+  cached between stamps (a PDF stamp reads the render's last xref table, catalog and info
+  each time).
 
 Goals (issue #13): image and pdf ratios ≤ 1.3; cached hit ÷ first render ≤ 0.05. Exit status
 0 only when all hold. Results and discussion: docs/performance.md, "Co-branding (issue #13)".
@@ -57,6 +59,7 @@ from cobranding.engine import (  # noqa: E402
     Layout,
     LogoZone,
     TextZone,
+    clear_caches,
     render_image,
     render_pdf,
     stamp,
@@ -266,9 +269,8 @@ def timed(function: Callable[[], object]) -> float:
 
 
 def clear_engine_caches() -> None:
-    engine_image.decoded_logo.cache_clear()
-    engine_image._scaled_logo.cache_clear()
-    engine_pdf._logo_streams.cache_clear()
+    """The logo caches: decoded, scaled, compressed for PDF (``cobranding.engine.clear_caches``)."""
+    clear_caches()
 
 
 def measure(repeat: int, size: int, pages: int) -> dict:

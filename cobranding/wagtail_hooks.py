@@ -20,11 +20,18 @@ def cobrand_action(request, item) -> str | None:
     """The "Co-brand" button on an item the user may co-brand for their organisation."""
     if not cobrand_available(user=request.user, item=item):
         return None
+    from permissions.policies.principal import principal_for
+
+    from .selectors import cobrand_render_current
     from .services import cobrand_master
 
     kind = cobrand_master(item).kind
+    # A copy made from the current sources already: offer it (its status page) beside the button.
+    current = cobrand_render_current(item, principal_for(request.user).organization)
     return render_to_string(
-        "cobranding/cobrand_action.html", {"page": item, "kind": kind}, request=request
+        "cobranding/cobrand_action.html",
+        {"page": item, "kind": kind, "current": current},
+        request=request,
     )
 
 

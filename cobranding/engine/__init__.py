@@ -42,6 +42,7 @@ __all__ = [
     "Rendered",
     "TextDoesNotFit",
     "TextZone",
+    "clear_caches",
     "UnsupportedScript",
     "default_layout",
     "layout_from_json",
@@ -53,3 +54,15 @@ __all__ = [
     "stamp",
     "validate_layout",
 ]
+
+
+def clear_caches() -> None:
+    """Forget the engine's caches (decoded and scaled logos, the logo's PDF samples): for
+    benchmarks measuring a first render, and tests."""
+    import importlib
+
+    image = importlib.import_module(".image", __name__)
+    pdf = importlib.import_module(".pdf", __name__)
+    image.decoded_logo.cache_clear()
+    image._scaled_logo.cache_clear()
+    pdf._logo_streams.cache_clear()

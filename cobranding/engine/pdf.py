@@ -1,10 +1,11 @@
-"""Co-branding PDFs: a vector overlay (reportlab) merged onto the chosen pages (pypdf).
+"""Co-branding PDFs: a vector overlay (reportlab) placed on the chosen pages (pypdf).
 
-Pages are never rasterised: the master's text, fonts and vectors stay as they are, the overlay
+Pages are never rasterised: the master's content streams are kept byte for byte; the overlay
 adds real text (the bundled font, embedded as a subset), the logo as an image XObject and the
-band as a filled rectangle. Boxes are fractions of the page as displayed: inside the CropBox,
-after /Rotate. One overlay page is drawn per distinct (page size, rotation, content) and merged
-onto every page that needs it, so a 200-page brochure with a watermark builds one overlay page.
+band as a filled rectangle, as a Form XObject drawn after each page's content (as
+``qpdf --overlay`` does). Boxes are fractions of the page as displayed: inside the CropBox,
+after /Rotate. One overlay form is drawn per distinct (page size, rotation, content) and placed
+on every page that needs it, so a 200-page brochure with a watermark builds one or two forms.
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from PIL import Image
-from pypdf import PdfReader, PdfWriter, Transformation
+from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PdfReadError, PyPdfError
-from pypdf.generic import DictionaryObject, NameObject, NumberObject, StreamObject
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+)
 from reportlab import rl_config
 from reportlab.pdfgen.canvas import Canvas
 
@@ -174,7 +183,7 @@ def _draw_page(
         x = aligned(left, width, drawn_w, zone.align)
         y = aligned(bottom, height, drawn_h, "center")
         # The image XObject itself is added to the result once (``_logo_xobject``) and named
-        # in each page's resources after the merge: reportlab would re-encode it per overlay.
+        # in the overlay form's resources: reportlab would re-encode it per overlay.
         canvas.addLiteral(f"q {drawn_w:.4f} 0 0 {drawn_h:.4f} {x:.4f} {y:.4f} cm /{LOGO_NAME} Do Q")
         logo_sizes.append((drawn_w, drawn_h))
     for (zone_page, _), plan in plans.items():
@@ -246,8 +255,49 @@ def _logo_xobject(writer: PdfWriter, content: bytes, sizes: list[tuple[float, fl
     return writer._add_object(image)
 
 
-def _name_logo(page, reference) -> None:
-    """Declare the logo under ``LOGO_NAME`` in the (merged) page's resources."""
+def _overlay_form(writer: PdfWriter, overlay_page, logo_reference) -> object:
+    """One overlay page as a Form XObject in ``writer`` (its resources cloned in, the logo
+    named in them): drawn on every page that shows it with one ``Do``."""
+    contents = overlay_page.get_contents()
+    form = StreamObject()
+    form.set_data(contents.get_data() if contents is not None else b"")
+    form = form.flate_encode()
+    resources = overlay_page.get("/Resources")
+    resources = (
+        resources.get_object().clone(writer) if resources is not None else DictionaryObject()
+    )
+    if logo_reference is not None:
+        xobjects = resources.get("/XObject")
+        if xobjects is None:
+            xobjects = DictionaryObject()
+            resources[NameObject("/XObject")] = xobjects
+        xobjects.get_object()[NameObject(LOGO_NAME_PDF)] = logo_reference
+    box = overlay_page.mediabox
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(
+                [FloatObject(0), FloatObject(0), FloatObject(box.width), FloatObject(box.height)]
+            ),
+            NameObject("/Resources"): resources,
+        }
+    )
+    return writer._add_object(form)
+
+
+def _content_stream(writer: PdfWriter, data: bytes):
+    stream = StreamObject()
+    stream.set_data(data)
+    return writer._add_object(stream)
+
+
+def _apply_overlay(writer: PdfWriter, page, form, index: int, geometry: _Geometry) -> None:
+    """Draw ``form`` over ``page``: the page's own content streams are kept as they are (not
+    parsed, not re-encoded), wrapped in q … Q so a graphics state they leave behind cannot move
+    the overlay, followed by a small stream placing the form at the CropBox's corner. This is
+    how ``qpdf --overlay`` works; pypdf's ``merge_page`` parses and rewrites every page's
+    content instead (slower, and a chance to alter what it does not understand)."""
     resources = page.get("/Resources")
     if resources is None:
         resources = DictionaryObject()
@@ -255,9 +305,38 @@ def _name_logo(page, reference) -> None:
     resources = resources.get_object()
     xobjects = resources.get("/XObject")
     if xobjects is None:
-        resources[NameObject("/XObject")] = DictionaryObject({NameObject(LOGO_NAME_PDF): reference})
-    else:
-        xobjects.get_object()[NameObject(LOGO_NAME_PDF)] = reference
+        xobjects = DictionaryObject()
+        resources[NameObject("/XObject")] = xobjects
+    xobjects = xobjects.get_object()
+    name = f"/PortalCobrandOverlay{index}"
+    while name in xobjects and xobjects[name] != form:
+        name += "x"
+    xobjects[NameObject(name)] = form
+
+    existing = page.get("/Contents")
+    parts: list = []
+    if existing is not None:
+        raw = page.raw_get("/Contents")
+        target = raw.get_object() if isinstance(raw, IndirectObject) else raw
+        if isinstance(target, ArrayObject):
+            parts = list(target)
+        elif isinstance(raw, IndirectObject):
+            parts = [raw]
+        else:
+            parts = [writer._add_object(raw)]
+    before = _shared_stream(writer, b"q\n")
+    after = _content_stream(
+        writer,
+        f"\nQ\nq 1 0 0 1 {geometry.left:.4f} {geometry.bottom:.4f} cm {name} Do Q\n".encode(),
+    )
+    page[NameObject("/Contents")] = ArrayObject([before, *parts, after])
+
+
+def _shared_stream(writer: PdfWriter, data: bytes):
+    cache = writer.__dict__.setdefault("_portal_streams", {})
+    if data not in cache:
+        cache[data] = _content_stream(writer, data)
+    return cache[data]
 
 
 def _draw_text(canvas: Canvas, plan: _TextPlan, kit: BrandKit, display) -> None:
@@ -385,10 +464,12 @@ def render_pdf(
         overlay_index: dict[tuple, int] = {}
         page_overlay: dict[int, int] = {}
         logo_sizes: list[tuple[float, float]] = []
+        with_logo: set[int] = set()
         for number in sorted(targets):
             key = content_key(number)
             if key not in overlay_index:
                 overlay_index[key] = len(overlay_index)
+                drawn = len(logo_sizes)
                 _draw_page(
                     canvas,
                     geometries[number],
@@ -399,24 +480,24 @@ def render_pdf(
                     watermark_text,
                     logo_sizes,
                 )
+                if len(logo_sizes) > drawn:
+                    with_logo.add(overlay_index[key])
             page_overlay[number] = overlay_index[key]
         canvas.save()
     overlay = PdfReader(io.BytesIO(buffer.getvalue()))
 
     logo_reference = _logo_xobject(writer, kit.logo, logo_sizes) if logo_sizes else None
-    logo_pages = {zone.page for zone in layout.logo_zones} if logo_sizes else set()
-    for number, index in page_overlay.items():
-        geometry = geometries[number]
-        page = pages[number - 1]
-        stamp = overlay.pages[index]
-        if geometry.left or geometry.bottom:
-            page.merge_transformed_page(
-                stamp, Transformation().translate(geometry.left, geometry.bottom)
-            )
-        else:
-            page.merge_page(stamp)
-        if number in logo_pages:
-            _name_logo(page, logo_reference)
+    forms = {
+        index: _overlay_form(
+            writer, overlay.pages[index], logo_reference if index in with_logo else None
+        )
+        for index in set(page_overlay.values())
+    }
+    try:
+        for number, index in page_overlay.items():
+            _apply_overlay(writer, pages[number - 1], forms[index], index, geometries[number])
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise MasterError(f"The master PDF is damaged and cannot be changed ({exc}).") from exc
     out = io.BytesIO()
     writer.write(out)
     return Rendered(out.getvalue(), ".pdf", "application/pdf")

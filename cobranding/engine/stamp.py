@@ -18,6 +18,7 @@ import io
 import re
 import struct
 import zlib
+from dataclasses import dataclass
 
 from .errors import CobrandError, MasterError
 
@@ -211,92 +212,159 @@ def _xmp_packet(token: bytes, existing: bytes | None) -> bytes:
     )
 
 
-def _pdf_objects_update(
-    content: bytes, objects: list[tuple[int, object]], trailer: dict[str, object], prev: int
-) -> bytes:
-    """``content`` + the ``objects`` (id, pypdf object) + an xref section and trailer pointing
-    back at ``prev`` — a PDF incremental update (ISO 32000-1, 7.5.6)."""
-    from pypdf.generic import (
-        ArrayObject,
-        DictionaryObject,
-        NameObject,
-        NumberObject,
-        StreamObject,
-    )
+@dataclass(frozen=True)
+class _PdfPrelude:
+    """What a stamp of one PDF needs from its structure, serialised: the stamp itself then
+    only formats bytes."""
 
+    prev: int  # the original's last xref offset (the update's /Prev)
+    objects: tuple[tuple[int, bytes], ...]  # (id, serialised body) with the token placeholder
+    metadata_id: int
+    existing_xmp: bytes | None
+    trailer: bytes  # "/Size … /Root … /Info … /ID …" (without /Prev)
+    size: int
+    xref_stream: bool
+
+
+_PLACEHOLDER = b"PortalCobrandTokenPlaceholder0"
+
+
+def _serialised(obj) -> bytes:
     out = io.BytesIO()
-    out.write(content)
-    if not content.endswith((b"\n", b"\r")):
-        out.write(b"\n")
-    offsets: dict[int, int] = {}
-    for idnum, obj in sorted(objects, key=lambda item: item[0]):
-        offsets[idnum] = out.tell()
-        out.write(f"{idnum} 0 obj\n".encode())
-        obj.write_to_stream(out)  # type: ignore[attr-defined]
-        out.write(b"\nendobj\n")
-    # Contiguous runs of object numbers: the xref's subsections.
-    runs: list[list[int]] = []
-    for idnum in sorted(offsets):
-        if runs and runs[-1][-1] + 1 == idnum:
-            runs[-1].append(idnum)
-        else:
-            runs.append([idnum])
-    xref_at = out.tell()
-    if _last_xref_is_stream(content, prev):
-        # The file uses cross-reference streams: the update does too (PDF 1.5).
-        xref_id = int(trailer["/Size"])  # type: ignore[call-overload]
-        offsets[xref_id] = xref_at
-        if runs and runs[-1][-1] + 1 == xref_id:
-            runs[-1].append(xref_id)
-        else:
-            runs.append([xref_id])
-        stream = StreamObject()
-        stream.set_data(
-            b"".join(struct.pack(">BIB", 1, offsets[i], 0) for run in runs for i in run)
-        )
-        stream[NameObject("/Type")] = NameObject("/XRef")
-        stream[NameObject("/W")] = ArrayObject([NumberObject(1), NumberObject(4), NumberObject(1)])
-        stream[NameObject("/Index")] = ArrayObject(
-            [NumberObject(n) for run in runs for n in (run[0], len(run))]
-        )
-        for key, value in trailer.items():
-            stream[NameObject(key)] = value  # type: ignore[assignment]
-        stream[NameObject("/Size")] = NumberObject(xref_id + 1)
-        stream[NameObject("/Prev")] = NumberObject(prev)
-        out.write(f"{xref_id} 0 obj\n".encode())
-        stream.write_to_stream(out)
-        out.write(b"\nendobj\n")
-    else:
-        out.write(b"xref\n")
-        for run in runs:
-            out.write(f"{run[0]} {len(run)}\n".encode())
-            for idnum in run:
-                out.write(f"{offsets[idnum]:010d} 00000 n\r\n".encode())
-        out.write(b"trailer\n")
-        tail = DictionaryObject({NameObject(k): v for k, v in trailer.items()})  # type: ignore[misc]
-        tail[NameObject("/Prev")] = NumberObject(prev)
-        tail.write_to_stream(out)
-        out.write(b"\n")
-    out.write(f"startxref\n{xref_at}\n%%EOF\n".encode())
+    obj.write_to_stream(out)
     return out.getvalue()
 
 
-def _last_xref_is_stream(content: bytes, prev: int) -> bool:
-    return not content[prev : prev + 16].lstrip().startswith(b"xref")
+_STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
+_SUBSECTION = re.compile(rb"\s*(\d+) (\d+)\s*\r?\n")
+_OBJ = re.compile(rb"\s*(\d+)\s+(\d+)\s+obj\b")
 
 
-def _stamp_pdf(content: bytes, token: bytes) -> bytes:
-    """An incremental update written directly (pypdf reads only the trailer, the catalog and
-    the information dictionary: a stamp costs the same for 2 pages or 2,000)."""
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+def _pdf_prelude(content: bytes) -> _PdfPrelude:
+    # The direct read of the last xref table costs about as much as hashing the file would:
+    # no cache across downloads, nothing to keep in memory.
+    return _fast_prelude(content) or _parse_prelude(content)
+
+
+class _Unresolved:
+    """Stands in for a reader: references parsed by the fast path are written back as they are,
+    never resolved (a stream whose /Length is a reference sends the file down the careful
+    path)."""
+
+    strict = False
+
+    def get_object(self, reference):
+        raise ValueError("not resolved on the fast path")
+
+
+def _skip_space(content: bytes, position: int) -> int:
+    while content[position : position + 1] in (b" ", b"\t", b"\r", b"\n", b"\x0c", b"\x00"):
+        position += 1
+    return position
+
+
+def _fast_prelude(content: bytes) -> _PdfPrelude | None:
+    """The prelude read straight from the last classic xref table (what pypdf writes, and what
+    our stamps add), without parsing the whole document; None when the file is shaped any other
+    way (xref streams, objects only in older sections, indirect stream lengths...): then pypdf
+    reads it (``_parse_prelude``). Both give the same prelude (tested)."""
     from pypdf.generic import (
         DictionaryObject,
         IndirectObject,
         NameObject,
         StreamObject,
         TextStringObject,
+        read_object,
     )
+
+    try:
+        match = _STARTXREF.search(content[-256:])
+        if match is None:
+            return None
+        prev = int(match.group(1))
+        position = _skip_space(content, prev)
+        if not content.startswith(b"xref", position):
+            return None
+        position += 4
+        offsets: dict[int, tuple[int, bytes]] = {}
+        while True:
+            position = _skip_space(content, position)
+            if content.startswith(b"trailer", position):
+                break
+            header = _SUBSECTION.match(content, position)
+            if header is None:
+                return None
+            first, count = int(header.group(1)), int(header.group(2))
+            position = header.end()
+            for index in range(count):
+                entry = content[position : position + 20]
+                if len(entry) < 18:
+                    return None
+                offsets[first + index] = (int(entry[:10]), entry[17:18])
+                position += 20
+        unresolved = _Unresolved()
+        stream = io.BytesIO(content)
+        stream.seek(_skip_space(content, position + len(b"trailer")))
+        trailer = read_object(stream, unresolved)
+        if not isinstance(trailer, DictionaryObject) or "/Encrypt" in trailer:
+            return None
+
+        def load(reference):
+            if not isinstance(reference, IndirectObject):
+                return None
+            offset, kind = offsets.get(reference.idnum, (0, b"f"))
+            header = _OBJ.match(content, offset) if kind == b"n" else None
+            if header is None or int(header.group(1)) != reference.idnum:
+                return None
+            stream.seek(_skip_space(content, header.end()))
+            return read_object(stream, unresolved)
+
+        root_ref = trailer.raw_get("/Root")
+        root = load(root_ref)
+        if not isinstance(root, DictionaryObject):
+            return None
+        size = int(trailer["/Size"])
+        info_ref = trailer.raw_get("/Info") if "/Info" in trailer else None
+        if info_ref is not None:
+            info = load(info_ref)
+            if not isinstance(info, DictionaryObject):
+                return None
+            info, info_id = DictionaryObject(info), info_ref.idnum
+        else:
+            info, info_id = DictionaryObject(), size
+            size += 1
+        info[NameObject("/" + STAMP_KEY)] = TextStringObject(_PLACEHOLDER.decode())
+        root = DictionaryObject(root)
+        existing = None
+        if "/Metadata" in root:
+            metadata = load(root.raw_get("/Metadata"))
+            if not isinstance(metadata, StreamObject):
+                return None
+            existing = _XMP_DESCRIPTION.sub(b"", metadata.get_data())
+        metadata_id = size
+        size += 1
+        root[NameObject("/Metadata")] = IndirectObject(metadata_id, 0, None)
+        tail = f"/Size {size} /Root {root_ref.idnum} {root_ref.generation} R /Info {info_id} 0 R"
+        trailer_bytes = tail.encode()
+        if "/ID" in trailer:
+            trailer_bytes += b" /ID " + _serialised(trailer["/ID"])
+        return _PdfPrelude(
+            prev=prev,
+            objects=((root_ref.idnum, _serialised(root)), (info_id, _serialised(info))),
+            metadata_id=metadata_id,
+            existing_xmp=existing,
+            trailer=trailer_bytes,
+            size=size,
+            xref_stream=False,
+        )
+    except Exception:  # noqa: BLE001 - any surprise: the careful path decides
+        return None
+
+
+def _parse_prelude(content: bytes) -> _PdfPrelude:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+    from pypdf.generic import DictionaryObject, IndirectObject, NameObject, TextStringObject
 
     try:
         reader = PdfReader(io.BytesIO(content))
@@ -316,8 +384,7 @@ def _stamp_pdf(content: bytes, token: bytes) -> bytes:
         else:
             info, info_id = DictionaryObject(), size
             size += 1
-        info[NameObject("/" + STAMP_KEY)] = TextStringObject(token.decode("ascii"))
-
+        info[NameObject("/" + STAMP_KEY)] = TextStringObject(_PLACEHOLDER.decode())
         existing = None
         metadata = root.get("/Metadata")
         if metadata is not None:
@@ -325,33 +392,96 @@ def _stamp_pdf(content: bytes, token: bytes) -> bytes:
                 existing = metadata.get_object().get_data()
             except (PyPdfError, ValueError, AttributeError):
                 existing = None
-        stream = StreamObject()
-        stream.set_data(_xmp_packet(token, existing))
-        stream[NameObject("/Type")] = NameObject("/Metadata")
-        stream[NameObject("/Subtype")] = NameObject("/XML")
+        if existing is not None:
+            existing = _XMP_DESCRIPTION.sub(b"", existing)
         metadata_id = size
         size += 1
         root[NameObject("/Metadata")] = IndirectObject(metadata_id, 0, None)
-
-        new_trailer: dict[str, object] = {
-            "/Size": _number(size),
-            "/Root": root_ref,
-            "/Info": IndirectObject(info_id, 0, None),
-        }
+        tail = f"/Size {size} /Root {root_ref.idnum} {root_ref.generation} R /Info {info_id} 0 R"
+        trailer_bytes = tail.encode()
         if "/ID" in trailer:
-            new_trailer["/ID"] = trailer["/ID"]
-        objects = [(root_ref.idnum, root), (info_id, info), (metadata_id, stream)]
-        return _pdf_objects_update(content, objects, new_trailer, prev)
+            trailer_bytes += b" /ID " + _serialised(trailer["/ID"])
+        return _PdfPrelude(
+            prev=prev,
+            objects=((root_ref.idnum, _serialised(root)), (info_id, _serialised(info))),
+            metadata_id=metadata_id,
+            existing_xmp=existing,
+            trailer=trailer_bytes,
+            size=size,
+            xref_stream=_last_xref_is_stream(content, prev),
+        )
     except MasterError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise MasterError(f"The PDF is damaged and cannot be stamped ({exc}).") from exc
 
 
-def _number(value: int):
-    from pypdf.generic import NumberObject
+def _last_xref_is_stream(content: bytes, prev: int) -> bool:
+    return not content[prev : prev + 16].lstrip().startswith(b"xref")
 
-    return NumberObject(value)
+
+def _stamp_pdf(content: bytes, token: bytes) -> bytes:
+    """An incremental update (ISO 32000-1, 7.5.6) written directly: the catalog (pointing at a
+    new XMP stream), the information dictionary with the token, the XMP stream, and an xref
+    section (a table, or a stream when the file's last section is one) pointing back at the
+    original's. Nothing before the update changes."""
+    prelude = _pdf_prelude(content)
+    packet = _xmp_packet(token, prelude.existing_xmp)
+    xmp = (
+        b"<<\n/Type /Metadata\n/Subtype /XML\n/Length %d\n>>\nstream\n" % len(packet)
+        + packet
+        + b"\nendstream"
+    )
+    bodies = [
+        (idnum, body.replace(b"(" + _PLACEHOLDER + b")", b"(" + token + b")"))
+        for idnum, body in prelude.objects
+    ]
+    bodies.append((prelude.metadata_id, xmp))
+    parts = [content]
+    position = len(content)
+    if not content.endswith((b"\n", b"\r")):
+        parts.append(b"\n")
+        position += 1
+    offsets: dict[int, int] = {}
+    for idnum, body in sorted(bodies):
+        offsets[idnum] = position
+        chunk = b"%d 0 obj\n" % idnum + body + b"\nendobj\n"
+        parts.append(chunk)
+        position += len(chunk)
+    xref_at = position
+    if prelude.xref_stream:
+        xref_id = prelude.size
+        offsets[xref_id] = xref_at
+        data = b"".join(struct.pack(">BIB", 1, offsets[i], 0) for i in sorted(offsets))
+        index = b" ".join(b"%d %d" % run for run in _runs(sorted(offsets)))
+        parts.append(
+            b"%d 0 obj\n<< /Type /XRef " % xref_id
+            + prelude.trailer.replace(b"/Size %d" % prelude.size, b"/Size %d" % (xref_id + 1))
+            + b" /Prev %d /W [1 4 1] /Index [%s] /Length %d >>\nstream\n"
+            % (prelude.prev, index, len(data))
+            + data
+            + b"\nendstream\nendobj\n"
+        )
+    else:
+        table = [b"xref\n"]
+        for first, count in _runs(sorted(offsets)):
+            table.append(b"%d %d\n" % (first, count))
+            table.extend(b"%010d 00000 n\r\n" % offsets[i] for i in range(first, first + count))
+        table.append(b"trailer\n<< " + prelude.trailer + b" /Prev %d >>\n" % prelude.prev)
+        parts.append(b"".join(table))
+    parts.append(b"startxref\n%d\n%%%%EOF\n" % xref_at)
+    return b"".join(parts)
+
+
+def _runs(numbers: list[int]) -> list[tuple[int, int]]:
+    """Contiguous runs of object numbers: (first, count), the xref's subsections."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and runs[-1][0] + runs[-1][1] == number:
+            runs[-1][1] += 1
+        else:
+            runs.append([number, 1])
+    return [(first, count) for first, count in runs]
 
 
 def _read_pdf(content: bytes) -> str | None:

@@ -226,6 +226,8 @@ def test_partner_cobrands_with_the_form_then_downloads_a_stamped_copy(portal):
     event = DownloadEvent.objects.get(user=user)
     assert (event.item_id, event.document_id, event.lineage) == (asset.pk, None, None)
     assert event.title_seen == asset.title
+    # The item page now offers the ready copy beside the button.
+    assert f'href="{status_url}"' in client.get(asset.url).content.decode()
     # Again: the same render (no second row); a second download gets another token.
     assert client.post(action, {"csrfmiddlewaretoken": token}).status_code == 303
     assert CobrandRender.objects.count() == 1

@@ -172,3 +172,22 @@ def test_qpdf_finds_no_errors_in_renders_and_stamps(renders, tmp_path):
             [qpdf, "--check", str(path)], capture_output=True, text=True, check=False
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pdf_fast_path_reads_what_pypdf_reads(renders):
+    """The stamp reads a render's last xref table directly; pypdf's full read agrees."""
+    import sys
+
+    stamping = sys.modules["cobranding.engine.stamp"]
+    content, media_type = renders["pdf"]
+    for data in (content, stamp(content, media_type, "one")):
+        fast = stamping._fast_prelude(data)
+        assert fast is not None and fast == stamping._parse_prelude(data)
+    # Shapes it does not handle go the careful way: an xref stream.
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(PdfReader(io.BytesIO(content)), incremental=True)
+    writer.add_metadata({"/Title": "x"})
+    out = io.BytesIO()
+    writer.write(out)
+    assert stamping._fast_prelude(out.getvalue()) is None
