@@ -69,7 +69,8 @@ def share_links_for(user: Any) -> list[LinkRow]:
     # checks before serving): asked once per (creator, item).
     masters: dict[tuple[int | None, int], str | None] = {}
     rows = []
-    for link, reason in zip(links, reasons, strict=True):
+    for link, closed in zip(links, reasons, strict=True):
+        reason: str | None = closed
         if reason is None:
             key = (link.created_by_id, link.item_id)
             if key not in masters:
@@ -79,7 +80,7 @@ def share_links_for(user: Any) -> list[LinkRow]:
     return rows
 
 
-def _master_reason(link: ShareLink) -> Any:
+def _master_reason(link: ShareLink) -> str | None:
     try:
         document = renders.master_document(link.item)
     except renders.NotCobrandable:

@@ -248,6 +248,8 @@ def customer_download(request: HttpRequest, token: str) -> HttpResponse:
     shared = renders.file_for_share(render_, user=link.created_by, share_link_id=link.pk)
     share_link_count_download(link)
     response = HttpResponse(shared.content, content_type=shared.media_type)
-    response["Content-Disposition"] = content_disposition_header(True, shared.filename)
+    response["Content-Disposition"] = (
+        content_disposition_header(True, shared.filename) or "attachment"
+    )
     response["Content-Length"] = str(len(shared.content))
     return _customer_headers(response)

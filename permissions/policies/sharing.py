@@ -61,8 +61,10 @@ def _co_brandable(item: Page) -> bool:
 
 
 def _is_partner_admin(user: UserLike, organization: PartnerOrganization) -> bool:
+    if user.pk is None:
+        return False
     return Membership.objects.filter(
-        user_id=user.pk, organization_id=organization.pk, role=Membership.Role.ADMIN
+        user_id=int(user.pk), organization_id=organization.pk, role=Membership.Role.ADMIN
     ).exists()
 
 

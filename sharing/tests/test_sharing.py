@@ -83,7 +83,9 @@ def create_link(client: Client, item, **data) -> tuple[ShareLink, str]:
     assert response.status_code == 303, response.content.decode()[:2000]
     page = client.get(response["Location"])
     html = page.content.decode()
-    url = re.search(r'id="new-link-url"[^>]*value="([^"]+)"', html).group(1)
+    found = re.search(r'id="new-link-url"[^>]*value="([^"]+)"', html)
+    assert found is not None, html
+    url = found.group(1)
     return ShareLink.objects.get(token_hash=token_hash(url.rstrip("/").rsplit("/", 1)[1])), url
 
 
