@@ -567,3 +567,16 @@ def test_the_list_costs_the_same_queries_for_one_link_or_ten(world):
     for _ in range(9):
         share_link_create(user=creator, item=asset)
     assert queries() == one, "\n".join(q["sql"][:150] for q in last)
+
+
+def test_head_requests_count_nothing_and_issue_no_file(world):
+    from cobranding.models import CobrandIssue
+
+    _org, creator, asset = world
+    link, url = create_link(client_for(creator), asset)
+    customer = Client()
+    assert customer.head(path_of(url)).status_code == 200
+    assert customer.head(path_of(url) + "download").status_code == 405
+    link.refresh_from_db()
+    assert (link.view_count, link.download_count) == (0, 0)
+    assert not CobrandIssue.objects.exists()
