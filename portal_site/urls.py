@@ -35,6 +35,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("kb.urls")),
     path("portal/", include("cobranding.urls")),
+    path("", include("sharing.urls")),
     path("portal/digest/", include("digest.urls")),
     path("search/", include("search.urls")),
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", kb_views.staff_media, name="staff_media"),

@@ -14,6 +14,7 @@ One module per concern; callers import from the module that answers their questi
   ``page_access_policy`` (who may change access);
 * ``files``: item documents and raw media (``document_policy``, ``media_policy``);
 * ``cobranding``: renders and brand-kit logos (``cobrand_policy``, ``brandkit_policy``);
+* ``sharing``: share links of co-branded assets (``share_link_policy``);
 * ``search``: the entitlement as data for search engines (``SearchFilter``,
   ``search_audiences``);
 * ``accounts``: login lockouts (``login_lockout_policy``);

@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     # The portal's apps, top to bottom: each imports only the ones below it (docs/architecture.md).
     "demo",
     "imports",
+    "sharing",
     "cobranding",
     "search",
     "digest",
@@ -306,6 +307,19 @@ if os.environ.get("S3_BUCKET"):
 PORTAL_STORAGE_REGIONS = json.loads(os.environ.get("PORTAL_STORAGE_REGIONS") or "{}")
 # Bytes per read when streaming a file: 1 MiB streams ~12x faster than Django's 4 KiB default.
 PORTAL_DOWNLOAD_BLOCK_SIZE = 1024 * 1024
+
+# Share links (sharing/, docs/sharing.md): a partner's link to a co-branded asset for its
+# customers works PORTAL_SHARE_LINK_DEFAULT_DAYS days unless the partner picks 1..MAX days. A
+# password-protected link allows PORTAL_SHARE_PASSWORD_LIMIT wrong passwords per client address
+# per PORTAL_SHARE_PASSWORD_WINDOW_MINUTES. The customer page names the vendor as
+# PORTAL_VENDOR_NAME.
+PORTAL_SHARE_LINK_DEFAULT_DAYS = int(os.environ.get("PORTAL_SHARE_LINK_DEFAULT_DAYS", "14"))
+PORTAL_SHARE_LINK_MAX_DAYS = int(os.environ.get("PORTAL_SHARE_LINK_MAX_DAYS", "90"))
+PORTAL_SHARE_PASSWORD_LIMIT = int(os.environ.get("PORTAL_SHARE_PASSWORD_LIMIT", "5"))
+PORTAL_SHARE_PASSWORD_WINDOW_MINUTES = int(
+    os.environ.get("PORTAL_SHARE_PASSWORD_WINDOW_MINUTES", "15")
+)
+PORTAL_VENDOR_NAME = os.environ.get("PORTAL_VENDOR_NAME", "Altivo Networks")
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
