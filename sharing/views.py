@@ -185,7 +185,7 @@ def _page_context(link: ShareLink) -> dict[str, Any]:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def customer_page(request: HttpRequest, token: str) -> HttpResponse:
-    """The customer's page of a share link: the item's title and summary, who prepared it, the
+    """The customer's page of a share link: the item's title, who prepared it, the file's name, the
     download (or "preparing" while the render is made). A password-protected link asks for its
     password first (wrong ones are limited per address). Each GET showing the page counts a
     view (not the page's own reloads while preparing)."""
@@ -221,7 +221,9 @@ def customer_page(request: HttpRequest, token: str) -> HttpResponse:
     if request.GET.get(REFRESH_PARAM) is None and request.method == "GET":
         share_link_count_view(link)
     context = _page_context(link) | {
-        "summary": link.item.summary,
+        # Not the item's summary: it is written for partners (it may name tiers, regions or
+        # other partners) and the customer is not one.
+        "file_name": render_.filename if state == "ready" else "",
         "state": state,
         "download_url": reverse("sharing:customer_download", args=[token]),
         "refresh_url": f"{request.path}?{REFRESH_PARAM}=1",
