@@ -52,6 +52,7 @@ class ZoneForm(forms.Form):
     kind = forms.ChoiceField(
         label=gettext_lazy("Zone"),
         choices=[("logo", gettext_lazy("Logo box")), ("text", gettext_lazy("Text box"))],
+        initial="logo",  # an untouched "Add a zone" form is then unchanged, i.e. skipped
     )
     page = forms.IntegerField(label=gettext_lazy("Page"), min_value=1, initial=1)
     x = forms.FloatField(label=gettext_lazy("Left (%)"), min_value=0, max_value=100)
@@ -73,7 +74,14 @@ class ZoneForm(forms.Form):
         max_length=9,
         help_text=gettext_lazy("#rrggbb, or primary / secondary (the partner's colours)"),
     )
-    align = forms.ChoiceField(label=gettext_lazy("Alignment"), choices=ALIGN_CHOICES)
+    align = forms.ChoiceField(
+        label=gettext_lazy("Alignment"), choices=ALIGN_CHOICES, initial="start"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The colour's hint is read out with the input (the template gives it this id).
+        self.fields["color"].widget.attrs["aria-describedby"] = self["color"].auto_id + "-help"
 
     def clean(self):
         data = super().clean()
@@ -89,6 +97,20 @@ class ZoneForm(forms.Form):
 
 
 ZoneFormSet = forms.formset_factory(ZoneForm, extra=2, can_delete=True)
+
+
+def zone_formset(rows: list[dict]):
+    """The editor's unbound zone forms: ``rows``, then one empty "Add a zone" form (two when
+    there are no zones yet: a logo box and a contact box are the usual pair)."""
+    formset = forms.formset_factory(ZoneForm, extra=1 if rows else 2, can_delete=True)
+    return formset(initial=rows, prefix="zones")
+
+
+def mark_blank_zones(zones) -> None:
+    """``form.is_blank`` on the extra forms nobody filled in (titled "Add a zone")."""
+    initial = zones.initial_form_count()
+    for index, form in enumerate(zones.forms):
+        form.is_blank = index >= initial and (not form.is_bound or not form.has_changed())
 
 
 class TemplateMetaForm(forms.Form):
@@ -204,7 +226,7 @@ class TemplateEditView(_TitledCrumbs, _TemplateAccess, WagtailAdminTemplateMixin
         if self.template is not None:
             rows = rows_from_layout(engine.layout_from_json(self.template.layout))
             confidential = self.template.confidential
-        zones = ZoneFormSet(initial=rows, prefix="zones")
+        zones = zone_formset(rows)
         meta = TemplateMetaForm(initial={"confidential": confidential})
         return self.render_to_response(self.get_context_data(zones=zones, meta=meta))
 
@@ -241,10 +263,17 @@ class TemplateEditView(_TitledCrumbs, _TemplateAccess, WagtailAdminTemplateMixin
                     return HttpResponseRedirect(request.path)
                 context["preview_layout"] = json.dumps(engine.layout_to_json(layout))
                 context["preview_confidential"] = confidential
+                # The previewed zones as fresh rows: deleted ones gone, a new empty form at
+                # the end (without JavaScript, "Preview" is how one adds another zone).
+                context["zones"] = zone_formset(
+                    [row for row in zones.cleaned_data if row and not row.get("DELETE")]
+                )
         return self.render_to_response(self.get_context_data(**context))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        if kwargs.get("zones") is not None:
+            mark_blank_zones(kwargs["zones"])
         preview = base = reverse("cobranding_template_preview", args=[self.kind, self.master_id])
         if kwargs.get("preview_layout"):
             from urllib.parse import urlencode

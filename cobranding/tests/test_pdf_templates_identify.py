@@ -258,6 +258,16 @@ def test_the_template_editor_saves_versions_and_previews_with_a_sample_kit(porta
     assert "reaches past the page" in bad.content.decode()
     template.refresh_from_db()
     assert template.version == 2
+    # An untouched "Add a zone" form (as the browser posts it) is skipped; after "Preview" a
+    # deleted zone is gone and a new empty form waits at the end.
+    blank = {"zones-2-kind": "logo", "zones-2-page": "1", "zones-2-font_size": "12"}
+    blank |= {"zones-2-color": "secondary", "zones-2-align": "start"}
+    three = {**form, **blank, "zones-TOTAL_FORMS": "3", "zones-1-DELETE": "on", "preview": "1"}
+    again = editor.post(url, three)
+    assert again.status_code == 200 and "render_error" not in again.context
+    forms = again.context["zones"].forms
+    assert [zone.is_blank for zone in forms] == [False, True]
+    assert "Add a zone" in again.content.decode()
 
     # Without the permission (and partners): 404.
     for outsider in (_staff(), partner_client(make_org())):

@@ -58,10 +58,29 @@
       if (confidential) params.set("confidential", "1");
       const url = base + "?" + params.toString();
       preview.src = url;
+      const link = document.querySelector("[data-cobrand-preview-link]");
+      if (link) link.href = url;
     }, 600);
   }
   form.addEventListener("input", refresh);
   form.addEventListener("change", refresh);
+
+  // A logo box has no font, colour or brand-kit fields: show those for text boxes only, and
+  // name the kind in the zone's legend ("Zone 1 · Logo box").
+  function showKind(zone) {
+    const kind = field(zone, "kind");
+    if (!kind) return;
+    const text = kind.value === "text";
+    zone.querySelectorAll("[data-text-only]").forEach((el) => { el.hidden = !text; });
+    zone.dataset.kind = kind.value;
+    const label = zone.querySelector("[data-kind-label]");
+    if (label && kind.selectedOptions[0]) label.textContent = kind.selectedOptions[0].textContent;
+  }
+  zones.forEach((zone) => {
+    showKind(zone);
+    const kind = field(zone, "kind");
+    if (kind) kind.addEventListener("change", () => showKind(zone));
+  });
   zones.forEach((zone) => zone.addEventListener("focusin", () => { focused = zone; }));
 
   // Drag to draw (image masters: the preview is the image itself).
