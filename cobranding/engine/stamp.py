@@ -272,9 +272,7 @@ def _fast_prelude(content: bytes) -> _PdfPrelude | None:
     from pypdf.generic import (
         DictionaryObject,
         IndirectObject,
-        NameObject,
         StreamObject,
-        TextStringObject,
         read_object,
     )
 
@@ -334,38 +332,70 @@ def _fast_prelude(content: bytes) -> _PdfPrelude | None:
         else:
             info, info_id = DictionaryObject(), size
             size += 1
-        info[NameObject("/" + STAMP_KEY)] = TextStringObject(_PLACEHOLDER.decode())
         root = DictionaryObject(root)
         existing = None
         if "/Metadata" in root:
             metadata = load(root.raw_get("/Metadata"))
             if not isinstance(metadata, StreamObject):
                 return None
-            existing = _XMP_DESCRIPTION.sub(b"", metadata.get_data())
-        metadata_id = size
-        size += 1
-        root[NameObject("/Metadata")] = IndirectObject(metadata_id, 0, None)
-        tail = f"/Size {size} /Root {root_ref.idnum} {root_ref.generation} R /Info {info_id} 0 R"
-        trailer_bytes = tail.encode()
-        if "/ID" in trailer:
-            trailer_bytes += b" /ID " + _serialised(trailer["/ID"])
-        return _PdfPrelude(
+            existing = metadata.get_data()
+        return _prelude(
             prev=prev,
-            objects=((root_ref.idnum, _serialised(root)), (info_id, _serialised(info))),
-            metadata_id=metadata_id,
-            existing_xmp=existing,
-            trailer=trailer_bytes,
             size=size,
+            trailer=trailer,
+            root_ref=root_ref,
+            root=root,
+            info=info,
+            info_id=info_id,
+            existing_xmp=existing,
             xref_stream=False,
         )
     except Exception:  # noqa: BLE001 - any surprise: the careful path decides
         return None
 
 
+def _prelude(
+    *,
+    prev: int,
+    size: int,
+    trailer: Any,
+    root_ref: Any,
+    root: Any,
+    info: Any,
+    info_id: int,
+    existing_xmp: bytes | None,
+    xref_stream: bool,
+) -> _PdfPrelude:
+    """What both readers (the direct one and pypdf's) found, made into the update's prelude:
+    the info dictionary with the stamp's placeholder, the catalog pointing at a new metadata
+    object (the old packet kept without our description), and the new trailer."""
+    from pypdf.generic import IndirectObject, NameObject, TextStringObject
+
+    info[NameObject("/" + STAMP_KEY)] = TextStringObject(_PLACEHOLDER.decode())
+    if existing_xmp is not None:
+        existing_xmp = _XMP_DESCRIPTION.sub(b"", existing_xmp)
+    metadata_id = size
+    size += 1
+    root[NameObject("/Metadata")] = IndirectObject(metadata_id, 0, None)
+    tail = f"/Size {size} /Root {root_ref.idnum} {root_ref.generation} R /Info {info_id} 0 R"
+    trailer_bytes = tail.encode()
+    if "/ID" in trailer:
+        trailer_bytes += b" /ID " + _serialised(trailer["/ID"])
+    return _PdfPrelude(
+        prev=prev,
+        objects=((root_ref.idnum, _serialised(root)), (info_id, _serialised(info))),
+        metadata_id=metadata_id,
+        existing_xmp=existing_xmp,
+        trailer=trailer_bytes,
+        size=size,
+        xref_stream=xref_stream,
+    )
+
+
 def _parse_prelude(content: bytes) -> _PdfPrelude:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
-    from pypdf.generic import DictionaryObject, IndirectObject, NameObject, TextStringObject
+    from pypdf.generic import DictionaryObject, IndirectObject
 
     try:
         reader = PdfReader(io.BytesIO(content))
@@ -385,7 +415,6 @@ def _parse_prelude(content: bytes) -> _PdfPrelude:
         else:
             info, info_id = DictionaryObject(), size
             size += 1
-        info[NameObject("/" + STAMP_KEY)] = TextStringObject(_PLACEHOLDER.decode())
         existing = None
         metadata = root.get("/Metadata")
         if metadata is not None:
@@ -393,22 +422,15 @@ def _parse_prelude(content: bytes) -> _PdfPrelude:
                 existing = metadata.get_object().get_data()
             except (PyPdfError, ValueError, AttributeError):
                 existing = None
-        if existing is not None:
-            existing = _XMP_DESCRIPTION.sub(b"", existing)
-        metadata_id = size
-        size += 1
-        root[NameObject("/Metadata")] = IndirectObject(metadata_id, 0, None)
-        tail = f"/Size {size} /Root {root_ref.idnum} {root_ref.generation} R /Info {info_id} 0 R"
-        trailer_bytes = tail.encode()
-        if "/ID" in trailer:
-            trailer_bytes += b" /ID " + _serialised(trailer["/ID"])
-        return _PdfPrelude(
+        return _prelude(
             prev=prev,
-            objects=((root_ref.idnum, _serialised(root)), (info_id, _serialised(info))),
-            metadata_id=metadata_id,
-            existing_xmp=existing,
-            trailer=trailer_bytes,
             size=size,
+            trailer=trailer,
+            root_ref=root_ref,
+            root=root,
+            info=info,
+            info_id=info_id,
+            existing_xmp=existing,
             xref_stream=_last_xref_is_stream(content, prev),
         )
     except MasterError:
