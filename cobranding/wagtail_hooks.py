@@ -27,7 +27,9 @@ def cobrand_action(request, item) -> str | None:
 
     kind = cobrand_master(item).kind
     # A copy made from the current sources already: offer it (its status page) beside the button.
-    current = cobrand_render_current(item, principal_for(request.user).organization)
+    organization = principal_for(request.user).organization
+    # cobrand_available answered yes, so the user is a partner of an organisation.
+    current = cobrand_render_current(item, organization) if organization is not None else None
     return render_to_string(
         "cobranding/cobrand_action.html",
         {"page": item, "kind": kind, "current": current},
