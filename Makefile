@@ -1,11 +1,11 @@
-# Two commands work on a fresh machine: `make run` and `make test`.
+# Two commands work on a fresh machine: `make run` and `make test` (`make dev` to work on the code).
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
 
-.PHONY: run test test-s3 test-browser install messages migrate seed serve serve-with-worker lint format imports \
+.PHONY: run dev test test-s3 test-browser install messages migrate seed serve serve-with-worker lint format imports \
 	typecheck check ci bench bench-storage bench-download bench-versions bench-cobrand clean
 
 $(VENV)/.installed: pyproject.toml
@@ -36,18 +36,32 @@ seed: migrate
 serve:
 	$(MANAGE) runserver 127.0.0.1:8000
 
+## `make run` serves the demo as users see it (portal_site/settings/run.py): DEBUG off, so the
+## designed 404/500 pages; runserver without autoreload, its static handler on (--insecure: the
+## static files with DEBUG off, as a production proxy serves them). `make dev` keeps Django's
+## debug pages and autoreload (portal_site/settings/dev.py).
+RUN_SETTINGS := DJANGO_SETTINGS_MODULE=portal_site.settings.run
+
 ## The server and one task worker beside it (scheduled publishing and expiry, docs/scheduling.md),
 ## as one command: the worker runs in the background and is stopped (SIGTERM: it finishes its
 ## current job) when the server stops, Ctrl+C included. The worker does not reload on code
 ## changes as runserver does: stop and start again after changing a job.
 serve-with-worker:
+	@$(RUN_SETTINGS) $(MANAGE) portal_worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
+	$(RUN_SETTINGS) $(MANAGE) runserver --noreload --insecure 127.0.0.1:8000
+
+## Create the venv, install, migrate, seed the demo and serve it on 127.0.0.1:8000 with a worker,
+## as users see it (DEBUG off: designed error pages).
+run: seed serve-with-worker
+
+## The same demo for development: Django's debug pages and runserver's autoreload (with a worker).
+dev: seed
 	@$(MANAGE) portal_worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:8000
-
-## Create the venv, install, migrate, seed the demo and serve it on 127.0.0.1:8000 with a worker.
-run: seed serve-with-worker
 
 ## The fast test suite (SQLite; server legs are skipped unless their address is set).
 test: install

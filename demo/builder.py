@@ -18,11 +18,13 @@ login may and may not see.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from io import BytesIO
+from pathlib import Path
 from typing import TextIO
 
 from django.contrib.auth import get_user_model
@@ -32,6 +34,7 @@ from django.utils import timezone
 from wagtail.models import Locale, Page
 
 from accounts.services import user_digest_frequency_set
+from branding.services import brand_update
 from demo.assets import make_logo, make_pdf, make_product_image
 from demo.loader import (
     ANYONE_SIGNED_IN,
@@ -277,6 +280,12 @@ class _Seeder:
                 )
         self.summary.sections = len(self.sections)
         self.say(f"  {len(self.sections)} library sections")
+
+    def brand(self) -> None:
+        """The portal's brand (demo/data/brand.json; issue #14): name, colours, footer links."""
+        spec = json.loads((Path(__file__).parent / "data" / "brand.json").read_text("utf-8"))
+        brand_update(**spec["brand"])
+        self.say(f"  brand: {spec['brand']['portal_name']}")
 
     def _section(self, parent: LibraryIndexPage, spec: SectionSpec) -> LibraryIndexPage:
         rule = spec.rule
@@ -814,6 +823,7 @@ def demo_seed(*, stdout: TextIO | None = None) -> DemoSummary:
             seeder.organizations()
             seeder.logins()
             seeder.structure()
+            seeder.brand()
             seeder.marketers()
             seeder.items()
             seeder.cobrand_templates()

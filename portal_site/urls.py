@@ -9,6 +9,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 from accounts.forms import PortalAuthenticationForm
 from accounts.urls import account_urlpatterns
 from accounts.views import AdminPasswordResetConfirmView
+from branding import views as branding_views
 from kb import views as kb_views
 
 urlpatterns = [
@@ -33,6 +34,9 @@ urlpatterns = [
     path("password-reset/", include("accounts.urls")),
     path("portal/account/", include((account_urlpatterns, "accounts"))),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The brand (issue #14): its stylesheet and logo, and the icon browsers ask for at the root.
+    path("", include("branding.urls")),
+    path("favicon.ico", branding_views.favicon, name="favicon"),
     path("portal/", include("kb.urls")),
     path("portal/", include("cobranding.urls")),
     path("", include("sharing.urls")),

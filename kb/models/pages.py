@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django import forms
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
@@ -79,8 +78,12 @@ class PortalHomePage(Page):
         verbose_name = _("portal home page")
 
     def serve(self, request, *args, **kwargs):
+        """Signed-in users get their home (in their preferred language's tree when it has
+        one); anonymous visitors the public landing (kb.landing), in the browser's language."""
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            from ..landing import landing_response
+
+            return landing_response(request, self)
         wanted = getattr(request.user, "preferred_language", "")
         if wanted and wanted != self.locale.language_code and not request.GET.get("stay"):
             translation = self.get_translations().filter(locale__language_code=wanted).first()

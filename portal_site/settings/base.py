@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "digest",
     "kb",
     "accounts",
+    "branding",  # the brand setting (issue #14): name, logo, colours, footer links
     "permissions",
     "files",
     "scheduling",
@@ -96,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.middleware.ui_language",
                 "accounts.middleware.portal_principal",
+                "branding.context_processors.brand",
             ],
         },
     },
