@@ -11,7 +11,7 @@ import posixpath
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.templatetags.static import static
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from files.serving import serve_stored_file
 
@@ -23,7 +23,7 @@ BRAND_MAX_AGE = 24 * 60 * 60
 LOGO_FILTER = "max-480x96"
 
 
-@require_GET
+@require_safe
 def brand_css(request: HttpRequest) -> HttpResponse:
     """The brand colours as CSS custom properties. A stylesheet of its own, not an inline
     <style>: the portal's Content-Security-Policy allows styles from this site only. Values are
@@ -37,7 +37,7 @@ def brand_css(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def brand_logo(request: HttpRequest):
     """The brand's logo, scaled to the header (a rendition), for everyone."""
     brand = brand_for(request)
@@ -55,7 +55,7 @@ def brand_logo(request: HttpRequest):
     return response
 
 
-@require_GET
+@require_safe
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
     """/favicon.ico, which browsers ask for without reading the page: the static icon."""
     return HttpResponseRedirect(static("favicon.ico"))

@@ -12,7 +12,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 from permissions.policies.files import document_policy
 from permissions.policies.pages import page_policy
 
-from .models import Product
+from .models import PortalHomePage, Product
 
 
 @hooks.register("before_serve_page")
@@ -20,6 +20,11 @@ def check_page_audience(page, request, serve_args, serve_kwargs):
     if page_policy.can_view(request.user, page):
         return None
     if not request.user.is_authenticated and page.depth <= 2:
+        if isinstance(page, PortalHomePage):
+            # A locale home serves anonymous visitors the public landing (kb.landing): none of
+            # the home's own content, only the brand and the items the policy lets anonymous
+            # users see (issue #14).
+            return None
         # The portal home is not secret: send visitors to the login form.
         return redirect_to_login(request.get_full_path())
     raise Http404

@@ -138,10 +138,12 @@ def test_raw_media_only_for_staff(demo):
     assert staff.get("/media/../pyproject.toml").status_code == 404
 
 
-def test_anonymous_home_redirects_to_login_and_hidden_item_is_404(demo):
+def test_anonymous_home_is_the_landing_and_hidden_item_is_404(demo):
     client = Client()
     response = client.get("/")
-    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    # Issue #14: the public landing (branding/kb.landing), with the way to log in.
+    assert response.status_code == 200 and b'data-page="landing"' in response.content
+    assert b'href="/login/' in response.content
     hidden = next(i for i in PortalItemPage.objects.all() if not page_policy.can_view(None, i))
     response = client.get(hidden.url)
     assert response.status_code == 404
