@@ -46,6 +46,9 @@ def landing_response(request, home) -> TemplateResponse:
     from accounts.forms import PortalAuthenticationForm
 
     language = get_language() or "en"
+    form = PortalAuthenticationForm(request)
+    # No autofocus here (the login page keeps it): on a phone it would jump past the text.
+    form.fields["username"].widget.attrs.pop("autofocus", None)
     response = TemplateResponse(
         request,
         "kb/landing.html",
@@ -54,7 +57,7 @@ def landing_response(request, home) -> TemplateResponse:
             # the landing speaks the visitor's UI language.
             "home": home,
             "public_items": public_items(language_code=language),
-            "form": PortalAuthenticationForm(request),
+            "form": form,
         },
     )
     # The same URL speaks each visitor's language: caches must key on it.
