@@ -242,3 +242,18 @@ def test_designed_500_needs_no_database():
     assert '<html lang="de"' in html and 'data-status="500"' in html
     assert 'href="/static/css/portal.css"' in html
     assert 'role="search"' in html and '<a class="brand" href="/">' in html
+
+
+def test_make_run_serves_without_debug_and_make_dev_with_it():
+    import importlib
+    from pathlib import Path
+
+    run = importlib.import_module("portal_site.settings.run")
+    dev = importlib.import_module("portal_site.settings.dev")
+    assert run.DEBUG is False and dev.DEBUG is True
+    assert {"127.0.0.1", "localhost"} <= set(run.ALLOWED_HOSTS)
+    assert run.SECRET_KEY and "production" in run.SECRET_KEY  # a demo-only key, named so
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "DJANGO_SETTINGS_MODULE=portal_site.settings.run" in makefile
+    assert "runserver --noreload --insecure" in makefile
+    assert "\ndev: seed\n" in makefile
