@@ -7,6 +7,7 @@ the cache so all processes see it) changes.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import Counter, defaultdict
 
@@ -16,6 +17,12 @@ from .query import max_edits
 
 GENERATION_KEY = "portal-search:vocab-generation"
 MAX_EXPANSIONS = 8
+# Compound parts (German "Blatt" in "Datenblatt"): a word of at least this many letters
+# matches the vocabulary's words that begin or end with it, the rest being at least
+# COMPOUND_REST letters long (so "router" does not match "routers" as a compound).
+COMPOUND_MIN = 5
+COMPOUND_REST = 3
+MAX_COMPOUNDS = 8
 
 
 def bump_generation() -> None:
@@ -31,20 +38,25 @@ def _trigrams(term: str) -> set[str]:
 
 
 def levenshtein(a: str, b: str, limit: int) -> int:
-    """Edit distance of ``a`` and ``b``, or ``limit + 1`` once it must exceed ``limit``."""
+    """Edit distance of ``a`` and ``b`` (a swap of two neighbouring letters is one edit, as in
+    Elasticsearch's fuzzy matching: "ruoter" is one edit from "router"), or ``limit + 1`` once
+    it must exceed ``limit``."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    before: list[int] = []
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         best = i
         for j, cb in enumerate(b, 1):
             value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                value = min(value, before[j - 2] + 1)
             current.append(value)
             best = min(best, value)
         if best > limit:
             return limit + 1
-        previous = current
+        before, previous = previous, current
     return previous[-1]
 
 
@@ -57,6 +69,9 @@ class Vocabulary:
         self.doc_counts = doc_counts
         self.documents = documents
         self.expansions: dict[str, list[str]] = {}  # per vocabulary generation
+        self.compound_cache: dict[str, list[str]] = {}
+        self._sorted: list[str] | None = None  # the terms sorted (prefix lookups)
+        self._reversed: list[str] | None = None  # the terms reversed and sorted (suffixes)
         self.by_trigram: dict[str, list[str]] = defaultdict(list)
         for term in self.terms:
             for gram in _trigrams(term):
@@ -79,15 +94,50 @@ class Vocabulary:
         # Strings within k edits share at least |grams| - 3k trigrams.
         need = max(1, len(grams) - 3 * limit)
         counts = Counter(t for g in grams for t in self.by_trigram.get(g, ()))
+        counts_of = self.doc_counts or {}
         scored = []
         for candidate, shared in counts.items():
             if shared < need or candidate == term:
                 continue
             distance = levenshtein(term, candidate, limit)
             if distance <= limit:
-                scored.append((distance, candidate))
+                # Closest first, then the most common (the likelier meant word).
+                scored.append((distance, -counts_of.get(candidate, 0), candidate))
         scored.sort()
-        return [term] + [c for _, c in scored[:MAX_EXPANSIONS]]
+        return [term] + [c for _, _, c in scored[:MAX_EXPANSIONS]]
+
+    def compounds(self, term: str) -> list[str]:
+        """Up to MAX_COMPOUNDS vocabulary words that hold ``term`` as a compound part: they
+        begin or end with it ("blatt" → "datenblatt", "sicherheit" → "sicherheitsrichtlinien"),
+        most frequent first. Used for languages that write compounds as one word
+        (``PORTAL_SEARCH_LANGUAGES[...]["compounds"]``)."""
+        cached = self.compound_cache.get(term)
+        if cached is None:
+            cached = self._compounds(term) if len(term) >= COMPOUND_MIN else []
+            if len(self.compound_cache) < 50_000:
+                self.compound_cache[term] = cached
+        return cached
+
+    def _compounds(self, term: str) -> list[str]:
+        if self._sorted is None:
+            self._sorted = sorted(self.terms)
+            self._reversed = sorted(t[::-1] for t in self.terms)
+        found: set[str] = set()
+        # Two binary searches over sorted lists: words beginning with ``term``, and (in the
+        # reversed list) words ending with it. No scan of the vocabulary per query.
+        for ordered, key, flip in (
+            (self._sorted, term, False),
+            (self._reversed or [], term[::-1], True),
+        ):
+            start = bisect.bisect_left(ordered, key)
+            # At most 2,000 neighbours: a short common stem must not cost a scan.
+            for candidate in ordered[start : start + 2000]:
+                if not candidate.startswith(key):
+                    break
+                if len(candidate) - len(key) >= COMPOUND_REST:
+                    found.add(candidate[::-1] if flip else candidate)
+        counts = self.doc_counts or {}
+        return sorted(found, key=lambda t: (-counts.get(t, 0), t))[:MAX_COMPOUNDS]
 
     def estimate(self, groups: list[list[str]], phrases: list[list[str]]) -> float | None:
         """Items expected to match every group (any of its terms) and every phrase, taking the

@@ -35,6 +35,7 @@ from elasticsearch.dsl import (
     SearchAsYouType,
     Text,
     analyzer,
+    token_filter,
 )
 from elasticsearch.dsl import Search as DslSearch
 
@@ -46,12 +47,13 @@ from ..fields import (
     FACETS,
     FIELD_BOOSTS,
     FILTER_FIELDS,
+    HEAD_FIELDS,
     TEXT_FIELDS,
     filter_values,
     text_values,
 )
 from ..highlight import MARK_END, MARK_START
-from ..query import parse_query, words
+from ..query import compounding, language_settings, parse_query, words
 from ..transport import node_class_for
 from .base import (
     BaseSearchBackend,
@@ -69,11 +71,38 @@ if TYPE_CHECKING:
 logger = logging.getLogger("portal.search")
 
 folding = analyzer("folding", tokenizer="standard", filter=["lowercase", "asciifolding"])
+# Compound parts, for languages configured with "compounds" (German: "Blatt" and the typo
+# "Datenblat" find "Datenblatt"): every 4-20 letter piece of each folded word is indexed in a
+# "grams" sub-field, which the query's whole words (folding, not split) are matched against.
+# The engine's dictionary_decompounder would be more precise, but osmem-server ignores it.
+GRAM_MIN, GRAM_MAX = 4, 20
+compound_grams = analyzer(
+    "compound_grams",
+    tokenizer="standard",
+    filter=[
+        "lowercase",
+        "asciifolding",
+        token_filter("compound_pieces", "ngram", min_gram=GRAM_MIN, max_gram=GRAM_MAX),
+    ],
+)
+# Text fields that get the "grams" sub-field (body and attachments would multiply the index).
+COMPOUND_FIELDS = ("title", "summary", "product")
+# A query word must be this long to be matched against compound pieces (shorter pieces are
+# inside too many words).
+COMPOUND_QUERY_MIN = 5
+# Boosts of the query's parts: a compound-piece match counts less than a whole word; the
+# "head" clause (every query word in the title or product text) lifts those items above every
+# item matching only elsewhere, as the database backend's tiers do.
+COMPOUND_BOOST = 0.5
+HEAD_BOOST = 100.0
+# The head fields, as the database backend's small index has them.
+HEAD_TEXT_FIELDS = HEAD_FIELDS
+# Words as typed (typo candidates): every text field copied into one folded field.
+SPELL_FIELD = "spell"
 
 
 def _language_settings(language: str) -> dict:
-    languages = getattr(settings, "PORTAL_SEARCH_LANGUAGES", {})
-    return languages.get(language) or languages.get("*") or {}
+    return language_settings(language)
 
 
 def analyzer_for(language: str, *, fallback: bool = False):
@@ -122,13 +151,18 @@ def document_class(language: str, *, fallback: bool = False) -> type[Document]:
     use that language's analyzer (its fallback with ``fallback``); the audience fields are this
     backend's form of the rule."""
     language_analyzer = analyzer_for(language, fallback=fallback)
+    compounds = bool(_language_settings(language).get("compounds"))
 
-    def text():
+    def text(name: str):
         # The language analyzer stems; the "folded" sub-field keeps whole words so fuzzy matching
         # compares what the user typed with real words ("gide" → "guide", not the stem "guid").
-        return Text(analyzer=language_analyzer, fields={"folded": Text(analyzer=folding)})
+        fields = {"folded": Text(analyzer=folding)}
+        if compounds and name in COMPOUND_FIELDS:
+            fields["grams"] = Text(analyzer=compound_grams, search_analyzer=folding)
+        return Text(analyzer=language_analyzer, fields=fields, copy_to=SPELL_FIELD)
 
-    attributes: dict = {field.field_name: text() for field in TEXT_FIELDS}
+    attributes: dict = {field.field_name: text(field.field_name) for field in TEXT_FIELDS}
+    attributes[SPELL_FIELD] = Text(analyzer=folding)
     for field in AUTOCOMPLETE_FIELDS:
         attributes[_suggest_name(field.field_name)] = SearchAsYouType(analyzer=folding)
     for field in FILTER_FIELDS:
@@ -287,7 +321,11 @@ class SearchBackend(BaseSearchBackend):
         name = f"{self.alias(language)}-{stamp}-{uuid.uuid4().hex[:6]}"
         for fallback in (False, True):
             index = document_class(language, fallback=fallback)._index.clone(name)
-            index.settings(number_of_shards=self.shards, number_of_replicas=0)
+            index.settings(
+                number_of_shards=self.shards,
+                number_of_replicas=0,
+                max_ngram_diff=GRAM_MAX - GRAM_MIN,  # the compound pieces (compound_grams)
+            )
             index.document(document_class(language, fallback=fallback))
             try:
                 index.create(using=self.client)
@@ -491,26 +529,61 @@ class SearchBackend(BaseSearchBackend):
         self.client.indices.delete(index=f"{self.prefix}-items-*", ignore_unavailable=True)
 
     # --- reads --------------------------------------------------------------------------------
+    def _term_query(self, term: str, fields: list[str], fuzzy: bool, compounds: bool) -> Query:
+        """One query word over ``fields``: typo tolerant unless not ``fuzzy``; with
+        ``compounds`` it also matches compound pieces ("blatt" in "datenblatt")."""
+        if not fuzzy:
+            return Q("multi_match", query=term, fields=fields)
+        whole = Q("multi_match", query=term, fields=fields, fuzziness="AUTO", prefix_length=1)
+        if not compounds or len(term) < COMPOUND_QUERY_MIN:
+            return whole
+        pieces = Q(
+            "multi_match",
+            query=term,
+            fields=[f"{name}.grams^{FIELD_BOOSTS[name]}" for name in COMPOUND_FIELDS],
+            boost=COMPOUND_BOOST,
+        )
+        return Q("bool", should=[whole, pieces], minimum_should_match=1)
+
     def build_search(self, query: SearchQuery) -> DslSearch:
         parsed = parse_query(query.text)
-        fields = [f"{name}^{FIELD_BOOSTS[name]}" for name in FIELD_BOOSTS] + [
-            f"{name}.folded^{FIELD_BOOSTS[name]}" for name in FIELD_BOOSTS
-        ]
-        must = [
-            Q("multi_match", query=term, fields=fields, fuzziness="AUTO", prefix_length=1)
-            for term in parsed.terms
-        ]
+
+        def boosted(names) -> list[str]:
+            return [f"{name}^{FIELD_BOOSTS[name]}" for name in names] + [
+                f"{name}.folded^{FIELD_BOOSTS[name]}" for name in names
+            ]
+
+        fields, head_fields = boosted(FIELD_BOOSTS), boosted(HEAD_TEXT_FIELDS)
+        compounds = query.fuzzy and compounding(query.filters.get("locale"))
+        must = [self._term_query(t, fields, query.fuzzy, compounds) for t in parsed.terms]
         must += [
             Q("multi_match", query=" ".join(phrase), fields=fields, type="phrase")
             for phrase in parsed.phrases
         ]
+        # Every query word in the title or product text: a constant lift above the matches
+        # elsewhere (the database backend's "head" tier; scores within a tier still differ).
+        head = [
+            self._term_query(t, head_fields, query.fuzzy, compounds=False) for t in parsed.terms
+        ] + [
+            Q("multi_match", query=" ".join(phrase), fields=head_fields, type="phrase")
+            for phrase in parsed.phrases
+        ]
+        should = [Q("constant_score", filter=Q("bool", must=head), boost=HEAD_BOOST)]
         filters = [entitlement_query(query.entitlement), *facet_filters(query.filters)]
         search = (
             DslSearch(using=self.client, index=self._search_indexes())
-            .query(Q("bool", must=must, filter=filters))
+            .query(Q("bool", must=must, should=should, filter=filters))
             .extra(from_=query.offset, size=query.limit, track_total_hits=True)
             .source(False)
         )
+        if query.fuzzy and parsed.terms:
+            # Which query words the index lacks, and the close words it holds (the notice
+            # "showing results for …": search.selectors picks among them).
+            search = search.suggest(
+                "spelling",
+                " ".join(parsed.terms),
+                term={"field": SPELL_FIELD, "suggest_mode": "missing", "size": 5},
+            )
         if query.sort == "date":
             # elasticsearch.dsl types only the long form of a sort ({"_id": {"order": ...}}).
             search = search.sort(
@@ -565,11 +638,18 @@ class SearchBackend(BaseSearchBackend):
         for name in FACETS:
             for bucket in response.get("aggregations", {}).get(name, {}).get("buckets", []):
                 facets[name][str(bucket["key"])] = bucket["doc_count"]
+        corrections: dict[str, list[str]] = {}
+        if total:
+            for entry in response.get("suggest", {}).get("spelling", []):
+                options = [option["text"] for option in entry.get("options", [])]
+                if options:
+                    corrections[entry["text"]] = options
         return SearchResult(
             total=total,
             hits=hits,
             facets={name: facets.get(name, {}) for name in FACETS} if query.facets else {},
             backend=self.name,
+            corrections=corrections,
         )
 
     def suggest(
