@@ -18,8 +18,8 @@ from .query import max_edits
 GENERATION_KEY = "portal-search:vocab-generation"
 MAX_EXPANSIONS = 8
 # Compound parts (German "Blatt" in "Datenblatt"): a word of at least this many letters
-# matches the vocabulary's words that begin or end with it, the rest being at least
-# COMPOUND_REST letters long (so "router" does not match "routers" as a compound).
+# matches the vocabulary's words that end with it, the rest being at least COMPOUND_REST
+# letters long (so a plural or a short prefix is not taken for a compound).
 COMPOUND_MIN = 5
 COMPOUND_REST = 3
 MAX_COMPOUNDS = 8
@@ -70,8 +70,7 @@ class Vocabulary:
         self.documents = documents
         self.expansions: dict[str, list[str]] = {}  # per vocabulary generation
         self.compound_cache: dict[str, list[str]] = {}
-        self._sorted: list[str] | None = None  # the terms sorted (prefix lookups)
-        self._reversed: list[str] | None = None  # the terms reversed and sorted (suffixes)
+        self._reversed: list[str] | None = None  # the terms reversed and sorted (compounds)
         self.by_trigram: dict[str, list[str]] = defaultdict(list)
         for term in self.terms:
             for gram in _trigrams(term):
@@ -107,10 +106,12 @@ class Vocabulary:
         return [term] + [c for _, _, c in scored[:MAX_EXPANSIONS]]
 
     def compounds(self, term: str) -> list[str]:
-        """Up to MAX_COMPOUNDS vocabulary words that hold ``term`` as a compound part: they
-        begin or end with it ("blatt" → "datenblatt", "sicherheit" → "sicherheitsrichtlinien"),
-        most frequent first. Used for languages that write compounds as one word
-        (``PORTAL_SEARCH_LANGUAGES[...]["compounds"]``)."""
+        """Up to MAX_COMPOUNDS vocabulary words that end with ``term`` as their last compound
+        part ("blatt" → "datenblatt", "richtlinien" → "sicherheitsrichtlinien"), most frequent
+        first. German puts a compound's head last (a "Datenblatt" is a kind of "Blatt"); words
+        that merely begin with the term are not matched ("install" must not find every
+        "installation…"). Used for languages configured with ``"compounds"``
+        (``PORTAL_SEARCH_LANGUAGES``)."""
         cached = self.compound_cache.get(term)
         if cached is None:
             cached = self._compounds(term) if len(term) >= COMPOUND_MIN else []
@@ -119,23 +120,18 @@ class Vocabulary:
         return cached
 
     def _compounds(self, term: str) -> list[str]:
-        if self._sorted is None:
-            self._sorted = sorted(self.terms)
+        if self._reversed is None:
             self._reversed = sorted(t[::-1] for t in self.terms)
-        found: set[str] = set()
-        # Two binary searches over sorted lists: words beginning with ``term``, and (in the
-        # reversed list) words ending with it. No scan of the vocabulary per query.
-        for ordered, key, flip in (
-            (self._sorted, term, False),
-            (self._reversed or [], term[::-1], True),
-        ):
-            start = bisect.bisect_left(ordered, key)
-            # At most 2,000 neighbours: a short common stem must not cost a scan.
-            for candidate in ordered[start : start + 2000]:
-                if not candidate.startswith(key):
-                    break
-                if len(candidate) - len(key) >= COMPOUND_REST:
-                    found.add(candidate[::-1] if flip else candidate)
+        key = term[::-1]
+        found = []
+        # A binary search over the reversed words: the words ending with ``term`` are
+        # neighbours there. At most 2,000 of them: a common ending must not cost a scan.
+        start = bisect.bisect_left(self._reversed, key)
+        for candidate in self._reversed[start : start + 2000]:
+            if not candidate.startswith(key):
+                break
+            if len(candidate) - len(key) >= COMPOUND_REST:
+                found.append(candidate[::-1])
         counts = self.doc_counts or {}
         return sorted(found, key=lambda t: (-counts.get(t, 0), t))[:MAX_COMPOUNDS]
 

@@ -71,25 +71,27 @@ if TYPE_CHECKING:
 logger = logging.getLogger("portal.search")
 
 folding = analyzer("folding", tokenizer="standard", filter=["lowercase", "asciifolding"])
-# Compound parts, for languages configured with "compounds" (German: "Blatt" and the typo
-# "Datenblat" find "Datenblatt"): every 4-20 letter piece of each folded word is indexed in a
-# "grams" sub-field, which the query's whole words (folding, not split) are matched against.
-# The engine's dictionary_decompounder would be more precise, but osmem-server ignores it.
-GRAM_MIN, GRAM_MAX = 4, 20
-compound_grams = analyzer(
-    "compound_grams",
+# Compound parts, for languages configured with "compounds" (German: "Blatt" finds
+# "Datenblatt"): every ending of 5+ letters of each folded word is indexed in a "parts"
+# sub-field (reverse, edge n-grams, reverse), which the query's whole words (folding, not split)
+# are matched against. German puts a compound's head last, so endings, not every piece. The
+# engine's dictionary_decompounder would be more precise, but osmem-server ignores it.
+PART_MIN, PART_MAX = 5, 40
+compound_parts = analyzer(
+    "compound_parts",
     tokenizer="standard",
     filter=[
         "lowercase",
         "asciifolding",
-        token_filter("compound_pieces", "ngram", min_gram=GRAM_MIN, max_gram=GRAM_MAX),
+        "reverse",
+        token_filter("word_endings", "edge_ngram", min_gram=PART_MIN, max_gram=PART_MAX),
+        "reverse",
     ],
 )
-# Text fields that get the "grams" sub-field (body and attachments would multiply the index).
+# Text fields that get the "parts" sub-field (body and attachments would multiply the index).
 COMPOUND_FIELDS = ("title", "summary", "product")
-# A query word must be this long to be matched against compound pieces (shorter pieces are
-# inside too many words).
-COMPOUND_QUERY_MIN = 5
+# A query word must be this long to be matched against compound parts (the shortest indexed).
+COMPOUND_QUERY_MIN = PART_MIN
 # Boosts of the query's parts: a compound-piece match counts less than a whole word; the
 # "head" clause (every query word in the title or product text) lifts those items above every
 # item matching only elsewhere, as the database backend's tiers do.
@@ -158,7 +160,7 @@ def document_class(language: str, *, fallback: bool = False) -> type[Document]:
         # compares what the user typed with real words ("gide" → "guide", not the stem "guid").
         fields = {"folded": Text(analyzer=folding)}
         if compounds and name in COMPOUND_FIELDS:
-            fields["grams"] = Text(analyzer=compound_grams, search_analyzer=folding)
+            fields["parts"] = Text(analyzer=compound_parts, search_analyzer=folding)
         return Text(analyzer=language_analyzer, fields=fields, copy_to=SPELL_FIELD)
 
     attributes: dict = {field.field_name: text(field.field_name) for field in TEXT_FIELDS}
@@ -321,11 +323,7 @@ class SearchBackend(BaseSearchBackend):
         name = f"{self.alias(language)}-{stamp}-{uuid.uuid4().hex[:6]}"
         for fallback in (False, True):
             index = document_class(language, fallback=fallback)._index.clone(name)
-            index.settings(
-                number_of_shards=self.shards,
-                number_of_replicas=0,
-                max_ngram_diff=GRAM_MAX - GRAM_MIN,  # the compound pieces (compound_grams)
-            )
+            index.settings(number_of_shards=self.shards, number_of_replicas=0)
             index.document(document_class(language, fallback=fallback))
             try:
                 index.create(using=self.client)
@@ -531,7 +529,7 @@ class SearchBackend(BaseSearchBackend):
     # --- reads --------------------------------------------------------------------------------
     def _term_query(self, term: str, fields: list[str], fuzzy: bool, compounds: bool) -> Query:
         """One query word over ``fields``: typo tolerant unless not ``fuzzy``; with
-        ``compounds`` it also matches compound pieces ("blatt" in "datenblatt")."""
+        ``compounds`` it also matches compound parts ("blatt" ending "datenblatt")."""
         if not fuzzy:
             return Q("multi_match", query=term, fields=fields)
         whole = Q("multi_match", query=term, fields=fields, fuzziness="AUTO", prefix_length=1)
@@ -540,7 +538,7 @@ class SearchBackend(BaseSearchBackend):
         pieces = Q(
             "multi_match",
             query=term,
-            fields=[f"{name}.grams^{FIELD_BOOSTS[name]}" for name in COMPOUND_FIELDS],
+            fields=[f"{name}.parts^{FIELD_BOOSTS[name]}" for name in COMPOUND_FIELDS],
             boost=COMPOUND_BOOST,
         )
         return Q("bool", should=[whole, pieces], minimum_should_match=1)

@@ -78,8 +78,10 @@ def test_expansion_prefers_closer_then_commoner_words():
 def test_compound_parts():
     counts = {"datenblatt": 3, "blattgold": 1, "sicherheitsrichtlinien": 2, "blatt": 1, "ab": 1}
     vocabulary = Vocabulary(counts, counts, documents=10)
-    assert vocabulary.compounds("blatt") == ["datenblatt", "blattgold"]  # commoner first
+    assert vocabulary.compounds("blatt") == ["datenblatt"]  # the last part only
     assert vocabulary.compounds("richtlinien") == ["sicherheitsrichtlinien"]
-    assert vocabulary.compounds("sicherheit") == ["sicherheitsrichtlinien"]
+    assert vocabulary.compounds("sicherheit") == []  # a first part: not matched
+    more = {"datenblatt": 1, "deckblatt": 4, "blatt": 1}
+    assert Vocabulary(more, more, 5).compounds("blatt") == ["deckblatt", "datenblatt"]
     assert vocabulary.compounds("blat") == []  # too short to be a part
     assert vocabulary.compounds("datenblat") == []  # no part of a word: typos are expand()'s
