@@ -606,12 +606,24 @@ class SearchBackend(BaseSearchBackend):
             return SearchResult(total=0, hits=[], facets={}, backend=self.name)
         body = self.build_search(query).to_dict()
         try:
-            response = self.client.options(request_timeout=self.timeout).search(
-                index=self._search_indexes(), body=body, ignore_unavailable=True
-            )
+            response = self._search_body(body)
         except Exception as exc:  # noqa: BLE001 - any engine failure is an outage for callers
-            raise SearchBackendError(str(exc)) from exc
+            if "suggest" in body and f"[{SPELL_FIELD}]" in str(exc):
+                # An index built before the spell field existed (not yet rebuilt): search
+                # without corrections rather than fall back to the database.
+                body.pop("suggest")
+                try:
+                    response = self._search_body(body)
+                except Exception as again:  # noqa: BLE001
+                    raise SearchBackendError(str(again)) from again
+            else:
+                raise SearchBackendError(str(exc)) from exc
         return self.parse_response(response, query)
+
+    def _search_body(self, body: dict):
+        return self.client.options(request_timeout=self.timeout).search(
+            index=self._search_indexes(), body=body, ignore_unavailable=True
+        )
 
     def parse_response(self, response, query: SearchQuery) -> SearchResult:
         hits = []
