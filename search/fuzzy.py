@@ -7,6 +7,7 @@ the cache so all processes see it) changes.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import Counter, defaultdict
 
@@ -16,6 +17,12 @@ from .query import max_edits
 
 GENERATION_KEY = "portal-search:vocab-generation"
 MAX_EXPANSIONS = 8
+# Compound parts (German "Blatt" in "Datenblatt"): a word of at least this many letters
+# matches the vocabulary's words that end with it, the rest being at least COMPOUND_REST
+# letters long (so a plural or a short prefix is not taken for a compound).
+COMPOUND_MIN = 5
+COMPOUND_REST = 3
+MAX_COMPOUNDS = 8
 
 
 def bump_generation() -> None:
@@ -31,20 +38,25 @@ def _trigrams(term: str) -> set[str]:
 
 
 def levenshtein(a: str, b: str, limit: int) -> int:
-    """Edit distance of ``a`` and ``b``, or ``limit + 1`` once it must exceed ``limit``."""
+    """Edit distance of ``a`` and ``b`` (a swap of two neighbouring letters is one edit, as in
+    Elasticsearch's fuzzy matching: "ruoter" is one edit from "router"), or ``limit + 1`` once
+    it must exceed ``limit``."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    before: list[int] = []
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         best = i
         for j, cb in enumerate(b, 1):
             value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                value = min(value, before[j - 2] + 1)
             current.append(value)
             best = min(best, value)
         if best > limit:
             return limit + 1
-        previous = current
+        before, previous = previous, current
     return previous[-1]
 
 
@@ -57,6 +69,8 @@ class Vocabulary:
         self.doc_counts = doc_counts
         self.documents = documents
         self.expansions: dict[str, list[str]] = {}  # per vocabulary generation
+        self.compound_cache: dict[str, list[str]] = {}
+        self._reversed: list[str] | None = None  # the terms reversed and sorted (compounds)
         self.by_trigram: dict[str, list[str]] = defaultdict(list)
         for term in self.terms:
             for gram in _trigrams(term):
@@ -79,15 +93,47 @@ class Vocabulary:
         # Strings within k edits share at least |grams| - 3k trigrams.
         need = max(1, len(grams) - 3 * limit)
         counts = Counter(t for g in grams for t in self.by_trigram.get(g, ()))
+        counts_of = self.doc_counts or {}
         scored = []
         for candidate, shared in counts.items():
             if shared < need or candidate == term:
                 continue
             distance = levenshtein(term, candidate, limit)
             if distance <= limit:
-                scored.append((distance, candidate))
+                # Closest first, then the most common (the likelier meant word).
+                scored.append((distance, -counts_of.get(candidate, 0), candidate))
         scored.sort()
-        return [term] + [c for _, c in scored[:MAX_EXPANSIONS]]
+        return [term] + [c for _, _, c in scored[:MAX_EXPANSIONS]]
+
+    def compounds(self, term: str) -> list[str]:
+        """Up to MAX_COMPOUNDS vocabulary words that end with ``term`` as their last compound
+        part ("blatt" → "datenblatt", "richtlinien" → "sicherheitsrichtlinien"), most frequent
+        first. German puts a compound's head last (a "Datenblatt" is a kind of "Blatt"); words
+        that merely begin with the term are not matched ("install" must not find every
+        "installation…"). Used for languages configured with ``"compounds"``
+        (``PORTAL_SEARCH_LANGUAGES``)."""
+        cached = self.compound_cache.get(term)
+        if cached is None:
+            cached = self._compounds(term) if len(term) >= COMPOUND_MIN else []
+            if len(self.compound_cache) < 50_000:
+                self.compound_cache[term] = cached
+        return cached
+
+    def _compounds(self, term: str) -> list[str]:
+        if self._reversed is None:
+            self._reversed = sorted(t[::-1] for t in self.terms)
+        key = term[::-1]
+        found = []
+        # A binary search over the reversed words: the words ending with ``term`` are
+        # neighbours there. At most 2,000 of them: a common ending must not cost a scan.
+        start = bisect.bisect_left(self._reversed, key)
+        for candidate in self._reversed[start : start + 2000]:
+            if not candidate.startswith(key):
+                break
+            if len(candidate) - len(key) >= COMPOUND_REST:
+                found.append(candidate[::-1])
+        counts = self.doc_counts or {}
+        return sorted(found, key=lambda t: (-counts.get(t, 0), t))[:MAX_COMPOUNDS]
 
     def estimate(self, groups: list[list[str]], phrases: list[list[str]]) -> float | None:
         """Items expected to match every group (any of its terms) and every phrase, taking the

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from django.conf import settings
 
 WORD = re.compile(r"\w+", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
@@ -56,3 +59,18 @@ def parse_query(text: str) -> ParsedQuery:
 def max_edits(term: str) -> int:
     """Elasticsearch's ``fuzziness: AUTO``: 0 edits up to 2 chars, 1 up to 5, else 2."""
     return 0 if len(term) <= 2 else 1 if len(term) <= 5 else 2
+
+
+def language_settings(language: str) -> dict:
+    """``PORTAL_SEARCH_LANGUAGES`` for ``language`` (its "*" entry when it has none)."""
+    languages = getattr(settings, "PORTAL_SEARCH_LANGUAGES", {})
+    return languages.get(language) or languages.get("*") or {}
+
+
+def compounding(languages: Iterable[str] | None) -> bool:
+    """Does a search over ``languages`` (None: every content language) match compound parts
+    ("Blatt" finds "Datenblatt")? Yes when one of them is configured with ``"compounds": True``
+    in ``PORTAL_SEARCH_LANGUAGES`` (German by default: docs/search.md)."""
+    if languages is None:
+        languages = [code for code, _name in settings.WAGTAIL_CONTENT_LANGUAGES]
+    return any(language_settings(language).get("compounds") for language in languages)

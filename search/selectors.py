@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html import unescape
 from typing import TYPE_CHECKING, Literal, cast
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
+from django.utils.html import strip_tags
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
@@ -36,6 +38,7 @@ from .backends import search_chain
 from .backends.base import SearchBackendError, SearchQuery, SearchResult
 from .fields import FACETS
 from .highlight import marks_to_html
+from .query import WORD, normalise, words
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -82,6 +85,12 @@ class SearchPage:
     # The content languages searched when the user picked none (default_languages), as
     # (code, name); empty when the user chose languages or asked for all of them.
     default_languages: list[tuple[str, str]] = field(default_factory=list)
+    # Typo correction: when the results are those of close words instead of what was typed,
+    # ``corrected_query`` is the query with those words ("router" for "ruoter") and
+    # ``original_query`` what was typed (searched as typed with ``?exact=1``: ``exact``).
+    corrected_query: str = ""
+    original_query: str = ""
+    exact: bool = False
 
     @property
     def has_previous(self) -> bool:
@@ -222,7 +231,8 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
     except ValueError:
         number = 1
     filters = params_to_filters(params)
-    page = SearchPage(q=q, results=[], total=0, page=number, num_pages=0, sort=sort)
+    exact = params.get("exact") == "1"
+    page = SearchPage(q=q, results=[], total=0, page=number, num_pages=0, sort=sort, exact=exact)
     page.selected = dict(filters)
     if ALL_LANGUAGES in filters.get("locale", []):
         filters.pop("locale")  # ?language=all: every language, no default
@@ -240,6 +250,7 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
         sort=sort,
         offset=(number - 1) * page_size,
         limit=page_size,
+        fuzzy=not exact,
     )
     result, page.notice = _run(query)
     page.backend = result.backend
@@ -248,6 +259,10 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
     page.num_pages = max(1, math.ceil(result.total / page_size))
     language_code = content_language(user)
     page.results = hydrate(user, result, request=request, language_code=language_code)
+    if result.corrections and page.results:
+        corrected = corrected_query(q, result.corrections, page.results)
+        if corrected:
+            page.corrected_query, page.original_query = corrected, q
     labels = _labels(
         sorted(result.facets.get("tags", {})),
         result.facets.get("product", {}),
@@ -261,6 +276,31 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
         ]
     page.took_ms = (time.perf_counter() - started) * 1000
     return page
+
+
+def corrected_query(q: str, corrections: Mapping[str, list[str]], results: list[ResultItem]) -> str:
+    """``q`` with each mistyped word replaced by the first of its candidates that the shown
+    results contain (their titles and snippets, i.e. items the asker may see: a candidate may
+    come from an item they may not, and must then never be shown); "" when nothing changed."""
+    shown: set[str] = set()
+    for item in results:
+        shown.update(words(unescape(strip_tags(f"{item.title_html} {item.snippet_html}"))))
+    chosen = {
+        term: next((c for c in candidates if c in shown), "")
+        for term, candidates in corrections.items()
+    }
+    changed = False
+
+    def replace(match: re.Match) -> str:
+        nonlocal changed
+        better = chosen.get(normalise(match.group(0)))
+        if better:
+            changed = True
+            return better.capitalize() if match.group(0)[:1].isupper() else better
+        return match.group(0)
+
+    text = WORD.sub(replace, q)
+    return text if changed else ""
 
 
 def hydrate(

@@ -376,9 +376,11 @@ PORTAL_SEARCH_TIMEOUT = float(os.environ.get("PORTAL_SEARCH_TIMEOUT", "2"))
 PORTAL_SEARCH_EXACT_LIMIT = int(os.environ.get("PORTAL_SEARCH_EXACT_LIMIT", "1000"))
 # Per content language: the Elasticsearch analyzer (a built-in name, or "folding": standard +
 # asciifolding) and the PostgreSQL text search config. "*" is every other language.
+# "compounds": the language writes compounds as one word; searches over it match compound parts
+# ("Blatt" finds "Datenblatt"; docs/search.md).
 PORTAL_SEARCH_LANGUAGES = {
     "en": {"analyzer": "english", "postgres": "english"},
-    "de": {"analyzer": "german", "postgres": "german"},
+    "de": {"analyzer": "german", "postgres": "german", "compounds": True},
     "fr": {"analyzer": "french", "postgres": "french"},
     # Elasticsearch's czech analyzer; engines without it (osmem-server) index Czech with the
     # fallback. PostgreSQL ships no Czech text search configuration: "simple" (no stemming).

@@ -46,6 +46,9 @@ class SearchQuery:
     limit: int = 20
     facets: bool = True
     highlight: bool = True
+    # False: words match only as typed (no typo tolerance, no compound parts): ``?exact=1``,
+    # the "search instead for" link of a corrected query.
+    fuzzy: bool = True
 
     def __post_init__(self) -> None:
         unknown = set(self.filters) - set(FACETS)
@@ -70,6 +73,10 @@ class SearchResult:
     # False when a backend stopped counting at its limit (like Elasticsearch's total relation
     # "gte"): ``total`` and the facet counts then cover the first ``total`` matches only.
     total_exact: bool = True
+    # Query words the index does not hold (typos), each with the close indexed words the
+    # backend matched instead, best first. Candidates only: they may come from items the asker
+    # cannot see, so ``search.selectors`` shows one only when a visible result contains it.
+    corrections: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[int]:

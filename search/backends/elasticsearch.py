@@ -35,6 +35,7 @@ from elasticsearch.dsl import (
     SearchAsYouType,
     Text,
     analyzer,
+    token_filter,
 )
 from elasticsearch.dsl import Search as DslSearch
 
@@ -46,12 +47,13 @@ from ..fields import (
     FACETS,
     FIELD_BOOSTS,
     FILTER_FIELDS,
+    HEAD_FIELDS,
     TEXT_FIELDS,
     filter_values,
     text_values,
 )
 from ..highlight import MARK_END, MARK_START
-from ..query import parse_query, words
+from ..query import compounding, language_settings, parse_query, words
 from ..transport import node_class_for
 from .base import (
     BaseSearchBackend,
@@ -69,11 +71,40 @@ if TYPE_CHECKING:
 logger = logging.getLogger("portal.search")
 
 folding = analyzer("folding", tokenizer="standard", filter=["lowercase", "asciifolding"])
+# Compound parts, for languages configured with "compounds" (German: "Blatt" finds
+# "Datenblatt"): every ending of 5+ letters of each folded word is indexed in a "parts"
+# sub-field (reverse, edge n-grams, reverse), which the query's whole words (folding, not split)
+# are matched against. German puts a compound's head last, so endings, not every piece. The
+# engine's dictionary_decompounder would be more precise, but osmem-server ignores it.
+PART_MIN, PART_MAX = 5, 40
+compound_parts = analyzer(
+    "compound_parts",
+    tokenizer="standard",
+    filter=[
+        "lowercase",
+        "asciifolding",
+        "reverse",
+        token_filter("word_endings", "edge_ngram", min_gram=PART_MIN, max_gram=PART_MAX),
+        "reverse",
+    ],
+)
+# Text fields that get the "parts" sub-field (body and attachments would multiply the index).
+COMPOUND_FIELDS = ("title", "summary", "product")
+# A query word must be this long to be matched against compound parts (the shortest indexed).
+COMPOUND_QUERY_MIN = PART_MIN
+# Boosts of the query's parts: a compound-piece match counts less than a whole word; the
+# "head" clause (every query word in the title or product text) lifts those items above every
+# item matching only elsewhere, as the database backend's tiers do.
+COMPOUND_BOOST = 0.5
+HEAD_BOOST = 100.0
+# The head fields, as the database backend's small index has them.
+HEAD_TEXT_FIELDS = HEAD_FIELDS
+# Words as typed (typo candidates): every text field copied into one folded field.
+SPELL_FIELD = "spell"
 
 
 def _language_settings(language: str) -> dict:
-    languages = getattr(settings, "PORTAL_SEARCH_LANGUAGES", {})
-    return languages.get(language) or languages.get("*") or {}
+    return language_settings(language)
 
 
 def analyzer_for(language: str, *, fallback: bool = False):
@@ -122,13 +153,18 @@ def document_class(language: str, *, fallback: bool = False) -> type[Document]:
     use that language's analyzer (its fallback with ``fallback``); the audience fields are this
     backend's form of the rule."""
     language_analyzer = analyzer_for(language, fallback=fallback)
+    compounds = bool(_language_settings(language).get("compounds"))
 
-    def text():
+    def text(name: str):
         # The language analyzer stems; the "folded" sub-field keeps whole words so fuzzy matching
         # compares what the user typed with real words ("gide" → "guide", not the stem "guid").
-        return Text(analyzer=language_analyzer, fields={"folded": Text(analyzer=folding)})
+        fields = {"folded": Text(analyzer=folding)}
+        if compounds and name in COMPOUND_FIELDS:
+            fields["parts"] = Text(analyzer=compound_parts, search_analyzer=folding)
+        return Text(analyzer=language_analyzer, fields=fields, copy_to=SPELL_FIELD)
 
-    attributes: dict = {field.field_name: text() for field in TEXT_FIELDS}
+    attributes: dict = {field.field_name: text(field.field_name) for field in TEXT_FIELDS}
+    attributes[SPELL_FIELD] = Text(analyzer=folding)
     for field in AUTOCOMPLETE_FIELDS:
         attributes[_suggest_name(field.field_name)] = SearchAsYouType(analyzer=folding)
     for field in FILTER_FIELDS:
@@ -491,26 +527,61 @@ class SearchBackend(BaseSearchBackend):
         self.client.indices.delete(index=f"{self.prefix}-items-*", ignore_unavailable=True)
 
     # --- reads --------------------------------------------------------------------------------
+    def _term_query(self, term: str, fields: list[str], fuzzy: bool, compounds: bool) -> Query:
+        """One query word over ``fields``: typo tolerant unless not ``fuzzy``; with
+        ``compounds`` it also matches compound parts ("blatt" ending "datenblatt")."""
+        if not fuzzy:
+            return Q("multi_match", query=term, fields=fields)
+        whole = Q("multi_match", query=term, fields=fields, fuzziness="AUTO", prefix_length=1)
+        if not compounds or len(term) < COMPOUND_QUERY_MIN:
+            return whole
+        pieces = Q(
+            "multi_match",
+            query=term,
+            fields=[f"{name}.parts^{FIELD_BOOSTS[name]}" for name in COMPOUND_FIELDS],
+            boost=COMPOUND_BOOST,
+        )
+        return Q("bool", should=[whole, pieces], minimum_should_match=1)
+
     def build_search(self, query: SearchQuery) -> DslSearch:
         parsed = parse_query(query.text)
-        fields = [f"{name}^{FIELD_BOOSTS[name]}" for name in FIELD_BOOSTS] + [
-            f"{name}.folded^{FIELD_BOOSTS[name]}" for name in FIELD_BOOSTS
-        ]
-        must = [
-            Q("multi_match", query=term, fields=fields, fuzziness="AUTO", prefix_length=1)
-            for term in parsed.terms
-        ]
+
+        def boosted(names) -> list[str]:
+            return [f"{name}^{FIELD_BOOSTS[name]}" for name in names] + [
+                f"{name}.folded^{FIELD_BOOSTS[name]}" for name in names
+            ]
+
+        fields, head_fields = boosted(FIELD_BOOSTS), boosted(HEAD_TEXT_FIELDS)
+        compounds = query.fuzzy and compounding(query.filters.get("locale"))
+        must = [self._term_query(t, fields, query.fuzzy, compounds) for t in parsed.terms]
         must += [
             Q("multi_match", query=" ".join(phrase), fields=fields, type="phrase")
             for phrase in parsed.phrases
         ]
+        # Every query word in the title or product text: a constant lift above the matches
+        # elsewhere (the database backend's "head" tier; scores within a tier still differ).
+        head = [
+            self._term_query(t, head_fields, query.fuzzy, compounds=False) for t in parsed.terms
+        ] + [
+            Q("multi_match", query=" ".join(phrase), fields=head_fields, type="phrase")
+            for phrase in parsed.phrases
+        ]
+        should = [Q("constant_score", filter=Q("bool", must=head), boost=HEAD_BOOST)]
         filters = [entitlement_query(query.entitlement), *facet_filters(query.filters)]
         search = (
             DslSearch(using=self.client, index=self._search_indexes())
-            .query(Q("bool", must=must, filter=filters))
+            .query(Q("bool", must=must, should=should, filter=filters))
             .extra(from_=query.offset, size=query.limit, track_total_hits=True)
             .source(False)
         )
+        if query.fuzzy and parsed.terms:
+            # Which query words the index lacks, and the close words it holds (the notice
+            # "showing results for …": search.selectors picks among them).
+            search = search.suggest(
+                "spelling",
+                " ".join(parsed.terms),
+                term={"field": SPELL_FIELD, "suggest_mode": "missing", "size": 5},
+            )
         if query.sort == "date":
             # elasticsearch.dsl types only the long form of a sort ({"_id": {"order": ...}}).
             search = search.sort(
@@ -535,12 +606,24 @@ class SearchBackend(BaseSearchBackend):
             return SearchResult(total=0, hits=[], facets={}, backend=self.name)
         body = self.build_search(query).to_dict()
         try:
-            response = self.client.options(request_timeout=self.timeout).search(
-                index=self._search_indexes(), body=body, ignore_unavailable=True
-            )
+            response = self._search_body(body)
         except Exception as exc:  # noqa: BLE001 - any engine failure is an outage for callers
-            raise SearchBackendError(str(exc)) from exc
+            if "suggest" in body and f"[{SPELL_FIELD}]" in str(exc):
+                # An index built before the spell field existed (not yet rebuilt): search
+                # without corrections rather than fall back to the database.
+                body.pop("suggest")
+                try:
+                    response = self._search_body(body)
+                except Exception as again:  # noqa: BLE001
+                    raise SearchBackendError(str(again)) from again
+            else:
+                raise SearchBackendError(str(exc)) from exc
         return self.parse_response(response, query)
+
+    def _search_body(self, body: dict):
+        return self.client.options(request_timeout=self.timeout).search(
+            index=self._search_indexes(), body=body, ignore_unavailable=True
+        )
 
     def parse_response(self, response, query: SearchQuery) -> SearchResult:
         hits = []
@@ -565,11 +648,18 @@ class SearchBackend(BaseSearchBackend):
         for name in FACETS:
             for bucket in response.get("aggregations", {}).get(name, {}).get("buckets", []):
                 facets[name][str(bucket["key"])] = bucket["doc_count"]
+        corrections: dict[str, list[str]] = {}
+        if total:
+            for entry in response.get("suggest", {}).get("spelling", []):
+                options = [option["text"] for option in entry.get("options", [])]
+                if options:
+                    corrections[entry["text"]] = options
         return SearchResult(
             total=total,
             hits=hits,
             facets={name: facets.get(name, {}) for name in FACETS} if query.facets else {},
             backend=self.name,
+            corrections=corrections,
         )
 
     def suggest(

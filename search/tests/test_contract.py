@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.test import override_settings
 from reportlab.pdfgen import canvas
 
 from kb.services import Audience, FileSpec, library_for_locale, product_ensure
@@ -233,3 +235,51 @@ def test_tags_facet_filter_and_text(backend, world):
         items["install"].pk,
         items["sheet"].pk,
     }
+
+
+def test_title_and_product_matches_rank_above_body_matches(backend, world):
+    """Issue #14: an item naming the word in its title or product comes before items that
+    only mention it in their text, however often."""
+    _build(backend)
+    items = world["items"]
+    result = backend.search(SearchQuery("router", STAFF))
+    # "Router X datasheet" (title) and the installation guide (product Router X) first.
+    assert set(result.ids[:2]) == {items["sheet"].pk, items["install"].pk}
+    uplink = backend.search(SearchQuery("setup", STAFF))
+    assert _ids(uplink) == {items["install"].pk, items["sheet"].pk}  # body matches only
+
+
+def test_typo_corrections_and_exact_search(backend, world):
+    _build(backend)
+    items = world["items"]
+    # Two letters missing: no stemmer makes it a word of the index (the engine's English
+    # stemmer turns "instalation" and "installation" alike into "instal").
+    fuzzy = backend.search(SearchQuery("instalaton", STAFF))
+    assert items["install"].pk in _ids(fuzzy)
+    assert fuzzy.corrections["instalaton"][0] == "installation"
+    # Words the index holds are not corrections.
+    assert backend.search(SearchQuery("installation", STAFF)).corrections == {}
+    # exact: no typo tolerance and nothing to correct (the language analysis still applies)
+    exact = backend.search(SearchQuery("instalaton", STAFF, fuzzy=False))
+    assert exact.total == 0 and exact.corrections == {}
+    assert _ids(backend.search(SearchQuery("installation", STAFF, fuzzy=False))) >= {
+        items["install"].pk
+    }
+
+
+def test_german_compound_parts(backend, world):
+    """German writes compounds as one word: a part finds the compound ("Anleitung" finds
+    "Installationsanleitung"), also with a typo in the compound ("Installationsanleitug")."""
+    _build(backend)
+    german = world["items"]["de"].pk
+    for text in ("anleitung", "Installationsanleitug"):
+        result = backend.search(SearchQuery(text, STAFF, filters={"locale": ["de", "en"]}))
+        assert german in _ids(result), text
+    # Only for languages configured with compounds (PORTAL_SEARCH_LANGUAGES).
+    languages = {**settings.PORTAL_SEARCH_LANGUAGES}
+    languages["de"] = {**languages["de"], "compounds": False}
+    with override_settings(PORTAL_SEARCH_LANGUAGES=languages):
+        whole = backend.search(SearchQuery("anleitung", STAFF, filters={"locale": ["de"]}))
+    assert german not in _ids(whole)
+    exact = backend.search(SearchQuery("anleitung", STAFF, filters={"locale": ["de"]}, fuzzy=False))
+    assert exact.total == 0

@@ -145,3 +145,20 @@ def test_rebuild_command_fills_engine_and_database(osmem_clone, items):
     assert "elasticsearch: indexed 40 of 40 items" in out.getvalue()
     assert "database: indexed 40 of 40 items" in out.getvalue()
     assert get_search_backend().search(SearchQuery("walrus", STAFF)).total == 40  # the database
+
+
+def test_an_index_built_before_the_spell_field_still_answers(engine):
+    """Until ``rebuild_search_index`` runs after an upgrade, an index lacks the ``spell`` field
+    the corrections' suggester asks for: searches answer from the engine without corrections
+    (not from the fallback)."""
+    name = engine.alias("en") + "-old"
+    engine.client.indices.create(
+        index=name,
+        mappings={"properties": {"title": {"type": "text"}, "live": {"type": "boolean"}}},
+    )
+    engine.client.indices.put_alias(index=name, name=engine.alias("en"))
+    engine.client.index(index=name, id="7", document={"title": "Router guide", "live": True})
+    engine.client.indices.refresh(index=name)
+    result = engine.search(SearchQuery("ruoter", STAFF, facets=False, highlight=False))
+    assert result.ids == [7]
+    assert result.corrections == {}

@@ -58,3 +58,30 @@ def test_the_vocabulary_table_follows_rebuilds_and_single_writes(portal):
     backend.bulk(d for d in iter_documents() if d.id == second.pk)
     assert SearchTerm.objects.filter(term="narwhal").exists()
     assert backend.search(SearchQuery("narwhall", staff)).ids == [second.pk]
+
+
+def test_swapped_letters_are_one_edit():
+    from search.fuzzy import levenshtein
+
+    assert levenshtein("ruoter", "router", 2) == 1
+    assert levenshtein("abc", "abc", 1) == 0
+    assert levenshtein("kitten", "sitting", 3) == 3
+    assert levenshtein("abcdef", "uvwxyz", 2) == 3  # stops beyond the limit
+
+
+def test_expansion_prefers_closer_then_commoner_words():
+    counts = {"router": 50, "quotes": 2, "routes": 5}
+    vocabulary = Vocabulary(counts, counts, documents=100)
+    assert vocabulary.expand("ruoter")[1] == "router"  # one edit (a swap); the others two
+
+
+def test_compound_parts():
+    counts = {"datenblatt": 3, "blattgold": 1, "sicherheitsrichtlinien": 2, "blatt": 1, "ab": 1}
+    vocabulary = Vocabulary(counts, counts, documents=10)
+    assert vocabulary.compounds("blatt") == ["datenblatt"]  # the last part only
+    assert vocabulary.compounds("richtlinien") == ["sicherheitsrichtlinien"]
+    assert vocabulary.compounds("sicherheit") == []  # a first part: not matched
+    more = {"datenblatt": 1, "deckblatt": 4, "blatt": 1}
+    assert Vocabulary(more, more, 5).compounds("blatt") == ["deckblatt", "datenblatt"]
+    assert vocabulary.compounds("blat") == []  # too short to be a part
+    assert vocabulary.compounds("datenblat") == []  # no part of a word: typos are expand()'s

@@ -67,6 +67,49 @@ def test_search_page_without_javascript(client, world):
     assert page2.count("<h3>") == 3
 
 
+def test_typo_notice_and_search_instead(client, world):
+    """Issue #14: when typo correction changed the query the page says so, with a link that
+    searches for what was typed, as typed (``exact=1``)."""
+    import re
+
+    client.force_login(world["member"])
+    html = client.get("/search/", {"q": "instalation"}).content.decode()
+    notice = re.search(r'<p class="search-corrected" role="status">(.*?)</p>', html, re.S)
+    assert notice, "no correction notice"
+    assert "<strong>installation</strong>" in notice.group(1)
+    assert 'href="?q=instalation&amp;exact=1" data-search-instead>instalation</a>' in notice.group(
+        1
+    )
+    exact = client.get("/search/", {"q": "instalation", "exact": "1"}).content.decode()
+    assert "search-corrected" not in exact and "0 results" in exact
+    # A correctly spelled query has no notice.
+    plain = client.get("/search/", {"q": "installation"}).content.decode()
+    assert "search-corrected" not in plain
+
+
+def test_a_correction_only_names_words_of_visible_results():
+    """The backend's candidates may come from items the asker may not see: the notice uses
+    only words of the results shown (their titles and snippets)."""
+    from django.utils.safestring import mark_safe
+
+    from search.selectors import ResultItem, corrected_query
+
+    shown = [
+        ResultItem(
+            page=None,
+            url="/a/",
+            title_html=mark_safe("<mark>Installation</mark> guide"),
+            snippet_html=mark_safe("Mount the device&#x27;s base"),
+            kind="training_guide",
+            language="en",
+        )
+    ]
+    corrections = {"instalation": ["installation"], "secretz": ["secrets"]}
+    assert corrected_query("Instalation secretz", corrections, shown) == "Installation secretz"
+    assert corrected_query("secretz", corrections, shown) == ""  # "secrets" is not shown
+    assert corrected_query('"instalation" x', corrections, shown) == '"installation" x'
+
+
 def test_facet_filter_and_sort(client, world):
     client.force_login(world["member"])
     html = client.get("/search/", {"q": "installation", "type": "product_sheet"}).content.decode()

@@ -34,7 +34,7 @@ from ...documents import SearchDocument
 from ...fields import FACETS, is_multiple, text_values
 from ...fuzzy import Vocabulary, VocabularyCache, bump_generation
 from ...models import SearchChainNode, SearchEntry, SearchTerm, SearchText
-from ...query import parse_query, words
+from ...query import compounding, parse_query, words
 from ..base import (
     BaseSearchBackend,
     ProgressCallback,
@@ -185,8 +185,7 @@ class SearchBackend(BaseSearchBackend):
             return SearchResult(total=0, hits=[], facets={}, backend=self.name)
         # One vocabulary read per search (it checks the index generation in the shared cache).
         vocabulary = self._vocabulary.get()
-        # Each query term with its close vocabulary terms (typo tolerance).
-        groups = [vocabulary.expand(term) for term in parsed.terms]
+        groups, corrections = _term_groups(parsed.terms, vocabulary, query)
         where, where_params = self._where.get(query.entitlement, query.filters)
         with self.connection.cursor() as cursor:
             impl = self.engine.query(
@@ -200,6 +199,8 @@ class SearchBackend(BaseSearchBackend):
                     result = self._relevance(impl, cursor, query, where, where_params)
                 if query.highlight and result.hits:
                     impl.highlight(cursor, result.hits)
+        if result.total:
+            result.corrections = corrections
         return result
 
     def _relevance(self, impl, cursor, query: SearchQuery, where: str, params: list):
@@ -212,13 +213,17 @@ class SearchBackend(BaseSearchBackend):
         rows, scores = impl.matches(cursor, where, params, limit + 1)  # (id, facet columns…)
         exact = len(rows) <= limit
         rows = rows[:limit]
-        ranked: list[tuple[int, int, float]] = []  # (id, tier, score)
-        if not exact:
-            # Beyond the bound, items matching in the title, product name or tags come first
-            # (ranked by that match), however old: "X1 datasheet" must not drown in the 1,000
-            # newest mentions of X1. Scoring them against the full index instead would re-read
-            # every doclist of the query per item (2 ms each at 100k items).
-            ranked = [(i, 0, score) for i, score in impl.head_matches(cursor, where, params, limit)]
+        # Items matching every query word in the title, product name or tags come first (ranked
+        # by that match), then the other matches by their full-text score: a title match must
+        # not drown in long texts that mention the word often (issue #14: "firewall" ranked the
+        # four "F9 Firewall …" items 7th-10th). The Elasticsearch backend ranks the same way
+        # (a boosted clause over the same fields). Beyond the bound this also finds title
+        # matches however old: "X1 datasheet" must not drown in the 1,000 newest mentions of
+        # X1. Scoring them against the full index instead would re-read every doclist of the
+        # query per item (2 ms each at 100k items); the head index is small.
+        ranked: list[tuple[int, int, float]] = [
+            (i, 0, score) for i, score in impl.head_matches(cursor, where, params, limit)
+        ]  # (id, tier, score)
         if exact or len(ranked) < wanted:
             # Below the bound, or a page that reaches past the title matches: the body
             # candidates ranked by the full-text score.
@@ -238,6 +243,27 @@ class SearchBackend(BaseSearchBackend):
         with self.connection.cursor() as cursor:
             rows = self.engine.suggest(cursor, typed, where, params, limit)
         return [Suggestion(id=row[0], title=row[1]) for row in rows]
+
+
+def _term_groups(
+    terms: list[str], vocabulary: Vocabulary, query: SearchQuery
+) -> tuple[list[list[str]], dict[str, list[str]]]:
+    """Each query term with the vocabulary words it also matches: close words (typo
+    tolerance) and, for compounding languages, words holding it as a compound part; and the
+    corrections (terms the index does not hold, with the close words matched instead).
+    Without ``query.fuzzy`` every term matches only itself."""
+    if not query.fuzzy:
+        return [[term] for term in terms], {}
+    compounds = compounding(query.filters.get("locale"))
+    groups, corrections = [], {}
+    for term in terms:
+        group = vocabulary.expand(term)
+        if term not in vocabulary.terms and len(group) > 1:
+            corrections[term] = group[1:]
+        if compounds:
+            group = list(dict.fromkeys([*group, *vocabulary.compounds(term)]))
+        groups.append(group)
+    return groups, corrections
 
 
 def _facets(rows) -> dict[str, dict[str, int]]:
