@@ -12,6 +12,7 @@ together with the product name (the "product" text field), so a query for a tag 
 
 from __future__ import annotations
 
+import html
 import io
 import logging
 import re
@@ -58,7 +59,12 @@ _SPACE = re.compile(r"\s+")
 
 
 def html_to_text(value: str) -> str:
-    return _SPACE.sub(" ", strip_tags(value or "").replace("&nbsp;", " ")).strip()
+    """Plain text of an HTML fragment (rich text): tags dropped and character references
+    decoded, so the index holds text ("Altivo's", not "Altivo&#x27;s"); the search page escapes
+    it exactly once when it shows it (``search.highlight.marks_to_html``)."""
+    # strip_tags leaves references (&#x27;, &amp;, &nbsp;) as they are; unescape after it, so
+    # that a decoded "&lt;b&gt;" stays text instead of being taken for a tag.
+    return _SPACE.sub(" ", html.unescape(strip_tags(value or ""))).strip()
 
 
 def pdf_text(document) -> str:

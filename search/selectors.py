@@ -83,8 +83,8 @@ class SearchPage:
     total_exact: bool = True  # False: ``total`` is a lower bound ("1,000+")
     took_ms: float = 0.0
     # The content languages searched when the user picked none (default_languages), as
-    # (code, name); empty when the user chose languages or asked for all of them.
-    default_languages: list[tuple[str, str]] = field(default_factory=list)
+    # (code, name in the UI language); empty when the user chose languages or asked for all.
+    default_languages: list[tuple[str, StrOrPromise]] = field(default_factory=list)
     # Typo correction: when the results are those of close words instead of what was typed,
     # ``corrected_query`` is the query with those words ("router" for "ruoter") and
     # ``original_query`` what was typed (searched as typed with ``?exact=1``: ``exact``).
@@ -155,6 +155,15 @@ def _product_labels(product_model, keys, language_code: str) -> dict[str, str]:
     }
 
 
+def language_label(code: str) -> StrOrPromise:
+    """The name of the content language ``code`` in the UI language ("Englisch" for a German
+    reader; lazy: rendered in the template's language), for facets and the "searching in" line."""
+    try:
+        return translation.get_language_info(code)["name_translated"]
+    except KeyError:  # a content language Django does not know: its configured name
+        return dict(settings.WAGTAIL_CONTENT_LANGUAGES).get(code, code)
+
+
 def _labels(
     tag_slugs: list[str], product_keys=(), *, language_code: str
 ) -> dict[str, Mapping[str, StrOrPromise]]:
@@ -176,8 +185,7 @@ def _labels(
         },
         "product": _product_labels(Product, product_keys, language_code),
         "locale": {
-            code: translation.get_language_info(code)["name_translated"]
-            for code, _name in settings.WAGTAIL_CONTENT_LANGUAGES
+            code: language_label(code) for code, _name in settings.WAGTAIL_CONTENT_LANGUAGES
         },
         "tags": tags,  # the index holds slugs; editors' names ("Q4 Launch") are the labels
     }
@@ -238,8 +246,7 @@ def portal_search(*, user, params, page_size: int | None = None, request=None) -
         filters.pop("locale")  # ?language=all: every language, no default
     elif "locale" not in filters:
         filters["locale"] = default_languages(user)
-        names = dict(settings.WAGTAIL_CONTENT_LANGUAGES)
-        page.default_languages = [(code, names.get(code, code)) for code in filters["locale"]]
+        page.default_languages = [(code, language_label(code)) for code in filters["locale"]]
     if not q:
         return page
     started = time.perf_counter()
