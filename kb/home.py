@@ -347,7 +347,12 @@ def home_reviews(*, user, limit: int = STAFF_PANEL_LIMIT) -> AdminList:
         if page is None:
             continue
         entries.append(
-            AdminEntry(page.title, _edit_url(page.pk), state.started_at, note=state.task.name)
+            AdminEntry(
+                state.revision.object_str or page.draft_title or page.title,
+                _edit_url(page.pk),
+                state.started_at,
+                note=state.task.name,
+            )
         )
     return AdminList(entries, total)
 
@@ -374,7 +379,10 @@ def home_drafts(*, user, limit: int = STAFF_PANEL_LIMIT) -> AdminList:
     return AdminList(
         [
             AdminEntry(
-                p.title, _edit_url(p.pk), p.latest_revision_created_at, in_review=p.in_review
+                p.draft_title or p.title,  # the title being edited
+                _edit_url(p.pk),
+                p.latest_revision_created_at,
+                in_review=p.in_review,
             )
             for p in rows
         ],
