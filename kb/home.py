@@ -17,16 +17,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from django.conf import settings
 from django.db.models import CharField, Exists, F, OuterRef
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise as StrPromise
 from wagtail import hooks
 from wagtail.models import Locale, Page
 
+from files.models import PortalDocument
 from permissions.models import Membership, PartnerOrganization
 from permissions.policies.files import document_policy
 from permissions.policies.organizations import organization_policy
@@ -65,7 +67,7 @@ class HomePanel:
     """
 
     slot: str
-    title: str
+    title: str | StrPromise  # lazy translations welcome: rendered in the user's language
     template: str
     context: dict[str, Any] = field(default_factory=dict)
     placement: Literal["main", "aside"] = "aside"
@@ -230,14 +232,17 @@ def _expiring(
         .order_by("master_document__expire_at", "pk")[:limit]
     )
     found: list[ExpiringFile] = []
+    # (Filtered on expire_at and the master: neither is None here.)
     for att in attachments:
         doc = att.document
+        title = att.title or doc.title
         found.append(
-            ExpiringFile(att.page, att.title or doc.title, doc.version_number, doc.expire_at)
+            ExpiringFile(att.page, title, doc.version_number, cast(datetime, doc.expire_at))
         )
     for asset in masters:
-        doc = asset.master_document
-        found.append(ExpiringFile(asset, doc.title, doc.version_number, doc.expire_at))
+        master = cast(PortalDocument, asset.master_document)
+        expires = cast(datetime, master.expire_at)
+        found.append(ExpiringFile(asset, master.title, master.version_number, expires))
     # One entry per file and language group: the same file on a translation and its source
     # is the same news.
     seen: set[tuple[object, str]] = set()
