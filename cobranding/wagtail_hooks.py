@@ -130,3 +130,30 @@ def render_placements():
             render.file.name,
             organization_region_key(render.organization),
         )
+
+
+@hooks.register("portal_home_panels")
+def cobrand_home_panel(request, home):
+    """The portal home's co-brand slot: the partner's recent co-branded copies and what they
+    may co-brand (``cobrand_home`` asks the policies); nothing for anyone else."""
+    from wagtail.models import Locale
+
+    from kb.home import HomePanel
+
+    from .selectors import cobrand_home
+
+    found = cobrand_home(
+        user=request.user,
+        locale_ids={home.locale_id, Locale.get_default().pk},
+        prefer=home.locale_id,
+    )
+    if found is None:
+        return None
+    return HomePanel(
+        slot="cobrand",
+        title=_("Co-brand"),
+        template="cobranding/home_panel.html",
+        context={"cobrand": found},
+        placement="aside",
+        order=20,
+    )

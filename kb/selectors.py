@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from django.conf import settings
@@ -21,7 +21,6 @@ from files.models import PortalDocument
 from permissions.idquery import count_for_params, param, raw_param, rows_for_params, window
 from permissions.policies.files import document_policy
 from permissions.policies.pages import page_policy
-from permissions.policies.principal import principal_for
 
 from .models import (
     DownloadEvent,
@@ -33,54 +32,6 @@ from .models import (
     ProductSheetVersion,
 )
 from .models.pages import CONTENT_KIND_BY_MODEL, MODEL_BY_CONTENT_KIND
-
-
-@dataclass
-class HomeFeed:
-    new_for_you: list[PortalItemPage]
-    # Per file version: what the user downloaded that has a newer version now ("v2 → v3").
-    updated_since_download: list[DownloadUpdate]
-    sections: list[LibraryIndexPage]
-    suspended: bool = False
-    # What the user downloaded and can no longer get (named as they saw it).
-    withdrawn: list[DownloadWithdrawal] = field(default_factory=list)
-
-
-def _visible_items(user):
-    return PortalItemPage.objects.live().visible_to(user)
-
-
-def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
-    """What is new and updated for ``user`` (only what they may see), and what they downloaded
-    that was updated or withdrawn since (``downloads_updated``, ``downloads_withdrawn``)."""
-    principal = principal_for(user)
-    since = timezone.now() - timedelta(days=settings.PORTAL_NEW_DAYS)
-    items = _visible_items(user).select_related("locale")
-    # New items in this home's language and the source language, one per translation group
-    # (a Czech partner gets the Czech version, not also its English source and a German copy).
-    source_locale = Locale.get_default().pk
-    candidates = list(
-        items.filter(
-            first_published_at__gte=since, locale_id__in={home.locale_id, source_locale}
-        ).order_by("-first_published_at")[: limit * 2]
-    )
-    new = _one_per_translation_group(candidates, prefer=home.locale_id)[:limit]
-    suspended = principal.kind == "suspended"
-    # A suspended organisation's home says so and lists nothing.
-    updated = [] if suspended else downloads_updated(user, limit=limit)
-    withdrawn = [] if suspended else downloads_withdrawn(user, limit=limit)
-    sections = list(
-        LibraryIndexPage.objects.live().child_of(home).visible_to(user).order_by("path")
-    )
-    # Products named in the home's content language (one cached read for the cards).
-    _name_products(new, locale_cached(home.locale_id).language_code)
-    return HomeFeed(
-        new_for_you=new,
-        updated_since_download=updated,
-        sections=sections,
-        suspended=suspended,
-        withdrawn=withdrawn,
-    )
 
 
 def _one_per_translation_group(items: list[PortalItemPage], *, prefer: int) -> list[PortalItemPage]:

@@ -175,3 +175,58 @@ def refuse_bulk_document_delete(request, action_type, objects, action):
             if document in (use.live, use.pending):
                 raise PermissionDenied
     return None
+
+
+# --- the portal home's staff panels (kb.home; the hook is kb's own: docs/home.md) -------------
+
+
+@hooks.register("portal_home_panels")
+def home_review_panel(request, home):
+    """Staff: the pages awaiting their review (Wagtail's workflow tasks they may act on)."""
+    from django.urls import reverse
+
+    from permissions.policies.principal import principal_for
+
+    from .home import HomePanel, home_reviews
+
+    if principal_for(request.user).kind != "staff":
+        return None
+    return HomePanel(
+        slot="review",
+        title=_("Awaiting your review"),
+        template="kb/includes/home_admin_list.html",
+        context={
+            "list": home_reviews(user=request.user),
+            "empty": _("Nothing awaits your review."),
+            "more_url": reverse("wagtailadmin_home"),
+            "more": _("Open the admin dashboard"),
+        },
+        placement="main",
+        order=10,
+    )
+
+
+@hooks.register("portal_home_panels")
+def home_drafts_panel(request, home):
+    """Staff: their drafts (pages they edited last whose changes are not live yet)."""
+    from django.urls import reverse
+
+    from permissions.policies.principal import principal_for
+
+    from .home import HomePanel, home_drafts
+
+    if principal_for(request.user).kind != "staff":
+        return None
+    return HomePanel(
+        slot="drafts",
+        title=_("Your drafts"),
+        template="kb/includes/home_admin_list.html",
+        context={
+            "list": home_drafts(user=request.user),
+            "empty": _("You have no unpublished changes. Edit or add pages in the admin."),
+            "more_url": reverse("wagtailadmin_explore_root"),
+            "more": _("Open the page tree"),
+        },
+        placement="main",
+        order=20,
+    )

@@ -186,3 +186,77 @@ def register_admin_urls() -> list[Any]:
             name="portal_xliff_upload",
         ),
     ]
+
+
+@hooks.register("portal_home_panels")
+def translation_tasks_home_panel(request: Any, home: Any) -> Any:
+    """A regional marketer's portal home: the open translation tasks of his locales (counts
+    per state, the first few tasks), linked to each locale's dashboard in the admin. The
+    locales are the ones translation_policy lets him edit (``dashboard_locales``)."""
+    from django.db.models import Case, IntegerField, Value, When
+    from django.utils.translation import gettext_lazy
+
+    from kb.home import STAFF_PANEL_LIMIT, HomePanel
+    from permissions.policies.principal import principal_for
+
+    from .models import TranslationTask
+    from .selectors import STATE_ORDER, dashboard_locales, task_counts, task_scope_q
+    from .task_views import dashboard_url
+
+    if not principal_for(request.user).is_marketer:
+        return None
+    locales = dashboard_locales(user=request.user)
+    if not locales:
+        return None
+    scope = task_scope_q(user=request.user)
+    counts = task_counts(locales=locales, scope=scope)
+    labels = dict(TranslationTask.State.choices)
+    open_states = [state for state in STATE_ORDER if state != TranslationTask.State.DONE]
+    priority = Case(
+        *[When(state=s, then=Value(i)) for i, s in enumerate(STATE_ORDER)],
+        output_field=IntegerField(),
+    )
+    tasks = list(
+        TranslationTask.objects.filter(locale__in=locales, state__in=open_states)
+        .filter(scope)
+        .select_related("source", "locale")
+        .annotate(priority=priority)
+        .order_by("priority", "-updated_at", "pk")[:STAFF_PANEL_LIMIT]
+    )
+    rows = [
+        {
+            "locale": locale,
+            "url": dashboard_url(locale),
+            "open": sum(counts[locale.pk][s] for s in open_states),
+            "states": [
+                {
+                    "label": labels[s],
+                    "count": counts[locale.pk][s],
+                    "url": f"{dashboard_url(locale)}?{urlencode({'state': s})}",
+                }
+                for s in open_states
+                if counts[locale.pk][s]
+            ],
+        }
+        for locale in locales
+    ]
+    return HomePanel(
+        slot="translations",
+        title=gettext_lazy("Your translation tasks"),
+        template="localization/portal_home_panel.html",
+        context={
+            "rows": rows,
+            "tasks": [
+                {
+                    "title": task.source.title,
+                    "locale": task.locale,
+                    "state": labels[task.state],
+                    "reasons": task.reason_labels,
+                    "url": f"{dashboard_url(task.locale)}?{urlencode({'state': task.state})}",
+                }
+                for task in tasks
+            ],
+        },
+        placement="main",
+        order=5,
+    )

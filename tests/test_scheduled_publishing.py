@@ -16,9 +16,9 @@ from wagtail.models import PageLogEntry
 
 from accounts.models import User
 from files.tests.factories import make_pdf_bytes
+from kb.home import home_feed
 from kb.models import PortalHomePage, PortalItemPage
 from kb.scheduled import pages_publish_scheduled
-from kb.selectors import home_feed
 from kb.services import FileSpec, library_for_locale, section_upsert
 from kb.tests.factories import make_item
 from permissions.policies.pages import page_policy

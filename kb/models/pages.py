@@ -92,10 +92,12 @@ class PortalHomePage(Page):
         return super().serve(request, *args, **kwargs)
 
     def get_context(self, request, *args, **kwargs):
-        from ..selectors import home_feed
+        from ..home import home_feed, home_panels
 
         context = super().get_context(request, *args, **kwargs)
         context["feed"] = home_feed(user=request.user, home=self)
+        # What the apps above kb add (co-brand, translation tasks, …): kb.home, docs/home.md.
+        context["home_panels"] = home_panels(request=request, home=self)
         return context
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from wagtail.models import Locale
 
+from kb.home import home_feed
 from kb.models import PortalHomePage
-from kb.selectors import home_feed
 from kb.tests.factories import make_item
 from permissions.tests.factories import MembershipFactory
 

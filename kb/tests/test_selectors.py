@@ -171,7 +171,7 @@ def products_world(portal):
 
 
 def test_the_listing_names_products_in_the_sections_language(products_world):
-    from kb.selectors import home_feed
+    from kb.home import home_feed
 
     w = products_world
     cs = library_listing(user=w["user"], section=w["cs_library"], params=QueryDict())
