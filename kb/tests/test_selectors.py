@@ -174,7 +174,7 @@ def test_the_listing_names_products_in_the_sections_language(products_world):
     from kb.selectors import home_feed
 
     w = products_world
-    cs = library_listing(user=w["user"], section=w["cs_library"], params=QueryDict())
+    cs = library_listing(user=w["user"], section=w["cs_library"], params=QueryDict("language=cs"))
     # One filter value per product (key), its translation's name when there is one.
     assert [(p.key, p.display_name) for p in cs.products] == [
         ("f9-firewall", "F9 Firewall"),
@@ -185,9 +185,18 @@ def test_the_listing_names_products_in_the_sections_language(products_world):
         "X5 list": "Přepínač X5",
         "F9 list": "F9 Firewall",
     }
-    en = library_listing(user=w["user"], section=library_for_locale("en"), params=QueryDict())
+    en = library_listing(
+        user=w["user"], section=library_for_locale("en"), params=QueryDict("language=en")
+    )
     assert {i.title: i.product.display_name for i in en.page.object_list} == {
         "X5 sheet": "X5 Switch"
+    }
+    # Every language (the default): the English item too, its product named in Czech.
+    every = library_listing(user=w["user"], section=w["cs_library"], params=QueryDict())
+    assert {i.title: i.product.display_name for i in every.page.object_list} == {
+        "X5 list": "Přepínač X5",
+        "F9 list": "F9 Firewall",
+        "X5 sheet": "Přepínač X5",
     }
     # The product filter is by key: the Czech items of the (source) product.
     filtered = library_listing(

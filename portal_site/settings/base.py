@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.middleware.ui_language",
                 "accounts.middleware.portal_principal",
+                "kb.context_processors.portal_nav",
             ],
         },
     },
