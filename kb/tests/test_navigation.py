@@ -225,3 +225,15 @@ def test_queries_do_not_grow_with_the_catalogue(world, client, django_assert_max
     for (url, params), count in zip(urls, small, strict=True):
         with django_assert_max_num_queries(count):
             client.get(url, params)
+
+
+def test_a_suspended_member_gets_no_navigation(world, client):
+    from permissions.models import PartnerOrganization
+
+    member = MembershipFactory(organization__status=PartnerOrganization.Status.SUSPENDED)
+    user = User.objects.get(pk=member.user_id)
+    assert portal_nav(user=user).library is None
+    client.force_login(user)
+    html = client.get("/portal/account/profile/").content.decode()
+    assert '<nav class="portal-nav"' not in html and "X1" not in html
+    assert client.get("/portal/products/x1-router/").status_code == 404
