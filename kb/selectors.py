@@ -10,10 +10,23 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db import connection
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.utils import timezone, translation
+from django.utils.text import capfirst
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page
 
@@ -94,6 +107,19 @@ class Listing:
     kinds: list[tuple[str, str]]
     languages: list[tuple[str, str]]
     selected: dict[str, str] = field(default_factory=dict)
+    # (slug, name) of the tags of items the user may see, and the "updated since" choices.
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    since_choices: list[int] = field(default_factory=list)
+    # The chosen tag is one of ``tags`` (else the filter offers it on its own).
+    tag_listed: bool = False
+    # Each filter in force, named, with the link that removes it.
+    active_filters: list[ActiveFilter] = field(default_factory=list)
+
+
+@dataclass
+class ActiveFilter:
+    label: str
+    remove_url: str
 
 
 LOCALES_CACHE_KEY = "portal:locales"
@@ -254,8 +280,62 @@ def _page_number(raw) -> int | None:
     return number if number >= 1 else None
 
 
+# "Updated since" filter: the choices (days) a listing offers.
+SINCE_DAYS = (7, 30, 90)
+
+
+def reader_locale_id(section_locale_id: int | None = None) -> int:
+    """The content locale of the reader: their UI language's content variant when that is a
+    content language, else ``section_locale_id`` (or the default locale). Their items come
+    first in the library and win over other translations of the same item."""
+    locales = _locales()
+    try:
+        code = get_supported_content_language_variant(translation.get_language() or "")
+    except LookupError:
+        code = ""
+    found = _locale_id(code, locales) if code else 0
+    if found:
+        return found
+    if section_locale_id:
+        return section_locale_id
+    return _locale_id(get_supported_content_language_variant(settings.LANGUAGE_CODE), locales)
+
+
+def _preference(pref: Any, source: Any) -> Case:
+    """A translation group's order of preference as a number (lower wins): the reader's
+    locale, then the source locale, then any other by id."""
+    return Case(
+        When(locale_id=pref, then=Value(-2)),
+        When(locale_id=source, then=Value(-1)),
+        default=F("locale_id"),
+        output_field=IntegerField(),
+    )
+
+
+def one_per_group(qs, *, user, pref: Any, source: Any, scope: Q | None = None):
+    """``qs`` (visible items) without an item whose translation group has a visible item the
+    reader prefers (``_preference``): one entry per group, the reader's translation over the
+    source when both are visible. ``scope`` narrows the competing items (a section's subtree).
+    ``pref`` / ``source`` are locale ids or ``raw_param`` placeholders."""
+    better = (
+        PortalItemPage.objects.live()
+        .visible_to(user)
+        .filter(scope or Q())
+        .alias(group_rank=_preference(pref, source))
+        .filter(
+            translation_key=OuterRef("translation_key"),
+            group_rank__lt=OuterRef("listing_rank"),
+        )
+    )
+    return qs.alias(listing_rank=_preference(pref, source)).filter(~Exists(better))
+
+
 def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
     """Items below ``section`` (and its translations) that ``user`` may see, filtered and paged.
+
+    By default every language: one entry per translation group (the reader's language over the
+    source, ``one_per_group``), the reader's language first, then newest first. ``language=<code>``
+    lists one language only.
 
     Each statement (count, rows, sub-sections) is compiled once per shape and entitlement
     (``page_policy.filter_key``) and afterwards only executed with this request's values
@@ -263,16 +343,23 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
     The count stops at ``PORTAL_LISTING_EXACT_LIMIT``; see ``_item_statements`` for how the rows
     are found. Queries per page do not depend on the catalogue size (bench/listing.py).
     """
+    from .navigation import library_tags, portal_nav
+
     paths = _translation_paths(section)
     locales = _locales(section.locale_id)
     selected: dict[str, str] = {}
     filters: dict[str, object] = {}
-    language = params.get("language") or locales[section.locale_id].language_code
+    pref = reader_locale_id(section.locale_id)
+    language = params.get("language") or "all"
     if language != "all":
         selected["language"] = language
         filters["locale"] = _locale_id(language, locales)
     else:
         selected["language"] = "all"
+        filters["pref"] = pref
+        filters["source"] = _locale_id(
+            get_supported_content_language_variant(settings.LANGUAGE_CODE), locales
+        )
     product = params.get("product")
     if product:
         selected["product"] = filters["product"] = product
@@ -283,6 +370,13 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
     if kind in MODEL_BY_CONTENT_KIND:
         selected["type"] = kind
         filters["type"] = MODEL_BY_CONTENT_KIND[kind]._meta.model_name
+    since = params.get("since")
+    if since in {str(days) for days in SINCE_DAYS}:
+        selected["since"] = since
+        # Whole minutes: the value is a parameter of a compiled statement (no per-request
+        # compile) and the same for a minute of requests.
+        moment = (timezone.now() - timedelta(days=int(since))).replace(second=0, microsecond=0)
+        filters["since"] = connection.ops.adapt_datetimefield_value(moment)
 
     statements = _item_statements(user, paths, filters)
     size = settings.PORTAL_PAGE_SIZE
@@ -318,14 +412,52 @@ def library_listing(*, user, section: LibraryIndexPage, params) -> Listing:
     _set_locales(page.object_list, locales)
     subsections = _subsections(user, section)
     _set_locales(subsections, locales)
+    # Only products, kinds and tags with an item the user may see are offered (the header's
+    # cached counts): a filter never names a product the user has nothing of.
+    nav = portal_nav(user=user, locale_id=pref)
+    visible_products = {p.key for p in nav.products}
+    kinds_seen = {k.key for k in nav.kinds}
+    tags = library_tags(user=user)
     return Listing(
         page=page,
-        products=products,
+        products=[p for p in products if p.key in visible_products or p.key == product],
         subsections=subsections,
-        kinds=[(k, _kind_label(k)) for k in MODEL_BY_CONTENT_KIND],
+        kinds=[(k, _kind_label(k)) for k in MODEL_BY_CONTENT_KIND if k in kinds_seen or k == kind],
         languages=content_language_choices(),
         selected=selected,
+        tags=tags,
+        since_choices=list(SINCE_DAYS),
+        tag_listed=any(slug == selected.get("tag") for slug, _name in tags),
+        active_filters=_active_filters(selected, products, tags),
     )
+
+
+def _active_filters(
+    selected: dict[str, str], products: list[Product], tags: list[tuple[str, str]]
+) -> list[ActiveFilter]:
+    """The filters in force (all but the default "all languages"), each named in the UI
+    language, with a link to the same listing without it (back to its first page)."""
+    from urllib.parse import urlencode
+
+    names: dict[str, Callable[[str], str]] = {
+        "type": lambda v: str(capfirst(_kind_label(v))),
+        "product": lambda v: next((p.display_name for p in products if p.key == v), v),
+        "tag": lambda v: next((name for slug, name in tags if slug == v), v),
+        "language": lambda v: dict(content_language_choices()).get(v, v),
+        "since": lambda v: (
+            translation.ngettext(
+                "Updated in the last %(days)d day", "Updated in the last %(days)d days", int(v)
+            )
+            % {"days": int(v)}
+        ),
+    }
+    found = []
+    for name, value in selected.items():
+        if name == "language" and value == "all":
+            continue
+        rest = {k: v for k, v in selected.items() if k != name}
+        found.append(ActiveFilter(names[name](value), "?" + urlencode(rest)))
+    return found
 
 
 # A page this close to the top of a section with more than PORTAL_LISTING_EXACT_LIMIT visible
@@ -368,6 +500,13 @@ def _item_statements(user, paths: list[str], filters: dict[str, object]) -> _Ite
             else:
                 scope |= Q(path__gt=param(f"from{n}"), path__lt=param(f"to{n}"))
         qs = PortalItemPage.objects.live().visible_to(user).filter(scope)
+        if "pref" in filters:
+            # Every language: one per translation group (within the sections' subtrees).
+            qs = one_per_group(
+                qs, user=user, pref=raw_param("pref"), source=raw_param("source"), scope=scope
+            )
+        if "since" in filters:
+            qs = qs.filter(last_published_at__gte=raw_param("since"))
         if "locale" in filters:
             # ``locale_id + 0``: a test per row, not an index the plan would start from.
             qs = qs.alias(listing_locale=F("locale_id") + 0).filter(
@@ -383,12 +522,21 @@ def _item_statements(user, paths: list[str], filters: dict[str, object]) -> _Ite
         return qs
 
     def rows(walk: bool):
-        ids = items(walk).order_by("-last_published_at", "-pk").values_list("pk")
-        return (
-            PortalItemPage.objects.filter(pk__in=window(ids))
-            .order_by("-last_published_at", "-pk")
-            .values_list(*_ITEM_COLUMNS)
-        )
+        order = ["-last_published_at", "-pk"]
+        outer = PortalItemPage.objects.all()
+        inner = items(walk)
+        if "pref" in filters:
+            # The reader's language first (then newest first).
+            first = Case(
+                When(locale_id=raw_param("pref"), then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+            inner = inner.alias(reader_first=first)
+            outer = outer.alias(reader_first=first)
+            order = ["reader_first", *order]
+        ids = inner.order_by(*order).values_list("pk")
+        return outer.filter(pk__in=window(ids)).order_by(*order).values_list(*_ITEM_COLUMNS)
 
     def count(upto: int) -> int:
         key = ("kb.library_listing.count", policy_key, depths, names)

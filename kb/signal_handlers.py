@@ -78,10 +78,31 @@ def sheet_version_publisher(sender, instance, created, **kwargs) -> None:
 
 def register_signal_handlers() -> None:
     from django.db.models.signals import post_delete, post_save
-    from wagtail.models import PageLogEntry
-    from wagtail.signals import copy_for_translation_done, page_published
+    from wagtail.models import Page, PageLogEntry
+    from wagtail.signals import (
+        copy_for_translation_done,
+        page_published,
+        page_unpublished,
+        post_page_move,
+    )
+
+    from permissions.models import PageAudience
+    from permissions.signals import audience_recomputed
 
     from .models import Product
+    from .navigation import nav_forget
+
+    # The header's cached counts and the library's tag choices follow content and access.
+    for signal in (page_published, page_unpublished, post_page_move, audience_recomputed):
+        signal.connect(nav_forget, dispatch_uid=f"kb.nav_forget.{id(signal)}")
+    post_delete.connect(nav_forget, sender=Page, dispatch_uid="kb.nav_forget.page_delete")
+    for signal in (post_save, post_delete):
+        for model in (PageAudience, Product):
+            signal.connect(
+                nav_forget,
+                sender=model,
+                dispatch_uid=f"kb.nav_forget.{id(signal)}.{model.__name__}",
+            )
 
     page_published.connect(place_item_files, dispatch_uid="kb.place_item_files")
     page_published.connect(record_sheet_version, dispatch_uid="kb.record_sheet_version")

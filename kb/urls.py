@@ -13,5 +13,6 @@ urlpatterns = [
         views.download,
         name="download",
     ),
+    path("products/<slug:key>/", views.product, name="product"),
     path("items/<id:page_id>/image/<str:which>/<str:size>/", views.item_image, name="item_image"),
 ]

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import posixpath
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.files.storage import default_storage
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 from wagtail.models import Page
 
@@ -82,4 +84,28 @@ def staff_media(request, path: str):
         default_storage,
         filename=posixpath.basename(normalized),
         as_attachment=False,
+    )
+
+
+@require_safe
+def product(request, key: str):
+    """A product's page: everything the user may see about it, by kind. 404 when there is
+    nothing (a product with nothing visible does not exist for the user), and for anyone
+    anonymous or suspended."""
+    from django.template.response import TemplateResponse
+
+    from .navigation import Crumb, product_page
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    found = product_page(user=request.user, key=key)
+    if found is None:
+        raise Http404
+    crumbs = [
+        Crumb(_("Home"), "/"),
+        Crumb(_("Products"), ""),
+        Crumb(found.name, "", found.language),
+    ]
+    return TemplateResponse(
+        request, "kb/product_page.html", {"product": found, "breadcrumbs": crumbs}
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
@@ -69,16 +70,21 @@ def test_listing_detail_download_agree_with_policy(demo, email):
         if not page_policy.can_view(user, library):
             assert client.get(library.url).status_code in (302, 404)
             continue
-        page_no = 1
-        while True:
-            response = client.get(library.url, {"language": "all", "page": page_no})
-            assert response.status_code == 200
-            html = response.content.decode()
-            for href in re.findall(r'<h3><a href="([^"]+)"', html):
-                listed.add(url_to_pk[href])
-            if 'rel="next"' not in html:
-                break
-            page_no += 1
+        # Each language in turn: every item of it (the default, every language, lists one item
+        # per translation group: a subset, checked below).
+        for language in [code for code, _name in settings.WAGTAIL_CONTENT_LANGUAGES]:
+            page_no = 1
+            while True:
+                response = client.get(library.url, {"language": language, "page": page_no})
+                assert response.status_code == 200
+                html = response.content.decode()
+                for href in re.findall(r'<h3><a href="([^"]+)"', html):
+                    listed.add(url_to_pk[href])
+                if 'rel="next"' not in html:
+                    break
+                page_no += 1
+        html = client.get(library.url).content.decode()
+        assert {url_to_pk[href] for href in re.findall(r'<h3><a href="([^"]+)"', html)} <= expected
     reachable_from_libraries = {
         i.pk
         for i in items

@@ -138,6 +138,7 @@ def test_item_badges_cost_two_queries_however_many_downloads(partner):
         for _ in range(50)
     ]
     DownloadEvent.objects.bulk_create(events)
+    client.get(item.url)  # the publishes dropped the header navigation's cache: warm it again
     assert count() <= few + 1  # the notes of the newer versions: one more query
 
 

@@ -174,7 +174,7 @@ def test_the_listing_names_products_in_the_sections_language(products_world):
     from kb.home import home_feed
 
     w = products_world
-    cs = library_listing(user=w["user"], section=w["cs_library"], params=QueryDict())
+    cs = library_listing(user=w["user"], section=w["cs_library"], params=QueryDict("language=cs"))
     # One filter value per product (key), its translation's name when there is one.
     assert [(p.key, p.display_name) for p in cs.products] == [
         ("f9-firewall", "F9 Firewall"),
@@ -185,13 +185,22 @@ def test_the_listing_names_products_in_the_sections_language(products_world):
         "X5 list": "Přepínač X5",
         "F9 list": "F9 Firewall",
     }
-    en = library_listing(user=w["user"], section=library_for_locale("en"), params=QueryDict())
+    en = library_listing(
+        user=w["user"], section=library_for_locale("en"), params=QueryDict("language=en")
+    )
     assert {i.title: i.product.display_name for i in en.page.object_list} == {
         "X5 sheet": "X5 Switch"
     }
+    # Every language (the default): the English item too, its product named in Czech.
+    every = library_listing(user=w["user"], section=w["cs_library"], params=QueryDict())
+    assert {i.title: i.product.display_name for i in every.page.object_list} == {
+        "X5 list": "Přepínač X5",
+        "F9 list": "F9 Firewall",
+        "X5 sheet": "Přepínač X5",
+    }
     # The product filter is by key: the Czech items of the (source) product.
     filtered = library_listing(
-        user=w["user"], section=w["cs_library"], params=QueryDict("product=x5-switch")
+        user=w["user"], section=w["cs_library"], params=QueryDict("product=x5-switch&language=cs")
     )
     assert [i.title for i in filtered.page.object_list] == ["X5 list"]
     # The Czech home names every item's product in Czech, the English item's too.
@@ -208,7 +217,8 @@ def test_pages_show_the_product_name_in_their_language(products_world, client):
     client.force_login(w["user"])
     html = client.get(w["cs_library"].url).content.decode()
     assert ">Přepínač X5</option>" in html and "<bdi>Přepínač X5</bdi>" in html
-    assert "X5 Switch" not in html
+    # The library's content (the header names products in the UI language: English here).
+    assert "X5 Switch" not in html[html.index("<main") :]
     assert "<bdi>Přepínač X5</bdi>" in client.get(w["cs_x5"].url).content.decode()
     html = client.get(w["en_x5"].url).content.decode()
     assert "<bdi>X5 Switch</bdi>" in html and "Přepínač" not in html

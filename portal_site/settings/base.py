@@ -98,6 +98,7 @@ TEMPLATES = [
                 "accounts.middleware.ui_language",
                 "accounts.middleware.portal_principal",
                 "branding.context_processors.brand",
+                "kb.context_processors.portal_nav",
             ],
         },
     },
