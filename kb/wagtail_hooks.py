@@ -206,3 +206,11 @@ def refuse_create_autosave(request, parent_page, page_class):
             status=400,
         )
     return None
+
+
+@hooks.register("register_admin_urls")
+def register_preview_as_url():
+    """The editor's "Preview as" choice (kb.preview)."""
+    from .preview import preview_as_set
+
+    return [path("kb/preview-as/", preview_as_set, name="kb_preview_as")]
