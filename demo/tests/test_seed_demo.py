@@ -411,3 +411,24 @@ def test_jiris_journey_on_the_demo(seeded, django_capture_on_commit_callbacks):
         state.current_task_state.approve(user=approver)  # Approval
     assert TranslationTask.objects.get(pk=row.task.pk).state == "done"
     assert item("demo-cs-x1-prirucka").live
+
+
+def test_rich_text_is_stored_as_the_page_editor_stores_it(seeded):
+    """Issue #14: the demo's rich text is what the editor would store (data-block-key on every
+    block), so opening and saving an untouched page changes none of it."""
+    from kb.models import LibraryIndexPage
+    from kb.richtext import rich_text_as_editor_stores
+
+    checked = 0
+    for page in demo_items().specific():
+        for name in ("body", "change_note"):
+            value = getattr(page, name, "")
+            if value:
+                features = page._meta.get_field(name).features
+                assert rich_text_as_editor_stores(value, features) == value, (page.title, name)
+                assert "data-block-key" in value
+                checked += 1
+    for section in LibraryIndexPage.objects.exclude(intro=""):
+        assert rich_text_as_editor_stores(section.intro) == section.intro, section.title
+        checked += 1
+    assert checked > 40
