@@ -663,7 +663,7 @@ def preview_as_resolve(user: UserLike | None, value: str) -> PreviewAs | None:
         principal = Principal.for_organization(org)
         stand_in = get_user_model()(email="", is_active=True)
         # principal_for reads the principal cached on the user object: the organisation's.
-        stand_in._portal_principal = principal  # type: ignore[union-attr]
+        stand_in._portal_principal = principal  # type: ignore[attr-defined]
         return PreviewAs(value, org.name, principal, stand_in)
     if kind == "user":
         membership = (
