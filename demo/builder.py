@@ -354,6 +354,8 @@ class _Seeder:
             filename=f"{slug}-cover.jpg",
         )
         extra = {**spec.extra, "cover_image": cover}
+        if extra.get("change_note"):
+            extra["change_note"] = _change_note(extra["change_note"])
         if spec.kind == MA:
             master_document = master_image = None
             if spec.master is not None:
