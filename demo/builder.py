@@ -57,8 +57,10 @@ from kb.models import (
     ItemKey,
     LibraryIndexPage,
     PortalItemPage,
+    ProductSheetPage,
     ProductSheetVersion,
 )
+from kb.richtext import rich_text_as_editor_stores
 from kb.services import (
     Audience,
     FileSpec,
@@ -96,6 +98,13 @@ from permissions.services import (
     tier_upsert,
     user_upsert,
 )
+
+
+def _change_note(note: str | None) -> str:
+    """A product sheet's "what changed" note as its editor stores it (its own features)."""
+    features = ProductSheetPage._meta.get_field("change_note").features
+    return rich_text_as_editor_stores(note or "", features)
+
 
 # The data lives in demo/data/*.json (see demo.loader); these names are what the seeding below
 # (and the tests) use.
@@ -293,7 +302,7 @@ class _Seeder:
             parent=parent,
             slug=spec.slug,
             title=spec.title,
-            intro=html(spec.intro),
+            intro=rich_text_as_editor_stores(html(spec.intro)),
             audience=Audience(
                 min_tier=self.tiers[rule.min_tier] if rule.min_tier else None,
                 regions=[self.regions[k] for k in rule.regions],
@@ -354,6 +363,8 @@ class _Seeder:
             filename=f"{slug}-cover.jpg",
         )
         extra = {**spec.extra, "cover_image": cover}
+        if extra.get("change_note"):
+            extra["change_note"] = _change_note(extra["change_note"])
         if spec.kind == MA:
             master_document = master_image = None
             if spec.master is not None:
@@ -406,7 +417,9 @@ class _Seeder:
         # revisions staff compare) has them all; a second run finds it and changes nothing.
         earlier = [] if existed else list(reversed(spec.versions[1:]))
         for label, note in [*earlier, (None, None)]:
-            version = {} if label is None else {"version_label": label, "change_note": note}
+            version = (
+                {} if label is None else {"version_label": label, "change_note": _change_note(note)}
+            )
             page = self._upsert(spec, extra={**extra, **version}, files=files)
         if spec.versions:
             self._sheet_history_backdate(spec, page)
@@ -422,7 +435,7 @@ class _Seeder:
             kind=spec.kind,
             title=spec.title,
             parent=self._parent(spec.parent),
-            body=spec.body,
+            body=rich_text_as_editor_stores(spec.body),
             summary=spec.summary,
             product=product_ensure(name=spec.product) if spec.product else None,
             audience=Audience(
@@ -541,10 +554,14 @@ class _Seeder:
             fields={
                 "title": spec.title,
                 "summary": spec.summary,
-                "body": spec.body,
+                "body": rich_text_as_editor_stores(spec.body),
                 "tags": ITEM_TAGS.get(spec.key, ()),
                 **self._content(spec),
-                **({"change_note": spec.change_note} if spec.change_note is not None else {}),
+                **(
+                    {"change_note": _change_note(spec.change_note)}
+                    if spec.change_note is not None
+                    else {}
+                ),
             },
             # Its own rule narrows the source's; none given: the source's (no narrowing).
             audience=None

@@ -35,3 +35,37 @@ class SheetVersionsPanel(Panel):
             context["more"] = len(rows) > SheetVersionsPanel.LATEST
             context["versions_url"] = reverse("kb_sheet_versions", args=[page.pk])
             return context
+
+
+class PreviewAsPanel(Panel):
+    """ "Preview as": choose an organisation or partner user and see the page as they would in
+    the preview panel, from the unsaved form (kb.preview). Shown only to users who may use it
+    (permissions.policies.pages.preview_as_choices is empty for everyone else)."""
+
+    class BoundPanel(Panel.BoundPanel):
+        template_name = "kb/panels/preview_as.html"
+
+        def is_shown(self) -> bool:
+            from permissions.policies.pages import page_access_policy
+
+            return page_access_policy.user_has_permission(self.request.user, "preview_as")
+
+        def get_context_data(self, parent_context: dict[str, Any] | None = None) -> dict[str, Any]:
+            from django.urls import reverse
+
+            from permissions.policies.pages import preview_as_choices
+
+            from .preview import PREVIEW_AS_MODE, SESSION_KEY
+
+            context: dict[str, Any] = super().get_context_data(parent_context)
+            context["choices"] = preview_as_choices(self.request.user)
+            context["current"] = self.request.session.get(SESSION_KEY, "")
+            context["set_url"] = reverse("kb_preview_as")
+            context["mode"] = PREVIEW_AS_MODE
+            return context
+
+        @property
+        def media(self) -> Any:
+            from django import forms
+
+            return forms.Media(js=["kb/admin/preview-as.js"])

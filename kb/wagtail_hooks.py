@@ -230,3 +230,47 @@ def home_drafts_panel(request, home):
         placement="main",
         order=20,
     )
+
+
+# --- the page editor: autosave only what the editor changed; preview as a partner ---------
+# (issue #14, docs/decisions.md "Issue #14 — Editors")
+
+
+@hooks.register("insert_editor_js")
+def editor_autosave_js():
+    """Opening a page saves nothing; a create form is never autosaved
+    (kb/static/kb/admin/editor-autosave.js says why)."""
+    from django.templatetags.static import static
+    from django.utils.html import format_html
+
+    return format_html('<script src="{}" defer></script>', static("kb/admin/editor-autosave.js"))
+
+
+@hooks.register("before_create_page")
+def refuse_create_autosave(request, parent_page, page_class):
+    """An autosave of a create form would create the page (a draft whose slug then clashes with
+    the page the editor creates later): refused. The editor's script turns autosave off on create
+    forms; this answers a request that comes anyway (an old tab, another client). Saving the
+    form with its buttons is an HTML request and goes on as usual."""
+    from django.http import JsonResponse
+
+    if request.method == "POST" and not request.accepts("text/html"):
+        return JsonResponse(
+            {
+                "success": False,
+                "error_code": "autosave_disabled",
+                "error_message": str(
+                    _("A new page is saved only with “Save draft” (no autosave before that).")
+                ),
+            },
+            status=400,
+        )
+    return None
+
+
+@hooks.register("register_admin_urls")
+def register_preview_as_url():
+    """The editor's "Preview as" choice (kb.preview)."""
+    from .preview import preview_as_set
+
+    return [path("kb/preview-as/", preview_as_set, name="kb_preview_as")]

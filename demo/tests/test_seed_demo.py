@@ -257,7 +257,8 @@ def test_product_sheets_have_a_version_history(seeded):
     assert newest.content["version_label"] == "v3" and newest.object_id == str(x1.pk)
     assert all(v.revision_id for v in history)
     assert history[0].published_at > history[1].published_at > history[2].published_at
-    assert "<li>Corrected the PoE+ budget to 120 W.</li>" in history[1].note
+    # Stored as the page editor stores it (each block with its data-block-key: issue #14).
+    assert re.search(r"<li[^>]*>Corrected the PoE\+ budget to 120 W\.</li>", history[1].note)
     assert x1.changelog == ""
     german = item("demo-de-x1-datasheet")
     german_history = list(german.versions.all())
@@ -411,3 +412,24 @@ def test_jiris_journey_on_the_demo(seeded, django_capture_on_commit_callbacks):
         state.current_task_state.approve(user=approver)  # Approval
     assert TranslationTask.objects.get(pk=row.task.pk).state == "done"
     assert item("demo-cs-x1-prirucka").live
+
+
+def test_rich_text_is_stored_as_the_page_editor_stores_it(seeded):
+    """Issue #14: the demo's rich text is what the editor would store (data-block-key on every
+    block), so opening and saving an untouched page changes none of it."""
+    from kb.models import LibraryIndexPage
+    from kb.richtext import rich_text_as_editor_stores
+
+    checked = 0
+    for page in demo_items().specific():
+        for name in ("body", "change_note"):
+            value = getattr(page, name, "")
+            if value:
+                features = page._meta.get_field(name).features
+                assert rich_text_as_editor_stores(value, features) == value, (page.title, name)
+                assert "data-block-key" in value
+                checked += 1
+    for section in LibraryIndexPage.objects.exclude(intro=""):
+        assert rich_text_as_editor_stores(section.intro) == section.intro, section.title
+        checked += 1
+    assert checked > 40

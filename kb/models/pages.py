@@ -36,7 +36,7 @@ from permissions.panels import AudienceAdminPageForm, audience_panels
 
 from ..admin_panels import FileVersionPanel
 from ..forms import ProductSheetAdminForm
-from ..panels import SheetVersionsPanel
+from ..panels import PreviewAsPanel, SheetVersionsPanel
 from ..querysets import PortalPageManager
 from .snippets import source_products
 
@@ -101,7 +101,35 @@ class PortalHomePage(Page):
         return context
 
 
-class LibraryIndexPage(AudienceMixin, Page):
+class PreviewAsMixin:
+    """The editor's preview of a library page also "as the partner chosen in Preview as":
+    rendered as that organisation or user would see it once published, from the unsaved form,
+    or, when they would not see it, why (kb.preview; decided by permissions.policies.pages)."""
+
+    @property
+    def preview_modes(self):
+        from ..preview import PREVIEW_MODES
+
+        return PREVIEW_MODES
+
+    def serve_preview(self, request, mode_name):
+        from ..preview import PREVIEW_AS_MODE, preview_as_serve
+
+        if mode_name != PREVIEW_AS_MODE:
+            return super().serve_preview(request, mode_name)
+        return preview_as_serve(
+            self,
+            request,
+            lambda as_request: super(PreviewAsMixin, self).serve_preview(as_request, ""),
+        )
+
+
+def audience_tab_panels() -> list:
+    """The Audience tab: the audience fields, "Who can see this" and "Preview as"."""
+    return [*audience_panels(), PreviewAsPanel(heading=_("Preview as"))]
+
+
+class LibraryIndexPage(PreviewAsMixin, AudienceMixin, Page):
     """A library section listing the items below it, with product / type / language filters."""
 
     intro = RichTextField(blank=True)
@@ -112,7 +140,7 @@ class LibraryIndexPage(AudienceMixin, Page):
     edit_handler = TabbedInterface(
         [
             ObjectList(content_panels, heading=_("Content")),
-            ObjectList(audience_panels(), heading=_("Audience")),
+            ObjectList(audience_tab_panels(), heading=_("Audience")),
             ObjectList(Page.promote_panels, heading=_("Promote")),
             ObjectList(Page.settings_panels, heading=_("Settings")),
         ]
@@ -144,7 +172,7 @@ class PortalItemTag(TaggedItemBase):
         verbose_name = _("item tag")
 
 
-class PortalItemPage(AudienceMixin, Page):
+class PortalItemPage(PreviewAsMixin, AudienceMixin, Page):
     """Fields every partner-visible item shares; concrete so one query lists all kinds together."""
 
     summary = models.TextField(blank=True, help_text=_("One or two sentences shown in listings."))
@@ -222,7 +250,7 @@ class PortalItemPage(AudienceMixin, Page):
                     [InlinePanel("attachments", heading=_("Files"), label=_("File"))],
                     heading=_("Files"),
                 ),
-                ObjectList(audience_panels(), heading=_("Audience")),
+                ObjectList(audience_tab_panels(), heading=_("Audience")),
                 ObjectList(cls.promote_panels, heading=_("Promote")),
                 ObjectList(cls.settings_panels, heading=_("Settings")),
             ]

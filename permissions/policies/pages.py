@@ -180,6 +180,21 @@ class DraftRule:
             own_min_rank=self.min_rank,
             own_regions=tokens(self.region_ids) if self.region_ids else None,
             own_types=tokens(self.type_ids) if self.type_ids else None,
+            own_expire_at=getattr(page, "expire_at", None),
+        )
+
+    @classmethod
+    def of_page(cls, page: Any) -> DraftRule:
+        """The rule an (unsaved) page object carries in its audience fields (an editor's form,
+        a revision's object): what publishing it would apply."""
+        tier = getattr(page, "audience_min_tier", None) if page.audience_min_tier_id else None
+        return cls(
+            public=bool(page.audience_public),
+            min_rank=tier.rank if tier is not None else None,
+            region_ids=frozenset(r.pk for r in page.audience_regions.all()),
+            type_ids=frozenset(t.pk for t in page.audience_partner_types.all()),
+            grant_org_ids=frozenset(o.pk for o in page.audience_grants.all()),
+            exception_org_ids=frozenset(o.pk for o in page.audience_exceptions.all()),
         )
 
 
@@ -264,10 +279,54 @@ class PagePolicy:
             results.append((org, early))
         return results
 
-    def _early_verdict(self, principal: Principal, page: Page) -> Explanation | None:
+    def explain_draft(self, principal: Principal, page: Page) -> Explanation:
+        """Would ``principal`` see ``page`` as it stands in the editor (an unsaved object, a new
+        page included), once published? The page's own rule, grants and exceptions are read
+        from its audience fields (``DraftRule.of_page``); its parents keep their applied rules.
+        Explained with names, by the same rules as ``explain`` (the admin's "Preview as")."""
+        early = self._early_verdict(principal, page, assume_live=True)
+        if early is not None:
+            return early
+        rule = DraftRule.of_page(page)
+        ancestors = list(
+            Page.objects.filter(path__in=chain_paths(page.path)[:-1])
+            .select_related("audience", "audience__source")
+            .order_by("depth")
+        )
+        held: set[tuple[str, int]] = set()
+        if principal.group_id is not None and ancestors:
+            # A translation node holds its source's grants and exceptions (read from the source).
+            origin = {_grants_origin(node): node.pk for node in ancestors}
+            for page_id, code in PageGroupObjectPermission.objects.filter(
+                content_object_id__in=list(origin),
+                group_id=principal.group_id,
+                permission__codename__in=[GRANT_CODENAME, EXCEPTION_CODENAME],
+            ).values_list("content_object_id", "permission__codename"):
+                held.add((code, origin[page_id]))
+        org = principal.organization
+        if org is not None and org.pk in rule.grant_org_ids:
+            held.add((GRANT_CODENAME, page.pk))
+        if org is not None and org.pk in rule.exception_org_ids:
+            held.add((EXCEPTION_CODENAME, page.pk))
+        source_live = None
+        if page.pk is not None:
+            row = PageAudience.objects.filter(page_id=page.pk, source__isnull=False)
+            source_live = row.values_list("source__live", flat=True).first()
+        chain: list[Any] = [
+            *ancestors,
+            _ChainNode(page.pk, page.title, rule.as_audience(page), None),
+        ]
+        chain[-1].source_live = source_live
+        return self._evaluate(
+            principal, page, chain, lambda code, node: (code, node.pk) in held, Names.load()
+        )
+
+    def _early_verdict(
+        self, principal: Principal, page: Page, assume_live: bool = False
+    ) -> Explanation | None:
         if principal.kind == "staff":
             return Explanation(True, _("staff see everything"))
-        if not page.live:
+        if not page.live and not assume_live:
             return Explanation(False, _("not published"))
         if _is_shell(page):
             # The home frames content; suspended members see it with a notice and no items.
@@ -524,7 +583,9 @@ def _grants_origin(node: Page) -> int:
 
 
 class PageAccessPolicy:
-    """Who may change who can see a page (the audience fields, grants and exceptions).
+    """Who may change who can see a page (the audience fields, grants and exceptions), and who
+    may preview a page as a partner would see it (``preview_as``: the same permission, since it
+    names every organisation and what each may see).
 
     A permission of its own (``permissions.change_page_access``), held by the Editors and
     Moderators groups and by superusers; marketers edit content but never access. What a holder
@@ -532,8 +593,10 @@ class PageAccessPolicy:
     """
 
     def user_has_permission(self, user: UserLike | None, action: str) -> bool:
-        if action != "change_access":
-            raise ValueError(f"PageAccessPolicy answers only 'change_access', not {action!r}")
+        if action not in ("change_access", "preview_as"):
+            raise ValueError(
+                f"PageAccessPolicy answers 'change_access' and 'preview_as', not {action!r}"
+            )
         if user is None or not user.is_authenticated or not user.is_active:
             return False
         from ..models import CHANGE_ACCESS_PERMISSION
@@ -543,3 +606,74 @@ class PageAccessPolicy:
 
 page_policy = PagePolicy()
 page_access_policy = PageAccessPolicy()
+
+
+# --- "Preview as" (the page editor's preview of a page as a partner would see it) -----------
+
+
+@dataclass(frozen=True)
+class PreviewAs:
+    """Whom an editor previews a page as: the principal the rules see, the name to show, and a
+    user standing in for it while the page renders (the user itself, or for an organisation an
+    unsaved user whose principal is the organisation's: it never reaches the database)."""
+
+    value: str  # "org:<id>" or "user:<id>"
+    label: str
+    principal: Principal
+    user: Any
+
+
+def preview_as_choices(user: UserLike | None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What ``user`` may preview pages as, grouped for a select: the organisations, then the
+    partner users (each with its organisation). Empty without the ``preview_as`` permission,
+    so nobody else learns which organisations exist."""
+    if not page_access_policy.user_has_permission(user, "preview_as"):
+        return []
+    from ..models import Membership
+
+    orgs = [
+        (f"org:{pk}", name)
+        for pk, name in PartnerOrganization.objects.order_by("name").values_list("pk", "name")
+    ]
+    users = [
+        (f"user:{user_id}", f"{email} ({org_name})")
+        for user_id, email, org_name in Membership.objects.filter(user__is_active=True)
+        .order_by("organization__name", "user__email")
+        .values_list("user_id", "user__email", "organization__name")
+    ]
+    return [(_("Organisations"), orgs), (_("Partner users"), users)]
+
+
+def preview_as_resolve(user: UserLike | None, value: str) -> PreviewAs | None:
+    """The organisation or partner user ``value`` names ("org:<id>", "user:<id>"), if ``user``
+    may preview as it; None otherwise (no permission, unknown, or not a partner user)."""
+    if not page_access_policy.user_has_permission(user, "preview_as"):
+        return None
+    kind, _sep, raw_id = (value or "").partition(":")
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        return None
+    from django.contrib.auth import get_user_model
+
+    from ..models import Membership
+
+    if kind == "org":
+        org = PartnerOrganization.objects.select_related("tier").filter(pk=int(raw_id)).first()
+        if org is None:
+            return None
+        principal = Principal.for_organization(org)
+        stand_in = get_user_model()(email="", is_active=True)
+        # principal_for reads the principal cached on the user object: the organisation's.
+        stand_in._portal_principal = principal  # type: ignore[attr-defined]
+        return PreviewAs(value, org.name, principal, stand_in)
+    if kind == "user":
+        membership = (
+            Membership.objects.select_related("user", "organization")
+            .filter(user_id=int(raw_id), user__is_active=True)
+            .first()
+        )
+        if membership is None:
+            return None
+        member = membership.user
+        label = f"{member.email} ({membership.organization.name})"
+        return PreviewAs(value, label, principal_for(member), member)
+    return None
