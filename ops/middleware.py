@@ -43,9 +43,7 @@ def unavailable_response(
     """The designed 503 page (templates/503.html) in the user's language, rendered without the
     request's context processors (they read the user, i.e. the database that just failed)."""
     seconds = retry_after_seconds() if retry_after is None else retry_after
-    language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language_from_request(
-        request
-    )
+    language = page_language(request)
     with translation.override(language):
         html = render_to_string(
             "503.html",
@@ -55,6 +53,23 @@ def unavailable_response(
     response["Retry-After"] = str(seconds)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def page_language(request: HttpRequest) -> str:
+    """The UI language of ``request`` as accounts decides it (profile, cookie, Accept-Language),
+    without loading the user: the profile language counts only if the user was already read
+    before the database failed."""
+    from types import SimpleNamespace
+
+    from accounts.languages import ui_language_for
+
+    user = getattr(request, "_cached_user", None)
+    try:
+        return ui_language_for(
+            SimpleNamespace(COOKIES=request.COOKIES, META=request.META, user=user)
+        )
+    except Exception:  # noqa: BLE001 - a 503 page in English beats none
+        return settings.LANGUAGE_CODE
 
 
 def _discard_connections() -> None:

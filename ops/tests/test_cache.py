@@ -22,10 +22,10 @@ from kb.selectors import item_files
 from kb.services import FileSpec
 from kb.tests.factories import make_item
 from ops.cache import ResilientRedisCache
-from search.backends import get_search_backend
-from search.documents import iter_documents
 from permissions.models import Membership
 from permissions.tests.factories import MembershipFactory
+from search.backends import get_search_backend
+from search.documents import iter_documents
 
 PASSWORD = "pass-word-123"
 
