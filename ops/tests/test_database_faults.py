@@ -189,18 +189,18 @@ def _second_insert(fault):
 
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_postgresql_a_read_on_a_terminated_connection_is_served_on_a_fresh_one(portal):
-    item = make_item(key="terminated")
-    client = _client()
-    client.force_login(MembershipFactory().user)
+def test_postgresql_a_read_on_a_terminated_connection_is_served_on_a_fresh_one(settings):
+    settings.ROOT_URLCONF = "ops.tests.urls"
+    test_urls.CALLS["read"] = 0
     connection.ensure_connection()
     before = connection.connection.info.backend_pid
-    fault = TerminatedBackend(SESSION_READ, times=1)
+    fault = TerminatedBackend(r'FROM "taggit_tag"', times=1)
     with connection.execute_wrapper(fault):
-        response = client.get(item.url)
-    assert response.status_code == 200
+        response = _client().get("/read/")
+    assert (response.status_code, response.content) == (200, b"0 tags")
     assert fault.terminated == 1
-    assert connection.connection.info.backend_pid != before  # a fresh connection answered
+    assert test_urls.CALLS["read"] == 2  # the view ran again ...
+    assert connection.connection.info.backend_pid != before  # ... on a fresh connection
 
 
 @needs_postgresql

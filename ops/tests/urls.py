@@ -1,10 +1,15 @@
-"""A test-only URLconf: a view that writes twice (ops/tests/test_database_faults.py)."""
+"""Test-only URLconf: a view that reads, one that writes twice (test_database_faults.py)."""
 
 from django.http import HttpResponse
 from django.urls import path
 from taggit.models import Tag
 
-CALLS = {"write_twice": 0}
+CALLS = {"write_twice": 0, "read": 0}
+
+
+def read(request):
+    CALLS["read"] += 1
+    return HttpResponse(f"{Tag.objects.filter(slug__startswith='ops-').count()} tags")
 
 
 def write_twice(request):
@@ -14,4 +19,4 @@ def write_twice(request):
     return HttpResponse("written")
 
 
-urlpatterns = [path("write-twice/", write_twice)]
+urlpatterns = [path("write-twice/", write_twice), path("read/", read)]
