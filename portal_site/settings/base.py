@@ -302,7 +302,10 @@ if os.environ.get("S3_BUCKET"):
         "presign_seconds": min(int(os.environ.get("S3_PRESIGN_SECONDS", "60")), 60),
         "max_attempts": int(os.environ.get("S3_MAX_ATTEMPTS", "4")),
         "connect_timeout": float(os.environ.get("S3_CONNECT_TIMEOUT", "3")),
-        "read_timeout": float(os.environ.get("S3_READ_TIMEOUT", "30")),
+        # A request waits at most max_attempts x max(connect, read) + backoff for a store that
+        # hangs (about 47 s), below gunicorn's and the proxy's 120 s: the user gets the 503 page
+        # (docs/deployment.md, "What each part may lose").
+        "read_timeout": float(os.environ.get("S3_READ_TIMEOUT", "10")),
         # A download HEADs its object only when the bucket has not answered for this long
         # (files.storage.presigned_url); 0 = a HEAD before every redirect.
         "health_seconds": float(os.environ.get("S3_HEALTH_SECONDS", "30")),
