@@ -121,9 +121,9 @@ class ResilientRedisCache(RedisCache):
         with self._lock:
             keys, overflow = list(self._pending), self._overflow
         if overflow:
-            self._cache.clear()
+            self._client().clear()
         elif keys:
-            self._cache.delete_many(keys)
+            self._client().delete_many(keys)
         with self._lock:
             for key in keys:
                 self._pending.pop(key, None)
@@ -137,6 +137,10 @@ class ResilientRedisCache(RedisCache):
             else f"{len(keys)} stale key(s) deleted",
             count,
         )
+
+    def _client(self) -> Any:
+        """Django's RedisCacheClient (``_cache``, which django-stubs does not declare)."""
+        return getattr(self, "_cache")  # noqa: B009
 
     def _key(self, key: Any, version: int | None) -> str:
         made: str = self.make_and_validate_key(key, version=version)
@@ -223,4 +227,4 @@ class ResilientRedisCache(RedisCache):
 
     def ping(self) -> None:
         """Ask Redis itself (no skipping, no miss): raises when it does not answer (/readyz)."""
-        self._cache.get_client(write=True).ping()
+        self._client().get_client(write=True).ping()

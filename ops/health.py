@@ -66,7 +66,7 @@ def _storage() -> str:
         return "ok"
     from files.storage import bucket_storage
 
-    storage = bucket_storage(None)
+    storage: Any = bucket_storage(None)  # an S3Storage: boto3's client behind it
     # One HEAD of the bucket, with the client's configured timeouts and retries.
     storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
     return "ok"

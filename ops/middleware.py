@@ -22,6 +22,11 @@ logger = logging.getLogger("portal.database")
 DATABASE_FAULTS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 _ERROR_ATTR = "_ops_database_fault"
+# The 503 page has no script and loads only the portal's stylesheet.
+UNAVAILABLE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'self'"
+)
 
 
 def note_request_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
@@ -52,6 +57,9 @@ def unavailable_response(
     response = HttpResponse(html, status=503)
     response["Retry-After"] = str(seconds)
     response["Cache-Control"] = "private, no-store"
+    # Made outside the security and CSP middleware (they may not have run): their headers here.
+    response["Content-Security-Policy"] = UNAVAILABLE_CSP
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

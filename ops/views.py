@@ -18,6 +18,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
     """The process is alive and answers: touches no database, cache, engine or storage."""
     response = HttpResponse("ok\n", content_type="text/plain; charset=utf-8")
     response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -27,6 +28,7 @@ def readiness_response(*, detail: bool) -> JsonResponse:
     report = readiness(detail=detail)
     response = JsonResponse(report, status=200 if report["status"] == "ready" else 503)
     response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
