@@ -18,8 +18,8 @@ RETRY_AFTER_SECONDS = 30
 def storage_unavailable_response(request: HttpRequest) -> TemplateResponse:
     response = TemplateResponse(
         request,
-        "503_storage.html",
-        {"retry_after": RETRY_AFTER_SECONDS},
+        "503.html",  # the portal's one 503 page (also the database's: ops/middleware.py)
+        {"reason": "storage", "retry_after": RETRY_AFTER_SECONDS},
         status=503,
     )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -11,8 +11,11 @@ from accounts.urls import account_urlpatterns
 from accounts.views import AdminPasswordResetConfirmView
 from branding import views as branding_views
 from kb import views as kb_views
+from ops import views as ops_views
 
 urlpatterns = [
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
     # Wagtail's staff reset link, with the lockout lift of accounts (same URL and name).
     path(
         "admin/password_reset/confirm/<uidb64>/<token>/",

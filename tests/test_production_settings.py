@@ -188,7 +188,7 @@ def test_production_loads_everything_it_names_with_only_the_declared_dependencie
     loaded = "\n".join(result["loaded"])
     # The probe really reached the parts that failed in issue #9 and the processes it runs.
     for expected in (
-        "cache: django.core.cache.backends.redis.RedisCache",
+        "cache: ops.cache.ResilientRedisCache",  # RedisCache that degrades (issue #16)
         "session engine: django.contrib.sessions.backends.cached_db",
         "tasks backend: django_tasks_db.DatabaseBackend",
         "database: django.db.backends.postgresql",
@@ -207,7 +207,7 @@ def test_a_missing_declaration_fails_the_probe():
     assert {"redis", "gunicorn"} <= closure
     result = run_probe(closure - {"redis", "gunicorn"})
     failed = "\n".join(result["failed"])
-    assert "cache: django.core.cache.backends.redis.RedisCache: ModuleNotFoundError" in failed
+    assert "cache: ops.cache.ResilientRedisCache: ModuleNotFoundError" in failed
     assert "server: gunicorn: ModuleNotFoundError" in failed
     assert {"redis", "gunicorn"} <= set(result["refused"])
 

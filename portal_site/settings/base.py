@@ -18,6 +18,7 @@ BASE_DIR = PROJECT_DIR.parent
 
 INSTALLED_APPS = [
     # The portal's apps, top to bottom: each imports only the ones below it (docs/architecture.md).
+    "ops",
     "demo",
     "imports",
     "sharing",
@@ -60,6 +61,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer before the host check and HTTPS redirect (ops/).
+    "ops.middleware.HealthCheckMiddleware",
+    # Wraps everything else: a lost database connection is retried or a designed 503 (ops/).
+    "ops.middleware.DatabaseFaultMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "kb.middleware.PrivateCacheMiddleware",  # wraps all below: every response is private
     "kb.middleware.PortalCSPMiddleware",
@@ -126,6 +131,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "60")),
         }
     )
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # A request's writes commit together or not at all: a connection lost half-way through a
+    # view leaves nothing half-applied (ops/middleware.py). Not on SQLite, whose IMMEDIATE
+    # transactions would take the write lock for every read (and whose file is never "lost").
+    DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -295,7 +305,10 @@ if os.environ.get("S3_BUCKET"):
         "presign_seconds": min(int(os.environ.get("S3_PRESIGN_SECONDS", "60")), 60),
         "max_attempts": int(os.environ.get("S3_MAX_ATTEMPTS", "4")),
         "connect_timeout": float(os.environ.get("S3_CONNECT_TIMEOUT", "3")),
-        "read_timeout": float(os.environ.get("S3_READ_TIMEOUT", "30")),
+        # A request waits at most max_attempts x max(connect, read) + backoff for a store that
+        # hangs (about 47 s), below gunicorn's and the proxy's 120 s: the user gets the 503 page
+        # (docs/deployment.md, "What each part may lose").
+        "read_timeout": float(os.environ.get("S3_READ_TIMEOUT", "10")),
         # A download HEADs its object only when the bucket has not answered for this long
         # (files.storage.presigned_url); 0 = a HEAD before every redirect.
         "health_seconds": float(os.environ.get("S3_HEALTH_SECONDS", "30")),
@@ -504,3 +517,18 @@ PORTAL_ADMIN_CONTENT_SECURITY_POLICY = {
 # e-mail address to gravatar.com) and no release check against releases.wagtail.org.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+
+# --- ops: health endpoints and degrading on faults (issue #16; ops/, docs/deployment.md) --------
+# /readyz answers 503 when one of these is down (of database, cache, search, storage); the others
+# are reported but degrade instead (Redis: slower; engine: database search; storage: downloads).
+PORTAL_READY_REQUIRED = [
+    name.strip()
+    for name in os.environ.get("PORTAL_READY_REQUIRED", "database").split(",")
+    if name.strip()
+]
+# Seconds a readiness result is reused by the process (probes cost the dependencies a round trip).
+PORTAL_READY_CACHE_SECONDS = float(os.environ.get("PORTAL_READY_CACHE_SECONDS", "2"))
+# The longest a readiness probe of the engine may take (seconds).
+PORTAL_READY_TIMEOUT = float(os.environ.get("PORTAL_READY_TIMEOUT", "2"))
+# The Retry-After of the database's 503 page (seconds).
+PORTAL_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("PORTAL_UNAVAILABLE_RETRY_AFTER", "30"))

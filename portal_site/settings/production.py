@@ -27,11 +27,24 @@ WAGTAILLOCALIZE_MACHINE_TRANSLATOR = machine_translator(fallback_dummy=False)  #
 # Production must name its database explicitly: no silent SQLite.
 env("DATABASE_URL")
 DATABASES = {"default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)}  # noqa: F405
+# A request's writes commit together or not at all (ops/middleware.py, settings/base.py).
+DATABASES["default"]["ATOMIC_REQUESTS"] = DATABASES["default"]["ENGINE"] != (
+    "django.db.backends.sqlite3"
+)
 
+# A down Redis costs speed, not logins or pages: its errors are misses, skipped writes are
+# deleted once it is back, failures are logged once a minute (ops/cache.py). Sessions live in the
+# database (cached_db), so they stay readable and writable without Redis.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "ops.cache.ResilientRedisCache",
         "LOCATION": env("REDIS_URL"),
+        "OPTIONS": {
+            "socket_connect_timeout": float(os.environ.get("REDIS_CONNECT_TIMEOUT", "0.5")),
+            "socket_timeout": float(os.environ.get("REDIS_TIMEOUT", "0.5")),
+            "RETRY_SECONDS": float(os.environ.get("PORTAL_CACHE_RETRY_SECONDS", "5")),
+            "LOG_SECONDS": float(os.environ.get("PORTAL_CACHE_LOG_SECONDS", "60")),
+        },
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
