@@ -13,8 +13,8 @@ The end-to-end journeys (tests/test_journeys.py, issue #14) walk through the por
 that the run's summary names), checked with axe-core (``axe_check``: no serious or critical
 violation), checked for sideways scrolling on a phone, and no console error or uncaught page
 error may happen on the way (``ConsoleErrors``). axe-core comes from the npm registry through
-``make install`` (package.json, ``npm ci``) into node_modules/, never from a CDN; it is injected
-into the page under test with Playwright's ``add_script_tag``.
+``make install`` (package.json, ``npm ci``) into node_modules/, never from a CDN; the vendored
+file is evaluated in the page under test (``axe_check``).
 """
 
 from __future__ import annotations
@@ -184,7 +184,11 @@ def axe_check(page, *, allow: Mapping[str, str] | None = None) -> list[dict[str,
             pytest.fail(f"axe-core is missing at {AXE_JS}: run `make install` (npm ci)")
         pytest.skip(f"axe-core is not installed at {AXE_JS} (`make install` with npm)")
     if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.add_script_tag(path=str(AXE_JS))
+        # Evaluated through the DevTools protocol, which the page's Content-Security-Policy does
+        # not govern: add_script_tag would inject an inline <script> that the portal's CSP
+        # (script-src 'self') refuses, and bypassing the CSP would hide the pages' own
+        # violations.
+        page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;undefined")
     violations = page.evaluate(
         """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map(
             v => ({id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
@@ -278,11 +282,11 @@ class Journey:
     """One persona's walk through the portal at one viewport, in its own browser context.
 
     ``step(label)`` after each thing the persona does: the page is screenshotted into
-    ``<screenshots>/<name>-<width>/NN-label.png``, checked with axe (no serious or critical
-    violation), checked for sideways scrolling on a phone-sized viewport and for console
-    errors. ``bypass_csp``: the portal's Content-Security-Policy forbids inline scripts, and axe
-    is injected as one (the pages' own scripts still run under it as in production: a CSP
-    violation is a console error)."""
+    ``<screenshots>/<test>/<name>-<width>/NN-label.png``, checked with axe (no serious or
+    critical violation), checked for sideways scrolling on a phone-sized viewport, for console
+    errors and for requests to any host but the server's. The pages run under their
+    Content-Security-Policy as in production (a violation is a console error); axe is
+    evaluated through the DevTools protocol, which the CSP does not govern."""
 
     def __init__(
         self,
@@ -293,16 +297,29 @@ class Journey:
         *,
         locale: str = "en-US",
         console_allowed: Mapping[str, str] | None = None,
+        folder: str = "",
     ) -> None:
         self.base_url = base_url
         self.name = name
+        self.folder = folder  # the test's: two tests' journeys of one persona stay apart
         self.viewport = dict(viewport)
         self.context = browser.new_context(
-            viewport=self.viewport, locale=locale, bypass_csp=True, accept_downloads=True
+            viewport=self.viewport, locale=locale, accept_downloads=True
         )
         self.page = self.context.new_page()
         self.console = ConsoleErrors(self.page, console_allowed)
         self.steps = 0
+        # No page may ask an outside host for anything (no CDN, no Gravatar): issue #14.
+        self.outside: list[str] = []
+        own = urlsplit(base_url).hostname
+        self.page.on(
+            "request",
+            lambda request: (
+                urlsplit(request.url).scheme in ("http", "https", "ws", "wss")
+                and urlsplit(request.url).hostname not in (own, "localhost", "127.0.0.1")
+                and self.outside.append(request.url)
+            ),
+        )
 
     @property
     def label(self) -> str:
@@ -337,12 +354,14 @@ class Journey:
         )
         self.steps += 1
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-        folder = screenshots_folder() / self.label
+        folder = screenshots_folder() / self.folder / self.label
         folder.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(folder / f"{self.steps:02d}-{slug}.png"), full_page=True)
         _screenshots_taken += 1
         where = f"{self.label} step {self.steps} ({label}, {self.path()})"
         self.console.check(where)
+        outside, self.outside = self.outside, []
+        assert not outside, (where, "requests to outside hosts", outside)
         if self.viewport["width"] <= PHONE["width"]:
             widths = sideways_scroll(self.page)
             assert widths["document"] <= widths["viewport"], (where, "scrolls sideways", widths)
@@ -367,13 +386,14 @@ class Journey:
 
 
 @pytest.fixture
-def journeys(browser, served):
+def journeys(request, browser, served):
     """Open ``Journey`` objects on the live server (``journeys(name, viewport, ...)``); each is
     closed, and checked for late console errors, at the end of the test."""
     opened: list[Journey] = []
 
     def open_journey(name: str, viewport: Mapping[str, int], **options: Any) -> Journey:
-        journey = Journey(browser, served, name, viewport, **options)
+        folder = request.node.originalname.removeprefix("test_")
+        journey = Journey(browser, served, name, viewport, folder=folder, **options)
         opened.append(journey)
         return journey
 

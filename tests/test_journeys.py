@@ -73,7 +73,7 @@ XFAIL_SUGGEST = pytest.mark.xfail(
     reason="needs the header suggest combobox from wt/searchui", strict=False
 )
 XFAIL_SUSPENDED_SEARCH = pytest.mark.xfail(
-    reason="needs the suspended notice on /search/ from wt/searchui (or wt/rank)", strict=False
+    reason="needs the suspended notice on /search/ from wt/searchui", strict=False
 )
 XFAIL_LANDING = pytest.mark.xfail(reason="needs the public landing from wt/entry", strict=False)
 
