@@ -214,6 +214,9 @@ def measure(base: str, runs: int) -> dict[str, dict[str, list[float]]]:
                     status = response.status if response else None
                     raise SystemExit(f"{name}: {path} answered {status}")
                 timing = page.evaluate(TIMING_JS)
+                # Lazy images below the fold may still be loading after the load event: let
+                # them finish, so that they do not slow the next page's first byte.
+                page.wait_for_load_state("networkidle")
                 if round_:  # round 0 warms the server's caches and the browser's
                     timings[name]["ttfb"].append(timing["ttfb"])
                     timings[name]["load"].append(timing["load"])
