@@ -20,7 +20,8 @@ form and loads, in rounds (each round loads every page once, in order, after one
 
 For each it reads the Navigation Timing API (``performance.getEntriesByType("navigation")``):
 time to first byte (``responseStart``) and load (``loadEventEnd``), both from the navigation's
-start, and prints the median and p95 of each and the ratio of each page's median load to the
+start (then waits for the network to go idle, so that lazy images do not slow the next page),
+and prints the median and p95 of each and the ratio of each page's median load to the
 plain page's median load in the same run. Goal: every ratio under 2. The exit status is 0 only
 when the goal holds. Figures: docs/performance.md, "Portal pages in the browser (issue #14)".
 """
