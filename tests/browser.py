@@ -311,15 +311,17 @@ class Journey:
         self.steps = 0
         # No page may ask an outside host for anything (no CDN, no Gravatar): issue #14.
         self.outside: list[str] = []
-        own = urlsplit(base_url).hostname
-        self.page.on(
-            "request",
-            lambda request: (
-                urlsplit(request.url).scheme in ("http", "https", "ws", "wss")
-                and urlsplit(request.url).hostname not in (own, "localhost", "127.0.0.1")
-                and self.outside.append(request.url)
-            ),
-        )
+        self.page.on("request", self._on_request)
+
+    def _on_request(self, request) -> None:
+        parts = urlsplit(request.url)
+        own = urlsplit(self.base_url).hostname
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in (
+            own,
+            "localhost",
+            "127.0.0.1",
+        ):
+            self.outside.append(request.url)
 
     @property
     def label(self) -> str:
