@@ -6,7 +6,8 @@ PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
 
 .PHONY: run dev test test-s3 test-browser install messages migrate seed serve serve-with-worker lint format imports \
-	typecheck check ci bench bench-storage bench-download bench-versions bench-cobrand clean
+	typecheck check ci bench bench-storage bench-download bench-versions bench-cobrand bench-pages \
+	js clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -25,7 +26,20 @@ messages: $(VENV)/.installed
 		$(PY) .ci/compile_catalogues.py; \
 	fi
 
-install: $(VENV)/.installed messages
+## axe-core for the browser tests' accessibility checks, from the npm registry (package.json,
+## pinned by package-lock.json) into node_modules/, never from a CDN. Skipped with a message where
+## npm is missing (apt-get install nodejs npm); the browser tests then skip their axe checks
+## (the CI's browser leg installs npm and fails without axe).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: skipping axe-core (apt-get install nodejs npm, then make install)"; \
+	fi
+
+js: node_modules/.installed
+
+install: $(VENV)/.installed messages js
 
 migrate: install
 	$(MANAGE) migrate --noinput
@@ -124,5 +138,10 @@ bench-download: install
 bench-cobrand: install
 	$(PY) bench/cobrand.py
 
+## Anna's five key pages (home, library, item, search, suggest) in Chromium against a plain
+## Wagtail page on the same gunicorn (DEBUG off): time to first byte and load, median and p95.
+bench-pages: install
+	$(PY) bench/pages.py
+
 clean:
-	rm -rf $(VENV) .test-db.sqlite3 db.sqlite3
+	rm -rf $(VENV) node_modules .test-db.sqlite3 db.sqlite3
