@@ -37,13 +37,8 @@ PASSWORDS = {
     "approver": ("approver@vendor.example", "demo-approver-2026"),
 }
 
-# Console errors tolerated in every journey, each with its reason. LEAD: remove the favicon
-# entry once wt/entry (brand: /favicon.ico answers 200) is merged.
-CONSOLE_ALLOWED = {
-    r"status of 404 .*@ \S*/favicon\.ico$": (
-        "Chromium asks for /favicon.ico, which answers 404 until wt/entry adds the favicon"
-    ),
-}
+# Console errors tolerated in every journey, each with its reason (none today).
+CONSOLE_ALLOWED: dict[str, str] = {}
 
 # Serious or critical axe findings in Wagtail's own admin markup (not the portal's): tolerated on
 # /admin/ pages only (``_admin_step`` checks the URL), every other rule and node still fails.
@@ -61,21 +56,6 @@ ADMIN_AXE_ALLOW = {
         "labelled hidden field (Wagtail's markup)"
     ),
 }
-
-XFAIL_NAV = pytest.mark.xfail(
-    reason="needs the header navigation and breadcrumbs from wt/nav", strict=False
-)
-XFAIL_HOME = pytest.mark.xfail(reason="needs the home sections from wt/home", strict=False)
-XFAIL_TYPO = pytest.mark.xfail(
-    reason="needs the typo notice and German compound matching from wt/rank", strict=False
-)
-XFAIL_SUGGEST = pytest.mark.xfail(
-    reason="needs the header suggest combobox from wt/searchui", strict=False
-)
-XFAIL_SUSPENDED_SEARCH = pytest.mark.xfail(
-    reason="needs the suspended notice on /search/ from wt/searchui", strict=False
-)
-XFAIL_LANDING = pytest.mark.xfail(reason="needs the public landing from wt/entry", strict=False)
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +163,6 @@ def test_anna_shares_the_brochure_with_a_customer(world, journeys, viewport):
     customer.step("the customer's page")
 
 
-@XFAIL_TYPO
 @VIEWPORTS
 def test_anna_is_told_about_the_typo_and_finds_datenblat(world, journeys, viewport):
     anna = _signed_in(journeys, "anna", viewport, locale="de-DE")
@@ -207,7 +186,6 @@ def test_anna_is_told_about_the_typo_and_finds_datenblat(world, journeys, viewpo
     anna.step("Datenblat finds the Datenblatt")
 
 
-@XFAIL_SUGGEST
 @VIEWPORTS
 def test_anna_uses_the_header_suggestions_by_keyboard(world, journeys, viewport):
     anna = _signed_in(journeys, "anna", viewport, locale="de-DE")
@@ -235,7 +213,6 @@ def test_anna_uses_the_header_suggestions_by_keyboard(world, journeys, viewport)
     anna.step("the chosen suggestion")
 
 
-@XFAIL_NAV
 @VIEWPORTS
 def test_anna_navigates_the_library_and_breadcrumbs(world, journeys, viewport):
     anna = _signed_in(journeys, "anna", viewport, locale="de-DE")
@@ -257,7 +234,6 @@ def test_anna_navigates_the_library_and_breadcrumbs(world, journeys, viewport):
     anna.step("product page")
 
 
-@XFAIL_HOME
 @VIEWPORTS
 def test_anna_home_answers_whats_new_for_her(world, journeys, viewport):
     anna = _signed_in(journeys, "anna", viewport, locale="de-DE")
@@ -283,7 +259,6 @@ def test_ravi_is_told_his_organisation_is_suspended(world, journeys, viewport):
     ravi.step("home: suspended")
 
 
-@XFAIL_SUSPENDED_SEARCH
 @VIEWPORTS
 def test_ravi_search_says_why_there_are_no_results(world, journeys, viewport):
     ravi = _signed_in(journeys, "ravi", viewport)
@@ -319,18 +294,11 @@ def test_eva_creates_an_item_the_approver_publishes_anna_sees_it_claire_does_not
     page.click("#tab-label-audience")
     page.locator("#tab-audience").get_by_label("DACH", exact=True).check()
     _admin_step(eva, "audience: DACH")
-    # LEAD: drop this expect() once wt/editors is merged: today Wagtail's autosave posts the
-    # create form again after the page exists (the slug clash answers 500) and then the edit form
-    # (400) while the submit navigates (issue #14, deliverable 6).
-    with eva.console.expect(
-        r"status of (400|500) .*@ \S*/admin/pages/(add/|\d+/edit/)",
-        "the editor's autosave (wt/editors)",
-    ):
-        page.click("footer .w-dropdown__toggle")
-        with page.expect_navigation():
-            page.click("button[name=action-submit]")
-        assert "submitted for moderation" in page.locator(".messages").inner_text()
-        _admin_step(eva, "submitted for approval")
+    page.click("footer .w-dropdown__toggle")
+    with page.expect_navigation():
+        page.click("button[name=action-submit]")
+    assert "submitted for moderation" in page.locator(".messages").inner_text()
+    _admin_step(eva, "submitted for approval")
 
     approver = _admin_login(journeys, "approver", viewport)
     page = approver.page
@@ -386,7 +354,6 @@ def test_anonymous_login_and_password_reset_pages(world, journeys, viewport):
     visitor.step("password reset")
 
 
-@XFAIL_LANDING
 @VIEWPORTS
 def test_public_landing_in_the_browsers_language(world, journeys, viewport):
     visitor = journeys("landing", viewport, locale="de-DE", console_allowed=CONSOLE_ALLOWED)
