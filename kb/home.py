@@ -15,16 +15,19 @@ never imports them).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import CharField, Exists, F, OuterRef
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise as StrPromise
+from django.utils.translation import get_language
 from wagtail import hooks
 from wagtail.models import Locale, Page
 
@@ -32,6 +35,7 @@ from files.models import PortalDocument
 from permissions.models import Membership, PartnerOrganization
 from permissions.policies.files import document_policy
 from permissions.policies.organizations import organization_policy
+from permissions.policies.pages import page_policy
 from permissions.policies.principal import Principal, principal_for
 
 from .models import ItemAttachment, LibraryIndexPage, MarketingAssetPage, PortalItemPage
@@ -181,17 +185,48 @@ def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
     )
     # Products named in the home's content language (one cached read for the cards).
     _name_products(new, locale_cached(home.locale_id).language_code)
+    updated, withdrawn = _downloads_news(user, limit)
     return HomeFeed(
         new_for_you=new,
-        updated_since_download=downloads_updated(user, limit=limit),
+        updated_since_download=updated,
         sections=sections,
-        withdrawn=downloads_withdrawn(user, limit=limit),
+        withdrawn=withdrawn,
         expiring=expiring,
         expiring_files=expiring_files,
         organization=_organization_card(user, principal) if persona == "partner" else None,
         persona=persona,
         new_days=settings.PORTAL_NEW_DAYS,
     )
+
+
+# How long a user's "updated since you downloaded" and "withdrawn" lists are reused. They are
+# the home's most expensive part (two wide statements whose SQL takes longer to build than to
+# run: bench/pages.py); publishing, unpublishing, moving or deleting a page and any access change
+# start a new generation of keys at once (kb.navigation.nav_forget), a new download of the user's
+# changes the key, and a file version that expires by the clock shows up within this time.
+HOME_DOWNLOADS_TTL = 60
+
+
+def _downloads_news(user, limit: int) -> tuple[list, list]:
+    """``downloads_updated`` and ``downloads_withdrawn`` for ``user``, reused for
+    HOME_DOWNLOADS_TTL seconds per (content generation, entitlement, user, last download,
+    language). One small query (the user's last download) on a hit."""
+    from .models import DownloadEvent
+    from .navigation import NAV_GENERATION_KEY
+
+    last = (
+        DownloadEvent.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True).first()
+    )
+    entitlement = hashlib.sha256(repr(page_policy.filter_key(user)).encode()).hexdigest()
+    key = (
+        f"portal:home:downloads:{cache.get(NAV_GENERATION_KEY, 0)}:{entitlement}:"
+        f"{user.pk}:{last}:{limit}:{get_language()}"
+    )
+    cached = cache.get(key)
+    if cached is None:
+        cached = (downloads_updated(user, limit=limit), downloads_withdrawn(user, limit=limit))
+        cache.set(key, cached, HOME_DOWNLOADS_TTL)
+    return cached
 
 
 def _expiring(

@@ -22,6 +22,8 @@ from .selectors import item_file_current, localized_asset
 from .services import download_record
 
 IMAGE_SPECS = {"thumb": "fill-480x300", "large": "max-1600x1200"}
+# A day: a reader who loses access keeps at most what their own browser already showed them.
+IMAGE_BROWSER_CACHE_SECONDS = 86400
 
 
 @require_safe
@@ -62,12 +64,18 @@ def item_image(request, page_id: int, which: str, size: str):
     if image is None:
         raise Http404
     rendition = image.get_rendition(IMAGE_SPECS[size])
-    return serve_stored_file(
+    response = serve_stored_file(
         rendition.file.name,
         rendition.file.storage,
         filename=posixpath.basename(rendition.file.name),
         as_attachment=False,
     )
+    if response.status_code == 200 and request.GET.get("v") == str(image.pk):
+        # The page named this exact image (``?v=<image id>``): the same URL never serves other
+        # bytes, so this reader's browser may keep it (private: never a shared cache) instead of
+        # fetching a 1600 px cover on every visit. Without ``v`` the old no-store stands.
+        response["Cache-Control"] = f"private, max-age={IMAGE_BROWSER_CACHE_SECONDS}"
+    return response
 
 
 @require_safe

@@ -30,6 +30,7 @@ def item_card(context, item) -> SafeString:
     image = ""
     if item.cover_image_id:
         src = reverse("kb:item_image", args=[item.pk, "cover", "thumb"])
+        src = f"{src}?v={item.cover_image_id}"
         image = f'<img src="{e(src)}" alt="" width="480" height="300" loading="lazy">'
     # <bdi>: a product name keeps its own direction inside a right-to-left (Arabic) line.
     product = f" · <bdi>{e(item.product.display_name)}</bdi>" if item.product else ""

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 # kb/templates/kb/includes/item_card.html as it was when the tag replaced it (the reference).
 REFERENCE = """{% load i18n wagtailcore_tags %}
 <article class="card item-card">
-  {% if item.cover_image_id %}<img src="{% url 'kb:item_image' item.pk 'cover' 'thumb' %}" alt="" width="480" height="300" loading="lazy">{% endif %}
+  {% if item.cover_image_id %}<img src="{% url 'kb:item_image' item.pk 'cover' 'thumb' %}?v={{ item.cover_image_id }}" alt="" width="480" height="300" loading="lazy">{% endif %}
   <div class="card-body">
     <p class="meta"><span class="badge">{{ item.kind_label|capfirst }}</span>{% if item.product %} · <bdi>{{ item.product.name }}</bdi>{% endif %} · {{ item.locale.language_code|upper }}</p>
     <h3><a href="{% pageurl item %}">{{ item.title }}</a></h3>

@@ -115,6 +115,31 @@ def test_portal_pages_as_a_partner_are_private_and_have_a_strict_policy(demo):
     assert files > 5
 
 
+def test_an_item_image_named_by_its_id_is_kept_by_the_readers_browser_only(demo):
+    """The pages name each cover with ``?v=<image id>``: that URL may be kept by the reader's
+    browser (private, a day); without it, or with another image's id, nothing is kept."""
+    client = Client()
+    anna = User.objects.get(email="anna@acme.example")
+    client.force_login(anna)
+    item = next(i for i in PortalItemPage.objects.live().visible_to(anna) if i.cover_image_id)
+    url = reverse("kb:item_image", args=[item.pk, "cover", "thumb"])
+    named = client.get(f"{url}?v={item.cover_image_id}")
+    assert named.status_code == 200
+    _body(named)
+    assert named["Cache-Control"] == "private, max-age=86400"
+    for other in (url, f"{url}?v={item.cover_image_id + 1000}"):
+        response = client.get(other)
+        _body(response)
+        assert response["Cache-Control"] == "private, no-store", other
+    page = client.get(item.url, follow=True).content.decode()
+    assert f"?v={item.cover_image_id}" in page
+    # Someone who may not see the item gets no image, named or not.
+    claire = User.objects.get(email="claire@lumiere.example")
+    if not PortalItemPage.objects.visible_to(claire).filter(pk=item.pk).exists():
+        client.force_login(claire)
+        assert client.get(f"{url}?v={item.cover_image_id}").status_code == 404
+
+
 def test_login_page_and_error_pages_are_private_for_anonymous_visitors(demo):
     client = Client()
     urls = (
