@@ -179,7 +179,7 @@ def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
         )[: limit * 2]
     )
     new = _one_per_translation_group(candidates, prefer=home.locale_id)[:limit]
-    expiring, expiring_files = _expiring(items, readable, home.locale_id, now, limit)
+    expiring, expiring_files = _expiring_cached(user, items, readable, home.locale_id, now, limit)
     sections = list(
         LibraryIndexPage.objects.live().child_of(home).visible_to(user).order_by("path")
     )
@@ -217,14 +217,38 @@ def _downloads_news(user, limit: int) -> tuple[list, list]:
     last = (
         DownloadEvent.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True).first()
     )
-    entitlement = hashlib.sha256(repr(page_policy.filter_key(user)).encode()).hexdigest()
     key = (
-        f"portal:home:downloads:{cache.get(NAV_GENERATION_KEY, 0)}:{entitlement}:"
+        f"portal:home:downloads:{cache.get(NAV_GENERATION_KEY, 0)}:{_entitlement(user)}:"
         f"{user.pk}:{last}:{limit}:{get_language()}"
     )
     cached = cache.get(key)
     if cached is None:
         cached = (downloads_updated(user, limit=limit), downloads_withdrawn(user, limit=limit))
+        cache.set(key, cached, HOME_DOWNLOADS_TTL)
+    return cached
+
+
+def _entitlement(user) -> str:
+    """A digest of what ``user`` may see (the policy's filter key): equal for every member of an
+    organisation with the same grants, never for two different entitlements."""
+    return hashlib.sha256(repr(page_policy.filter_key(user)).encode()).hexdigest()
+
+
+def _expiring_cached(
+    user, items, readable: set[int], prefer: int, now: datetime, limit: int
+) -> tuple[list[ExpiringItem], list[ExpiringFile]]:
+    """``_expiring``, reused for HOME_DOWNLOADS_TTL seconds per (content generation,
+    entitlement, languages): it lists visible items only, so everyone with the same
+    entitlement shares it (an organisation's members, one computation a minute)."""
+    from .navigation import NAV_GENERATION_KEY
+
+    key = (
+        f"portal:home:expiring:{cache.get(NAV_GENERATION_KEY, 0)}:{_entitlement(user)}:"
+        f"{'-'.join(map(str, sorted(readable)))}:{prefer}:{limit}:{get_language()}"
+    )
+    cached = cache.get(key)
+    if cached is None:
+        cached = _expiring(items, readable, prefer, now, limit)
         cache.set(key, cached, HOME_DOWNLOADS_TTL)
     return cached
 
