@@ -35,11 +35,12 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = DATABASES["default"]["ENGINE"] != (
 # A down Redis costs speed, not logins or pages: its errors are misses, skipped writes are
 # deleted once it is back, failures are logged once a minute (ops/cache.py). Sessions live in the
 # database (cached_db), so they stay readable and writable without Redis.
+# (base.py's CACHES has only strings: mypy would take its type for this one.)
 CACHES = {
     "default": {
         "BACKEND": "ops.cache.ResilientRedisCache",
         "LOCATION": env("REDIS_URL"),
-        "OPTIONS": {
+        "OPTIONS": {  # type: ignore[dict-item]
             "socket_connect_timeout": float(os.environ.get("REDIS_CONNECT_TIMEOUT", "0.5")),
             "socket_timeout": float(os.environ.get("REDIS_TIMEOUT", "0.5")),
             "RETRY_SECONDS": float(os.environ.get("PORTAL_CACHE_RETRY_SECONDS", "5")),
