@@ -71,11 +71,13 @@ class Client:
         expect: tuple[int, ...] = (200,),
         data: dict | None = None,
         https: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> Response:
         parts = urlsplit(self.base_url)
         host = found(parts.hostname, f"no host name in {self.base_url}")
         conn = http.client.HTTPConnection(host, parts.port, timeout=60)
-        headers = {"Host": parts.netloc, "User-Agent": "portal-production-smoke"}
+        extra = headers or {}
+        headers = {"Host": parts.netloc, "User-Agent": "portal-production-smoke", **extra}
         if https:
             headers["X-Forwarded-Proto"] = "https"
         if self.cookies:
@@ -163,6 +165,9 @@ def wait_until_up(base_url: str, seconds: float) -> None:
             time.sleep(0.5)
 
 
+ITEM_LINK = r"^(?:/[a-z]{2}(?:-[a-z]+)?)?/library/.+/$"
+
+
 def run(base_url: str, *, search_seconds: float) -> list[str]:
     """The journey; returns what was checked, one line each. Raises SmokeFailure."""
     done: list[str] = []
@@ -178,11 +183,15 @@ def run(base_url: str, *, search_seconds: float) -> list[str]:
         "max-age=" in login_page.headers.get("Strict-Transport-Security", ""),
         "no Strict-Transport-Security header on an HTTPS response",
     )
-    home = anonymous.get("/", expect=(302,))
+    home = anonymous.get("/", headers={"Accept-Language": "de"})
+    landing = home.text
+    check('data-page="landing"' in landing, "the anonymous home is not the public landing")
+    check('lang="de"' in landing, "the landing does not speak the browser's language (German)")
     check(
-        "/login/" in home.headers.get("Location", ""), "the anonymous home does not ask to log in"
+        "/login/" in landing and "/password-reset/" in landing,
+        "the landing links neither to the login nor to the password reset",
     )
-    done.append("anonymous: HTTP -> HTTPS redirect, HSTS, home asks to log in")
+    done.append("anonymous: HTTP -> HTTPS redirect, HSTS, the public landing in German")
 
     # --- partner ----------------------------------------------------------------------------
     anna = Client(base_url, "partner")
@@ -225,9 +234,12 @@ def run(base_url: str, *, search_seconds: float) -> list[str]:
     # Search is indexed by the task worker: wait for it to catch up with the seeded content.
     deadline = time.monotonic() + search_seconds
     while True:
-        hits = anna.get("/search/?q=router").links(r"^/library/.+/$")
-        exact = anna.get("/search/?q=x1+edge+router+datasheet").links(r"^/library/.+/$")
-        if hits and datasheet in exact:
+        # Item links in any content language (/library/…, /de/library/…): the library lists
+        # Anna's German datasheet first, and search finds it.
+        hits = anna.get("/search/?q=router").links(ITEM_LINK)
+        exact = anna.get("/search/?q=x1+edge+router+datasheet").links(ITEM_LINK)
+        # Either language's X1 datasheet (the German one's text says "Datenblatt").
+        if hits and any(u.endswith("/x1-edge-router-datasheet/") for u in exact):
             break
         check(
             time.monotonic() < deadline,
@@ -304,7 +316,12 @@ def run(base_url: str, *, search_seconds: float) -> list[str]:
     anna.request(
         "POST", "/logout/", data={"csrfmiddlewaretoken": anna.cookies["csrftoken"]}, expect=(302,)
     )
-    anna.get(localized, expect=(302,))
+    # Logged out, her home is the public landing and her profile asks her to log in again.
+    check(
+        'data-page="landing"' in anna.get(localized).text,
+        "after logout the home is not the public landing",
+    )
+    anna.get("/portal/account/profile/", expect=(302,))
     done.append("partner: logout ends the session")
     return done
 

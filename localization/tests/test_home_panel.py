@@ -38,7 +38,7 @@ def test_a_marketer_sees_his_locales_open_tasks(portal, django_capture_on_commit
     start = html.index('data-home-slot="translations"')
     panel = html[start : html.index("</section>", start)]
     assert 'data-locale="cs"' in panel and 'data-locale="de"' not in panel
-    assert "2 open tasks" in panel
+    assert "2 otevřené úkoly" in panel  # "2 open tasks", in Jiří's Czech
     assert "X1 sheet to translate" in panel and "W3 sheet to translate" in panel
     assert 'href="/admin/translations/cs/?state=missing"' in panel
     # A marketer is staff: his drafts and reviews too, no partner organisation.
