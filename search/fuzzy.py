@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import uuid
 from collections import Counter, defaultdict
 
 from django.core.cache import cache
@@ -26,10 +27,11 @@ MAX_COMPOUNDS = 8
 
 
 def bump_generation() -> None:
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, 1, None)
+    """A new vocabulary generation: a value never used before, not a counter. After the shared
+    cache was cleared a counter would start again at 1, and a process still holding the
+    vocabulary it loaded under an earlier "1" would keep using it (stale words, stale document
+    counts) until the next change."""
+    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
 
 
 def _trigrams(term: str) -> set[str]:

@@ -73,8 +73,9 @@ def test_the_brand_stylesheet_carries_only_validated_colours():
     css = Client().get("/brand/style.css")
     assert css.status_code == 200 and css["Content-Type"].startswith("text/css")
     assert css.content.decode() == ":root { --brand-primary: #12355b; --accent: #0b5394; }\n"
-    # A value that bypassed validation (written to the table directly) never reaches the CSS.
-    BrandSettings.objects.update(primary_color="red;}body{display:none")
+    # A value that bypassed validation (written to the table directly) never reaches the CSS
+    # (seven characters: the column's width, which PostgreSQL enforces and SQLite does not).
+    BrandSettings.objects.update(primary_color="red;}*{")
     css = Client().get("/brand/style.css").content.decode()
     assert css == f":root {{ --brand-primary: {DEFAULT_PRIMARY}; --accent: #0b5394; }}\n"
 

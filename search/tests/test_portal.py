@@ -81,7 +81,13 @@ def test_typo_notice_and_search_instead(client, world):
         1
     )
     exact = client.get("/search/", {"q": "instalation", "exact": "1"}).content.decode()
-    assert "search-corrected" not in exact and "0 results" in exact
+    assert "search-corrected" not in exact
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        # As typed, nothing matches; PostgreSQL's English stemmer reduces "instalation" and
+        # "installation" alike ("instal"), so there the exact search still finds the guide.
+        assert "0 results" in exact
     # A correctly spelled query has no notice.
     plain = client.get("/search/", {"q": "installation"}).content.decode()
     assert "search-corrected" not in plain

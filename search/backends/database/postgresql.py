@@ -10,6 +10,7 @@ the rows a page needs; highlights are computed in Python with PostgreSQL's lexem
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 from django.core.cache import cache
@@ -79,8 +80,10 @@ class PostgresEngine:
         newest first."""
         conditions, likes = [], []
         for w in typed:
-            conditions.append(f"(lower({TEXT}.title) LIKE %s OR lower({TEXT}.title) LIKE %s)")
-            likes += [f"{w}%", f"% {w}%"]
+            # A word starts at the beginning or after any non-alphanumeric character (a space,
+            # but also a quote or a bracket: 'Tom's "Zephyr"' is suggested for "zeph").
+            conditions.append(f"lower({TEXT}.title) ~ %s")
+            likes.append(f"(^|[^[:alnum:]]){re.escape(w)}")
         cursor.execute(
             f"SELECT {ENTRY}.id, {TEXT}.title FROM {ENTRY} "  # noqa: S608
             f"JOIN {TEXT} ON {TEXT}.id = {ENTRY}.id "
