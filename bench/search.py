@@ -200,6 +200,7 @@ def _generate(n: int, seed: int = 7) -> dict:
                         _paragraphs(rng, 1)[3:-4][:300],
                         _paragraphs(rng, rng.randint(3, 6)),
                         rng.choice(products).pk,
+                        "",
                     )
                 )
                 rows_sheet.append((page.pk, "v1", "[]", ""))
@@ -219,7 +220,8 @@ def _generate(n: int, seed: int = 7) -> dict:
             with connection.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO kb_portalitempage (page_ptr_id, audience_public, "
-                    "audience_min_tier_id, summary, body, product_id) VALUES (%s,%s,%s,%s,%s,%s)",
+                    "audience_min_tier_id, summary, body, product_id, cover_image_source_sha256) "
+                    "VALUES (%s,%s,%s,%s,%s,%s,%s)",
                     rows_item,
                 )
                 cursor.executemany(
