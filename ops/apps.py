@@ -14,3 +14,15 @@ class OpsConfig(AppConfig):
         from .middleware import note_request_exception
 
         got_request_exception.connect(note_request_exception, dispatch_uid="ops.db_fault")
+        _register_scheduled_jobs()
+
+
+def _register_scheduled_jobs() -> None:
+    """Housekeeping, run hourly by one of the task workers (docs/scheduling.md)."""
+    from datetime import timedelta
+
+    from scheduling.registry import job_register
+
+    from .housekeeping import housekeeping
+
+    job_register("ops.housekeeping", timedelta(hours=1), housekeeping)

@@ -532,3 +532,6 @@ PORTAL_READY_CACHE_SECONDS = float(os.environ.get("PORTAL_READY_CACHE_SECONDS", 
 PORTAL_READY_TIMEOUT = float(os.environ.get("PORTAL_READY_TIMEOUT", "2"))
 # The Retry-After of the database's 503 page (seconds).
 PORTAL_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("PORTAL_UNAVAILABLE_RETRY_AFTER", "30"))
+# Days the database task queue keeps a successful task's result (failed ones: twice as long);
+# the hourly ops.housekeeping job deletes older ones, and expired sessions (ops/housekeeping.py).
+PORTAL_TASK_RESULTS_DAYS = int(os.environ.get("PORTAL_TASK_RESULTS_DAYS", "14"))
