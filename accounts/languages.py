@@ -65,3 +65,17 @@ def ui_language_for(request) -> str:
         if found:
             return found
     return normalize_language(settings.LANGUAGE_CODE) or "en"
+
+
+def language_cookie_set(response, language: str) -> None:
+    """Remember ``language`` in the browser (the language cookie, read by ``ui_language_for``)."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )

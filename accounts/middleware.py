@@ -11,7 +11,7 @@ import zoneinfo
 from django.conf import settings
 from django.utils import timezone, translation
 
-from .languages import ui_language_for
+from .languages import language_cookie_set, normalize_language, ui_language_for
 
 
 class UserPreferencesMiddleware:
@@ -133,7 +133,17 @@ class UILanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        # The profile language also goes into the language cookie, so that what is answered
+        # without reading the user still speaks it: the designed 503 when the database is away
+        # (ops.middleware.page_language), the login page after the session ended. Only when the
+        # user was already loaded (no query of its own) and the cookie says something else.
+        user = getattr(request, "_cached_user", None)
+        if user is not None and user.is_authenticated and response.status_code < 500:
+            preferred = normalize_language(getattr(user, "preferred_language", None))
+            if preferred and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != preferred:
+                language_cookie_set(response, preferred)
+        return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = getattr(request, "resolver_match", None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -39,7 +38,7 @@ from .forms import (
     ProfileForm,
     RoleForm,
 )
-from .languages import normalize_language
+from .languages import language_cookie_set, normalize_language
 from .models import Invitation, User
 from .selectors import (
     organization_changes,
@@ -128,7 +127,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         user_preferences_update(user=user, **form.cleaned_data)
         response = HttpResponseRedirect(reverse("accounts:profile"))
         language = form.cleaned_data["preferred_language"]
-        _set_language_cookie(response, language)
+        language_cookie_set(response, language)
         with translation.override(language):
             messages.success(request, gettext("Your profile is saved."))
         return response
@@ -155,21 +154,8 @@ def language_set(request: HttpRequest) -> HttpResponse:
         return response
     if request.user.is_authenticated:
         user_language_set(user=request.user, language=language)
-    _set_language_cookie(response, language)
+    language_cookie_set(response, language)
     return response
-
-
-def _set_language_cookie(response: HttpResponse, language: str) -> None:
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        language,
-        max_age=settings.LANGUAGE_COOKIE_AGE,
-        path=settings.LANGUAGE_COOKIE_PATH,
-        domain=settings.LANGUAGE_COOKIE_DOMAIN,
-        secure=settings.LANGUAGE_COOKIE_SECURE,
-        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-    )
 
 
 # --- the organisation page: partner admins manage their own organisation -----------------------

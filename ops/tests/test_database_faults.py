@@ -148,6 +148,25 @@ def test_the_503_speaks_the_users_language(partner):
 
 
 @pytest.mark.django_db
+def test_a_german_partner_on_an_english_browser_gets_the_503_in_german(portal):
+    """The profile language reaches the cookie on the first page, so the 503 (which cannot read
+    the profile: the database is away) still speaks it."""
+    user = MembershipFactory(user__preferred_language="de").user
+    client = _client()
+    client.force_login(user)
+    first = client.get("/portal/account/profile/", HTTP_ACCEPT_LANGUAGE="en")
+    assert first.status_code == 200
+    assert first.cookies["django_language"].value == "de"
+    # The next page (same cookie) sets nothing again.
+    assert "django_language" not in client.get("/", HTTP_ACCEPT_LANGUAGE="en").cookies
+    fault = FailingStatements(SESSION_READ, times=10)
+    with connection.execute_wrapper(fault):
+        response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 503
+    assert '<html lang="de"' in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_a_post_is_never_retried(partner):
     fault = FailingStatements(SESSION_READ, times=1)  # a retry would have succeeded
     with connection.execute_wrapper(fault):
