@@ -20,6 +20,7 @@ def _session(expires_in: timedelta) -> str:
     Session.objects.filter(session_key=store.session_key).update(
         expire_date=timezone.now() + expires_in
     )
+    assert store.session_key is not None
     return store.session_key
 
 
