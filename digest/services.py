@@ -27,6 +27,7 @@ from django.utils.crypto import salted_hmac
 
 from accounts.models import DigestFrequency, User
 from accounts.services import user_digest_frequency_set, user_notify_new_versions_set
+from scheduling.services import DATABASE_FAULTS, connection_refresh
 
 from .models import DigestSubscription
 from .selectors import DigestContent, digest_content
@@ -275,12 +276,45 @@ def digest_send(
             return False
         digest_message(user, content).send()
     except Exception:
-        DigestSubscription.objects.filter(user=user, last_sent_at=now).update(
-            last_sent_at=last_sent_at
-        )
+        _claim_give_back(user, now=now, last_sent_at=last_sent_at)
         raise
-    DigestSubscription.objects.filter(user=user).update(last_emailed_at=now)
+    try:
+        DigestSubscription.objects.filter(user=user).update(last_emailed_at=now)
+    except DATABASE_FAULTS:
+        # Sent: the claim stays (never twice); only the "last e-mail" date is not recorded.
+        logger.warning("digest for user %s sent; its date was not recorded", user.pk)
     return True
+
+
+def _claim_give_back(user: User, *, now: datetime, last_sent_at: datetime | None) -> None:
+    """Undo the claim (``now`` -> ``last_sent_at``) so the next run sends this digest. The
+    failure may have been a lost connection: then once more on a fresh one, or the claim would
+    stay and the digest be lost."""
+    for attempt in (1, 2):
+        connection_refresh()
+        try:
+            DigestSubscription.objects.filter(user=user, last_sent_at=now).update(
+                last_sent_at=last_sent_at
+            )
+            return
+        except DATABASE_FAULTS:
+            if attempt == 2:
+                logger.exception("digest for user %s: could not give its claim back", user.pk)
+
+
+def _digest_send_retrying(due: DueUser, now: datetime) -> bool | None:
+    """``digest_send`` for ``due``; after a lost database connection (a failover, a terminated
+    backend) once more on a fresh connection: the claim was given back or never made, and
+    without this one fault would fail this user and every user after it in the run, whose
+    digests would then wait for the next run (docs/scheduling.md: 15 minutes)."""
+    try:
+        return digest_send(due.user, now=now, slot=due.slot, last_sent_at=due.last_sent_at)
+    except DATABASE_FAULTS as fault:
+        logger.warning(
+            "digest for user %s met a lost connection (%r); retrying", due.user.pk, fault
+        )
+        connection_refresh()
+        return digest_send(due.user, now=now, slot=due.slot, last_sent_at=due.last_sent_at)
 
 
 @dataclass
@@ -308,7 +342,7 @@ def digest_send_due(now: datetime | None = None) -> DigestRun:
     ).update(last_sent_at=None)
     for due in digest_due_users(now):
         try:
-            outcome = digest_send(due.user, now=now, slot=due.slot, last_sent_at=due.last_sent_at)
+            outcome = _digest_send_retrying(due, now)
         except Exception:
             logger.exception("digest for user %s failed; retried on the next run", due.user.pk)
             run.failed += 1

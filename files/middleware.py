@@ -24,6 +24,8 @@ def storage_unavailable_response(request: HttpRequest) -> TemplateResponse:
     )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
+    # The designed 503's marker (ops.middleware.UNAVAILABLE_HEADER; files sits below ops).
+    response["X-Portal-Unavailable"] = "storage"
     return response
 
 

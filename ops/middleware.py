@@ -21,6 +21,8 @@ logger = logging.getLogger("portal.database")
 # "database is locked"). Integrity and programming errors are bugs or conflicts, not faults.
 DATABASE_FAULTS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+# On every designed 503 (also files/middleware.py's, for the object store): "database" or "storage".
+UNAVAILABLE_HEADER = "X-Portal-Unavailable"
 _ERROR_ATTR = "_ops_database_fault"
 # The 503 page has no script and loads only the portal's stylesheet.
 UNAVAILABLE_CSP = (
@@ -57,6 +59,9 @@ def unavailable_response(
     response = HttpResponse(html, status=503)
     response["Retry-After"] = str(seconds)
     response["Cache-Control"] = "private, no-store"
+    # Tells a designed 503 from a raw error without reading the page (the fault drill, .ci/drill.py,
+    # and monitoring count these apart); the value is the failed part, never a detail of it.
+    response[UNAVAILABLE_HEADER] = reason
     # Made outside the security and CSP middleware (they may not have run): their headers here.
     response["Content-Security-Policy"] = UNAVAILABLE_CSP
     response["X-Content-Type-Options"] = "nosniff"

@@ -22,7 +22,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -30,6 +30,31 @@ from .models import ScheduledJob
 from .registry import Job, jobs_registered
 
 logger = logging.getLogger("portal.scheduling")
+
+
+# What a lost database connection raises (a terminated backend, a restarted or failed-over
+# server); the connection object is then dead until it is closed and opened again.
+DATABASE_FAULTS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+
+
+def connection_refresh() -> None:
+    """Drop the default connection if it no longer works, so the next query opens a fresh one.
+
+    A task worker reconnects only between ticks (``close_old_connections``): a job that met a
+    lost connection would otherwise fail every later query of its run, and the record of the run
+    with them. Inside a transaction (a test's) nothing is done: the connection is not ours.
+    """
+    if connection.in_atomic_block or connection.connection is None:
+        return
+    try:
+        usable = connection.is_usable()
+    except DATABASE_FAULTS:
+        usable = False
+    if not usable:
+        try:
+            connection.close()
+        except DATABASE_FAULTS:
+            pass  # closing a dead connection may fail too; Django has forgotten it either way
 
 
 @dataclass(frozen=True)
@@ -104,23 +129,30 @@ def scheduled_job_run(job: Job, worker_id: str) -> JobRun:
     finished = timezone.now()
     done = ScheduledJob.objects.filter(name=job.name, running_by=worker_id[:100])
     if error:
-        done.update(
-            running_by="",
-            running_since=None,
-            last_finished_at=finished,
-            last_error=error[-10000:],
-            last_error_at=finished,
-            failure_count=F("failure_count") + 1,
-            run_count=F("run_count") + 1,
-        )
+        outcome = {
+            "last_error": error[-10000:],
+            "last_error_at": finished,
+            "failure_count": F("failure_count") + 1,
+        }
     else:
-        done.update(
-            running_by="",
-            running_since=None,
-            last_finished_at=finished,
-            last_error="",
-            run_count=F("run_count") + 1,
-        )
+        outcome = {"last_error": ""}
+    # The job may have met a lost connection (and handled it): the record must not fail on it,
+    # or the row would stay "running" until its lease ends and the run would go uncounted.
+    for attempt in (1, 2):
+        connection_refresh()
+        try:
+            done.update(
+                running_by="",
+                running_since=None,
+                last_finished_at=finished,
+                run_count=F("run_count") + 1,
+                **outcome,
+            )
+            break
+        except DATABASE_FAULTS:
+            if attempt == 2:
+                raise
+            logger.warning("scheduled job %s: recording its run met a lost connection", job.name)
     return JobRun(name=job.name, ok=not error, error=error)
 
 

@@ -14,6 +14,7 @@ import pytest
 from django.core import mail, signing
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -36,11 +37,16 @@ from files.versions import document_version_add
 from kb.models import PortalItemPage
 from kb.services import Audience, FileSpec, attachment_version_propose, download_record
 from kb.tests.factories import make_item
+from ops.tests.faults import FailingStatements, TerminatedBackend
 from permissions.services import audience_set_exceptions
 from permissions.tests.factories import MembershipFactory, OrganizationFactory, TierFactory
 from scheduling.registry import jobs_registered
 
 pytestmark = pytest.mark.django_db
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a terminated backend: PostgreSQL"
+)
 
 # A Tuesday, 09:00 UTC: 10:00 in Berlin, after the 07:00 slot everywhere used below.
 NOW = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)
@@ -399,6 +405,52 @@ def test_a_failed_send_is_retried_on_the_next_run(world, settings):
     assert DigestSubscription.objects.get(user=user).last_sent_at == before
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert digest_send_due(NOW).sent == 1
+
+
+def _two_due_partners():
+    from wagtail.models import Locale
+
+    Locale.objects.get_or_create(language_code="en")  # a transactional test starts empty
+    users = [MembershipFactory().user for _ in range(2)]
+    for user in users:
+        user.digest_frequency = DigestFrequency.DAILY
+        user.save()
+        DigestSubscription.objects.create(user=user, last_sent_at=SLOT_UTC - timedelta(days=1))
+    return users
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a task worker
+def test_a_lost_connection_during_a_run_costs_no_user_their_digest():
+    """The fault drill's finding (issue #16): a database fault while one user's digest was
+    claimed failed that user and, the connection being dead, every user after them; their
+    digests waited for the next run. Now the user is retried once on a fresh connection."""
+    users = _two_due_partners()
+    fault = FailingStatements(r'SET "last_sent_at" = %s WHERE', times=1)
+    with connection.execute_wrapper(fault):
+        run = digest_send_due(NOW)
+    assert fault.raised == 1
+    assert (run.failed, run.sent + run.empty) == (0, 2)  # both runs done (nothing new to tell)
+    assert set(DigestSubscription.objects.values_list("last_sent_at", flat=True)) == {NOW}
+    assert {u.pk for u in users} == set(DigestSubscription.objects.values_list("user", flat=True))
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "statement",
+    [
+        r'SET "last_sent_at" = %s WHERE',  # the claim: never made, retried
+        r'FROM "wagtailcore_page"',  # after the claim: given back, retried
+    ],
+)
+def test_postgresql_a_terminated_connection_mid_run_costs_no_user_their_digest(statement):
+    _two_due_partners()
+    fault = TerminatedBackend(statement, times=1)
+    with connection.execute_wrapper(fault):
+        run = digest_send_due(NOW)
+    assert fault.terminated == 1
+    assert (run.failed, run.sent + run.empty) == (0, 2)
+    assert set(DigestSubscription.objects.values_list("last_sent_at", flat=True)) == {NOW}
 
 
 class RefusingBackend(BaseEmailBackend):

@@ -263,6 +263,7 @@ def test_download_with_s3_down_answers_503(portal, editor_client, settings):
     response = editor_client.get(_download_url(page, document))
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
+    assert response["X-Portal-Unavailable"] == "storage"  # a designed 503, not a raw error
     assert b"File storage is unavailable" in response.content
 
 

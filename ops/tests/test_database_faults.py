@@ -129,6 +129,7 @@ def test_a_read_that_fails_again_answers_the_designed_503(partner, error):
     html = response.content.decode()
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
+    assert response["X-Portal-Unavailable"] == "database"  # a designed 503, not a raw error
     assert fault.raised == 2  # the request and its one retry
     assert "The portal is briefly unavailable" in html
     assert "try again in 30 seconds" in html

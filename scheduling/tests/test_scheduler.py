@@ -156,3 +156,27 @@ def test_a_row_locked_by_another_worker_is_skipped_not_waited_for(counting_job):
         holder.join()
     assert outcome == [False]
     assert scheduled_job_claim(job, "w1", now)  # the lock is gone: due, claimed
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_connection_was_terminated_is_still_recorded(counting_job):
+    """The fault drill's finding (issue #16): a job that met a terminated connection (and
+    handled it) left its row "running" until the lease ended, its run uncounted, because the
+    record was written on the dead connection."""
+    from ops.tests.faults import _terminate
+
+    job, calls = counting_job
+
+    def cut_off():
+        connection.ensure_connection()
+        _terminate(connection.connection.info.backend_pid)
+
+    job_register("test.cut", timedelta(minutes=5), cut_off)
+    try:
+        runs = {r.name: r for r in scheduler_tick("w1", timezone.now())}
+    finally:
+        job_unregister("test.cut")
+    assert runs["test.cut"].ok
+    row = ScheduledJob.objects.get(name="test.cut")
+    assert (row.run_count, row.running_by, row.running_since) == (1, "", None)
