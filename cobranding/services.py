@@ -12,13 +12,15 @@ from __future__ import annotations
 import functools
 import logging
 import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -194,8 +196,14 @@ def cobrand_request(
                 # Another request made the same render first: theirs it is.
                 return CobrandRender.objects.get(**key)
         else:
-            render.status, render.error = CobrandRender.Status.PENDING, ""
-            render.save(update_fields=["status", "error"])
+            # A failed render is tried again by the first request that asks: a conditional
+            # update, so two requests racing here enqueue one retry, not two.
+            retried = CobrandRender.objects.filter(
+                pk=render.pk, status=CobrandRender.Status.FAILED
+            ).update(status=CobrandRender.Status.PENDING, error="")
+            if not retried:
+                render.refresh_from_db()
+                return render
         superseded = CobrandRender.objects.filter(
             organization=organization, item_id=item.pk
         ).exclude(pk=render.pk)
@@ -316,14 +324,55 @@ def partner_message(exc: engine.CobrandError) -> str:
     return _("This asset cannot be co-branded at the moment: %(reason)s") % {"reason": str(exc)}
 
 
+#: The first half of the key of a render's PostgreSQL advisory lock (the render's pk is the
+#: second): the class id of "co-brand renders" among the portal's advisory locks.
+RENDER_LOCK_CLASS = 0x0C0B
+
+
+@contextmanager
+def _render_lock(render_id: int) -> Iterator[bool]:
+    """Hold the lock of render ``render_id`` while making it; yields False if another run
+    (another worker, a retry enqueued while the first run was still going) holds it.
+
+    PostgreSQL: a session advisory lock, held across the render's own commits and released at
+    the end, or by the server when the worker's connection dies (a killed worker leaves no
+    stale lock: the retry of ``cobrand_request`` finds it free). SQLite (one node, one writer):
+    no lock; ``_mark_ready``'s conditional update still keeps one object per render.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = [RENDER_LOCK_CLASS, render_id % 2**31]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s::integer, %s::integer)", key)
+        (locked,) = cursor.fetchone()
+    try:
+        yield locked
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s::integer, %s::integer)", key)
+
+
 def render_run(render_id: int) -> str:
     """Make a pending render (the background task's body). Returns its status afterwards.
+
+    Made once: a run holds the render's lock (``_render_lock``) while it works; a second run of
+    the same render meanwhile (two workers, a retry) does nothing and returns "pending".
 
     All or nothing: the object is stored before the row says ready; if the row is gone or no
     longer pending (superseded meanwhile), the object is deleted again. A bad input (corrupt
     master, a layout that does not fit, text that cannot fit…) marks the render failed with the
     engine's message for the partner; nothing is stored.
     """
+    with _render_lock(render_id) as locked:
+        if not locked:
+            return CobrandRender.Status.PENDING  # another run is making it
+        return _render_run(render_id)
+
+
+def _render_run(render_id: int) -> str:
+    # Read under the lock: a run that finished while this one waited has made it ready.
     render = (
         CobrandRender.objects.select_related("organization", "item").filter(pk=render_id).first()
     )

@@ -19,7 +19,9 @@ class Job:
     """A periodic job: run ``func()`` about every ``interval``.
 
     ``lease`` is how long a claim holds: a run still marked running after it is taken to have died
-    with its worker, and the job may be claimed again (default: ten intervals, at least 15 min).
+    with its worker (killed, host lost), and the job is claimed and run again at once by another
+    worker. It must be longer than the job's longest run: a run that outlives its lease may be
+    started a second time beside it. Default ``DEFAULT_LEASE`` (15 minutes).
     """
 
     name: str
@@ -32,8 +34,16 @@ class Job:
             raise ValueError(f"a job name has 1 to 100 characters: {self.name!r}")
         if self.interval <= timedelta(0):
             raise ValueError(f"job {self.name!r}: the interval must be positive")
+        if self.lease <= timedelta(0):
+            raise ValueError(f"job {self.name!r}: the lease must be positive")
 
 
+#: The lease of a job registered without one: longer than any of today's jobs takes (seconds
+#: each), short enough that a killed worker's publishing or digest run is back within minutes.
+DEFAULT_LEASE = timedelta(minutes=15)
+
+# Filled by each process's AppConfig.ready calls, identically on every node: this is code, not
+# state (the schedule and who runs what are in the ScheduledJob table).
 _jobs: dict[str, Job] = {}
 
 
@@ -44,12 +54,15 @@ def job_register(
     *,
     lease: timedelta | None = None,
 ) -> Job:
-    """Register (or re-register, e.g. after an autoreload) the periodic job ``name``."""
+    """Register (or re-register, e.g. after an autoreload) the periodic job ``name``.
+
+    ``lease``: how long a run may take before it counts as dead (see ``Job``).
+    """
     job = Job(
         name=name,
         interval=interval,
         func=func,
-        lease=lease if lease is not None else max(interval * 10, timedelta(minutes=15)),
+        lease=lease if lease is not None else DEFAULT_LEASE,
     )
     _jobs[name] = job
     return job

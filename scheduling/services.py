@@ -81,7 +81,8 @@ def scheduled_jobs_ensure(now: datetime | None = None) -> None:
 
 
 def scheduled_job_claim(job: Job, worker_id: str, now: datetime | None = None) -> bool:
-    """Claim ``job`` for ``worker_id`` if it is due and nobody holds it; True if claimed.
+    """Claim ``job`` for ``worker_id`` if it is due and nobody holds it, or if the run that
+    holds it is older than the job's lease (its worker died); True if claimed.
 
     The row is locked (skipping a row another worker has locked), checked, and advanced one
     interval past ``now`` in one transaction; a conditional update makes a stale read claim
@@ -91,8 +92,14 @@ def scheduled_job_claim(job: Job, worker_id: str, now: datetime | None = None) -
     with transaction.atomic():
         row = (
             ScheduledJob.objects.select_for_update(skip_locked=True)
-            .filter(name=job.name, next_run_at__lte=now)
-            .filter(Q(running_since__isnull=True) | Q(running_since__lte=now - job.lease))
+            .filter(name=job.name)
+            .filter(
+                # Due and not running, or abandoned: a run whose lease has ended died with its
+                # worker and is run again at once, whenever the next regular run would be (the
+                # dead worker's claim had already moved ``next_run_at`` one interval on).
+                Q(next_run_at__lte=now, running_since__isnull=True)
+                | Q(running_since__lte=now - job.lease)
+            )
             .first()
         )
         if row is None:

@@ -158,6 +158,7 @@ class _Layers:
             atomic.__enter__()
             try:
                 out = io.StringIO()
+                wagtail_roots_ensure()
                 call_command("seed_demo", stdout=out)
             except BaseException:
                 atomic.__exit__(*sys.exc_info())
@@ -231,6 +232,7 @@ def module_portal(module_db):
     """``portal`` for module-scoped worlds."""
     from kb.services import site_structure_ensure
 
+    wagtail_roots_ensure()
     return site_structure_ensure(hostname="testserver", port=80)
 
 
@@ -337,3 +339,28 @@ def local_storage(settings):
         **settings.STORAGES,
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     }
+
+
+def wagtail_roots_ensure() -> None:
+    """Wagtail's root page and root collection, which its migrations made: a transactional
+    test's flush (they run after the others, but the test database is reused between runs)
+    deletes them with every other row."""
+    from wagtail.models import Collection, Page
+
+    from kb.services import locales_ensure
+
+    if not Collection.objects.filter(depth=1).exists():
+        Collection.add_root(name="Root")
+    if not Page.objects.filter(depth=1).exists():
+        locales_ensure()
+        Page.add_root(instance=Page(title="Root", slug="root"))
+
+
+@pytest.fixture
+def committed_portal(transactional_db):
+    """``portal`` for ``transaction=True`` tests (other processes or threads see its rows):
+    built in committed transactions (the flush after the test removes them)."""
+    from kb.services import site_structure_ensure
+
+    wagtail_roots_ensure()
+    return site_structure_ensure(hostname="testserver", port=80)

@@ -7,12 +7,15 @@ import io
 import json
 import os
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
@@ -466,3 +469,82 @@ def test_bad_inputs_fail_in_words_and_no_logo_is_not_an_error(portal):
     default_storage.delete(gone.master_image.file.name)
     render = cobrand_request(gone, org2)
     assert render.status == "failed" and "missing" in render.error
+
+
+# ------------------------------------------------------------ several workers (PostgreSQL)
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="concurrent connections: PostgreSQL"
+)
+
+
+def _racing(count: int, work):
+    """Run ``work()`` in ``count`` threads at once (each its own connection); their results."""
+    barrier, results, errors = threading.Barrier(count), [], []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(work())
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return results
+
+
+@pytest.fixture
+def counted_renders(monkeypatch):
+    """The real ``render_master``, counted, and slow enough (0.3 s) for racers to overlap."""
+    from cobranding import services
+
+    calls, real = [], services.render_master
+
+    def render_master(**kwargs):
+        calls.append(threading.get_ident())
+        time.sleep(0.3)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "render_master", render_master)
+    return calls
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_storage")
+def test_requests_racing_for_one_version_triple_make_one_render(
+    committed_portal, counted_renders, settings
+):
+    """Six partners' requests at once (each its own connection): one row, one render, one file."""
+    asset, org = make_asset("race-asset"), make_org()
+    renders = _racing(6, lambda: cobrand_request(asset, org).pk)
+    assert len(set(renders)) == 1 and CobrandRender.objects.count() == 1
+    assert len(counted_renders) == 1 and len(_files(org)) == 1
+    assert CobrandRender.objects.get().status == "ready"
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_storage")
+def test_the_same_render_job_run_by_several_workers_at_once_renders_once(
+    committed_portal, counted_renders, settings
+):
+    """The render task delivered twice (a retry enqueued while the first run still worked, two
+    workers): the render's advisory lock lets one run make it; the others leave it to that one."""
+    from cobranding.services import render_run
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    asset, org = make_asset("race-job"), make_org()
+    render = cobrand_request(asset, org)
+    assert render.status == "pending" and not counted_renders
+    outcomes = _racing(4, lambda: render_run(render.pk))
+    assert sorted(outcomes) == ["pending", "pending", "pending", "ready"]
+    assert len(counted_renders) == 1 and len(_files(org)) == 1
+    assert render_run(render.pk) == "ready" and len(counted_renders) == 1  # made already

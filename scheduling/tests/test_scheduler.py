@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from scheduling.models import ScheduledJob
 from scheduling.registry import job_register, job_unregister, jobs_registered
-from scheduling.services import scheduled_job_claim, scheduler_tick
+from scheduling.services import scheduled_job_claim, scheduled_jobs_ensure, scheduler_tick
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +75,47 @@ def test_a_running_job_is_not_claimed_again_until_its_lease_ends(counting_job):
     )
     assert not scheduled_job_claim(job, "w2", now + job.interval)
     assert scheduled_job_claim(job, "w2", now + job.lease)
+
+
+def test_a_dead_workers_run_is_run_again_once_its_lease_ends_not_at_the_next_interval(
+    counting_job,
+):
+    """The dead worker's claim moved next_run_at a whole interval on: the retry must not wait
+    for it (a daily job killed at 02:00 is run again after its lease, not the next night)."""
+    calls = []
+    job = job_register(
+        "test.daily", timedelta(days=1), lambda: calls.append(1), lease=timedelta(minutes=2)
+    )
+    try:
+        now = timezone.now()
+        scheduled_jobs_ensure(now)
+        assert scheduled_job_claim(job, "w-dead", now)  # claimed, then the worker is killed
+        assert not scheduled_job_claim(job, "w2", now + timedelta(minutes=1))  # lease holds
+        assert not [
+            r for r in scheduler_tick("w2", now + timedelta(minutes=1)) if r.name == job.name
+        ]
+        runs = [r for r in scheduler_tick("w2", now + timedelta(minutes=2)) if r.name == job.name]
+        assert len(runs) == 1 and runs[0].ok and calls == [1]
+        row = ScheduledJob.objects.get(name=job.name)
+        assert row.run_count == 1 and row.running_since is None
+        assert row.next_run_at == now + timedelta(minutes=2) + job.interval
+        # ...and once only: the next tick finds it neither due nor abandoned.
+        assert not [
+            r for r in scheduler_tick("w3", now + timedelta(minutes=3)) if r.name == job.name
+        ]
+    finally:
+        job_unregister(job.name)
+
+
+def test_a_job_has_the_default_lease_unless_it_names_its_own():
+    from scheduling.registry import DEFAULT_LEASE
+
+    assert jobs_registered()["pages.publish_scheduled"].lease == DEFAULT_LEASE
+    job = job_register("test.lease", timedelta(hours=1), print, lease=timedelta(seconds=5))
+    job_unregister(job.name)
+    assert job.lease == timedelta(seconds=5)
+    with pytest.raises(ValueError, match="lease"):
+        job_register("test.lease", timedelta(hours=1), print, lease=timedelta(0))
 
 
 def test_a_failing_job_is_recorded_and_the_others_still_run(counting_job):

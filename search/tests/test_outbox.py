@@ -4,17 +4,18 @@ kept with a backoff when the index write fails, applied by a later drain."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from kb.tests.factories import make_item
 from search.backends import get_search_backend
 from search.backends.base import SearchFilter, SearchQuery
-from search.models import IndexOutbox
+from search.models import IndexOutbox, SearchChainNode, SearchEntry, SearchTerm, SearchText
 from search.outbox import outbox_drain
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +155,75 @@ def test_one_bad_page_does_not_hold_back_the_others(
     assert report.applied >= 1 and report.failed == 1
     assert _found("walrus") == {good.pk}
     assert _rows() == [("subtree", bad.pk)]
+
+
+# --- several workers (PostgreSQL) ------------------------------------------------------------
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="concurrent drains (advisory lock): PostgreSQL"
+)
+
+
+def _index_state():
+    """Everything the database index holds (entries, text, chains, vocabulary)."""
+    return (
+        list(SearchEntry.objects.order_by("id").values()),
+        list(SearchText.objects.order_by("entry_id").values()),
+        sorted(
+            SearchChainNode.objects.values_list(
+                "entry_id", "min_rank", "regions", "types", "granted"
+            )
+        ),
+        list(SearchTerm.objects.order_by("term").values_list("term", flat=True)),
+    )
+
+
+def _racing(count: int, work):
+    """Run ``work()`` in ``count`` threads at once (each its own connection); their results."""
+    barrier, results, errors = threading.Barrier(count), [], []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(work())
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return results
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_drains_racing_apply_each_row_once_and_leave_the_index_as_one_run(committed_portal):
+    """Two workers draining the same outbox at once (and the same index task run twice) leave
+    the index exactly as one run does: index writes are idempotent, drains take turns."""
+    from search.services import index_subtrees
+
+    library = make_item(key="race-sheet", title="Race Sheet").get_parent()
+    make_item(key="race-guide", title="Race Guide")
+    assert not IndexOutbox.objects.exists()  # drained at the commits (immediate backend)
+    once = _index_state()
+    assert [e["id"] for e in once[0]] and _found("race")
+
+    IndexOutbox.objects.bulk_create(
+        [IndexOutbox(kind=IndexOutbox.Kind.SUBTREE, page_id=library.pk) for _ in range(3)]
+        + [IndexOutbox(kind=IndexOutbox.Kind.SUBTREE, page_id=e["id"]) for e in once[0]]
+    )
+    owed = IndexOutbox.objects.count()
+    reports = _racing(3, outbox_drain)
+    assert sum(r.applied for r in reports) == owed and not any(r.failed for r in reports)
+    assert not IndexOutbox.objects.exists()
+    assert _index_state() == once
+
+    # The same index task executed twice (a retried task, an old queued one) changes nothing.
+    index_subtrees([library.pk])
+    index_subtrees([library.pk])
+    assert _index_state() == once
