@@ -1384,7 +1384,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"login pages after the first login: {len(logins)}")
     print("fault                                            | 503s | no answer | first success")
     for f in faults:
-        span = [r for r in in_window if f["start"] <= r.started <= f["end"] + 5]
+        # Requests in flight during the fault or started up to 5 s after it ended.
+        span = [r for r in in_window if r.ended >= f["start"] and r.started <= f["end"] + 5]
         first = first_success_after(f["start"], f["affected"])
         print(
             f"{f['name']:<48} | {sum(1 for r in span if r.status == 503):>4} | "
