@@ -1376,6 +1376,12 @@ def main(argv: list[str] | None = None) -> int:
                 for r in designed[:10]
             )
         )
+    answered = sorted(r.ended - r.started for r in in_window if r.status)
+    if answered:
+        print(
+            f"answer time: median {answered[len(answered) // 2]:.2f} s, "
+            f"p95 {answered[int(len(answered) * 0.95)]:.2f} s (a fault's recovery reads against it)"
+        )
     print(f"raw 5xx: {len(raw)}")
     print(
         f"refused (went to the other node): {len(refused)}; connections lost mid-request: "
