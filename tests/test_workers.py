@@ -149,7 +149,8 @@ def _partners_due_a_digest(count: int):
     slot = digest_slot(timezone.now(), ZoneInfo("UTC"), DigestFrequency.DAILY)
     users = []
     for n in range(count):
-        user = MembershipFactory(organization=OrganizationFactory(key=f"race-org-{n}")).user
+        organization = OrganizationFactory.create(key=f"race-org-{n}")
+        user = MembershipFactory.create(organization=organization).user
         user.digest_frequency = DigestFrequency.DAILY
         user.time_zone = "UTC"
         user.save()
