@@ -149,7 +149,8 @@ def _partners_due_a_digest(count: int):
     slot = digest_slot(timezone.now(), ZoneInfo("UTC"), DigestFrequency.DAILY)
     users = []
     for n in range(count):
-        user = MembershipFactory(organization=OrganizationFactory(key=f"race-org-{n}")).user
+        organization = OrganizationFactory.create(key=f"race-org-{n}")
+        user = MembershipFactory.create(organization=organization).user
         user.digest_frequency = DigestFrequency.DAILY
         user.time_zone = "UTC"
         user.save()
@@ -176,6 +177,7 @@ def test_two_workers_run_each_due_job_once_and_a_killed_workers_job_comes_back_o
 ):
     """Two workers started together (one pair for both checks: each start costs seconds)."""
     users = _partners_due_a_digest(4)
+    ScheduledJob.objects.all().delete()  # counts start at 0 (a reused database may hold rows)
     _schedule(due=set())
     first, second = workers.start("first"), workers.start("second")
     workers.wait_started(first, second)
