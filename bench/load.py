@@ -32,9 +32,10 @@ Capacity (issue #16):
 * At 100 sessions (1 s think time): p95 per page type and over all the portal's requests.
   Goal: under 0.5 s.
 * ``--nodes 2``: a second gunicorn (same settings, database and Redis) on ``--port`` + 1; the runs
-  above use node 1 only (node 2 idles), then the portal's saturation steps and its largest
-  session count run again with the sessions spread over both nodes: 2 nodes against 1. On one
-  machine the nodes share its cores: expect about the same, or less.
+  above use node 1 only (node 2 idles), and right after each saturation step's and the largest
+  session count's portal run on node 1 the same run spreads the sessions over both nodes: 2
+  nodes against 1, back to back. On one machine the nodes share its cores: expect about the
+  same, or less.
 
 The exit status is 0 only when the goals measured pass.
 """
@@ -639,12 +640,19 @@ def main(argv: list[str] | None = None) -> int:
         return summary
 
     try:
-        # Saturation: each step's portal and plain runs back to back (same server, same minutes).
+        # Saturation: each step's portal and plain runs back to back (same server, same minutes);
+        # with --nodes 2 the portal on both nodes right after it on one (the neighbours' load
+        # moves within minutes: only adjacent runs compare).
         steps: dict[str, list[dict]] = {}
+        two: dict[str, list[dict]] = {}
+        spread = args.nodes > 1 and "portal" in args.scenarios
         for sessions in args.saturation:
             for scenario in args.scenarios:
                 summary = run(scenario, sessions, think=0, servers=nodes[:1], tag="-closed")
                 steps.setdefault(scenario, []).append({"sessions": sessions, **summary})
+                if spread and scenario == "portal":
+                    summary = run("portal", sessions, think=0, servers=nodes, tag="-closed-nodes")
+                    two.setdefault("portal 2 nodes", []).append({"sessions": sessions, **summary})
         if steps:
             best = saturation_table(steps)
             if {"portal", "plain"} <= set(best) and best["plain"]:
@@ -659,10 +667,15 @@ def main(argv: list[str] | None = None) -> int:
                 results.append({"saturation": best, "ratio": ratio})
 
         by_sessions: dict[int, dict] = {}
+        spread_think: dict | None = None
         for sessions in args.sessions:
             by_scenario = {}
             for scenario in args.scenarios:
                 by_scenario[scenario] = run(scenario, sessions, think=args.think, servers=nodes[:1])
+                if spread and scenario == "portal" and sessions == max(args.sessions):
+                    spread_think = run(
+                        "portal", sessions, think=args.think, servers=nodes, tag="-nodes"
+                    )
             by_sessions[sessions] = by_scenario
             if {"portal", "plain"} <= set(by_scenario) and by_scenario["plain"]["rps"]:
                 ratio = by_scenario["portal"]["rps"] / by_scenario["plain"]["rps"]
@@ -677,13 +690,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {verdict}")
                     verdicts.append(verdict)
 
-        if args.nodes > 1 and "portal" in args.scenarios:
-            # The same portal runs with the sessions spread over every node (information only).
-            print(f"\n{args.nodes} nodes against 1 (the portal mix):")
-            two: dict[str, list[dict]] = {}
-            for sessions in args.saturation:
-                summary = run("portal", sessions, think=0, servers=nodes, tag="-closed-nodes")
-                two.setdefault("portal 2 nodes", []).append({"sessions": sessions, **summary})
+        if spread:
+            print(f"\n{args.nodes} nodes against 1 (the portal mix, each pair run back to back):")
             if two:
                 best2 = saturation_table({"portal 1 node": steps["portal"], **two})
                 print(
@@ -691,14 +699,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"{best2['portal 1 node']:.1f} on 1 "
                     f"({best2['portal 2 nodes'] / best2['portal 1 node']:.2f}x)"
                 )
-            if args.sessions:
+            if spread_think is not None:
                 sessions = max(args.sessions)
-                summary = run("portal", sessions, think=args.think, servers=nodes, tag="-nodes")
                 one = by_sessions[sessions]["portal"]
                 print(
-                    f"  {sessions} sessions, think {args.think:g} s: p95 {summary['p95_ms']:.0f} ms"
-                    f", {summary['rps']:.1f} req/s on {args.nodes} nodes vs p95 "
-                    f"{one['p95_ms']:.0f} ms, {one['rps']:.1f} req/s on 1"
+                    f"  {sessions} sessions, think {args.think:g} s: p95 "
+                    f"{spread_think['p95_ms']:.0f} ms, {spread_think['rps']:.1f} req/s on "
+                    f"{args.nodes} nodes vs p95 {one['p95_ms']:.0f} ms, {one['rps']:.1f} req/s on 1"
                 )
     finally:
         stop(processes)
