@@ -5,6 +5,7 @@ Usage (from the project root; `make install` installs locust)::
     .venv/bin/python bench/load.py                            # 20 and 50 sessions, 2 minutes each
     .venv/bin/python bench/load.py --sessions 20 --duration 30
     .venv/bin/python bench/load.py --reuse-db --workers 2 --threads 8   # skip the seeding
+    .venv/bin/python bench/load.py --reuse-db --sessions 100 --saturation 8,16,32 --nodes 2
 
 It builds a fresh PostgreSQL database (``--database-url``, dropped and created unless
 ``--reuse-db`` finds it seeded) and flushes its Redis database (``--redis-url``), then, under the
@@ -21,7 +22,22 @@ each ``--sessions`` count locust (bench/load_locust.py) runs twice on the same s
 It prints, per page type, the requests, errors and p50 / p95 / p99 / max in the measured window
 (after every session has logged in), the throughput of both and their ratio (portal / plain), and
 the machine's load average. Goals (issue #9): 0 errors at 50 sessions, p95 under 1 s for every
-page type at 20 sessions. The exit status is 0 only when the goals measured pass.
+page type at 20 sessions.
+
+Capacity (issue #16):
+
+* ``--saturation 8,16,32``: closed loops (no think time) of that many sessions, portal and plain
+  interleaved at each step on the same server: each one's saturation throughput is its best step
+  (the steps show whether it stopped growing), and their ratio. Goal: portal / plain >= 0.7.
+* At 100 sessions (1 s think time): p95 per page type and over all the portal's requests.
+  Goal: under 0.5 s.
+* ``--nodes 2``: a second gunicorn (same settings, database and Redis) on ``--port`` + 1; the runs
+  above use node 1 only (node 2 idles), and right after each saturation step's and the largest
+  session count's portal run on node 1 the same run spreads the sessions over both nodes: 2
+  nodes against 1, back to back. On one machine the nodes share its cores: expect about the
+  same, or less.
+
+The exit status is 0 only when the goals measured pass.
 """
 
 from __future__ import annotations
@@ -60,11 +76,29 @@ SEARCH_TERMS = [
 GOAL_ERRORS_AT = 50
 GOAL_P95_AT = 20
 GOAL_P95_MS = 1000
+# Issue #16 (capacity).
+GOAL_RATIO = 0.7
+GOAL_P95_CAPACITY_AT = 100
+GOAL_P95_CAPACITY_MS = 500
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sessions", default="20,50", help="session counts (default: 20,50)")
+    parser.add_argument(
+        "--sessions",
+        default="20,50,100",
+        help="session counts with --think time (default: 20,50,100; '' for none)",
+    )
+    parser.add_argument("--think", type=float, default=1, help="think time of --sessions, s")
+    parser.add_argument(
+        "--saturation",
+        default="8,16,32",
+        help="closed-loop session counts, no think time (default: 8,16,32; '' for none)",
+    )
+    parser.add_argument(
+        "--saturation-duration", type=float, default=60, help="measured seconds per step"
+    )
+    parser.add_argument("--nodes", type=int, default=1, choices=(1, 2), help="gunicorn nodes")
     parser.add_argument("--duration", type=float, default=120, help="measured seconds per run")
     parser.add_argument("--items", type=int, default=500, help="generated items on top of the demo")
     parser.add_argument(
@@ -86,11 +120,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
     args.sessions = [int(s) for s in args.sessions.split(",") if s.strip()]
+    args.saturation = [int(s) for s in args.saturation.split(",") if s.strip()]
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    if not args.sessions or min(args.sessions) < 1:
-        parser.error("--sessions needs positive integers")
-    if args.duration < 5:
-        parser.error("--duration must be at least 5 seconds")
+    if not (args.sessions or args.saturation) or min(args.sessions + args.saturation) < 1:
+        parser.error("--sessions / --saturation need positive integers (one of them at least)")
+    if args.duration < 5 or args.saturation_duration < 5:
+        parser.error("--duration and --saturation-duration must be at least 5 seconds")
     if set(args.scenarios) - {"portal", "plain"}:
         parser.error("--scenarios takes portal and/or plain")
     if not urlsplit(args.database_url).path.strip("/"):
@@ -288,8 +323,9 @@ json.dump({"accounts": accounts, "plain_url": "/bench/plain/",
 # --- the server ------------------------------------------------------------------------------
 
 
-def start_server(args: argparse.Namespace, env: dict[str, str]) -> list[subprocess.Popen]:
-    logs = args.work_dir
+def start_gunicorn(args: argparse.Namespace, env: dict[str, str], port: int) -> subprocess.Popen:
+    """One gunicorn node on ``port`` (portal_site/gunicorn.conf.py), answering the login page."""
+    log = args.work_dir / (f"gunicorn-{port}.log" if port != args.port else "gunicorn.log")
     command = [
         sys.executable,
         "-m",
@@ -297,42 +333,51 @@ def start_server(args: argparse.Namespace, env: dict[str, str]) -> list[subproce
         "-c",
         "portal_site/gunicorn.conf.py",
         "--bind",
-        f"127.0.0.1:{args.port}",
+        f"127.0.0.1:{port}",
     ]
     if args.workers:
         command += ["--workers", str(args.workers)]
     if args.threads:
         command += ["--threads", str(args.threads)]
     command.append("portal_site.wsgi")
-    gunicorn = subprocess.Popen(  # noqa: S603
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=open(logs / "gunicorn.log", "w"),
-        stderr=subprocess.STDOUT,
+    return subprocess.Popen(  # noqa: S603
+        command, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT
     )
-    worker = subprocess.Popen(  # noqa: S603
-        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=open(logs / "worker.log", "w"),
-        stderr=subprocess.STDOUT,
-    )
-    processes = [gunicorn, worker]
+
+
+def wait_ready(port: int, process: subprocess.Popen) -> bool:
     deadline = time.monotonic() + 60
-    url = f"http://127.0.0.1:{args.port}/login/"
+    url = f"http://127.0.0.1:{port}/login/"
     request = urllib.request.Request(url, headers={"X-Forwarded-Proto": "https"})  # noqa: S310
     while True:
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
                 if response.status == 200:
-                    break
+                    return True
         except (OSError, urllib.error.URLError):
             pass
-        if time.monotonic() > deadline or gunicorn.poll() is not None:
-            stop(processes)
-            raise SystemExit(f"gunicorn did not start; see {logs / 'gunicorn.log'}")
+        if time.monotonic() > deadline or process.poll() is not None:
+            return False
         time.sleep(0.5)
+
+
+def start_server(args: argparse.Namespace, env: dict[str, str]) -> list[subprocess.Popen]:
+    """The gunicorn nodes (``--nodes``, ports ``--port``, ``--port`` + 1) and one task worker;
+    the nodes first in the list."""
+    ports = [args.port + n for n in range(args.nodes)]
+    nodes = [start_gunicorn(args, env, port) for port in ports]
+    worker = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(args.work_dir / "worker.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
+    processes = [*nodes, worker]
+    for port, node in zip(ports, nodes, strict=True):
+        if not wait_ready(port, node):
+            stop(processes)
+            raise SystemExit(f"gunicorn did not start on {port}; see {args.work_dir}/gunicorn*.log")
     return processes
 
 
@@ -352,20 +397,35 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 
 def run_locust(
-    args, env, *, scenario: str, sessions: int, catalogue_path: Path, server_pid: int
+    args,
+    env,
+    *,
+    scenario: str,
+    sessions: int,
+    catalogue_path: Path,
+    servers: list[subprocess.Popen],
+    think: float,
+    duration: float,
+    tag: str = "",
 ) -> dict:
-    out = args.work_dir / f"run-{scenario}-{sessions}.json"
+    """One locust run: ``sessions`` sessions of ``scenario`` with ``think`` s between requests,
+    spread over the gunicorn nodes ``servers`` (their ports follow ``--port``)."""
+    label = f"{scenario}-{sessions}{tag}"
+    out = args.work_dir / f"run-{label}.json"
     out.unlink(missing_ok=True)
     user_class = {"portal": "PortalPartner", "plain": "PlainPartner"}[scenario]
     # Room for the logins (password hashing: about 0.3 s of CPU each) before the window opens.
-    limit = int(args.duration + 60 + sessions * 2)
+    limit = int(duration + 60 + sessions * 2)
+    hosts = [f"http://127.0.0.1:{args.port + n}" for n in range(len(servers))]
     load_env = {
         **os.environ,
         "LOAD_CATALOGUE": str(catalogue_path),
         "LOAD_USERS": str(sessions),
-        "LOAD_DURATION": str(args.duration),
+        "LOAD_DURATION": str(duration),
         "LOAD_OUT": str(out),
-        "LOAD_SERVER_PID": str(server_pid),
+        "LOAD_SERVER_PID": ",".join(str(s.pid) for s in servers),
+        "LOAD_THINK": str(think),
+        "LOAD_HOSTS": ",".join(hosts),
     }
     before = os.getloadavg()
     started = time.perf_counter()
@@ -379,7 +439,7 @@ def run_locust(
             user_class,
             "--headless",
             "--host",
-            f"http://127.0.0.1:{args.port}",
+            hosts[0],
             "-u",
             str(sessions),
             "-r",
@@ -395,15 +455,17 @@ def run_locust(
         cwd=ROOT,
         env=load_env,
         stdout=subprocess.DEVNULL,
-        stderr=open(args.work_dir / f"locust-{scenario}-{sessions}.log", "w"),
+        stderr=open(args.work_dir / f"locust-{label}.log", "w"),
         check=False,
     )
     if not out.exists():
-        raise SystemExit(f"locust wrote no results for {scenario} at {sessions} sessions")
+        raise SystemExit(f"locust wrote no results for {label}")
     result = json.loads(out.read_text())
     result.update(
         scenario=scenario,
         sessions=sessions,
+        think_s=think,
+        nodes=len(servers),
         wall_s=time.perf_counter() - started,
         loadavg_before=before,
         loadavg_after=os.getloadavg(),
@@ -435,8 +497,11 @@ def summarise(result: dict) -> dict:
             "rps": (len(values) + result["errors"].get(name, 0)) / window,
         }
     total = sum(r["requests"] for r in rows.values())
+    everything = sorted(v for values in result["times_ms"].values() for v in values)
     return {
         "rows": rows,
+        "p50_ms": percentile(everything, 50),
+        "p95_ms": percentile(everything, 95),
         "requests": total,
         "errors": sum(r["errors"] for r in rows.values()) + len(result["login_errors"]),
         "rps": total / window,
@@ -447,12 +512,18 @@ def summarise(result: dict) -> dict:
     }
 
 
+def loadavg(values) -> str:
+    return " / ".join(f"{x:.2f}" for x in values)
+
+
 def print_run(result: dict, summary: dict) -> None:
-    load = " / ".join(f"{x:.2f}" for x in result["loadavg_after"])
+    think = f"think {result['think_s']:g} s" if result["think_s"] else "closed loop (no think time)"
+    nodes = f", {result['nodes']} nodes" if result["nodes"] > 1 else ""
     print(
-        f"\n{result['scenario']} - {result['sessions']} sessions, {result['window_s']:.0f} s "
-        f"measured{'' if result['complete'] else ' (INCOMPLETE)'}; login p50 "
-        f"{summary['login_p50_ms']:.0f} ms; load average after: {load}"
+        f"\n{result['scenario']} - {result['sessions']} sessions, {think}{nodes}, "
+        f"{result['window_s']:.0f} s measured{'' if result['complete'] else ' (INCOMPLETE)'}; "
+        f"login p50 {summary['login_p50_ms']:.0f} ms; load average before "
+        f"{loadavg(result['loadavg_before'])}, after {loadavg(result['loadavg_after'])}"
     )
     print(
         f"  {'page':<10}{'requests':>9}{'errors':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
@@ -465,16 +536,29 @@ def print_run(result: dict, summary: dict) -> None:
         )
     cpu = summary["server_cpu_ms_per_request"]
     print(
-        f"  {'all':<10}{summary['requests']:>9}{summary['errors']:>7}{'':>36}{summary['rps']:>8.1f}"
-        + (f"   gunicorn CPU {cpu:.0f} ms/request" if cpu else "")
+        f"  {'all':<10}{summary['requests']:>9}{summary['errors']:>7}{summary['p50_ms']:>9.0f}"
+        f"{summary['p95_ms']:>9.0f}{'':>18}{summary['rps']:>8.1f}"
+        + (f"   gunicorn CPU {cpu:.1f} ms/request" if cpu else "")
     )
     for sample in result["error_samples"][:5] + result["login_errors"][:5]:
         print(f"  error: {sample}")
 
 
-def goals(sessions: int, summary: dict) -> list[str]:
-    """The issue's goals that apply at this session count, each 'PASS ...' or 'FAIL ...'."""
+def goals(sessions: int, summary: dict, think: float = 1) -> list[str]:
+    """The issues' goals that apply at this session count, each 'PASS ...' or 'FAIL ...'."""
     verdicts = []
+    if sessions == GOAL_P95_CAPACITY_AT and think == 1:
+        worst = max(
+            ((summary["rows"][n]["p95_ms"], n) for n in PAGE_TYPES if n in summary["rows"]),
+            default=(float("nan"), "-"),
+        )
+        worst = max(worst, (summary["p95_ms"], "all"))
+        ok = worst[0] < GOAL_P95_CAPACITY_MS and all(n in summary["rows"] for n in PAGE_TYPES)
+        verdicts.append(
+            f"{'PASS' if ok else 'FAIL'} p95 < {GOAL_P95_CAPACITY_MS} ms for every page type and "
+            f"overall at {sessions} sessions, 1 s think time (overall {summary['p95_ms']:.0f} ms; "
+            f"worst: {worst[1]} {worst[0]:.0f} ms)"
+        )
     if sessions >= GOAL_ERRORS_AT:
         ok = summary["errors"] == 0
         verdicts.append(
@@ -493,13 +577,31 @@ def goals(sessions: int, summary: dict) -> list[str]:
     return verdicts
 
 
+def saturation_table(steps: dict[str, list[dict]]) -> dict[str, float]:
+    """Print each scenario's closed-loop steps; return its saturation throughput (best step)."""
+    best = {}
+    print("\nsaturation (closed loop, no think time): req/s by sessions")
+    for scenario, runs in steps.items():
+        cells = ", ".join(f"{r['sessions']}: {r['rps']:.1f}" for r in runs)
+        top = max(r["rps"] for r in runs)
+        last, previous = runs[-1]["rps"], (runs[-2]["rps"] if len(runs) > 1 else None)
+        # Stopped growing: the last step adds less than 5% to the one before it.
+        plateau = previous is not None and last < previous * 1.05
+        print(
+            f"  {scenario:<16}{cells}  -> {top:.1f} req/s"
+            f"{'' if plateau else ' (still growing at the last step: raise --saturation)'}"
+        )
+        best[scenario] = top
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     env = server_environment(args)
     print(
         f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}"
-        f"; load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"; load average {loadavg(os.getloadavg())}"
     )
     flush_redis(args.redis_url)
     if args.reuse_db and database_state(args.database_url) == "seeded":
@@ -514,28 +616,67 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     processes = start_server(args, env)
-    results, verdicts = [], []
+    nodes = processes[: args.nodes]
+    results: list[dict] = []
+    verdicts: list[str] = []
+
+    def run(scenario: str, sessions: int, *, think: float, servers, tag: str = "") -> dict:
+        result = run_locust(
+            args,
+            env,
+            scenario=scenario,
+            sessions=sessions,
+            catalogue_path=args.work_dir / "catalogue.json",
+            servers=servers,
+            think=think,
+            duration=args.duration if think else args.saturation_duration,
+            tag=tag,
+        )
+        summary = summarise(result)
+        print_run(result, summary)
+        results.append(
+            {"result": {k: v for k, v in result.items() if k != "times_ms"}, "summary": summary}
+        )
+        return summary
+
     try:
+        # Saturation: each step's portal and plain runs back to back (same server, same minutes);
+        # with --nodes 2 the portal on both nodes right after it on one (the neighbours' load
+        # moves within minutes: only adjacent runs compare).
+        steps: dict[str, list[dict]] = {}
+        two: dict[str, list[dict]] = {}
+        spread = args.nodes > 1 and "portal" in args.scenarios
+        for sessions in args.saturation:
+            for scenario in args.scenarios:
+                summary = run(scenario, sessions, think=0, servers=nodes[:1], tag="-closed")
+                steps.setdefault(scenario, []).append({"sessions": sessions, **summary})
+                if spread and scenario == "portal":
+                    summary = run("portal", sessions, think=0, servers=nodes, tag="-closed-nodes")
+                    two.setdefault("portal 2 nodes", []).append({"sessions": sessions, **summary})
+        if steps:
+            best = saturation_table(steps)
+            if {"portal", "plain"} <= set(best) and best["plain"]:
+                ratio = best["portal"] / best["plain"]
+                ok = ratio >= GOAL_RATIO
+                verdict = (
+                    f"{'PASS' if ok else 'FAIL'} saturation throughput portal / plain >= "
+                    f"{GOAL_RATIO} ({ratio:.2f}: {best['portal']:.1f} vs {best['plain']:.1f} req/s)"
+                )
+                print(f"  {verdict}")
+                verdicts.append(verdict)
+                results.append({"saturation": best, "ratio": ratio})
+
+        by_sessions: dict[int, dict] = {}
+        spread_think: dict | None = None
         for sessions in args.sessions:
             by_scenario = {}
             for scenario in args.scenarios:
-                result = run_locust(
-                    args,
-                    env,
-                    scenario=scenario,
-                    sessions=sessions,
-                    catalogue_path=args.work_dir / "catalogue.json",
-                    server_pid=processes[0].pid,
-                )
-                summary = summarise(result)
-                print_run(result, summary)
-                by_scenario[scenario] = summary
-                results.append(
-                    {
-                        "result": {k: v for k, v in result.items() if k != "times_ms"},
-                        "summary": summary,
-                    }
-                )
+                by_scenario[scenario] = run(scenario, sessions, think=args.think, servers=nodes[:1])
+                if spread and scenario == "portal" and sessions == max(args.sessions):
+                    spread_think = run(
+                        "portal", sessions, think=args.think, servers=nodes, tag="-nodes"
+                    )
+            by_sessions[sessions] = by_scenario
             if {"portal", "plain"} <= set(by_scenario) and by_scenario["plain"]["rps"]:
                 ratio = by_scenario["portal"]["rps"] / by_scenario["plain"]["rps"]
                 print(
@@ -545,18 +686,39 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 results[-1]["ratio"] = ratio
             if "portal" in by_scenario:
-                for verdict in goals(sessions, by_scenario["portal"]):
+                for verdict in goals(sessions, by_scenario["portal"], args.think):
                     print(f"  {verdict}")
                     verdicts.append(verdict)
+
+        if spread:
+            print(f"\n{args.nodes} nodes against 1 (the portal mix, each pair run back to back):")
+            if two:
+                best2 = saturation_table({"portal 1 node": steps["portal"], **two})
+                print(
+                    f"  saturation: {best2['portal 2 nodes']:.1f} req/s on {args.nodes} nodes vs "
+                    f"{best2['portal 1 node']:.1f} on 1 "
+                    f"({best2['portal 2 nodes'] / best2['portal 1 node']:.2f}x)"
+                )
+            if spread_think is not None:
+                sessions = max(args.sessions)
+                one = by_sessions[sessions]["portal"]
+                print(
+                    f"  {sessions} sessions, think {args.think:g} s: p95 "
+                    f"{spread_think['p95_ms']:.0f} ms, {spread_think['rps']:.1f} req/s on "
+                    f"{args.nodes} nodes vs p95 {one['p95_ms']:.0f} ms, {one['rps']:.1f} req/s on 1"
+                )
     finally:
         stop(processes)
     tracebacks = sum(
-        (args.work_dir / log).read_text(errors="replace").count("Traceback")
-        for log in ("gunicorn.log", "worker.log")
+        log.read_text(errors="replace").count("Traceback")
+        for log in [*args.work_dir.glob("gunicorn*.log"), args.work_dir / "worker.log"]
     )
     if tracebacks:
         print(f"FAIL the server logged {tracebacks} traceback(s): {args.work_dir}/*.log")
         verdicts.append("FAIL tracebacks")
+    print("\ngoals:")
+    for verdict in verdicts:
+        print(f"  {verdict}")
     if args.json:
         args.json.write_text(
             json.dumps(

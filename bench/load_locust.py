@@ -7,9 +7,14 @@ environment variables:
 * ``LOAD_CATALOGUE`` - JSON written by bench/load.py: the partner accounts, and for each the items
   and file downloads it may see and the number of library pages; the search terms.
 * ``LOAD_USERS`` - N, the number of sessions; ``LOAD_DURATION`` - seconds measured;
-  ``LOAD_OUT`` - where the results go (JSON); ``LOAD_SERVER_PID`` - gunicorn's master: the CPU
-  time its workers spend in the window is reported (CPU per request is steadier than latency on
-  a machine shared with other jobs).
+  ``LOAD_OUT`` - where the results go (JSON); ``LOAD_SERVER_PID`` - gunicorn's master (or several,
+  comma-separated: one per node): the CPU time its workers spend in the window is reported (CPU
+  per request is steadier than latency on a machine shared with other jobs).
+* ``LOAD_THINK`` - each session's think time in seconds between two requests (default 1; 0 is a
+  closed loop: the saturation measurement).
+* ``LOAD_HOSTS`` - optional, comma-separated base URLs (one per gunicorn node): session i talks
+  to node i mod n for all its requests (its login included: the session lives in the shared
+  database and Redis, so any node could serve it). Unset: locust's ``--host``.
 
 Every session logs in once (a demo partner account; several sessions may share an account). The
 measured window opens when all N sessions are logged in, so the password hashing of the logins
@@ -33,6 +38,7 @@ import time
 from collections import defaultdict
 from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import gevent
 import psutil
@@ -44,10 +50,13 @@ CATALOGUE = json.loads(Path(os.environ["LOAD_CATALOGUE"]).read_text())
 USERS = int(os.environ["LOAD_USERS"])
 DURATION = float(os.environ["LOAD_DURATION"])
 OUT = Path(os.environ["LOAD_OUT"])
-SERVER_PID = int(os.environ.get("LOAD_SERVER_PID") or 0)
+SERVER_PIDS = [int(p) for p in (os.environ.get("LOAD_SERVER_PID") or "").split(",") if p]
+THINK = float(os.environ.get("LOAD_THINK") or 1)
+HOSTS = [h.rstrip("/") for h in (os.environ.get("LOAD_HOSTS") or "").split(",") if h]
 HEADERS = {"X-Forwarded-Proto": "https"}
 
 _accounts = itertools.cycle(CATALOGUE["accounts"])
+_hosts = itertools.cycle(HOSTS) if HOSTS else None
 window = Event()
 state: dict = {
     "started": 0,
@@ -76,18 +85,19 @@ def _record(name, response_time, exception, **_kwargs):
 
 
 def _server_cpu() -> float:
-    """CPU seconds (user + system) of gunicorn's workers so far, recycled workers included."""
-    if not SERVER_PID:
-        return 0.0
-    master = psutil.Process(SERVER_PID)
-    own = master.cpu_times()
-    seconds = own.children_user + own.children_system  # workers that exited and were reaped
-    for process in master.children(recursive=True):
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue  # exiting right now: counted by the next reading of the master
-        seconds += times.user + times.system
+    """CPU seconds (user + system) of gunicorn's workers so far (every node's), recycled workers
+    included."""
+    seconds = 0.0
+    for pid in SERVER_PIDS:
+        master = psutil.Process(pid)
+        own = master.cpu_times()
+        seconds += own.children_user + own.children_system  # workers that exited and were reaped
+        for process in master.children(recursive=True):
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue  # exiting right now: counted by the next reading of the master
+            seconds += times.user + times.system
     return seconds
 
 
@@ -122,10 +132,13 @@ def _write(environment, **_kwargs):
 
 class _Partner(FastHttpUser):
     abstract = True
-    wait_time = constant(1)
+    wait_time = constant(THINK)
 
     def on_start(self) -> None:
         self.account = next(_accounts)
+        # This session's node: every URL it asks for is absolute on it (locust's client keeps a
+        # persistent connection per host).
+        self.base = next(_hosts) if _hosts is not None else ""
         try:
             self._login()
         except Exception as exc:  # noqa: BLE001 - reported, and the run fails on it
@@ -152,8 +165,10 @@ class _Partner(FastHttpUser):
     def _login(self) -> None:
         self.cookies: dict[str, str] = {}
         self.headers = dict(HEADERS)
-        origin = re.sub(r"^http:", "https:", (self.host or "").rstrip("/"))
-        form = self.client.get("/login/", headers=self.headers, name="setup: login form")
+        origin = re.sub(r"^http:", "https:", (self.base or self.host or "").rstrip("/"))
+        form = self.client.get(
+            f"{self.base}/login/", headers=self.headers, name="setup: login form"
+        )
         form.raise_for_status()
         self._remember(form)
         found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text or "")
@@ -162,7 +177,7 @@ class _Partner(FastHttpUser):
         token = found.group(1)
         started = time.perf_counter()
         with self.client.post(
-            "/login/",
+            f"{self.base}/login/",
             data={
                 "username": self.account["email"],
                 "password": self.account["password"],
@@ -178,17 +193,24 @@ class _Partner(FastHttpUser):
                 raise RuntimeError(f"login answered {response.status_code}")
             self._remember(response)
         state["login_ms"].append((time.perf_counter() - started) * 1000)
-        home = self.client.get("/", headers=self.headers, allow_redirects=False, name="setup: home")
+        home = self.client.get(
+            f"{self.base}/", headers=self.headers, allow_redirects=False, name="setup: home"
+        )
         # A partner reading German is sent to /de/: measure the home they really use.
         headers = home.headers
         if home.status_code == 302 and headers is not None:
-            self.home_url = str(headers.get("Location", "/"))
+            # The path only: an absolute Location (the proxy's name) must not leave this node.
+            self.home_url = urlsplit(str(headers.get("Location", "/"))).path or "/"
         else:
             self.home_url = "/"
 
     def fetch(self, url: str, name: str, check=None) -> None:
         with self.client.get(
-            url, headers=self.headers, allow_redirects=False, name=name, catch_response=True
+            f"{self.base}{url}",
+            headers=self.headers,
+            allow_redirects=False,
+            name=name,
+            catch_response=True,
         ) as response:
             if response.status_code != 200:
                 where = response.headers.get("Location", "")

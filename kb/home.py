@@ -16,6 +16,7 @@ never imports them).
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
@@ -56,6 +57,9 @@ EXPIRING_DAYS = 30
 ADMIN_CONTACTS = 6
 # How many entries the staff panels list (their counts say how many there are in all).
 STAFF_PANEL_LIMIT = 5
+# How many entries each list of a partner's home shows (home_feed's limit; the only size whose
+# downloads lists are cached).
+HOME_LIST_LIMIT = 8
 
 Persona = Literal["partner", "staff", "suspended", "member"]
 
@@ -156,7 +160,7 @@ def _persona(principal: Principal) -> Persona:
     return "member"
 
 
-def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
+def home_feed(*, user, home: Page, limit: int = HOME_LIST_LIMIT) -> HomeFeed:
     """What the home shows ``user`` (only what they may see): new items, what they downloaded
     that was updated or withdrawn since (``downloads_updated``, ``downloads_withdrawn``), what
     expires soon, and their organisation. A suspended organisation's member gets the notice
@@ -202,30 +206,96 @@ def home_feed(*, user, home: Page, limit: int = 8) -> HomeFeed:
 # How long a user's "updated since you downloaded" and "withdrawn" lists are reused. They are
 # the home's most expensive part (two wide statements whose SQL takes longer to build than to
 # run: bench/pages.py); publishing, unpublishing, moving or deleting a page and any access change
-# start a new generation of keys at once (kb.navigation.nav_forget), a new download of the user's
-# changes the key, and a file version that expires by the clock shows up within this time.
+# start a new generation of keys at once (kb.navigation.nav_forget), a download of the user's that
+# changes either list starts a new token of theirs (downloads_news_after_download), and a file
+# version that expires by the clock shows up within this time.
 HOME_DOWNLOADS_TTL = 60
+# The per-user token: lives longer than the lists it names (a lost token only costs a miss).
+_DOWNLOADS_TOKEN_TTL = 24 * 3600
+
+
+def _downloads_token_key(user_id: int) -> str:
+    return f"portal:home:downloads-token:{user_id}"
+
+
+def _downloads_token(user_id: int) -> str:
+    """The user's current downloads token (a fresh one when the cache has none)."""
+    key = _downloads_token_key(user_id)
+    token = cache.get(key)
+    if token is None:
+        token = uuid.uuid4().hex
+        # add: two threads of one user missing together keep one token.
+        if not cache.add(key, token, _DOWNLOADS_TOKEN_TTL):
+            token = cache.get(key) or token
+    return token
+
+
+def _downloads_key(user, token: str, limit: int, language: str | None) -> str:
+    from .navigation import NAV_GENERATION_KEY
+
+    return (
+        f"portal:home:downloads:{cache.get(NAV_GENERATION_KEY, 0)}:{_entitlement(user)}:"
+        f"{user.pk}:{token}:{limit}:{language}"
+    )
 
 
 def _downloads_news(user, limit: int) -> tuple[list, list]:
     """``downloads_updated`` and ``downloads_withdrawn`` for ``user``, reused for
-    HOME_DOWNLOADS_TTL seconds per (content generation, entitlement, user, last download,
-    language). One small query (the user's last download) on a hit."""
-    from .models import DownloadEvent
-    from .navigation import NAV_GENERATION_KEY
+    HOME_DOWNLOADS_TTL seconds per (content generation, entitlement, user, the user's downloads
+    token, language). No query on a hit.
 
-    last = (
-        DownloadEvent.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True).first()
-    )
-    key = (
-        f"portal:home:downloads:{cache.get(NAV_GENERATION_KEY, 0)}:{_entitlement(user)}:"
-        f"{user.pk}:{last}:{limit}:{get_language()}"
-    )
+    The token changes when one of the user's downloads may change either list
+    (``downloads_news_after_download``); most downloads do not (a file downloaded for the first
+    time is on neither list), so a partner who downloads often keeps the cached lists.
+    """
+    if limit != HOME_LIST_LIMIT:
+        return downloads_updated(user, limit=limit), downloads_withdrawn(user, limit=limit)
+    key = _downloads_key(user, _downloads_token(user.pk), limit, get_language())
     cached = cache.get(key)
     if cached is None:
         cached = (downloads_updated(user, limit=limit), downloads_withdrawn(user, limit=limit))
         cache.set(key, cached, HOME_DOWNLOADS_TTL)
     return cached
+
+
+def _news_changed_by(cached: tuple[list, list], *, item_id: int, lineage: int | None) -> bool:
+    """Whether a new download of file ``lineage`` (its served version) from ``item_id`` may
+    change these lists (kb.selectors: downloads_updated, downloads_withdrawn). It can only take
+    entries off, never add one: an update of that file (the user now has the served version);
+    a whole item whose last download was that file (downloaded again elsewhere); a withdrawn
+    file of that item (the replacement rule) or that file downloaded from another item. An entry
+    past the limit that goes away changes nothing shown."""
+    updated, withdrawn = cached
+    if lineage is None:
+        return any(w.item_id == item_id for w in withdrawn)
+    return any(u.lineage == lineage for u in updated) or any(
+        w.item_id == item_id or w.lineage == lineage or w.event_lineage == lineage
+        for w in withdrawn
+    )
+
+
+def downloads_news_forget(*, user_id: int) -> None:
+    """Compute ``user_id``'s cached home downloads lists again on the next home (a new token)."""
+    cache.set(_downloads_token_key(user_id), uuid.uuid4().hex, _DOWNLOADS_TOKEN_TTL)
+
+
+def downloads_news_after_download(*, user, item_id: int, lineage: int | None) -> None:
+    """After ``user``'s download of file ``lineage`` from ``item_id`` (committed): start a new
+    downloads token when their cached home lists may change, so the next home computes them
+    again; keep it otherwise. Called by kb.services.download_record (on commit).
+
+    Every language's cached lists are read; none cached also starts a new token, so a home
+    computed from the state before the download (a request in flight) is never kept.
+    """
+    token = _downloads_token(user.pk)
+    keys = [
+        _downloads_key(user, token, HOME_LIST_LIMIT, code) for code, _name in settings.LANGUAGES
+    ]
+    found = cache.get_many(keys).values()
+    if not found or any(
+        _news_changed_by(value, item_id=item_id, lineage=lineage) for value in found
+    ):
+        downloads_news_forget(user_id=user.pk)
 
 
 def _entitlement(user) -> str:

@@ -8,7 +8,7 @@ from csp.middleware import CSPMiddleware
 from csp.utils import default_config
 from django.conf import settings
 from django.template.response import TemplateResponse
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 
 
@@ -50,7 +50,14 @@ class PrivateCacheMiddleware:
     browser revalidates instead of showing one user's page to the next person at the same
     machine) when a view set nothing, and ``private`` added to whatever a view set unless it
     said ``public`` on purpose. Every portal page shows who is logged in, lists what they may
-    see or carries a CSRF token, so no response here may sit in a shared cache."""
+    see or carries a CSRF token, so no response here may sit in a shared cache.
+
+    A private response also says ``Vary: Cookie, Accept-Language``: what it holds depends on
+    the session (who, and their entitlement) and on the UI language, which comes from the
+    profile, the language cookie or, for a visitor, Accept-Language. Django adds them only where
+    the session or LocaleMiddleware's own choice was read (not on /de/, say), and a browser
+    keeps a page under these headers: another login or language at the same browser must not
+    be shown the stored copy."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -63,6 +70,8 @@ class PrivateCacheMiddleware:
             patch_cache_control(response, private=True, no_cache=True)
         elif "public" not in directives and "private" not in directives:
             patch_cache_control(response, private=True)
+        if "public" not in directives:
+            patch_vary_headers(response, ("Cookie", "Accept-Language"))
         return response
 
 

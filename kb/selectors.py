@@ -996,6 +996,9 @@ class DownloadWithdrawal:
     when: datetime | None
     item: PortalItemPage | None = None
     file_title: str = ""
+    # (A whole item) the file of the newest download from it: downloading that file again from
+    # another item takes the entry off the list (kb.home's cache reads it, nothing shows it).
+    event_lineage: int | None = None
 
     @property
     def whole_item(self) -> bool:
@@ -1335,6 +1338,7 @@ def downloads_withdrawn(
                 version_number=None,
                 downloaded_at=event.downloaded_at,
                 when=event.when,
+                event_lineage=event.lineage,
             )
         )
     file_rows = list(files.order_by(*newest_first)[:limit])

@@ -697,7 +697,12 @@ def _delete_unused_documents(
 
 @transaction.atomic
 def download_record(
-    *, user, item: Page, document: PortalDocument | None, at: datetime | None = None
+    *,
+    user,
+    item: Page,
+    document: PortalDocument | None,
+    at: datetime | None = None,
+    served_current: bool = False,
 ) -> DownloadEvent | None:
     """Record that ``user`` downloaded ``document`` (one version of a file) of ``item`` (called
     once the file is served).
@@ -706,11 +711,16 @@ def download_record(
     withdrawn list, the digest and the statistics); the organisation is copied from the user's
     membership now, so statistics survive membership changes, and the file's key, the version
     number and the title the partner saw are copied, so they survive the version's deletion.
-    ``at`` backdates the event (demo history); None is now.
+    ``at`` backdates the event (demo history); None is now. ``served_current``: ``document`` is
+    the version the item serves now (kb.views.download); the home's cached downloads lists are
+    then kept unless this download changes them (kb.home.downloads_news_after_download),
+    otherwise they are computed again.
 
     Returns:
         The DownloadEvent written, or None for a user who is not a partner.
     """
+    from .home import downloads_news_after_download, downloads_news_forget
+
     principal = principal_for(user)
     if principal.kind != "partner":
         return None
@@ -727,6 +737,21 @@ def download_record(
         # downloaded_at is auto_now_add: a given moment is written after the insert.
         DownloadEvent.objects.filter(pk=event.pk).update(downloaded_at=at)
         event.downloaded_at = at
+    # Now (this request's own next page), and again after the commit: a home computed
+    # meanwhile from the state before it must not be kept.
+    if served_current and at is None:
+        lineage = event.lineage
+
+        def after() -> None:
+            downloads_news_after_download(user=user, item_id=item.pk, lineage=lineage)
+    else:
+        # A backdated event or another version than the served one may add entries.
+
+        def after() -> None:
+            downloads_news_forget(user_id=user.pk)
+
+    after()
+    transaction.on_commit(after)
     return event
 
 
@@ -755,6 +780,10 @@ def download_backfill(
     DownloadEvent.objects.filter(pk=event.pk).update(**fields)
     for name, value in fields.items():
         setattr(event, name, value)
+    from .home import downloads_news_forget
+
+    downloads_news_forget(user_id=user.pk)
+    transaction.on_commit(lambda: downloads_news_forget(user_id=user.pk))
     return event
 
 

@@ -43,7 +43,7 @@ def download(request, page_id: int, document_id: int, filename: str):
     response = serve_stored_file(
         document.file.name, document.file.storage, filename=document.filename, as_attachment=True
     )
-    download_record(user=request.user, item=page, document=document)
+    download_record(user=request.user, item=page, document=document, served_current=True)
     return response
 
 

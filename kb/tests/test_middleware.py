@@ -52,6 +52,9 @@ def _check_private(response, url: str) -> None:
     assert "private" in cache, (url, response.status_code, cache)
     assert "public" not in cache, (url, cache)
     assert "s-maxage" not in cache, (url, cache)
+    # Whose page, in which language: a browser's stored copy is never another login's.
+    vary = {v.strip().lower() for v in response.get("Vary", "").split(",")}
+    assert {"cookie", "accept-language"} <= vary, (url, response.get("Vary"))
 
 
 def _check_portal_html(response, url: str) -> None:

@@ -287,6 +287,8 @@ def test_a_withdrawal_the_partner_knows_of_is_not_listed(partner):
     )
     _download(client, item, user=user)
     assert downloads_withdrawn(user) == []
+    # The home's cached lists (kb.home) drop it at once: the download changed them.
+    assert 'id="withdrawn-h"' not in _html(client, _home())
 
     # An expired version replaced by a newer one is an update, not a withdrawal.
     sheet = make_item(key="expire-then-new", title="Expiring", files=[_pdf("s.pdf", "s1")])
@@ -351,3 +353,73 @@ def test_a_download_without_a_file_version_is_withdrawn_with_its_item(partner):
     [withdrawn] = downloads_withdrawn(user)
     assert (withdrawn.title_seen, withdrawn.whole_item) == ("Co-branded banner", True)
     assert "Co-branded banner" in _section(_html(client, _home()), "withdrawn-h")
+
+
+# --- the home's cached downloads lists (issue #16) ---------------------------------------------
+
+
+def test_the_homes_downloads_lists_are_kept_across_downloads_that_cannot_change_them(partner):
+    """kb.home caches "updated" and "withdrawn" per user; a download keeps the cache only when
+    it cannot change either list, and every change shows on the next home."""
+    from django.core.cache import cache
+
+    from kb.home import _downloads_token_key
+
+    user, org, client = partner
+    updated = make_item(key="c-updated", title="Updated guide", files=[_pdf("g.pdf", "g1")])
+    other = make_item(key="c-other", title="Other sheet", files=[_pdf("o.pdf", "o")])
+    gone = make_item(key="c-gone", title="Gone sheet", files=[_pdf("x.pdf", "x")])
+    fresh = make_item(key="c-fresh", title="Fresh sheet", files=[_pdf("f.pdf", "f")])
+    _download(client, updated, user=user)
+    _download(client, gone, user=user)
+    _new_version(updated, updated.attachments.get().document, "g2", notes="Reworded.")
+    gone.unpublish()
+    html = _html(client, _home())  # computed and cached
+    assert "Updated guide" in _section(html, "updated-h")
+    assert "Gone sheet" in _section(html, "withdrawn-h")
+    token = cache.get(_downloads_token_key(user.pk))
+
+    # A first download of another file is on neither list: the cached lists stay.
+    _download(client, other, user=user)
+    assert cache.get(_downloads_token_key(user.pk)) == token
+    with CaptureQueriesContext(connection) as cached_home:
+        html = _html(client, _home())
+    assert "Updated guide" in _section(html, "updated-h")
+    assert "Gone sheet" in _section(html, "withdrawn-h")
+    assert not any("kb_downloadevent" in q["sql"] for q in cached_home.captured_queries)
+
+    # Downloading the newer version takes the update off at once.
+    _download(client, updated, user=user)
+    assert cache.get(_downloads_token_key(user.pk)) != token
+    html = _html(client, _home())
+    assert 'id="updated-h"' not in html and "Gone sheet" in _section(html, "withdrawn-h")
+
+    # A publish (a content generation) shows at once, and so does an access change.
+    _download(client, fresh, user=user)
+    _html(client, _home())
+    fresh.unpublish()
+    assert "Fresh sheet" in _section(_html(client, _home()), "withdrawn-h")
+    _html(client, _home())
+    make_item(
+        key="c-other",
+        title="Other sheet",
+        files=[_pdf("o.pdf", "o")],
+        audience=Audience(exceptions=[org]),
+    )
+    assert "Other sheet" in _section(_html(client, _home()), "withdrawn-h")
+
+
+def test_a_backdated_download_or_one_of_another_version_recomputes_the_lists(partner):
+    from django.core.cache import cache
+
+    from kb.home import _downloads_token_key
+
+    user, _org, _client = partner
+    item = make_item(key="c-backdated", files=[_pdf("b.pdf", "b1")])
+    document = item.attachments.get().document
+    cache.set(_downloads_token_key(user.pk), "before")
+    download_record(user=user, item=item, document=document, at=timezone.now())
+    assert cache.get(_downloads_token_key(user.pk)) != "before"
+    cache.set(_downloads_token_key(user.pk), "before")
+    download_record(user=user, item=item, document=document)  # not said to be the served one
+    assert cache.get(_downloads_token_key(user.pk)) != "before"
