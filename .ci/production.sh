@@ -93,6 +93,32 @@ for name in jobs_registered():
     if row is None or row.run_count < 1 or row.failure_count:
         raise SystemExit(f"scheduled job {name} did not run cleanly: {row and row.last_error}")
     print(f"scheduled job {name}: {row.run_count} run(s), next at {row.next_run_at:%H:%M:%S}")
+
+# A task whose worker died mid-run (RUNNING since long ago) is queued again by housekeeping and
+# then run by the worker (django-tasks-db alone would leave it RUNNING for ever).
+import time
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from ops.housekeeping import housekeeping
+from search.tasks import drain_outbox_task
+
+result = drain_outbox_task.enqueue()
+DBTaskResult.objects.filter(pk=result.id).update(
+    status=TaskResultStatus.RUNNING, started_at=timezone.now() - timedelta(hours=2)
+)
+if housekeeping().tasks_requeued != 1:
+    raise SystemExit("housekeeping did not queue the abandoned task again")
+for _ in range(60):
+    if DBTaskResult.objects.get(pk=result.id).status == TaskResultStatus.SUCCESSFUL:
+        print("an abandoned task was queued again and run by the worker")
+        break
+    time.sleep(0.5)
+else:
+    raise SystemExit("the re-queued task did not run")
 EOF
 
 # Both processes must still be running: a crash after the smoke would otherwise pass unseen.

@@ -6,6 +6,11 @@ any more, in bounded batches so a large backlog never holds a long lock:
 
 - **expired sessions** (the database sessions behind ``cached_db``: 100,000 users leave a row
   per login, which Django deletes only when ``clearsessions`` runs);
+- **abandoned tasks** of the database task queue: a task still RUNNING
+  ``PORTAL_TASK_LEASE_MINUTES`` (60) after it started died with its worker (django-tasks-db
+  never takes it back by itself) and is queued again. Every task the portal queues may run
+  twice without harm (index drains re-apply current state under an advisory lock, a co-brand
+  render is locked per render, digests are claimed per user), so a retry is safe;
 - **finished task results** of the database task queue (django-tasks-db), successful ones after
   ``PORTAL_TASK_RESULTS_DAYS`` (14), failed ones after twice that (they are read when a task
   failed). Only where that queue is installed (production); the embedded default runs tasks
@@ -38,6 +43,7 @@ class HousekeepingRun:
 
     sessions: int
     task_results: int
+    tasks_requeued: int = 0
 
 
 def _delete_in_batches(queryset: QuerySet[Model]) -> int:
@@ -72,10 +78,32 @@ def task_results_finished_delete() -> int:
     return _delete_in_batches(old)
 
 
+def tasks_abandoned_requeue() -> int:
+    """Queue again the tasks RUNNING for longer than ``PORTAL_TASK_LEASE_MINUTES`` (their
+    worker was killed); return how many. None where the database task queue is not installed."""
+    if not apps.is_installed("django_tasks_db"):
+        return 0
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    minutes = int(getattr(settings, "PORTAL_TASK_LEASE_MINUTES", 60))
+    stale = DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING,
+        started_at__lt=timezone.now() - timedelta(minutes=minutes),
+    )
+    # One conditional UPDATE: a task that finished meanwhile is no longer RUNNING and is left.
+    count = stale.update(status=TaskResultStatus.READY, started_at=None)
+    if count:
+        logger.warning("housekeeping: %d abandoned task(s) queued again", count)
+    return count
+
+
 def housekeeping() -> HousekeepingRun:
-    """Run every housekeeping step; log what was deleted."""
+    """Run every housekeeping step; log what was done."""
     run = HousekeepingRun(
-        sessions=sessions_expired_delete(), task_results=task_results_finished_delete()
+        sessions=sessions_expired_delete(),
+        task_results=task_results_finished_delete(),
+        tasks_requeued=tasks_abandoned_requeue(),
     )
     if run.sessions or run.task_results:
         logger.info(

@@ -48,3 +48,4 @@ def test_expired_sessions_are_deleted_in_batches_and_live_ones_kept(monkeypatch)
 def test_without_the_database_task_queue_there_are_no_task_results_to_delete():
     # The embedded default runs tasks immediately (no django_tasks_db, no result rows).
     assert hk.task_results_finished_delete() == 0
+    assert hk.tasks_abandoned_requeue() == 0

@@ -535,3 +535,6 @@ PORTAL_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("PORTAL_UNAVAILABLE_RETRY_AF
 # Days the database task queue keeps a successful task's result (failed ones: twice as long);
 # the hourly ops.housekeeping job deletes older ones, and expired sessions (ops/housekeeping.py).
 PORTAL_TASK_RESULTS_DAYS = int(os.environ.get("PORTAL_TASK_RESULTS_DAYS", "14"))
+# Minutes after which a task still running counts as abandoned (its worker died) and is queued
+# again by ops.housekeeping; longer than any task takes (seconds today).
+PORTAL_TASK_LEASE_MINUTES = int(os.environ.get("PORTAL_TASK_LEASE_MINUTES", "60"))
