@@ -587,10 +587,14 @@ def saturation_table(steps: dict[str, list[dict]]) -> dict[str, float]:
         last, previous = runs[-1]["rps"], (runs[-2]["rps"] if len(runs) > 1 else None)
         # Stopped growing: the last step adds less than 5% to the one before it.
         plateau = previous is not None and last < previous * 1.05
-        print(
-            f"  {scenario:<16}{cells}  -> {top:.1f} req/s"
-            f"{'' if plateau else ' (still growing at the last step: raise --saturation)'}"
+        note = (
+            " (one step: add a larger one to see it stop growing)"
+            if previous is None
+            else ""
+            if plateau
+            else " (still growing at the last step: raise --saturation)"
         )
+        print(f"  {scenario:<16}{cells}  -> {top:.1f} req/s{note}")
         best[scenario] = top
     return best
 
