@@ -203,8 +203,7 @@ class SMTPHandler(socketserver.StreamRequestHandler):
         sock = self.connection
         rfile, wfile = self.rfile, self.wfile
         tls = False
-        sender: str = ""
-        recipients: list[str] = []
+        sender, recipients = "", list[str]()
 
         def say(line: str) -> None:
             wfile.write(line.encode() + b"\r\n")
@@ -1372,13 +1371,13 @@ def main(argv: list[str] | None = None) -> int:
     editor_ok = [w for w in writes.editor if w[3]]
     for page in editor_pages:
         mine = [w for w in writes.editor if w[1] == page]
-        published = [w for w in mine if w[3]]
-        if not published:
+        done_ok = [w for w in mine if w[3]]
+        if not done_ok:
             continue
-        unknown_after = any(not w[3] and w[0] > published[-1][0] for w in mine)
-        if page_live[page] != published[-1][2] and not unknown_after:
+        unknown_after = any(not w[3] and w[0] > done_ok[-1][0] for w in mine)
+        if page_live[page] != done_ok[-1][2] and not unknown_after:
             failures.append(
-                f"page {page}: live={page_live[page]}, last publish action said {published[-1][2]}"
+                f"page {page}: live={page_live[page]}, last publish action said {done_ok[-1][2]}"
             )
 
     # --- figures ---
@@ -1456,8 +1455,8 @@ def main(argv: list[str] | None = None) -> int:
         f["first_success_s"] = first
         f["designed_503"] = sum(1 for r in span if r.status == 503)
     print("job                     | claims seen | runs recorded | failed | max lateness")
-    for name, claims_seen, ran, failed, late in job_rows:
-        print(f"{name:<23} | {claims_seen:>11} | {ran:>13} | {failed:>6} | {late:.1f} s")
+    for name, n_claims, ran, failed, late in job_rows:
+        print(f"{name:<23} | {n_claims:>11} | {ran:>13} | {failed:>6} | {late:.1f} s")
     print(
         f"digests: {sum(sent.values())} e-mails to {len(sent)} of {len(emails)} partners "
         f"({len(silent)} of a suspended organisation: nothing to tell, no e-mail) "
