@@ -364,3 +364,30 @@ def committed_portal(transactional_db):
 
     wagtail_roots_ensure()
     return site_structure_ensure(hostname="testserver", port=80)
+
+
+def racing(count: int, work: Callable[[], Any]) -> list[Any]:
+    """Run ``work()`` in ``count`` threads released at the same moment (each with its own
+    database connection, closed at its end); return their results, fail on any exception."""
+    import threading
+
+    from django.db import connection
+
+    barrier, results, errors = threading.Barrier(count), [], []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(work())
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return results

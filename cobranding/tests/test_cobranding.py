@@ -28,6 +28,7 @@ from kb.services import Audience
 from kb.tests.factories import make_item
 from permissions.models import PartnerOrganization
 from permissions.tests.factories import MembershipFactory, RegionFactory
+from tests.fixtures import racing
 
 from .helpers import (
     BLUE,
@@ -478,28 +479,6 @@ needs_postgresql = pytest.mark.skipif(
 )
 
 
-def _racing(count: int, work):
-    """Run ``work()`` in ``count`` threads at once (each its own connection); their results."""
-    barrier, results, errors = threading.Barrier(count), [], []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(work())
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
-    return results
-
-
 @pytest.fixture
 def counted_renders(monkeypatch):
     """The real ``render_master``, counted, and slow enough (0.3 s) for racers to overlap."""
@@ -524,7 +503,7 @@ def test_requests_racing_for_one_version_triple_make_one_render(
 ):
     """Six partners' requests at once (each its own connection): one row, one render, one file."""
     asset, org = make_asset("race-asset"), make_org()
-    renders = _racing(6, lambda: cobrand_request(asset, org).pk)
+    renders = racing(6, lambda: cobrand_request(asset, org).pk)
     assert len(set(renders)) == 1 and CobrandRender.objects.count() == 1
     assert len(counted_renders) == 1 and len(_files(org)) == 1
     assert CobrandRender.objects.get().status == "ready"
@@ -544,7 +523,7 @@ def test_the_same_render_job_run_by_several_workers_at_once_renders_once(
     asset, org = make_asset("race-job"), make_org()
     render = cobrand_request(asset, org)
     assert render.status == "pending" and not counted_renders
-    outcomes = _racing(4, lambda: render_run(render.pk))
+    outcomes = racing(4, lambda: render_run(render.pk))
     assert sorted(outcomes) == ["pending", "pending", "pending", "ready"]
     assert len(counted_renders) == 1 and len(_files(org)) == 1
     assert render_run(render.pk) == "ready" and len(counted_renders) == 1  # made already

@@ -4,7 +4,6 @@ kept with a backoff when the index write fails, applied by a later drain."""
 from __future__ import annotations
 
 import io
-import threading
 from datetime import timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from search.backends import get_search_backend
 from search.backends.base import SearchFilter, SearchQuery
 from search.models import IndexOutbox, SearchChainNode, SearchEntry, SearchTerm, SearchText
 from search.outbox import outbox_drain
+from tests.fixtures import racing
 
 pytestmark = pytest.mark.django_db
 STAFF = SearchFilter(scope="all")
@@ -178,28 +178,6 @@ def _index_state():
     )
 
 
-def _racing(count: int, work):
-    """Run ``work()`` in ``count`` threads at once (each its own connection); their results."""
-    barrier, results, errors = threading.Barrier(count), [], []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(work())
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
-    return results
-
-
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_drains_racing_apply_each_row_once_and_leave_the_index_as_one_run(committed_portal):
@@ -218,7 +196,7 @@ def test_drains_racing_apply_each_row_once_and_leave_the_index_as_one_run(commit
         + [IndexOutbox(kind=IndexOutbox.Kind.SUBTREE, page_id=e["id"]) for e in once[0]]
     )
     owed = IndexOutbox.objects.count()
-    reports = _racing(3, outbox_drain)
+    reports = racing(3, outbox_drain)
     assert sum(r.applied for r in reports) == owed and not any(r.failed for r in reports)
     assert not IndexOutbox.objects.exists()
     assert _index_state() == once
