@@ -419,6 +419,10 @@ def _two_due_partners():
     return users
 
 
+# PostgreSQL only (as every transactional test here): the flush after a transactional test empties
+# the reused SQLite test database of what the migrations made (groups, permissions), and the CI's
+# engine leg, which reuses that database, then failed.
+@needs_postgresql
 @pytest.mark.django_db(transaction=True)  # autocommit, as in a task worker
 def test_a_lost_connection_during_a_run_costs_no_user_their_digest():
     """The fault drill's finding (issue #16): a database fault while one user's digest was
