@@ -31,7 +31,7 @@ so a restarted one would come back empty), the connections terminated a second t
 ``--s3`` the RADOS gateway stopped for 10 s (SIGSTOP/SIGCONT of the pid ceph.sh wrote).
 
 Scheduled jobs: ``pages.publish_scheduled`` comes due every minute by itself; ``digest.send_due``
-(15 min) and ``search.outbox_drain`` (5 min) are made due inside the window by moving their
+(15 min), ``search.outbox_drain`` (5 min) and ``ops.housekeeping`` (1 h) are made due inside the window by moving their
 ``next_run_at`` (what an operator's "run now" does), and every partner is subscribed to the daily
 digest with their last digest a week ago, so each is due exactly once.
 
@@ -1118,6 +1118,13 @@ def main(argv: list[str] | None = None) -> int:
     sql(
         "UPDATE scheduling_scheduledjob SET next_run_at = %s WHERE name = 'search.outbox_drain'",
         now + timedelta(seconds=47),
+        fetch=False,
+    )
+    # The hourly housekeeping (expired sessions, old task results, abandoned tasks) ran when the
+    # workers started: made due again just after the first termination of the connections.
+    sql(
+        "UPDATE scheduling_scheduledjob SET next_run_at = %s WHERE name = 'ops.housekeeping'",
+        now + timedelta(seconds=40),
         fetch=False,
     )
     for thread in threads:
