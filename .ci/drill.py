@@ -31,9 +31,9 @@ so a restarted one would come back empty), the connections terminated a second t
 ``--s3`` the RADOS gateway stopped for 10 s (SIGSTOP/SIGCONT of the pid ceph.sh wrote).
 
 Scheduled jobs: ``pages.publish_scheduled`` comes due every minute by itself; ``digest.send_due``
-(15 min), ``search.outbox_drain`` (5 min) and ``ops.housekeeping`` (1 h) are made due inside the window by moving their
-``next_run_at`` (what an operator's "run now" does), and every partner is subscribed to the daily
-digest with their last digest a week ago, so each is due exactly once.
+(15 min), ``search.outbox_drain`` (5 min) and ``ops.housekeeping`` (1 h) are made due inside
+the window by moving their ``next_run_at`` (what an operator's "run now" does), and every partner
+is subscribed to the daily digest with their last digest a week ago, so each is due exactly once.
 
 Afterwards (workers left to recover: the outbox drained, tasks done) the drill asserts, and exits
 1 on any failure: no raw 500 (a 5xx without ``X-Portal-Unavailable`` is a failure; the designed
