@@ -7,7 +7,7 @@ MANAGE := $(PY) manage.py
 
 .PHONY: run dev test test-s3 test-browser install messages migrate seed serve serve-with-worker lint format imports \
 	typecheck check ci bench bench-storage bench-download bench-versions bench-cobrand bench-pages \
-	js clean
+	js clean drill
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
