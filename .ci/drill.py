@@ -343,6 +343,16 @@ class Session:
         finally:
             conn.close()
 
+    def _record_unanswered(
+        self, started: float, node: str, method: str, kind: str, path: str, error: str
+    ) -> None:
+        """Record a request that got no HTTP answer (status 0): refused or lost mid-request."""
+        self.recorder.add(
+            Record(
+                started, time.monotonic(), self.name, node, method, kind, 0, error=error, path=path
+            )
+        )
+
     def request(self, method: str, path: str, *, kind: str, data: dict | None = None):
         """One request through the balancer; returns (status, headers, body) or raises NoAnswer.
         A refused connection goes to the other node with the same cookies (nothing was sent);
@@ -354,37 +364,13 @@ class Session:
             try:
                 status, headers, content = self._once(node, method, path, body, {})
             except ConnectionRefusedError:
-                self.recorder.add(
-                    Record(
-                        started,
-                        time.monotonic(),
-                        self.name,
-                        node,
-                        method,
-                        kind,
-                        0,
-                        error="refused",
-                        path=path,
-                    )
-                )
+                self._record_unanswered(started, node, method, kind, path, "refused")
                 with self.balancer.lock:
                     self.balancer.down.add(node)
                 self.node = self.balancer.other(node)
                 continue
             except (OSError, http.client.HTTPException) as exc:
-                self.recorder.add(
-                    Record(
-                        started,
-                        time.monotonic(),
-                        self.name,
-                        node,
-                        method,
-                        kind,
-                        0,
-                        error=type(exc).__name__,
-                        path=path,
-                    )
-                )
+                self._record_unanswered(started, node, method, kind, path, type(exc).__name__)
                 raise NoAnswer(f"{type(exc).__name__} from node {node}") from exc
             ended = time.monotonic()
             for value in headers.get_all("Set-Cookie") or []:
