@@ -237,6 +237,13 @@ def test_a_suspended_member_gets_no_navigation(world, client):
     html = client.get("/portal/account/profile/").content.decode()
     assert '<nav class="portal-nav"' not in html
     # Whole names, not "X1": a random CSRF token on the page once held "X1".
-    for name in ("X1 Router", "X1 datasheet", "X1 Datenblatt", "W3 Access Point", "W3 course", "Zephyr"):
+    for name in (
+        "X1 Router",
+        "X1 datasheet",
+        "X1 Datenblatt",
+        "W3 Access Point",
+        "W3 course",
+        "Zephyr",
+    ):
         assert name not in html, name
     assert client.get("/portal/products/x1-router/").status_code == 404
