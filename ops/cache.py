@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger("portal.cache")
 
@@ -48,6 +48,30 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
     return (redis.exceptions.RedisError, OSError)
 
 
+class ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, keeping one redis-py client per connection pool.
+
+    Django makes a new ``redis.Redis`` for every cache call, and each one builds its table of
+    about 170 response callbacks: measured at about a quarter of a millisecond of CPU per call,
+    and a portal page makes 8 to 16 cache calls (issue #16, docs/performance.md "Capacity").
+    A ``redis.Redis`` over a pool is safe to share between threads (each command borrows a
+    connection from the pool), and the pool itself notices a fork, so one per pool is enough.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        # Django's own helpers, which django-stubs does not declare.
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(id(pool))
+        if client is None:
+            made = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+            client = self._clients.setdefault(id(pool), made)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """``django.core.cache.backends.redis.RedisCache`` whose failures are misses (see module)."""
 
@@ -59,6 +83,7 @@ class ResilientRedisCache(RedisCache):
         for name, default in SOCKET_DEFAULTS.items():
             options.setdefault(name, default)
         super().__init__(server, {**params, "OPTIONS": options})
+        self._class = ReusedClientRedisCacheClient
         self.retry_seconds = own["RETRY_SECONDS"]
         self.log_seconds = own["LOG_SECONDS"]
         self.pending_limit = int(own["PENDING_LIMIT"])

@@ -196,3 +196,26 @@ def test_writes_skipped_during_an_outage_are_deleted_when_redis_is_back(tmp_path
         cache.ping()
     finally:
         _stop(server)
+
+
+def test_one_redis_client_per_pool_shared_by_threads(tmp_path):
+    """Django makes a redis-py client per call (a quarter of a millisecond each, issue #16):
+    ours keeps one per connection pool, and threads sharing it each get their own answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = closed_port()
+    server = _start_redis(port, tmp_path)
+    try:
+        cache = redis_cache(port)
+        client = cache._cache.get_client()
+        assert cache._cache.get_client() is client
+        assert cache._cache.get_client(write=True) is client
+
+        def round_trip(n: int) -> int:
+            cache.set(f"thread-{n}", n)
+            return cache.get(f"thread-{n}")
+
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(round_trip, range(200))) == list(range(200))
+    finally:
+        _stop(server)
