@@ -94,9 +94,7 @@ def portal_principal(request) -> dict:
     principal = principal_for(user)
 
     def manages_organization() -> bool:
-        if principal.kind != "partner":
-            return False
-        return organization_policy.managed_organization(user) is not None
+        return organization_policy.manages_an_organization(user)
 
     return {"principal": principal, "manages_organization": manages_organization}
 

@@ -43,6 +43,16 @@ class OrganizationPolicy:
             pk=principal.organization.pk
         )
 
+    def manages_an_organization(self, user: UserLike | None) -> bool:
+        """Does ``user`` manage an organisation (``managed_organization`` is not None)? Answered
+        from the principal, without a query: for the "Organisation" link on every page."""
+        principal = principal_for(user)
+        return (
+            principal.kind == "partner"
+            and principal.organization is not None
+            and principal.organization_admin
+        )
+
     def can_manage(self, user: UserLike | None, organization: PartnerOrganization) -> bool:
         """May ``user`` edit ``organization``'s brand kit and members?"""
         managed = self.managed_organization(user)

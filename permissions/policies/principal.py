@@ -73,6 +73,9 @@ class Principal:
     type_id: int | None = None
     has_grants: bool = False
     has_exceptions: bool = False
+    # Partner only: the user is an admin of the organisation (Membership.Role.ADMIN), read with
+    # the membership, so the header's "Organisation" link costs no query of its own.
+    organization_admin: bool = False
     # Staff only: the role, and a marketer's locales (language codes).
     staff_role: StaffRole | None = None
     locales: frozenset[str] = field(default_factory=frozenset)
@@ -83,9 +86,10 @@ class Principal:
 
     @classmethod
     def for_organization(
-        cls, org: PartnerOrganization, codenames: set[str] | None = None
+        cls, org: PartnerOrganization, codenames: set[str] | None = None, admin: bool = False
     ) -> Principal:
-        """``codenames``: the kinds of audience permissions the organisation holds, if known."""
+        """``codenames``: the kinds of audience permissions the organisation holds, if known;
+        ``admin``: whether the user is an admin of it (a member's principal)."""
         if not org.is_active:
             return cls(kind="suspended", organization=org, group_id=org.group_id)
         if codenames is None:
@@ -103,11 +107,13 @@ class Principal:
             type_id=org.partner_type_id,
             has_grants=GRANT_CODENAME in codenames,
             has_exceptions=EXCEPTION_CODENAME in codenames,
+            organization_admin=admin,
         )
 
 
-def _membership_row(user_id: int) -> tuple[PartnerOrganization, bool, bool] | None:
-    """The user's (first) organisation with its tier, and whether it holds grants/exceptions.
+def _membership_row(user_id: int) -> tuple[PartnerOrganization, bool, bool, bool] | None:
+    """The user's (first) organisation with its tier, whether it holds grants/exceptions, and
+    whether the user is an admin of it.
 
     Read on every request, so the statement is compiled once (permissions.idquery) and the
     organisation and tier are built from the row (``Model.from_db``) rather than by the ORM."""
@@ -130,6 +136,7 @@ def _membership_row(user_id: int) -> tuple[PartnerOrganization, bool, bool] | No
                 *(f"organization__tier__{name}" for name in tier_fields),
                 "has_grants",
                 "has_exceptions",
+                "role",
             )[:1]
         )
 
@@ -140,7 +147,7 @@ def _membership_row(user_id: int) -> tuple[PartnerOrganization, bool, bool] | No
     organization = PartnerOrganization.from_db("default", org_fields, row[: len(org_fields)])
     tier_values = row[len(org_fields) : len(org_fields) + len(tier_fields)]
     organization.tier = Tier.from_db("default", tier_fields, tier_values)
-    return organization, bool(row[-2]), bool(row[-1])
+    return organization, bool(row[-3]), bool(row[-2]), row[-1] == Membership.Role.ADMIN
 
 
 def _staff_principal(user: UserLike) -> Principal:
@@ -197,7 +204,7 @@ def principal_for(user: UserLike | None) -> Principal:
         if row is None:
             principal = Principal(kind="unaffiliated")
         else:
-            organization, has_grants, has_exceptions = row
+            organization, has_grants, has_exceptions, admin = row
             held = {
                 code
                 for code, flag in (
@@ -206,7 +213,7 @@ def principal_for(user: UserLike | None) -> Principal:
                 )
                 if flag
             }
-            principal = Principal.for_organization(organization, codenames=held)
+            principal = Principal.for_organization(organization, codenames=held, admin=admin)
     # A per-request memo on the user object (it lives as long as the request).
     setattr(user, "_portal_principal", principal)  # noqa: B010
     return principal

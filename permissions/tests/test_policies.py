@@ -8,11 +8,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from accounts.tests.factories import UserFactory
 from kb.models import PortalItemPage
 from kb.services import Audience, library_for_locale
 from kb.tests.factories import make_item
 from permissions.models import PageAudience
 from permissions.policies.pages import page_policy
+from permissions.policies.principal import principal_for
 from permissions.selectors import audience_report
 from permissions.services import (
     audience_set_exceptions,
@@ -297,3 +299,29 @@ def test_grant_branch_walks_chains_deeper_than_its_index_probe(world, monkeypatc
     assert all(sees(world["users"]["silver-dist"], item) for item in chain)
     # Other organisations keep the plain rule: the gold one sees all, the platinum one too.
     assert all(sees(world["users"]["acme"], item) for item in chain)
+
+
+@pytest.mark.parametrize("role", ["admin", "member"])
+@pytest.mark.parametrize("status", ["active", "suspended"])
+@pytest.mark.parametrize("user_active", [True, False])
+def test_the_organisation_link_agrees_with_the_organisation_page(portal, role, status, user_active):
+    """The header asks ``manages_an_organization`` (from the principal, no query); the
+    organisation page asks ``managed_organization``: they must always agree."""
+    from permissions.models import Membership, PartnerOrganization
+    from permissions.policies.organizations import organization_policy
+
+    member = MembershipFactory(
+        role=Membership.Role(role),
+        organization__status=PartnerOrganization.Status(status),
+        user__is_active=user_active,
+    )
+    user = User.objects.get(pk=member.user_id)
+    expected = organization_policy.managed_organization(user) is not None
+    assert expected == (role == "admin" and status == "active" and user_active)
+    fresh = User.objects.get(pk=member.user_id)
+    principal_for(fresh)
+    with CaptureQueriesContext(connection) as queries:
+        assert organization_policy.manages_an_organization(fresh) is expected
+    assert len(queries) == 0
+    for who in (AnonymousUser(), UserFactory(is_staff=True)):
+        assert organization_policy.manages_an_organization(who) is False
