@@ -136,15 +136,14 @@ def render_placements():
 def cobrand_home_panel(request, home):
     """The portal home's co-brand slot: the partner's recent co-branded copies and what they
     may co-brand (``cobrand_home`` asks the policies); nothing for anyone else."""
-    from wagtail.models import Locale
-
     from kb.home import HomePanel
+    from kb.selectors import default_locale
 
     from .selectors import cobrand_home
 
     found = cobrand_home(
         user=request.user,
-        locale_ids={home.locale_id, Locale.get_default().pk},
+        locale_ids={home.locale_id, default_locale().pk},
         prefer=home.locale_id,
     )
     if found is None:

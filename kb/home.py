@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.functional import Promise as StrPromise
 from django.utils.translation import get_language
 from wagtail import hooks
-from wagtail.models import Locale, Page
+from wagtail.models import Page
 
 from files.models import PortalDocument
 from permissions.models import Membership, PartnerOrganization
@@ -45,6 +45,7 @@ from .selectors import (
     DownloadWithdrawal,
     _name_products,
     _one_per_translation_group,
+    default_locale,
     downloads_updated,
     downloads_withdrawn,
     locale_cached,
@@ -175,7 +176,7 @@ def home_feed(*, user, home: Page, limit: int = HOME_LIST_LIMIT) -> HomeFeed:
     items = PortalItemPage.objects.live().visible_to(user).select_related("locale")
     # This home's language and the source language, one item per translation group (a Czech
     # partner gets the Czech version, not also its English source and a German copy).
-    readable = {home.locale_id, Locale.get_default().pk}
+    readable = {home.locale_id, default_locale().pk}
     since = now - timedelta(days=settings.PORTAL_NEW_DAYS)
     candidates = list(
         items.filter(first_published_at__gte=since, locale_id__in=readable).order_by(

@@ -15,7 +15,12 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 
 from .models import PortalItemPage
-from .selectors import _name_products, _one_per_translation_group, locale_cached
+from .selectors import (
+    _name_products,
+    _one_per_translation_group,
+    default_locale,
+    locale_cached,
+)
 
 #: The landing lists at most this many public items (newest first).
 LANDING_ITEMS = 12
@@ -33,7 +38,7 @@ def public_items(*, language_code: str, limit: int = LANDING_ITEMS) -> list[Port
         .order_by("-first_published_at")[: limit * 3]
     )
     wanted = Locale.objects.filter(language_code=language_code).values_list("pk", flat=True)
-    prefer = next(iter(wanted), None) or Locale.get_default().pk
+    prefer = next(iter(wanted), None) or default_locale().pk
     items = _one_per_translation_group(candidates, prefer=prefer)[:limit]
     for item in items:
         item.locale = locale_cached(item.locale_id)

@@ -29,7 +29,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from wagtail.coreutils import get_supported_content_language_variant
-from wagtail.models import Locale, Site
+from wagtail.models import Site
 
 from permissions.idquery import rows_for_ids
 from permissions.policies.search import search_filter_for
@@ -211,7 +211,9 @@ def default_languages(user=None) -> list[str]:
     """The content languages a search covers unless the user picks: the user's own (the
     content variant of their preferred UI language, else the active one, when content exists
     in it) and the source language, whose items every partner reads as the master copy."""
-    source = Locale.get_default().language_code
+    from kb.selectors import default_locale
+
+    source = default_locale().language_code
     return list(dict.fromkeys([content_language(user), source]))
 
 
