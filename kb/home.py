@@ -16,7 +16,9 @@ never imports them).
 from __future__ import annotations
 
 import hashlib
+import math
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
@@ -177,19 +179,8 @@ def home_feed(*, user, home: Page, limit: int = HOME_LIST_LIMIT) -> HomeFeed:
     # This home's language and the source language, one item per translation group (a Czech
     # partner gets the Czech version, not also its English source and a German copy).
     readable = {home.locale_id, default_locale().pk}
-    since = now - timedelta(days=settings.PORTAL_NEW_DAYS)
-    candidates = list(
-        items.filter(first_published_at__gte=since, locale_id__in=readable).order_by(
-            "-first_published_at"
-        )[: limit * 2]
-    )
-    new = _one_per_translation_group(candidates, prefer=home.locale_id)[:limit]
+    new, sections = _new_and_sections_cached(user, home, items, readable, now, limit)
     expiring, expiring_files = _expiring_cached(user, items, readable, home.locale_id, now, limit)
-    sections = list(
-        LibraryIndexPage.objects.live().child_of(home).visible_to(user).order_by("path")
-    )
-    # Products named in the home's content language (one cached read for the cards).
-    _name_products(new, locale_cached(home.locale_id).language_code)
     updated, withdrawn = _downloads_news(user, limit)
     return HomeFeed(
         new_for_you=new,
@@ -305,6 +296,56 @@ def _entitlement(user) -> str:
     return hashlib.sha256(repr(page_policy.filter_key(user)).encode()).hexdigest()
 
 
+def _new_and_sections_cached(
+    user, home: Page, items, readable: set[int], now: datetime, limit: int
+) -> tuple[list[PortalItemPage], list[LibraryIndexPage]]:
+    """``_new_and_sections``, reused for HOME_DOWNLOADS_TTL seconds per (content generation,
+    entitlement, home, languages), like ``_expiring_cached``: both list visible items only, so
+    an organisation's members share one computation a minute. A publish, unpublish, move,
+    delete or access change starts a new generation (kb.navigation.nav_forget), so an item
+    appears or goes at once; only the "new" window's edge (PORTAL_NEW_DAYS) may be a minute
+    late."""
+    from .navigation import NAV_GENERATION_KEY
+
+    key = (
+        f"portal:home:new:{cache.get(NAV_GENERATION_KEY, 0)}:{_entitlement(user)}:{home.pk}:"
+        f"{'-'.join(map(str, sorted(readable)))}:{limit}:{get_language()}"
+    )
+    cached = cache.get(key)
+    if cached is None:
+        cached = _new_and_sections(user, home, items, readable, now, limit)
+        new, sections = cached
+        expiries = [getattr(page, "expires", None) for page in [*new, *sections]]
+        cache.set(key, cached, _ttl_until_first(expiries, now))
+    return cached
+
+
+def _new_and_sections(
+    user, home: Page, items, readable: set[int], now: datetime, limit: int
+) -> tuple[list[PortalItemPage], list[LibraryIndexPage]]:
+    """Items first published in the last PORTAL_NEW_DAYS (one per translation group, the home's
+    language preferred, products named in it) and the home's sections ``user`` may see. Three
+    queries."""
+    since = now - timedelta(days=settings.PORTAL_NEW_DAYS)
+    # ``expires``: when each listed page stops being visible by the clock (the cache's bound).
+    candidates = list(
+        items.filter(first_published_at__gte=since, locale_id__in=readable)
+        .annotate(expires=F("audience__eff_expire_at"))
+        .order_by("-first_published_at")[: limit * 2]
+    )
+    new = _one_per_translation_group(candidates, prefer=home.locale_id)[:limit]
+    sections = list(
+        LibraryIndexPage.objects.live()
+        .child_of(home)
+        .visible_to(user)
+        .annotate(expires=F("audience__eff_expire_at"))
+        .order_by("path")
+    )
+    # Products named in the home's content language (one cached read for the cards).
+    _name_products(new, locale_cached(home.locale_id).language_code)
+    return new, sections
+
+
 def _expiring_cached(
     user, items, readable: set[int], prefer: int, now: datetime, limit: int
 ) -> tuple[list[ExpiringItem], list[ExpiringFile]]:
@@ -320,8 +361,20 @@ def _expiring_cached(
     cached = cache.get(key)
     if cached is None:
         cached = _expiring(items, readable, prefer, now, limit)
-        cache.set(key, cached, HOME_DOWNLOADS_TTL)
+        expiring, files = cached
+        expiries = [entry.expires_at for entry in expiring] + [f.expires_at for f in files]
+        cache.set(key, cached, _ttl_until_first(expiries, now))
     return cached
+
+
+def _ttl_until_first(expiries: Iterable[datetime | None], now: datetime) -> int:
+    """How long a cached home list may be reused: HOME_DOWNLOADS_TTL, or less, so that it is
+    computed again as soon as one of its entries expires by the clock (no publish or access
+    change marks that moment: the entry must not stay listed after it)."""
+    soonest = min((at for at in expiries if at is not None), default=None)
+    if soonest is None:
+        return HOME_DOWNLOADS_TTL
+    return max(1, min(HOME_DOWNLOADS_TTL, math.ceil((soonest - now).total_seconds())))
 
 
 def _expiring(
