@@ -221,3 +221,51 @@ def test_a_job_whose_connection_was_terminated_is_still_recorded(counting_job):
     assert runs["test.cut"].ok
     row = ScheduledJob.objects.get(name="test.cut")
     assert (row.run_count, row.running_by, row.running_since) == (1, "", None)
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_task_loop_that_lost_its_connection_mid_claim_resumes_instead_of_ending_the_worker():
+    """The fault drill's finding (issue #16): a connection terminated inside the task worker's
+    claim transaction raised out of django-tasks-db's loop and ended the worker process. The
+    loop is resumed on a fresh connection (after a pause that grows while the database stays
+    away); any other error, or a lost connection while stopping, still ends it."""
+    from ops.tests.faults import _terminate
+    from scheduling.worker import RESUME_FIRST_SECONDS, run_resuming_after_lost_connections
+
+    claimed: list[str] = []
+    pauses: list[float] = []
+
+    def task_loop() -> None:
+        # Like db_worker: claim in a transaction; the first two times the connection is
+        # terminated (by the server, for real) before the claim commits.
+        with transaction.atomic():
+            ScheduledJob.objects.update_or_create(
+                name="test.claim", defaults={"next_run_at": timezone.now()}
+            )
+            if len(pauses) < 2:
+                _terminate(connection.connection.info.backend_pid)
+            ScheduledJob.objects.filter(name="test.claim").update(running_by="w1")
+        claimed.append("w1")
+
+    run_resuming_after_lost_connections(task_loop, lambda: True, sleep=pauses.append)
+    assert claimed == ["w1"]
+    assert pauses == [RESUME_FIRST_SECONDS, RESUME_FIRST_SECONDS * 2]
+    assert ScheduledJob.objects.get(name="test.claim").running_by == "w1"
+
+    # Stopping (the worker was asked to exit): the error ends the loop.
+    def lose_connection() -> None:
+        connection.ensure_connection()
+        _terminate(connection.connection.info.backend_pid)
+        ScheduledJob.objects.count()
+
+    with pytest.raises(Exception, match="terminat|closed"):
+        run_resuming_after_lost_connections(lose_connection, lambda: False, sleep=pauses.append)
+    connection.close()  # the terminated one: the test's teardown needs a fresh connection
+
+    # Not a connection error: it ends the loop at once.
+    def bug() -> None:
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError):
+        run_resuming_after_lost_connections(bug, lambda: True, sleep=pauses.append)
