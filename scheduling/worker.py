@@ -78,6 +78,7 @@ def run_resuming_after_lost_connections(
     run: Callable[[], None],
     running: Callable[[], bool],
     sleep: Callable[[float], None] = time.sleep,
+    resumed: Callable[[], object] | None = None,
 ) -> None:
     """Call ``run`` (a task loop) again whenever it stops on a lost database connection, while
     ``running()`` says the worker has not been asked to stop.
@@ -85,9 +86,9 @@ def run_resuming_after_lost_connections(
     django-tasks-db's loop claims a task in a transaction of its own; a connection terminated
     inside it (a database restart, a failover, ``pg_terminate_backend``) raised out of the loop
     and ended the worker process (found by the fault drill, issue #16). Whether the claim was
-    committed is unknown then: if it was, the task stays RUNNING and ``ops.housekeeping`` queues
-    it again after PORTAL_TASK_LEASE_MINUTES; if not, it is still ready for any worker. Any other
-    error still ends the worker (a bug must not loop for ever).
+    committed is unknown then: ``resumed`` (called after each pause, before the loop starts
+    again) lets the worker give back a claim of its own that did commit; if it fails too, the
+    next try does it. Any other error still ends the worker (a bug must not loop for ever).
     """
     pause = RESUME_FIRST_SECONDS
     while True:
@@ -104,6 +105,12 @@ def run_resuming_after_lost_connections(
             connection.close()
             sleep(pause)
             pause = min(pause * 2, RESUME_MAX_SECONDS)
+            if resumed is not None:
+                try:
+                    resumed()
+                except (OperationalError, InterfaceError):
+                    logger.warning("database still away; the task loop tries again")
+                    connection.close()
 
 
 def worker_with_scheduler(schedule_interval: float, **worker_options: Any) -> Any:
@@ -118,18 +125,44 @@ def worker_with_scheduler(schedule_interval: float, **worker_options: Any) -> An
     from django_tasks_db.management.commands.db_worker import Worker
 
     class PortalWorker(Worker):
+        def requeue_own_claims(self) -> int:
+            """Queue again the tasks this worker claimed and is not running: called when its
+            loop starts again after a lost connection, when it runs no task, so a claim whose
+            ``COMMIT`` did go through is not left RUNNING until ``ops.housekeeping``'s lease."""
+            from django_tasks.base import TaskResultStatus
+            from django_tasks_db.models import DBTaskResult
+
+            running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING)
+            mine = [
+                task.pk
+                for task in running.only("pk", "worker_ids")
+                if task.worker_ids and task.worker_ids[-1] == self.worker_id
+            ]
+            if not mine:
+                return 0
+            count = running.filter(pk__in=mine).update(
+                status=TaskResultStatus.READY, started_at=None
+            )
+            logger.warning("worker %s: %d claimed task(s) queued again", self.worker_id, count)
+            return count
+
+        def resume(self) -> None:
+            run_resuming_after_lost_connections(
+                super().run, lambda: self.running, resumed=self.requeue_own_claims
+            )
+
         def run(self) -> None:
             loop = SchedulerLoop(worker_name(self.worker_id), schedule_interval)
             if self.batch:
                 loop.tick()
-                run_resuming_after_lost_connections(super().run, lambda: self.running)
+                self.resume()
                 return
             # A daemon thread, joined on the way out: a graceful stop waits for its job, a
             # second signal (sys.exit from db_worker's handler) does not wait for it.
             thread = threading.Thread(target=loop.run, name="portal-scheduler", daemon=True)
             thread.start()
             try:
-                run_resuming_after_lost_connections(super().run, lambda: self.running)
+                self.resume()
             finally:
                 loop.stop()
                 thread.join()

@@ -248,9 +248,18 @@ def test_a_task_loop_that_lost_its_connection_mid_claim_resumes_instead_of_endin
             ScheduledJob.objects.filter(name="test.claim").update(running_by="w1")
         claimed.append("w1")
 
-    run_resuming_after_lost_connections(task_loop, lambda: True, sleep=pauses.append)
+    resumes: list[bool] = []
+
+    def give_back() -> None:
+        # The worker's own claims are given back after each pause (on a fresh connection).
+        resumes.append(ScheduledJob.objects.filter(name="test.claim", running_by="w1").exists())
+
+    run_resuming_after_lost_connections(
+        task_loop, lambda: True, sleep=pauses.append, resumed=give_back
+    )
     assert claimed == ["w1"]
     assert pauses == [RESUME_FIRST_SECONDS, RESUME_FIRST_SECONDS * 2]
+    assert resumes == [False, False]  # called twice; the terminated claims were rolled back
     assert ScheduledJob.objects.get(name="test.claim").running_by == "w1"
 
     # Stopping (the worker was asked to exit): the error ends the loop.
