@@ -18,10 +18,10 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -296,28 +296,49 @@ def _entitlement(user) -> str:
     return hashlib.sha256(repr(page_policy.filter_key(user)).encode()).hexdigest()
 
 
-def _new_and_sections_cached(
-    user, home: Page, items, readable: set[int], now: datetime, limit: int
-) -> tuple[list[PortalItemPage], list[LibraryIndexPage]]:
-    """``_new_and_sections``, reused for HOME_DOWNLOADS_TTL seconds per (content generation,
-    entitlement, home, languages), like ``_expiring_cached``: both list visible items only, so
-    an organisation's members share one computation a minute. A publish, unpublish, move,
+T = TypeVar("T")
+
+
+def _shared_by_entitlement(
+    kind: str,
+    user,
+    parts: tuple,
+    now: datetime,
+    compute: Callable[[], T],
+    expiries: Callable[[T], Iterable[datetime | None]],
+) -> T:
+    """``compute()``, reused for HOME_DOWNLOADS_TTL seconds per (content generation,
+    entitlement, ``parts``, UI language), and no longer than until the first of its
+    ``expiries``: for home lists of visible items only, so everyone with the same entitlement
+    (an organisation's members) shares one computation a minute. A publish, unpublish, move,
     delete or access change starts a new generation (kb.navigation.nav_forget), so an item
-    appears or goes at once; only the "new" window's edge (PORTAL_NEW_DAYS) may be a minute
-    late."""
+    appears or goes at once."""
     from .navigation import NAV_GENERATION_KEY
 
     key = (
-        f"portal:home:new:{cache.get(NAV_GENERATION_KEY, 0)}:{_entitlement(user)}:{home.pk}:"
-        f"{'-'.join(map(str, sorted(readable)))}:{limit}:{get_language()}"
+        f"portal:home:{kind}:{cache.get(NAV_GENERATION_KEY, 0)}:{_entitlement(user)}:"
+        f"{':'.join(map(str, parts))}:{get_language()}"
     )
     cached = cache.get(key)
     if cached is None:
-        cached = _new_and_sections(user, home, items, readable, now, limit)
-        new, sections = cached
-        expiries = [getattr(page, "expires", None) for page in [*new, *sections]]
-        cache.set(key, cached, _ttl_until_first(expiries, now))
+        cached = compute()
+        cache.set(key, cached, _ttl_until_first(expiries(cached), now))
     return cached
+
+
+def _new_and_sections_cached(
+    user, home: Page, items, readable: set[int], now: datetime, limit: int
+) -> tuple[list[PortalItemPage], list[LibraryIndexPage]]:
+    """``_new_and_sections``, shared per entitlement (``_shared_by_entitlement``); only the
+    "new" window's edge (PORTAL_NEW_DAYS) may be a minute late."""
+    return _shared_by_entitlement(
+        "new",
+        user,
+        (home.pk, "-".join(map(str, sorted(readable))), limit),
+        now,
+        lambda: _new_and_sections(user, home, items, readable, now, limit),
+        lambda found: (getattr(page, "expires", None) for page in [*found[0], *found[1]]),
+    )
 
 
 def _new_and_sections(
@@ -349,22 +370,15 @@ def _new_and_sections(
 def _expiring_cached(
     user, items, readable: set[int], prefer: int, now: datetime, limit: int
 ) -> tuple[list[ExpiringItem], list[ExpiringFile]]:
-    """``_expiring``, reused for HOME_DOWNLOADS_TTL seconds per (content generation,
-    entitlement, languages): it lists visible items only, so everyone with the same
-    entitlement shares it (an organisation's members, one computation a minute)."""
-    from .navigation import NAV_GENERATION_KEY
-
-    key = (
-        f"portal:home:expiring:{cache.get(NAV_GENERATION_KEY, 0)}:{_entitlement(user)}:"
-        f"{'-'.join(map(str, sorted(readable)))}:{prefer}:{limit}:{get_language()}"
+    """``_expiring``, shared per entitlement (``_shared_by_entitlement``)."""
+    return _shared_by_entitlement(
+        "expiring",
+        user,
+        ("-".join(map(str, sorted(readable))), prefer, limit),
+        now,
+        lambda: _expiring(items, readable, prefer, now, limit),
+        lambda found: [e.expires_at for e in found[0]] + [f.expires_at for f in found[1]],
     )
-    cached = cache.get(key)
-    if cached is None:
-        cached = _expiring(items, readable, prefer, now, limit)
-        expiring, files = cached
-        expiries = [entry.expires_at for entry in expiring] + [f.expires_at for f in files]
-        cache.set(key, cached, _ttl_until_first(expiries, now))
-    return cached
 
 
 def _ttl_until_first(expiries: Iterable[datetime | None], now: datetime) -> int:
